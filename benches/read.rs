@@ -1,0 +1,147 @@
+//! Reading benchmark: features/s for read, project and heights on the 23,334-building Monaco
+//! shapefile and a 1,000,000-building synthetic city, next to GDAL (pyogrio) reading the
+//! same files in the same run. Prints figures; asserts nothing about time.
+//!
+//! `cargo bench --bench read` — env: `CITYTWIN_DATA` (shared data), `CITYTWIN_BENCH_BUILDINGS`
+//! (size of the synthetic city, default 1,000,000), `CITYTWIN_BENCH_DIR` (where it is cached).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use citytwin::twin::load::{self, LoadReport};
+use citytwin::twin::scene::Scene;
+
+/// Runs per measurement; the median is printed.
+const RUNS: usize = 5;
+
+/// GDAL's read of a file through pyogrio (vectorised, no per-feature Python), in seconds.
+const PYOGRIO: &str = r#"
+import sys, time
+import pyogrio.raw
+best = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    meta, fids, geom, fields = pyogrio.raw.read(sys.argv[1])[:4]
+    best.append(time.perf_counter() - t)
+best.sort()
+print(best[len(best)//2], len(geom))
+"#;
+
+fn gdal_read_s(path: &Path, runs: usize) -> Option<(f64, usize)> {
+    let out = Command::new("python3")
+        .args(["-c", PYOGRIO, path.to_str()?, &runs.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("pyogrio unavailable: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        return None;
+    }
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut it = s.split_whitespace();
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+struct Figures {
+    features: usize,
+    read_s: f64,
+    project_s: f64,
+    heights_s: f64,
+    total_s: f64,
+}
+
+fn measure(scene: &Scene, base: &Path, runs: usize) -> Figures {
+    let mut reads = Vec::new();
+    let mut projs = Vec::new();
+    let mut hts = Vec::new();
+    let mut totals = Vec::new();
+    let mut features = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let (city, report): (_, LoadReport) = load::load_layers(scene, base).expect("loads");
+        totals.push(t.elapsed().as_secs_f64());
+        let b = report
+            .layers
+            .iter()
+            .find(|l| l.kind == citytwin::twin::gis::layer::LayerKind::Buildings)
+            .expect("a building layer");
+        assert!(b.error.is_none(), "{:?}", b.error);
+        reads.push(b.read_s);
+        projs.push(b.project_s);
+        hts.push(b.heights_s);
+        features = city.buildings.len();
+    }
+    Figures {
+        features,
+        read_s: median(reads),
+        project_s: median(projs),
+        heights_s: median(hts),
+        total_s: median(totals),
+    }
+}
+
+fn report(label: &str, f: &Figures, gdal: Option<(f64, usize)>) {
+    let rate = |s: f64| f.features as f64 / s.max(1e-9);
+    let ours = f.read_s + f.project_s + f.heights_s;
+    println!("== {label}: {} buildings", f.features);
+    println!("  read     {:>8.3} s  {:>12.0} features/s", f.read_s, rate(f.read_s));
+    println!("  project  {:>8.3} s  {:>12.0} features/s", f.project_s, rate(f.project_s));
+    println!("  heights  {:>8.3} s  {:>12.0} features/s", f.heights_s, rate(f.heights_s));
+    println!("  read+project+heights {:.3} s ({:.0} features/s); whole load {:.3} s", ours, rate(ours), f.total_s);
+    match gdal {
+        Some((s, n)) => println!(
+            "  GDAL/pyogrio read alone {:.3} s ({:.0} features/s, {n} features): ours is {:.2}× {}",
+            s,
+            n as f64 / s,
+            if ours < s { s / ours } else { ours / s },
+            if ours < s { "faster" } else { "slower" }
+        ),
+        None => println!("  GDAL reference not available (pip install pyogrio)"),
+    }
+}
+
+fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("CITYTWIN_DATA")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")))
+        .filter(|d| d.exists())
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    if let Some(d) = data_dir() {
+        let shp = d.join("shp/monaco-2016/buildings.shp");
+        let scene = load::scene_for_file(&shp, None);
+        let f = measure(&scene, shp.parent().unwrap(), RUNS);
+        report("Monaco shapefile, Lambert-93 → UTM 32N", &f, gdal_read_s(&shp, RUNS));
+    } else {
+        println!("shared data not found: set CITYTWIN_DATA");
+    }
+
+    let n: usize = std::env::var("CITYTWIN_BENCH_BUILDINGS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = std::env::var_os("CITYTWIN_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("citytwin-synth-{n}")));
+    if !dir.join("synth.ron").exists() {
+        let t = Instant::now();
+        citytwin::twin::synth::write_synth(&dir, n, 1).expect("synth");
+        println!("(wrote synthetic city of {n} buildings in {:.1} s)", t.elapsed().as_secs_f64());
+    }
+    let mut scene = Scene::load(&dir.join("synth.ron")).expect("synth scene");
+    scene.layers.retain(|l| l.name == "buildings");
+    let runs = if n >= 500_000 { 3 } else { RUNS };
+    let gdal = gdal_read_s(&dir.join("buildings.shp"), runs);
+    let same = measure(&scene, &dir, runs);
+    report("synthetic city, EPSG:3067 (no reprojection)", &same, gdal);
+    scene.crs = Some("EPSG:32635".into());
+    let utm = measure(&scene, &dir, runs);
+    report("synthetic city, EPSG:3067 → UTM 35N", &utm, gdal);
+}

@@ -1,0 +1,200 @@
+//! Loading the scene without freezing the window: the blocking `load_scene` runs on a
+//! background thread and hands its result back over a channel; meanwhile egui shows a
+//! spinner, and on failure the error in red.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use crate::app::{AppState, AppSystems};
+use crate::twin::load::{LoadedScene, load_scene};
+
+/// Name of the background loader thread.
+const LOADER_THREAD_NAME: &str = "citytwin-scene-loader";
+/// Colour of the failure message.
+const ERROR_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 80, 70);
+/// Widest the loading / failure box grows, in logical pixels.
+const STATUS_BOX_MAX_WIDTH: f32 = 560.0;
+
+/// Loads the scene at start on a background thread, then enters [`AppState::Ready`] with
+/// [`LoadedCity`] or [`AppState::Failed`] with [`LoadError`].
+pub struct LoadingPlugin {
+    /// The scene file to load.
+    pub scene_path: PathBuf,
+}
+
+/// The scene file being shown.
+#[derive(Resource, Debug, Clone)]
+pub struct ScenePath(pub PathBuf);
+
+/// The loaded scene and city model, present from [`AppState::Ready`] on.
+#[derive(Resource, Clone)]
+pub struct LoadedCity(pub Arc<LoadedScene>);
+
+/// Why loading failed (names the scene file), present in [`AppState::Failed`].
+#[derive(Resource, Debug, Clone)]
+pub struct LoadError(pub String);
+
+/// A load in progress: the channel the loader thread answers on, and when it started.
+#[derive(Resource)]
+pub struct PendingLoad {
+    receiver: Receiver<Result<LoadedScene, String>>,
+    started: Instant,
+}
+
+impl PendingLoad {
+    /// When the load started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+}
+
+impl Plugin for LoadingPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(ScenePath(self.scene_path.clone()))
+            .add_systems(Startup, start_loading)
+            .add_systems(
+                Update,
+                poll_loading
+                    .run_if(in_state(AppState::Loading))
+                    .in_set(AppSystems::Ingest),
+            )
+            .add_systems(EguiPrimaryContextPass, status_ui);
+    }
+}
+
+/// A load error's message, prefixed with the scene path unless it already names it.
+fn error_naming_path(path: &std::path::Path, message: &str) -> String {
+    let shown = path.display().to_string();
+    if message.contains(&shown) {
+        message.to_string()
+    } else {
+        format!("{shown}: {message}")
+    }
+}
+
+/// Starts the loader thread.
+fn start_loading(mut commands: Commands, path: Res<ScenePath>, mut next: ResMut<NextState<AppState>>) {
+    let (sender, receiver) = crossbeam_channel::bounded(1);
+    let scene_path = path.0.clone();
+    info!("loading scene {}", scene_path.display());
+    let spawned = std::thread::Builder::new()
+        .name(LOADER_THREAD_NAME.to_string())
+        .spawn(move || {
+            let result = load_scene(&scene_path).map_err(|e| error_naming_path(&scene_path, &e.to_string()));
+            // The app may have closed meanwhile; nobody is left to tell then.
+            let _ = sender.send(result);
+        });
+    match spawned {
+        Ok(_) => commands.insert_resource(PendingLoad {
+            receiver,
+            started: Instant::now(),
+        }),
+        Err(e) => {
+            let message = error_naming_path(&path.0, &format!("cannot start the loader thread: {e}"));
+            error!("{message}");
+            commands.insert_resource(LoadError(message));
+            next.set(AppState::Failed);
+        }
+    }
+}
+
+/// Takes the loader's answer when it has come and moves to `Ready` or `Failed`.
+fn poll_loading(
+    mut commands: Commands,
+    pending: Option<Res<PendingLoad>>,
+    path: Res<ScenePath>,
+    mut next: ResMut<NextState<AppState>>,
+) {
+    let Some(pending) = pending else { return };
+    let outcome = match pending.receiver.try_recv() {
+        Err(TryRecvError::Empty) => return,
+        Ok(outcome) => outcome,
+        Err(TryRecvError::Disconnected) => Err(error_naming_path(
+            &path.0,
+            "the loader thread stopped without an answer (it panicked)",
+        )),
+    };
+    let seconds = pending.started.elapsed().as_secs_f32();
+    commands.remove_resource::<PendingLoad>();
+    match outcome {
+        Ok(loaded) => {
+            info!(
+                "loaded scene '{}' in {seconds:.1} s: {} layers, {} buildings, {} roads",
+                loaded.city.name,
+                loaded.city.layers.len(),
+                loaded.city.buildings.len(),
+                loaded.city.roads.len()
+            );
+            commands.insert_resource(LoadedCity(Arc::new(loaded)));
+            next.set(AppState::Ready);
+        }
+        Err(message) => {
+            error!("{message}");
+            commands.insert_resource(LoadError(message));
+            next.set(AppState::Failed);
+        }
+    }
+}
+
+/// The centred "Loading…" box with a spinner, or the failure message in red.
+fn status_ui(
+    mut contexts: EguiContexts,
+    state: Res<State<AppState>>,
+    path: Res<ScenePath>,
+    pending: Option<Res<PendingLoad>>,
+    failure: Option<Res<LoadError>>,
+) -> Result {
+    if *state.get() == AppState::Ready {
+        return Ok(());
+    }
+    let ctx = contexts.ctx_mut()?;
+    let name = path
+        .0
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.0.display().to_string());
+    egui::Window::new("Scene")
+        .title_bar(false)
+        .collapsible(false)
+        .resizable(false)
+        .max_width(STATUS_BOX_MAX_WIDTH)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| match (state.get(), failure) {
+            (AppState::Failed, Some(failure)) => {
+                ui.heading(format!("Could not load {name}"));
+                ui.colored_label(ERROR_COLOUR, &failure.0);
+            }
+            _ => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(format!("Loading {name}…"));
+                });
+                if let Some(pending) = pending {
+                    ui.weak(format!("{:.0} s", pending.started.elapsed().as_secs_f32()));
+                }
+            }
+        });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn errors_name_the_path_once() {
+        let p = Path::new("scenes/x.ron");
+        assert_eq!(error_naming_path(p, "boom"), "scenes/x.ron: boom");
+        assert_eq!(
+            error_naming_path(p, "scenes/x.ron:3:4: bad"),
+            "scenes/x.ron:3:4: bad"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The Bevy half of citytwin: thin plugins over the pure `twin` core.
+//!
+//! [`AppPlugin`] gathers one plugin per concern: loading the scene on a background thread
+//! ([`loading`]), drawing the city's outline ([`outline`]), the orbit camera ([`camera`]) and
+//! the egui panels ([`ui`]). [`run`] opens the window and runs the whole program.
+
+pub mod camera;
+pub mod loading;
+pub mod outline;
+pub mod ui;
+
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::*;
+use bevy_egui::EguiPlugin;
+
+use crate::app::camera::CameraPlugin;
+use crate::app::loading::LoadingPlugin;
+use crate::app::outline::OutlinePlugin;
+use crate::app::ui::UiPlugin;
+
+/// Background colour of the 3D view (sRGB, 0–1).
+const CLEAR_COLOUR: [f32; 3] = [0.08, 0.09, 0.11];
+/// Initial window size in logical pixels.
+const WINDOW_SIZE: (u32, u32) = (1440, 900);
+
+/// The whole application: every citytwin plugin, for a given scene file.
+pub struct AppPlugin {
+    /// The scene file (`scenes/*.ron`) to load at start.
+    pub scene_path: PathBuf,
+}
+
+/// The stages of a frame in `Update`, run in this order (configured once, in [`AppPlugin`]).
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AppSystems {
+    /// Taking in data: finished loads, live feeds.
+    Ingest,
+    /// Updating the city model and scenarios.
+    Model,
+    /// Computing indicators from the model.
+    Indicators,
+    /// Updating what is drawn: meshes, materials, the camera.
+    Visuals,
+    /// UI bookkeeping that runs in `Update` (the egui panels themselves run in
+    /// `EguiPrimaryContextPass`).
+    Ui,
+}
+
+/// Where the application is: loading the scene, showing it, or showing why it failed.
+#[derive(States, Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum AppState {
+    /// The scene is being loaded on a background thread.
+    #[default]
+    Loading,
+    /// The scene is loaded; [`loading::LoadedCity`] is present.
+    Ready,
+    /// Loading failed; [`loading::LoadError`] holds the message.
+    Failed,
+}
+
+impl Plugin for AppPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_state::<AppState>()
+            .configure_sets(
+                Update,
+                (
+                    AppSystems::Ingest,
+                    AppSystems::Model,
+                    AppSystems::Indicators,
+                    AppSystems::Visuals,
+                    AppSystems::Ui,
+                )
+                    .chain(),
+            )
+            .add_plugins((
+                LoadingPlugin {
+                    scene_path: self.scene_path.clone(),
+                },
+                OutlinePlugin,
+                CameraPlugin,
+                UiPlugin,
+            ));
+    }
+}
+
+/// The window title for a scene file: `citytwin — <file name>`.
+pub fn window_title(scene_path: &Path) -> String {
+    let name = scene_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| scene_path.display().to_string());
+    format!("citytwin — {name}")
+}
+
+/// Opens the window and runs citytwin on a scene file until the window is closed.
+pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
+    let [r, g, b] = CLEAR_COLOUR;
+    let window = Window {
+        title: window_title(&scene_path),
+        resolution: WINDOW_SIZE.into(),
+        ..default()
+    };
+    let exit = App::new()
+        .insert_resource(ClearColor(Color::srgb(r, g, b)))
+        .add_plugins(DefaultPlugins.set(WindowPlugin {
+            primary_window: Some(window),
+            ..default()
+        }))
+        .add_plugins(EguiPlugin::default())
+        .add_plugins(AppPlugin { scene_path })
+        .run();
+    match exit {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => anyhow::bail!("citytwin exited with error code {code}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use bevy::state::app::StatesPlugin;
+
+    use super::*;
+    use crate::app::loading::{LoadError, LoadedCity};
+    use crate::app::outline::tests::{
+        BUILDING_VERTICES, POI_VERTICES, ROAD_VERTICES, ZONE_VERTICES, tiny_city, tiny_scene,
+    };
+    use crate::app::outline::{GroundPlane, LayerEntity};
+    use crate::twin::load::{LoadReport, LoadedScene};
+
+    /// Longest a headless test waits for the loader thread.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Pause between headless frames while waiting.
+    const TEST_FRAME_SLEEP: Duration = Duration::from_millis(10);
+
+    /// Runs frames until the state is no longer `Loading`, or the timeout passes.
+    fn update_until_loaded(app: &mut App) -> AppState {
+        let start = Instant::now();
+        loop {
+            app.update();
+            let state = *app.world().resource::<State<AppState>>().get();
+            if state != AppState::Loading || start.elapsed() > TEST_TIMEOUT {
+                return state;
+            }
+            std::thread::sleep(TEST_FRAME_SLEEP);
+        }
+    }
+
+    #[test]
+    fn window_title_names_the_scene_file() {
+        assert_eq!(
+            window_title(Path::new("scenes/helsinki.ron")),
+            "citytwin — helsinki.ron"
+        );
+    }
+
+    #[test]
+    fn missing_scene_fails_with_its_path() {
+        let path = PathBuf::from("/nonexistent/citytwin-test/no-such-scene.ron");
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin))
+            .init_state::<AppState>()
+            .add_plugins(LoadingPlugin {
+                scene_path: path.clone(),
+            });
+        assert_eq!(update_until_loaded(&mut app), AppState::Failed);
+        let message = &app.world().resource::<LoadError>().0;
+        assert!(
+            message.contains(&path.display().to_string()),
+            "error does not name the path: {message}"
+        );
+        assert!(!app.world().contains_resource::<LoadedCity>());
+    }
+
+    #[test]
+    fn outline_spawns_one_line_mesh_per_layer() {
+        let city = tiny_city();
+        let loaded = LoadedScene {
+            scene: tiny_scene(),
+            path: PathBuf::from("tiny.ron"),
+            report: LoadReport {
+                layers: Vec::new(),
+                scene_crs: city.crs.clone(),
+                total_s: 0.0,
+            },
+            city,
+        };
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default(), StatesPlugin))
+            .init_asset::<Mesh>()
+            .init_asset::<StandardMaterial>()
+            .init_state::<AppState>()
+            .add_plugins(OutlinePlugin)
+            .insert_resource(LoadedCity(std::sync::Arc::new(loaded)));
+        app.world_mut()
+            .resource_mut::<NextState<AppState>>()
+            .set(AppState::Ready);
+        app.update();
+
+        let world = app.world_mut();
+        let mut found: Vec<(usize, usize, Visibility)> = world
+            .query::<(&LayerEntity, &Mesh3d, &Visibility)>()
+            .iter(world)
+            .map(|(layer, mesh, vis)| {
+                let mesh = world.resource::<Assets<Mesh>>().get(&mesh.0).expect("mesh added");
+                assert_eq!(mesh.primitive_topology(), bevy::mesh::PrimitiveTopology::LineList);
+                (layer.index, mesh.count_vertices(), *vis)
+            })
+            .collect();
+        found.sort_by_key(|f| f.0);
+        assert_eq!(
+            found,
+            vec![
+                (0, BUILDING_VERTICES, Visibility::Visible),
+                (1, ROAD_VERTICES, Visibility::Hidden),
+                (2, POI_VERTICES, Visibility::Visible),
+                (3, ZONE_VERTICES, Visibility::Hidden),
+            ]
+        );
+        let grounds = world.query::<&GroundPlane>().iter(world).count();
+        assert_eq!(grounds, 1);
+    }
+}

@@ -1,0 +1,245 @@
+//! The "Layers" side panel: per layer a checkbox showing or hiding its outline, its kind,
+//! format and feature count, what was skipped (reasons on hover), why it failed, and its
+//! owner, licence and classification; at the bottom the scene CRS and the attribution the
+//! shown layers' licences require.
+
+use std::collections::BTreeMap;
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use crate::app::AppState;
+use crate::app::loading::LoadedCity;
+use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
+use crate::app::ui::{UiCovered, root_ui};
+use crate::twin::city::{CityModel, LayerInfo};
+use crate::twin::gis::layer::Classification;
+use crate::twin::scene::Scene;
+
+/// egui id of the panel, and its key in [`UiCovered`].
+const PANEL_ID: &str = "layers_panel";
+/// Starting width of the panel, logical pixels.
+const PANEL_WIDTH: f32 = 300.0;
+/// Colour of skipped-feature counts.
+const WARN_COLOUR: egui::Color32 = egui::Color32::from_rgb(230, 170, 60);
+/// Colour of layer errors.
+const ERROR_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 80, 70);
+/// Colour of the "restricted" classification.
+const RESTRICTED_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 120, 90);
+/// The colour swatch drawn before a layer's name.
+const SWATCH: &str = "■";
+
+/// The "Layers" side panel.
+pub struct LayersPanelPlugin;
+
+impl Plugin for LayersPanelPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            EguiPrimaryContextPass,
+            layers_panel.run_if(in_state(AppState::Ready).and_then(resource_exists::<LoadedCity>)),
+        );
+    }
+}
+
+/// The layer entities' visibilities, by layer index.
+type Visibilities<'a> = BTreeMap<usize, Mut<'a, Visibility>>;
+
+/// Draws the panel and applies its checkboxes to the layer entities.
+fn layers_panel(
+    mut contexts: EguiContexts,
+    loaded: Res<LoadedCity>,
+    mut layers: Query<(&LayerEntity, &mut Visibility)>,
+    mut covered: ResMut<UiCovered>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let city = &loaded.0.city;
+    let scene = &loaded.0.scene;
+    let mut vis: Visibilities = layers.iter_mut().map(|(l, v)| (l.index, v)).collect();
+    let mut root = root_ui(ctx, "layers_root");
+    let response = egui::Panel::left(PANEL_ID)
+        .default_size(PANEL_WIDTH)
+        .resizable(true)
+        .show(&mut root, |ui| {
+            ui.heading("Layers");
+            ui.weak(&city.name);
+            egui::Panel::bottom("layers_footer").show(ui, |ui| footer(ui, city, &vis));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                for (index, info) in city.layers.iter().enumerate() {
+                    ui.separator();
+                    layer_row(ui, info, colour_of(scene, &info.name), vis.get_mut(&index));
+                }
+                if let Some(v) = vis.get_mut(&city.layers.len()) {
+                    ui.separator();
+                    ui.horizontal(|ui| visibility_checkbox(ui, GENERATED_ZONES_NAME, None, Some(v)));
+                    ui.small(format!("zones · generated · {} cells", city.zones.len()));
+                }
+            });
+        })
+        .response;
+    covered.set(PANEL_ID, Some(response.rect));
+    Ok(())
+}
+
+/// A layer's colour from the scene, if the scene lists it.
+fn colour_of(scene: &Scene, name: &str) -> Option<[u8; 3]> {
+    scene
+        .layers
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.style.colour)
+}
+
+/// True when a layer entity is not hidden.
+fn is_shown(v: &Visibility) -> bool {
+    *v != Visibility::Hidden
+}
+
+/// The colour swatch and a checkbox bound to a layer entity's visibility (disabled when
+/// the layer has nothing drawn).
+fn visibility_checkbox(
+    ui: &mut egui::Ui,
+    name: &str,
+    colour: Option<[u8; 3]>,
+    vis: Option<&mut Mut<Visibility>>,
+) {
+    if let Some([r, g, b]) = colour {
+        ui.colored_label(egui::Color32::from_rgb(r, g, b), SWATCH);
+    }
+    let mut shown = vis.as_ref().is_some_and(|v| is_shown(v));
+    let response = ui
+        .add_enabled(vis.is_some(), egui::Checkbox::new(&mut shown, name))
+        .on_disabled_hover_text("nothing to draw");
+    if response.changed()
+        && let Some(v) = vis
+    {
+        **v = if shown {
+            Visibility::Visible
+        } else {
+            Visibility::Hidden
+        };
+    }
+}
+
+/// Lowercase name of a classification.
+fn classification_name(c: Classification) -> &'static str {
+    match c {
+        Classification::Public => "public",
+        Classification::Internal => "internal",
+        Classification::Restricted => "restricted",
+    }
+}
+
+/// Hover text listing skipped and repaired features by reason.
+fn skip_details(info: &LayerInfo) -> String {
+    let s = &info.skipped;
+    let mut lines: Vec<String> = s
+        .reasons
+        .iter()
+        .map(|(reason, n)| format!("skipped {n}: {reason}"))
+        .collect();
+    lines.extend(
+        s.repaired
+            .iter()
+            .map(|(reason, n)| format!("repaired {n}: {reason}")),
+    );
+    lines.join("\n")
+}
+
+/// One layer: checkbox, summary, skips, error and catalogue metadata.
+fn layer_row(
+    ui: &mut egui::Ui,
+    info: &LayerInfo,
+    colour: Option<[u8; 3]>,
+    vis: Option<&mut Mut<Visibility>>,
+) {
+    ui.horizontal(|ui| visibility_checkbox(ui, &info.name, colour, vis));
+    ui.small(format!(
+        "{} · {} · {} features",
+        info.kind.name(),
+        info.format.name(),
+        info.feature_count
+    ));
+    let skipped = info.skipped.total();
+    let repaired: usize = info.skipped.repaired.values().sum();
+    if skipped > 0 || repaired > 0 {
+        ui.colored_label(WARN_COLOUR, format!("{skipped} skipped, {repaired} repaired"))
+            .on_hover_text(skip_details(info));
+    }
+    if let Some(error) = &info.error {
+        ui.colored_label(ERROR_COLOUR, format!("failed: {error}"));
+    }
+    let meta = &info.catalogue.meta;
+    let mut parts: Vec<&str> = Vec::new();
+    if !meta.owner.is_empty() {
+        parts.push(&meta.owner);
+    }
+    if !meta.licence.is_empty() {
+        parts.push(&meta.licence);
+    }
+    ui.horizontal_wrapped(|ui| {
+        if !parts.is_empty() {
+            ui.small(parts.join(" · "));
+        }
+        let class = classification_name(meta.classification);
+        if meta.classification == Classification::Restricted {
+            ui.colored_label(RESTRICTED_COLOUR, class);
+        } else {
+            ui.small(class);
+        }
+    });
+}
+
+/// The distinct attribution lines of the layers shown, in layer order.
+fn attributions(city: &CityModel, shown: impl Fn(usize) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (index, info) in city.layers.iter().enumerate() {
+        let line = info.catalogue.meta.attribution.trim();
+        if shown(index) && !line.is_empty() && !out.iter().any(|l| l == line) {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// The scene CRS and the attribution lines.
+fn footer(ui: &mut egui::Ui, city: &CityModel, vis: &Visibilities) {
+    ui.add_space(ui.spacing().item_spacing.y);
+    ui.small(format!("Scene CRS: {}", city.crs.label()));
+    for line in attributions(city, |i| vis.get(&i).is_some_and(|v| is_shown(v))) {
+        ui.small(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::outline::tests::tiny_city;
+
+    #[test]
+    fn attribution_of_shown_layers_once() {
+        let mut city = tiny_city();
+        let osm = "© OpenStreetMap contributors";
+        city.layers[0].catalogue.meta.attribution = osm.to_string();
+        city.layers[1].catalogue.meta.attribution = format!(" {osm} ");
+        city.layers[2].catalogue.meta.attribution = "© City survey".to_string();
+        assert_eq!(
+            attributions(&city, |_| true),
+            vec![osm.to_string(), "© City survey".to_string()]
+        );
+        assert_eq!(attributions(&city, |i| i == 1), vec![osm.to_string()]);
+        assert!(attributions(&city, |_| false).is_empty());
+    }
+
+    #[test]
+    fn skip_details_list_reasons() {
+        let mut city = tiny_city();
+        let s = &mut city.layers[0].skipped;
+        s.skip("no geometry");
+        s.skip("no geometry");
+        s.repair("unclosed ring");
+        assert_eq!(
+            skip_details(&city.layers[0]),
+            "skipped 2: no geometry\nrepaired 1: unclosed ring"
+        );
+    }
+}

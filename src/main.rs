@@ -1,0 +1,178 @@
+//! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`
+//! and `synth`. Exit codes: 0 ok, 1 bad input (the message names file and cause), 2 usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use citytwin::twin::crs::Crs;
+use citytwin::twin::load::{self, LoadReport};
+use citytwin::twin::scene::DEFAULT_SCENE;
+use citytwin::twin::{import, inspect, synth};
+
+/// Exit code for bad input.
+const EXIT_BAD_INPUT: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "citytwin",
+    version,
+    about = "A city digital twin: GIS layers, live feeds, indicators and scenarios in 3D",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Scene file to open in the app (default: scenes/default.ron).
+    scene: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Summarise the layers of scene files or bare data files (.shp, .geojson, .osm.pbf).
+    Inspect {
+        /// Scene files (.ron) or data files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Source CRS of bare data files without one (e.g. EPSG:2154).
+        #[arg(long, value_parser = parse_epsg)]
+        crs: Option<Crs>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Print seconds spent reading, projecting and resolving heights.
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Convert an OSM PBF extract into Shapefile/GeoJSON layers and a scene file.
+    Import {
+        /// The .osm.pbf file.
+        file: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Target CRS (default: the UTM zone of the data's centre).
+        #[arg(long, value_parser = parse_epsg)]
+        crs: Option<Crs>,
+    },
+    /// Write a synthetic city (buildings, streets, districts) as Shapefiles.
+    Synth {
+        /// Number of buildings.
+        #[arg(long)]
+        buildings: usize,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn parse_epsg(s: &str) -> Result<Crs, String> {
+    match Crs::parse(s) {
+        c @ Crs::Epsg(_) => Ok(c),
+        Crs::Wkt(_) => Err(format!("'{s}' is not of the form EPSG:n")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => {
+            let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
+            citytwin::app::run(scene).map_err(|e| e.to_string())
+        }
+        Some(Command::Inspect {
+            paths,
+            crs,
+            json,
+            timings,
+        }) => run_inspect(&paths, crs.as_ref(), json, timings),
+        Some(Command::Import { file, out, crs }) => import::import_osm(&file, &out, crs)
+            .map(|s| {
+                for (path, kind, n) in &s.files {
+                    println!("{:>8} {:<9} {}", n, kind.name(), path.display());
+                }
+                println!("crs {}; scene {}", s.crs, out.join("scene.ron").display());
+            })
+            .map_err(|e| e.to_string()),
+        Some(Command::Synth {
+            buildings,
+            out,
+            seed,
+        }) => synth::write_synth(&out, buildings, seed)
+            .map(|s| {
+                println!(
+                    "{} buildings ({} with courtyards), {} street segments, {} districts → {}",
+                    s.buildings,
+                    s.courtyards,
+                    s.roads,
+                    s.districts,
+                    out.join("synth.ron").display()
+                );
+            })
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("citytwin: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn run_inspect(paths: &[PathBuf], crs: Option<&Crs>, json: bool, timings: bool) -> Result<(), String> {
+    let mut json_layers = Vec::new();
+    let mut failed = Vec::new();
+    for path in paths {
+        let is_scene = path.extension().is_some_and(|e| e == "ron");
+        let (city, report): (_, LoadReport) = if is_scene {
+            let l = load::load_scene(path).map_err(|e| e.to_string())?;
+            (l.city, l.report)
+        } else {
+            if !path.exists() {
+                return Err(format!("{}: file not found", path.display()));
+            }
+            let scene = load::scene_for_file(path, crs);
+            let base = path.parent().unwrap_or(std::path::Path::new("."));
+            load::load_layers(&scene, base).map_err(|e| format!("{}: {e}", path.display()))?
+        };
+        for (i, r) in report.layers.iter().enumerate() {
+            if !inspect::is_listed(r) && !is_scene {
+                continue;
+            }
+            if let Some(e) = &r.error {
+                failed.push(e.clone());
+            }
+            if json {
+                json_layers.push(inspect::layer_json(&city, &report, i, timings));
+            } else {
+                print!("{}", inspect::layer_text(&city, &report, i, timings));
+            }
+        }
+        if !json {
+            println!(
+                "{}: scene crs {}, {} buildings, {} roads, {} zones, {} POIs, {} areas; loaded in {:.3} s",
+                path.display(),
+                report.scene_crs,
+                city.buildings.len(),
+                city.roads.len(),
+                city.zones.len(),
+                city.pois.len(),
+                city.areas.len(),
+                report.total_s
+            );
+        }
+    }
+    if json {
+        println!("{}", serde_json::json!({ "layers": json_layers }));
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}

@@ -1,0 +1,395 @@
+//! The in-memory form of a GIS layer: features with f64 `geo` geometry, typed
+//! attributes, the layer's CRS and catalogue metadata, and the tally of what was skipped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use geo_types::Geometry;
+use serde::{Deserialize, Serialize};
+
+use crate::twin::crs::Crs;
+
+/// A typed attribute value, as read from a DBF, GeoJSON property or OSM tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttrValue {
+    /// Text (DBF character/memo, JSON string, every OSM tag).
+    Text(String),
+    /// A number (DBF numeric/float/double/integer/currency, JSON number).
+    Number(f64),
+    /// A calendar date as `YYYY-MM-DD` (DBF date, date-time).
+    Date(String),
+    /// A boolean (DBF logical, JSON bool).
+    Bool(bool),
+}
+
+impl AttrValue {
+    /// The value as text, whatever its type (numbers without a trailing `.0`).
+    pub fn as_text(&self) -> String {
+        match self {
+            AttrValue::Text(s) | AttrValue::Date(s) => s.clone(),
+            AttrValue::Number(n) => format_number(*n),
+            AttrValue::Bool(b) => b.to_string(),
+        }
+    }
+
+    /// The value as a number when it is one (or text that parses as one).
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            AttrValue::Number(n) => Some(*n),
+            AttrValue::Text(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Formats a number without a trailing `.0` for integers.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// Attributes of one feature, by field name, in a stable order. Empty values are absent.
+pub type Attributes = BTreeMap<String, AttrValue>;
+
+/// One feature of a layer: a geometry in the layer's current CRS and its attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// Index of the feature in its source (record number, OSM id, GeoJSON position).
+    pub source_id: i64,
+    /// The geometry, f64, in the layer's current CRS.
+    pub geometry: Geometry<f64>,
+    /// Typed attributes.
+    pub attributes: Attributes,
+}
+
+impl Feature {
+    /// An attribute as text, if present and not empty.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.attributes
+            .get(key)
+            .map(AttrValue::as_text)
+            .filter(|s| !s.trim().is_empty())
+    }
+}
+
+/// The file format a layer was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerFormat {
+    /// ESRI Shapefile (.shp/.shx/.dbf/.prj/.cpg).
+    Shapefile,
+    /// GeoJSON (RFC 7946).
+    GeoJson,
+    /// OpenStreetMap protocol buffer extract.
+    OsmPbf,
+    /// Generated in memory (grids, synthetic cities).
+    Generated,
+}
+
+impl LayerFormat {
+    /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`).
+    pub fn from_path(path: &std::path::Path) -> Option<LayerFormat> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".shp") {
+            Some(LayerFormat::Shapefile)
+        } else if name.ends_with(".geojson") || name.ends_with(".json") {
+            Some(LayerFormat::GeoJson)
+        } else if name.ends_with(".pbf") {
+            Some(LayerFormat::OsmPbf)
+        } else {
+            None
+        }
+    }
+
+    /// Short lowercase name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerFormat::Shapefile => "shapefile",
+            LayerFormat::GeoJson => "geojson",
+            LayerFormat::OsmPbf => "osm.pbf",
+            LayerFormat::Generated => "generated",
+        }
+    }
+}
+
+/// What a layer holds, which decides how the city model uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// Building footprints with heights.
+    Buildings,
+    /// Street centre lines.
+    Roads,
+    /// Analysis zones / districts.
+    Zones,
+    /// Points of interest.
+    Pois,
+    /// Water bodies.
+    Water,
+    /// Parks and other green areas.
+    Green,
+    /// Anything else (land use, boundaries, ...).
+    Other,
+}
+
+impl LayerKind {
+    /// Lowercase name, as in scene files.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Buildings => "buildings",
+            LayerKind::Roads => "roads",
+            LayerKind::Zones => "zones",
+            LayerKind::Pois => "pois",
+            LayerKind::Water => "water",
+            LayerKind::Green => "green",
+            LayerKind::Other => "other",
+        }
+    }
+}
+
+/// Who may see a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Classification {
+    /// Anyone, including a wall in a public space.
+    #[default]
+    Public,
+    /// City staff.
+    Internal,
+    /// Named roles only.
+    Restricted,
+}
+
+/// Catalogue metadata of a layer: who owns it, under which licence, who may see it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LayerMeta {
+    /// Human title.
+    pub title: String,
+    /// Owning department.
+    pub owner: String,
+    /// Licence name, e.g. "ODbL-1.0".
+    pub licence: String,
+    /// Attribution the licence requires, e.g. "© OpenStreetMap contributors".
+    pub attribution: String,
+    /// Classification.
+    pub classification: Classification,
+}
+
+/// Catalogue entry of a loaded layer: its metadata plus where and when its source came from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CatalogueEntry {
+    /// Metadata from the scene (or defaults).
+    pub meta: LayerMeta,
+    /// Source file.
+    pub source_path: PathBuf,
+    /// Modification time of the source file.
+    pub source_modified: Option<SystemTime>,
+}
+
+/// Why features were skipped, with counts: bad input is counted, never silently dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SkipReport {
+    /// Reason → number of features skipped for it.
+    pub reasons: BTreeMap<String, usize>,
+    /// Reason → number of features repaired (kept) for it, e.g. an unclosed ring closed.
+    pub repaired: BTreeMap<String, usize>,
+}
+
+impl SkipReport {
+    /// Counts one skipped feature.
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        *self.reasons.entry(reason.into()).or_default() += 1;
+    }
+
+    /// Counts one repaired (kept) feature.
+    pub fn repair(&mut self, reason: impl Into<String>) {
+        *self.repaired.entry(reason.into()).or_default() += 1;
+    }
+
+    /// Total skipped features.
+    pub fn total(&self) -> usize {
+        self.reasons.values().sum()
+    }
+
+    /// Adds another report's counts to this one.
+    pub fn merge(&mut self, other: &SkipReport) {
+        for (k, v) in &other.reasons {
+            *self.reasons.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.repaired {
+            *self.repaired.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// A layer: features, CRS, metadata and what was skipped while reading it.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// Layer name (from the scene or the file stem).
+    pub name: String,
+    /// Source format.
+    pub format: LayerFormat,
+    /// What it holds.
+    pub kind: LayerKind,
+    /// CRS the geometries are currently in.
+    pub crs: Crs,
+    /// The features.
+    pub features: Vec<Feature>,
+    /// Skipped and repaired features.
+    pub skipped: SkipReport,
+    /// Catalogue entry.
+    pub catalogue: CatalogueEntry,
+}
+
+impl Layer {
+    /// Counts features by geometry type name ("Polygon", "LineString", ...).
+    pub fn geometry_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut out = BTreeMap::new();
+        for f in &self.features {
+            *out.entry(geometry_type_name(&f.geometry)).or_default() += 1;
+        }
+        out
+    }
+
+    /// Bounding box `[min_x, min_y, max_x, max_y]` of all features, in the layer's CRS.
+    pub fn bbox(&self) -> Option<[f64; 4]> {
+        use geo::BoundingRect;
+        let mut acc: Option<[f64; 4]> = None;
+        for f in &self.features {
+            if let Some(r) = f.geometry.bounding_rect() {
+                let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+                acc = Some(match acc {
+                    None => b,
+                    Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+                });
+            }
+        }
+        acc
+    }
+}
+
+/// The name of a geometry's type, as GeoJSON spells it.
+pub fn geometry_type_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "LineString",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Polygon",
+        Geometry::Triangle(_) => "Polygon",
+    }
+}
+
+/// Calls `f` on every coordinate of a geometry, in a fixed order (used to batch CRS
+/// transforms): the same order as [`for_each_coord`].
+pub fn for_each_coord_mut(g: &mut Geometry<f64>, f: &mut impl FnMut(&mut geo_types::Coord<f64>)) {
+    fn line(l: &mut geo_types::LineString<f64>, f: &mut impl FnMut(&mut geo_types::Coord<f64>)) {
+        l.0.iter_mut().for_each(f);
+    }
+    fn poly(p: &mut geo_types::Polygon<f64>, f: &mut impl FnMut(&mut geo_types::Coord<f64>)) {
+        p.exterior_mut(|e| line(e, f));
+        p.interiors_mut(|is| is.iter_mut().for_each(|i| line(i, f)));
+    }
+    match g {
+        Geometry::Point(p) => f(&mut p.0),
+        Geometry::Line(l) => {
+            f(&mut l.start);
+            f(&mut l.end);
+        }
+        Geometry::LineString(l) => line(l, f),
+        Geometry::Polygon(p) => poly(p, f),
+        Geometry::MultiPoint(m) => m.0.iter_mut().for_each(|p| f(&mut p.0)),
+        Geometry::MultiLineString(m) => m.0.iter_mut().for_each(|l| line(l, f)),
+        Geometry::MultiPolygon(m) => m.0.iter_mut().for_each(|p| poly(p, f)),
+        Geometry::GeometryCollection(c) => c.0.iter_mut().for_each(|g| for_each_coord_mut(g, f)),
+        Geometry::Rect(r) => {
+            let (mut a, mut b) = (r.min(), r.max());
+            f(&mut a);
+            f(&mut b);
+            *r = geo_types::Rect::new(a, b);
+        }
+        Geometry::Triangle(t) => {
+            let [mut a, mut b, mut c] = t.to_array();
+            f(&mut a);
+            f(&mut b);
+            f(&mut c);
+            *t = geo_types::Triangle::new(a, b, c);
+        }
+    }
+}
+
+/// Calls `f` on every coordinate of a geometry, in the same order as [`for_each_coord_mut`].
+pub fn for_each_coord(g: &Geometry<f64>, f: &mut impl FnMut(geo_types::Coord<f64>)) {
+    fn line(l: &geo_types::LineString<f64>, f: &mut impl FnMut(geo_types::Coord<f64>)) {
+        l.0.iter().for_each(|c| f(*c));
+    }
+    fn poly(p: &geo_types::Polygon<f64>, f: &mut impl FnMut(geo_types::Coord<f64>)) {
+        line(p.exterior(), f);
+        p.interiors().iter().for_each(|i| line(i, f));
+    }
+    match g {
+        Geometry::Point(p) => f(p.0),
+        Geometry::Line(l) => {
+            f(l.start);
+            f(l.end);
+        }
+        Geometry::LineString(l) => line(l, f),
+        Geometry::Polygon(p) => poly(p, f),
+        Geometry::MultiPoint(m) => m.0.iter().for_each(|p| f(p.0)),
+        Geometry::MultiLineString(m) => m.0.iter().for_each(|l| line(l, f)),
+        Geometry::MultiPolygon(m) => m.0.iter().for_each(|p| poly(p, f)),
+        Geometry::GeometryCollection(c) => c.0.iter().for_each(|g| for_each_coord(g, f)),
+        Geometry::Rect(r) => {
+            f(r.min());
+            f(r.max());
+        }
+        Geometry::Triangle(t) => t.to_array().into_iter().for_each(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{Coord, LineString, Polygon, polygon};
+
+    #[test]
+    fn coord_visitors_agree_on_order() {
+        let poly: Polygon<f64> = Polygon::new(
+            LineString::from(vec![(0., 0.), (10., 0.), (10., 10.), (0., 0.)]),
+            vec![LineString::from(vec![(1., 1.), (2., 1.), (2., 2.), (1., 1.)])],
+        );
+        let mut g = Geometry::MultiPolygon(geo_types::MultiPolygon(vec![
+            poly,
+            polygon![(x: 20., y: 20.), (x: 30., y: 20.), (x: 30., y: 30.)],
+        ]));
+        let mut seen = Vec::new();
+        for_each_coord(&g, &mut |c| seen.push(c));
+        let mut visited = Vec::new();
+        for_each_coord_mut(&mut g, &mut |c: &mut Coord<f64>| {
+            visited.push(*c);
+            c.x += 1000.0;
+        });
+        assert_eq!(visited, seen);
+        let mut again = Vec::new();
+        for_each_coord(&g, &mut |c| again.push(c));
+        let shifted: Vec<Coord<f64>> = seen.iter().map(|c| Coord { x: c.x + 1000.0, y: c.y }).collect();
+        assert_eq!(again, shifted);
+    }
+
+    #[test]
+    fn attr_values_convert() {
+        assert_eq!(AttrValue::Number(12.0).as_text(), "12");
+        assert_eq!(AttrValue::Text(" 12.5 ".into()).as_number(), Some(12.5));
+        assert_eq!(AttrValue::Bool(true).as_number(), None);
+    }
+}

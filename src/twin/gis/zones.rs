@@ -1,0 +1,119 @@
+//! Analysis zones when no district layer exists: a regular hex or square grid over the
+//! city, so that per-zone indicators always have zones.
+
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+
+use crate::twin::city::Zone;
+use crate::twin::scene::{GridShape, ZoneGrid};
+
+/// Most cells a generated grid may have; a larger grid is coarsened to fit.
+pub const MAX_GRID_CELLS: usize = 250_000;
+
+/// Cells of a grid covering `bbox` `[min_x, min_y, max_x, max_y]` (scene CRS, metres).
+/// Hexagons are flat-topped with `size_m` between opposite edges; squares have side `size_m`.
+pub fn grid(bbox: [f64; 4], spec: &ZoneGrid) -> Vec<Zone> {
+    let (w, h) = ((bbox[2] - bbox[0]).max(1.0), (bbox[3] - bbox[1]).max(1.0));
+    let mut size = spec.size_m;
+    // Coarsen until the grid fits (keeps a typo such as size_m: 1.0 from exhausting memory).
+    while (w / size + 2.0) * (h / size + 2.0) > MAX_GRID_CELLS as f64 {
+        size *= 2.0;
+    }
+    match spec.shape {
+        GridShape::Square => square_grid(bbox, size),
+        GridShape::Hex => hex_grid(bbox, size),
+    }
+}
+
+fn zone(name: String, ring: Vec<Coord<f64>>) -> Zone {
+    Zone {
+        name,
+        area: MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]),
+        generated: true,
+    }
+}
+
+fn square_grid(b: [f64; 4], s: f64) -> Vec<Zone> {
+    let cols = ((b[2] - b[0]) / s).ceil().max(1.0) as usize;
+    let rows = ((b[3] - b[1]) / s).ceil().max(1.0) as usize;
+    let mut out = Vec::with_capacity(cols * rows);
+    for r in 0..rows {
+        for c in 0..cols {
+            let (x, y) = (b[0] + c as f64 * s, b[1] + r as f64 * s);
+            let ring = vec![
+                Coord { x, y },
+                Coord { x: x + s, y },
+                Coord { x: x + s, y: y + s },
+                Coord { x, y: y + s },
+                Coord { x, y },
+            ];
+            out.push(zone(format!("S{c}-{r}"), ring));
+        }
+    }
+    out
+}
+
+fn hex_grid(b: [f64; 4], flat: f64) -> Vec<Zone> {
+    // Flat-topped hexagon: circumradius R, width 2R, height √3·R = `flat`.
+    let r = flat / 3f64.sqrt();
+    let dx = 1.5 * r;
+    let cols = ((b[2] - b[0]) / dx).ceil() as usize + 1;
+    let rows = ((b[3] - b[1]) / flat).ceil() as usize + 1;
+    let mut out = Vec::with_capacity(cols * rows);
+    for c in 0..cols {
+        for row in 0..rows {
+            let cx = b[0] + c as f64 * dx;
+            let cy = b[1] + row as f64 * flat + if c % 2 == 1 { flat / 2.0 } else { 0.0 };
+            let mut ring: Vec<Coord<f64>> = (0..6)
+                .map(|k| {
+                    let a = std::f64::consts::PI / 3.0 * k as f64;
+                    Coord {
+                        x: cx + r * a.cos(),
+                        y: cy + r * a.sin(),
+                    }
+                })
+                .collect();
+            ring.push(ring[0]);
+            // Keep only cells that touch the box.
+            if cx + r < b[0] || cx - r > b[2] || cy + flat / 2.0 < b[1] || cy - flat / 2.0 > b[3] {
+                continue;
+            }
+            out.push(zone(format!("H{c}-{row}"), ring));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Area, Contains};
+
+    #[test]
+    fn squares_tile_the_box() {
+        let z = grid([0., 0., 1000., 500.], &ZoneGrid { shape: GridShape::Square, size_m: 250.0 });
+        assert_eq!(z.len(), 8);
+        let total: f64 = z.iter().map(|z| z.area.unsigned_area()).sum();
+        assert!((total - 500_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn hexes_cover_every_point_once() {
+        let b = [0., 0., 2000., 1500.];
+        let z = grid(b, &ZoneGrid { shape: GridShape::Hex, size_m: 300.0 });
+        let cell_area = 3f64.sqrt() / 2.0 * 300.0f64.powi(2);
+        assert!((z[0].area.unsigned_area() - cell_area).abs() < 1e-6);
+        for i in 0..20 {
+            for j in 0..15 {
+                let p = geo_types::Point::new(i as f64 * 100.0 + 7.0, j as f64 * 100.0 + 3.0);
+                let n = z.iter().filter(|z| z.area.contains(&p)).count();
+                assert_eq!(n, 1, "point {p:?} in {n} cells");
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_cells_are_coarsened() {
+        let z = grid([0., 0., 100_000., 100_000.], &ZoneGrid { shape: GridShape::Square, size_m: 1.0 });
+        assert!(z.len() <= MAX_GRID_CELLS);
+    }
+}

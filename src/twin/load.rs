@@ -1,0 +1,598 @@
+//! Loading a scene: read every layer (in parallel), pick the scene CRS, transform each
+//! layer with one PROJ object, resolve heights and build the [`CityModel`]. One bad layer
+//! is reported and does not stop the others.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use geo::{BoundingRect, Centroid};
+use geo_types::{Geometry, LineString, MultiPolygon, Point};
+use rayon::prelude::*;
+
+use crate::twin::city::{
+    Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone,
+};
+use crate::twin::crs::{Crs, SceneOrigin, Transformer, WGS84};
+use crate::twin::error::GisError;
+use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, SkipReport};
+use crate::twin::gis::{self, zones};
+use crate::twin::heights;
+use crate::twin::scene::{LayerSpec, Scene, SceneError, ZoneGrid};
+
+/// POI tag keys, in priority order, that give a POI its category.
+pub const POI_KEYS: &[&str] = &[
+    "amenity",
+    "shop",
+    "healthcare",
+    "education",
+    "public_transport",
+    "leisure",
+    "tourism",
+    "office",
+];
+/// Tag keys that give a land area its class.
+const AREA_CLASS_KEYS: &[&str] = &["leisure", "natural", "landuse", "water", "waterway", "fclass"];
+
+/// What happened to one layer while loading.
+#[derive(Debug, Clone)]
+pub struct LayerReport {
+    /// Layer name.
+    pub name: String,
+    /// What it holds.
+    pub kind: LayerKind,
+    /// Format.
+    pub format: LayerFormat,
+    /// Source CRS label.
+    pub source_crs: Option<String>,
+    /// Features kept, by geometry type.
+    pub geometry_counts: std::collections::BTreeMap<&'static str, usize>,
+    /// Features kept in the city model.
+    pub features: usize,
+    /// Skipped and repaired.
+    pub skipped: SkipReport,
+    /// Bounding box in the scene CRS.
+    pub bbox_scene: Option<[f64; 4]>,
+    /// Bounding box in WGS84 `[min_lon, min_lat, max_lon, max_lat]`.
+    pub bbox_wgs84: Option<[f64; 4]>,
+    /// Seconds reading the file.
+    pub read_s: f64,
+    /// Seconds transforming to the scene CRS.
+    pub project_s: f64,
+    /// Seconds resolving heights / building the model.
+    pub heights_s: f64,
+    /// Why the layer failed, if it did.
+    pub error: Option<String>,
+}
+
+/// What happened while loading a scene.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// Per layer, in scene order.
+    pub layers: Vec<LayerReport>,
+    /// The scene CRS chosen.
+    pub scene_crs: Crs,
+    /// Total seconds.
+    pub total_s: f64,
+}
+
+/// A loaded scene: its definition, the city model and the load report.
+#[derive(Debug, Clone)]
+pub struct LoadedScene {
+    /// The scene file's content.
+    pub scene: Scene,
+    /// Where the scene file is.
+    pub path: PathBuf,
+    /// The city.
+    pub city: CityModel,
+    /// The load report.
+    pub report: LoadReport,
+}
+
+/// Loads a scene file and everything it names.
+pub fn load_scene(path: &Path) -> Result<LoadedScene, SceneError> {
+    let scene = Scene::load(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let (city, report) = load_layers(&scene, base).map_err(|message| SceneError::Load {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(LoadedScene {
+        scene,
+        path: path.to_path_buf(),
+        city,
+        report,
+    })
+}
+
+/// A scene made for a bare data file (for `inspect`): one layer, or one per OSM kind.
+pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let kinds: Vec<LayerKind> = if LayerFormat::from_path(path) == Some(LayerFormat::OsmPbf) {
+        vec![
+            LayerKind::Buildings,
+            LayerKind::Roads,
+            LayerKind::Pois,
+            LayerKind::Zones,
+            LayerKind::Water,
+            LayerKind::Green,
+            LayerKind::Other,
+        ]
+    } else {
+        vec![gis::guess_kind(path)]
+    };
+    let multi = kinds.len() > 1;
+    Scene {
+        name: name.clone(),
+        crs: None,
+        origin: None,
+        layers: kinds
+            .into_iter()
+            .map(|kind| LayerSpec {
+                name: if multi { format!("{name}/{}", kind.name()) } else { name.clone() },
+                path: PathBuf::from(path.file_name().unwrap_or_default()),
+                kind,
+                crs: crs.map(Crs::definition),
+                heights: Default::default(),
+                name_field: "name".into(),
+                class_field: None,
+                style: Default::default(),
+                meta: Default::default(),
+                visible: true,
+            })
+            .collect(),
+        zones: ZoneGrid::default(),
+        bookmarks: Vec::new(),
+    }
+}
+
+struct ReadResult {
+    layer: Result<Layer, String>,
+    /// The layer's CRS as read, before projection.
+    source_crs: Option<Crs>,
+    read_s: f64,
+}
+
+/// Reads, projects and assembles all layers of a scene. Errors only when nothing at all
+/// could be placed (no layer loaded and no scene CRS); single layer failures are reported.
+pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport), String> {
+    let t0 = Instant::now();
+    // 1. Read. OSM files are parsed once even when several layers use them.
+    let mut osm_paths: Vec<PathBuf> = scene
+        .layers
+        .iter()
+        .map(|l| base.join(&l.path))
+        .filter(|p| LayerFormat::from_path(p) == Some(LayerFormat::OsmPbf))
+        .collect();
+    osm_paths.sort();
+    osm_paths.dedup();
+    let osm: HashMap<PathBuf, (Arc<Result<Vec<Layer>, String>>, f64)> = osm_paths
+        .par_iter()
+        .map(|p| {
+            let t = Instant::now();
+            let r = gis::osm::read_osm(p).map_err(|e| e.to_string());
+            (p.clone(), (Arc::new(r), t.elapsed().as_secs_f64()))
+        })
+        .collect();
+    let mut reads: Vec<ReadResult> = scene
+        .layers
+        .par_iter()
+        .map(|spec| read_spec(spec, base, &osm))
+        .collect();
+
+    // 2. Scene CRS: named, or the UTM zone of the data's centre.
+    let scene_crs = match scene.scene_crs() {
+        Some(c) => c,
+        None => {
+            let mut acc: Option<[f64; 4]> = None;
+            for r in &reads {
+                let Ok(l) = &r.layer else { continue };
+                let Some(b) = l.bbox() else { continue };
+                let Ok(t) = Transformer::new(&l.crs, &WGS84) else { continue };
+                if let Some(w) = t.bbox(b) {
+                    acc = Some(match acc {
+                        None => w,
+                        Some(a) => [a[0].min(w[0]), a[1].min(w[1]), a[2].max(w[2]), a[3].max(w[3])],
+                    });
+                }
+            }
+            let a = acc.ok_or("no layer could be read, so no scene CRS can be chosen")?;
+            Crs::utm_for((a[0] + a[2]) / 2.0, (a[1] + a[3]) / 2.0)
+        }
+    };
+    let to_wgs84 = Transformer::new(&scene_crs, &WGS84).map_err(|e| e.to_string())?;
+
+    // 3. Project every layer (in parallel; one PROJ object per layer).
+    let project_s: Vec<f64> = reads
+        .par_iter_mut()
+        .map(|r| {
+            let t = Instant::now();
+            if let Ok(layer) = &mut r.layer {
+                match Transformer::new(&layer.crs, &scene_crs) {
+                    Ok(tr) => tr.layer(layer),
+                    Err(e) => {
+                        r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display()))
+                    }
+                }
+            }
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+
+    // 4. Build the model.
+    let mut city = CityModel::empty(&scene.name, scene_crs.clone(), SceneOrigin::default());
+    let mut reports = Vec::new();
+    for (i, ((spec, r), proj_s)) in scene.layers.iter().zip(reads).zip(project_s).enumerate() {
+        let t = Instant::now();
+        let id = LayerId(i as u16);
+        let mut report = LayerReport {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            format: LayerFormat::from_path(&spec.path).unwrap_or(LayerFormat::Generated),
+            source_crs: None,
+            geometry_counts: Default::default(),
+            features: 0,
+            skipped: SkipReport::default(),
+            bbox_scene: None,
+            bbox_wgs84: None,
+            read_s: r.read_s,
+            project_s: proj_s,
+            heights_s: 0.0,
+            error: None,
+        };
+        let mut info = LayerInfo {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            format: report.format,
+            source_crs: None,
+            feature_count: 0,
+            skipped: SkipReport::default(),
+            catalogue: Default::default(),
+            error: None,
+        };
+        match r.layer {
+            Err(e) => {
+                report.error = Some(e.clone());
+                info.error = Some(e);
+            }
+            Ok(mut layer) => {
+                report.source_crs = r.source_crs.as_ref().map(Crs::label);
+                info.source_crs = r.source_crs;
+                report.geometry_counts = layer.geometry_counts();
+                report.bbox_scene = layer.bbox();
+                report.bbox_wgs84 = report.bbox_scene.and_then(|b| to_wgs84.bbox(b));
+                add_layer(&mut city, id, spec, std::mem::take(&mut layer.features), &mut layer.skipped);
+                let kept = count_for(&city, id, spec.kind);
+                report.features = kept;
+                report.skipped = layer.skipped.clone();
+                info.feature_count = kept;
+                info.skipped = layer.skipped;
+                info.catalogue = layer.catalogue;
+                info.catalogue.meta = spec.meta.clone();
+            }
+        }
+        report.heights_s = t.elapsed().as_secs_f64();
+        city.layers.push(info);
+        reports.push(report);
+    }
+
+    // 5. Zones and origin.
+    let bbox = city.bbox();
+    if city.zones.is_empty() {
+        if let Some(b) = bbox {
+            city.zones = zones::grid(b, &scene.zones);
+        }
+    }
+    city.origin = match (scene.origin, bbox) {
+        (Some((x, y)), _) => SceneOrigin { x, y },
+        (None, Some(b)) => SceneOrigin::centre_of(b),
+        (None, None) => SceneOrigin::default(),
+    };
+    Ok((
+        city,
+        LoadReport {
+            layers: reports,
+            scene_crs,
+            total_s: t0.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+fn read_spec(
+    spec: &LayerSpec,
+    base: &Path,
+    osm: &HashMap<PathBuf, (Arc<Result<Vec<Layer>, String>>, f64)>,
+) -> ReadResult {
+    let path = base.join(&spec.path);
+    let crs = spec.crs.as_deref().map(Crs::parse);
+    let t = Instant::now();
+    let layer: Result<Layer, String> = if let Some((layers, secs)) = osm.get(&path) {
+        let layer = match layers.as_ref() {
+            Err(e) => Err(e.clone()),
+            Ok(ls) => Ok(ls
+                .iter()
+                .find(|l| l.kind == spec.kind)
+                .cloned()
+                .unwrap_or_else(|| empty_like(&path, spec.kind))),
+        };
+        return ReadResult::new(layer, spec, *secs);
+    } else {
+        gis::read_any(&path, spec.kind, crs.as_ref())
+            .map_err(|e: GisError| e.to_string())
+            .and_then(|mut v| v.pop().ok_or_else(|| format!("{}: no layer", path.display())))
+    };
+    ReadResult::new(layer, spec, t.elapsed().as_secs_f64())
+}
+
+impl ReadResult {
+    fn new(layer: Result<Layer, String>, spec: &LayerSpec, read_s: f64) -> ReadResult {
+        let layer = layer.map(|mut l| {
+            l.name = spec.name.clone();
+            l.kind = spec.kind;
+            l
+        });
+        ReadResult {
+            source_crs: layer.as_ref().ok().map(|l| l.crs.clone()),
+            layer,
+            read_s,
+        }
+    }
+}
+
+fn empty_like(path: &Path, kind: LayerKind) -> Layer {
+    Layer {
+        name: String::new(),
+        format: LayerFormat::OsmPbf,
+        kind,
+        crs: WGS84,
+        features: Vec::new(),
+        skipped: SkipReport::default(),
+        catalogue: crate::twin::gis::layer::CatalogueEntry {
+            source_path: path.to_path_buf(),
+            ..Default::default()
+        },
+    }
+}
+
+fn count_for(city: &CityModel, id: LayerId, kind: LayerKind) -> usize {
+    match kind {
+        LayerKind::Buildings => city.buildings.iter().filter(|b| b.layer == id).count(),
+        LayerKind::Roads => city.roads.iter().filter(|r| r.layer == id).count(),
+        LayerKind::Pois => city.pois.iter().filter(|p| p.layer == id).count(),
+        LayerKind::Zones => city.zones.len(),
+        _ => city.areas.iter().filter(|a| a.layer == id).count(),
+    }
+}
+
+fn polygons(g: Geometry<f64>) -> Option<MultiPolygon<f64>> {
+    match g {
+        Geometry::Polygon(p) => Some(MultiPolygon(vec![p])),
+        Geometry::MultiPolygon(mp) => Some(mp),
+        Geometry::Rect(r) => Some(MultiPolygon(vec![r.to_polygon()])),
+        Geometry::Triangle(t) => Some(MultiPolygon(vec![t.to_polygon()])),
+        _ => None,
+    }
+}
+
+fn lines(g: Geometry<f64>) -> Vec<LineString<f64>> {
+    match g {
+        Geometry::LineString(l) => vec![l],
+        Geometry::MultiLineString(m) => m.0,
+        Geometry::Line(l) => vec![LineString::from(vec![l.start, l.end])],
+        _ => Vec::new(),
+    }
+}
+
+/// Parses an OSM-style speed limit ("50", "30 mph", "50 km/h") into km/h.
+pub fn parse_speed(s: &str) -> Option<f64> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mph) = match t.strip_suffix("mph") {
+        Some(n) => (n.trim(), true),
+        None => (t.trim_end_matches("km/h").trim_end_matches("kmh").trim(), false),
+    };
+    let v: f64 = num.parse().ok()?;
+    (v.is_finite() && v > 0.0 && v < 300.0).then_some(if mph { v * 1.609_344 } else { v })
+}
+
+fn add_layer(city: &mut CityModel, id: LayerId, spec: &LayerSpec, features: Vec<Feature>, skipped: &mut SkipReport) {
+    let name_of = |f: &Feature| f.text(&spec.name_field);
+    match spec.kind {
+        LayerKind::Buildings => {
+            city.buildings.reserve(features.len());
+            for f in features {
+                let name = name_of(&f);
+                let Some(footprint) = polygons(f.geometry) else {
+                    skipped.skip("not a polygon in a building layer");
+                    continue;
+                };
+                let h = heights::resolve(&f.attributes, &spec.heights);
+                let usage = f
+                    .attributes
+                    .get(&spec.heights.type_field)
+                    .map(|v| v.as_text())
+                    .unwrap_or_else(|| "yes".into());
+                city.buildings.push(Building {
+                    layer: id,
+                    source_id: f.source_id,
+                    footprint,
+                    height_m: h.height_m,
+                    min_height_m: h.min_height_m,
+                    height_source: h.source,
+                    name,
+                    usage,
+                    attributes: f.attributes,
+                });
+            }
+        }
+        LayerKind::Roads => {
+            let class_key = spec.class_field.as_deref().unwrap_or("highway");
+            for f in features {
+                let class = f.text(class_key).unwrap_or_else(|| "unclassified".into());
+                let oneway_tag = f.text("oneway").unwrap_or_default();
+                let lanes = f.text("lanes").and_then(|s| s.trim().parse::<f64>().ok()).map(|n| n as u32);
+                let maxspeed = f.text("maxspeed").and_then(|s| parse_speed(&s));
+                let name = name_of(&f);
+                let ls = lines(f.geometry);
+                if ls.is_empty() {
+                    skipped.skip("not a line in a road layer");
+                    continue;
+                }
+                for mut line in ls {
+                    if oneway_tag == "-1" {
+                        line.0.reverse();
+                    }
+                    city.roads.push(Road {
+                        layer: id,
+                        source_id: f.source_id,
+                        line,
+                        class: class.clone(),
+                        lanes,
+                        maxspeed_kmh: maxspeed,
+                        oneway: matches!(oneway_tag.as_str(), "yes" | "1" | "true" | "-1"),
+                        name: name.clone(),
+                    });
+                }
+            }
+        }
+        LayerKind::Zones => {
+            for f in features {
+                let name = name_of(&f).unwrap_or_else(|| format!("zone {}", city.zones.len() + 1));
+                match polygons(f.geometry) {
+                    Some(area) => city.zones.push(Zone {
+                        name,
+                        area,
+                        generated: false,
+                    }),
+                    None => skipped.skip("not a polygon in a zone layer"),
+                }
+            }
+        }
+        LayerKind::Pois => {
+            for f in features {
+                let (category, kind) = match &spec.class_field {
+                    Some(k) => (k.clone(), f.text(k).unwrap_or_default()),
+                    None => POI_KEYS
+                        .iter()
+                        .find_map(|k| f.text(k).map(|v| (k.to_string(), v)))
+                        .unwrap_or_else(|| ("other".into(), String::new())),
+                };
+                let point = match &f.geometry {
+                    Geometry::Point(p) => Some(*p),
+                    g => g.centroid(),
+                };
+                let Some(point) = point else {
+                    skipped.skip("POI without a location");
+                    continue;
+                };
+                city.pois.push(Poi {
+                    layer: id,
+                    source_id: f.source_id,
+                    point: Point::from(point),
+                    category,
+                    kind,
+                    name: name_of(&f),
+                });
+            }
+        }
+        kind @ (LayerKind::Water | LayerKind::Green | LayerKind::Other) => {
+            for f in features {
+                let class = spec
+                    .class_field
+                    .as_deref()
+                    .and_then(|k| f.text(k))
+                    .or_else(|| AREA_CLASS_KEYS.iter().find_map(|k| f.text(k)))
+                    .unwrap_or_else(|| kind.name().into());
+                match polygons(f.geometry) {
+                    Some(area) if area.bounding_rect().is_some() => city.areas.push(LandArea {
+                        layer: id,
+                        kind,
+                        class,
+                        area,
+                    }),
+                    _ => skipped.skip("not a polygon in an area layer"),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speeds() {
+        assert_eq!(parse_speed("50"), Some(50.0));
+        assert!((parse_speed("30 mph").unwrap() - 48.28).abs() < 0.01);
+        assert_eq!(parse_speed("40 km/h"), Some(40.0));
+        assert_eq!(parse_speed("RO:urban"), None);
+        assert_eq!(parse_speed("none"), None);
+    }
+
+    #[test]
+    fn a_bad_layer_does_not_stop_the_others() {
+        let dir = std::env::temp_dir().join(format!("citytwin-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("pois.geojson"),
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[24.94,60.17]},"properties":{"amenity":"school","name":"S"}}]}"#,
+        )
+        .unwrap();
+        let text = r#"(name: "t", layers: [
+            (name: "missing", path: "nope.shp", kind: buildings),
+            (name: "pois", path: "pois.geojson", kind: pois),
+        ])"#;
+        std::fs::write(dir.join("t.ron"), text).unwrap();
+        let loaded = load_scene(&dir.join("t.ron")).unwrap();
+        assert_eq!(loaded.report.layers[0].error.is_some(), true);
+        assert!(loaded.report.layers[0].error.as_ref().unwrap().contains("nope.shp"));
+        assert_eq!(loaded.city.pois.len(), 1);
+        assert_eq!(loaded.city.pois[0].category, "amenity");
+        assert_eq!(loaded.city.crs, Crs::Epsg(32635), "UTM zone of Helsinki");
+        assert!(!loaded.city.zones.is_empty(), "a grid is generated");
+        assert!(loaded.city.zones.iter().all(|z| z.generated));
+        let p = loaded.city.pois[0].point;
+        // The origin is the data's centre (rounded to metres): the single POI sits at it.
+        let l = loaded.city.origin.local(p.0);
+        assert!(l[0].abs() <= 0.5 && l[1].abs() <= 0.5, "{l:?}");
+    }
+
+    #[test]
+    fn a_prj_proj_cannot_read_fails_that_layer_only() {
+        use crate::twin::gis::layer::{AttrValue, Attributes};
+        let dir = std::env::temp_dir().join(format!("citytwin-badprj-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut a = Attributes::new();
+        a.insert("name".into(), AttrValue::Text("x".into()));
+        let layer = Layer {
+            name: "p".into(),
+            format: LayerFormat::Generated,
+            kind: LayerKind::Pois,
+            crs: Crs::Epsg(3067),
+            features: vec![Feature {
+                source_id: 0,
+                geometry: Geometry::Point(Point::new(385_000.0, 6_672_000.0)),
+                attributes: a,
+            }],
+            skipped: SkipReport::default(),
+            catalogue: Default::default(),
+        };
+        crate::twin::gis::shapefile::write_shapefile(&layer, &dir.join("good.shp")).unwrap();
+        crate::twin::gis::shapefile::write_shapefile(&layer, &dir.join("bad.shp")).unwrap();
+        std::fs::write(dir.join("bad.prj"), "PROJCS[\"nonsense\",GEOGCS[broken").unwrap();
+        let text = r#"(name: "t", layers: [
+            (name: "bad", path: "bad.shp", kind: pois),
+            (name: "good", path: "good.shp", kind: pois),
+        ])"#;
+        std::fs::write(dir.join("t.ron"), text).unwrap();
+        let loaded = load_scene(&dir.join("t.ron")).unwrap();
+        let e = loaded.report.layers[0].error.as_ref().expect("bad layer fails");
+        assert!(e.contains("bad.shp"), "{e}");
+        assert!(loaded.report.layers[1].error.is_none());
+        assert_eq!(loaded.city.pois.len(), 1);
+    }
+}

@@ -1,0 +1,13 @@
+//! The pure half of citytwin: GIS readers and writers, CRS, heights, the city model and
+//! scene files. Nothing below this module imports Bevy.
+
+pub mod city;
+pub mod crs;
+pub mod error;
+pub mod gis;
+pub mod heights;
+pub mod import;
+pub mod inspect;
+pub mod load;
+pub mod scene;
+pub mod synth;

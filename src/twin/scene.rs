@@ -1,0 +1,345 @@
+//! Scene files (`scenes/*.ron`): the scene's name, CRS, origin, layers with their kind,
+//! height options, style and catalogue metadata, analysis zones, and camera bookmarks.
+//! Unknown fields and bad values are errors that name the file, line and column.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::twin::crs::Crs;
+use crate::twin::gis::layer::{LayerKind, LayerMeta};
+use crate::twin::heights::HeightOptions;
+
+/// The default scene, relative to the project root.
+pub const DEFAULT_SCENE: &str = "scenes/default.ron";
+
+/// A scene as written in a RON file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// Scene name.
+    pub name: String,
+    /// Scene CRS, e.g. "EPSG:3067"; the UTM zone of the data's centre when omitted.
+    #[serde(default)]
+    pub crs: Option<String>,
+    /// Scene origin `(x, y)` in the scene CRS; the centre of the data when omitted.
+    #[serde(default)]
+    pub origin: Option<(f64, f64)>,
+    /// Layers in drawing order.
+    pub layers: Vec<LayerSpec>,
+    /// How analysis zones are made when no zones layer provides them.
+    #[serde(default)]
+    pub zones: ZoneGrid,
+    /// Camera bookmarks.
+    #[serde(default)]
+    pub bookmarks: Vec<Bookmark>,
+}
+
+/// One layer of a scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerSpec {
+    /// Layer name (unique in the scene).
+    pub name: String,
+    /// Path of the data file, relative to the scene file.
+    pub path: PathBuf,
+    /// What the layer holds.
+    pub kind: LayerKind,
+    /// Source CRS override ("EPSG:n"); otherwise from the .prj, or EPSG:4326 for
+    /// GeoJSON and OSM.
+    #[serde(default)]
+    pub crs: Option<String>,
+    /// Height options (building layers).
+    #[serde(default)]
+    pub heights: HeightOptions,
+    /// Attribute holding a feature's display name.
+    #[serde(default = "default_name_field")]
+    pub name_field: String,
+    /// Attribute holding a feature's class (road class, POI kind, land use).
+    #[serde(default)]
+    pub class_field: Option<String>,
+    /// Drawing style.
+    #[serde(default)]
+    pub style: Style,
+    /// Catalogue metadata.
+    #[serde(default)]
+    pub meta: LayerMeta,
+    /// Whether the layer is shown at start.
+    #[serde(default = "default_true")]
+    pub visible: bool,
+}
+
+fn default_name_field() -> String {
+    "name".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// How a layer is drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Style {
+    /// Fill / line colour as sRGB `[r, g, b]`, 0–255.
+    pub colour: [u8; 3],
+    /// Opacity 0–1.
+    pub opacity: f32,
+    /// Line width in metres (roads: overrides the width by class).
+    pub line_width_m: Option<f32>,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            colour: [200, 200, 200],
+            opacity: 1.0,
+            line_width_m: None,
+        }
+    }
+}
+
+/// Shape of generated grid zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GridShape {
+    /// Hexagons (flat-topped).
+    Hex,
+    /// Squares.
+    Square,
+}
+
+/// The generated zone grid used when no zones layer exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZoneGrid {
+    /// Cell shape.
+    pub shape: GridShape,
+    /// Cell size in metres (hexagon: distance between opposite edges; square: side).
+    pub size_m: f64,
+}
+
+impl Default for ZoneGrid {
+    fn default() -> Self {
+        ZoneGrid {
+            shape: GridShape::Hex,
+            size_m: 500.0,
+        }
+    }
+}
+
+/// A camera bookmark: what to look at, from how far and which direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bookmark {
+    /// Bookmark name.
+    pub name: String,
+    /// Point looked at, in WGS84 `(lon, lat)`.
+    pub target_lonlat: (f64, f64),
+    /// Distance from the target, metres.
+    pub distance_m: f64,
+    /// Angle above the horizon, degrees (90 = straight down).
+    #[serde(default = "default_pitch")]
+    pub pitch_deg: f64,
+    /// Compass heading the camera looks toward, degrees (0 = north).
+    #[serde(default)]
+    pub heading_deg: f64,
+}
+
+fn default_pitch() -> f64 {
+    45.0
+}
+
+/// Errors reading a scene file.
+#[derive(Debug, Error)]
+pub enum SceneError {
+    /// The file could not be read.
+    #[error("{path}: cannot read scene file: {source}")]
+    Io {
+        /// The scene file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The RON did not parse or did not match the schema.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The scene file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Nothing in the scene could be loaded.
+    #[error("{path}: {message}")]
+    Load {
+        /// The scene file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The scene file.
+        path: PathBuf,
+        /// 1-based line of the offending item (1 when it cannot be located).
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Scene {
+    /// Reads and validates a scene file.
+    pub fn load(path: &Path) -> Result<Scene, SceneError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SceneError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scene::parse(&text, path)
+    }
+
+    /// Parses and validates scene text; `path` is used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
+        let scene: Scene = ron::from_str(text).map_err(|e| SceneError::Parse {
+            path: path.to_path_buf(),
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: e.code.to_string(),
+        })?;
+        scene.validate().map_err(|(message, needle)| {
+            let (line, column) = locate(text, &needle);
+            SceneError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        })?;
+        Ok(scene)
+    }
+
+    /// Checks values the schema cannot: names unique, positive sizes, valid CRS names.
+    /// An error is the message and a piece of text to locate it by in the file.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |message: String, needle: &str| Err((message, needle.to_string()));
+        let mut names = std::collections::BTreeSet::new();
+        for l in &self.layers {
+            if !names.insert(&l.name) {
+                return bad(format!("layer name '{}' is used twice", l.name), &format!("\"{}\"", l.name));
+            }
+            let h = &l.heights;
+            if !(h.storey_m > 0.0 && h.storey_m < 20.0) {
+                return bad(format!("layer '{}': storey_m must be in (0, 20), is {}", l.name, h.storey_m), &format!("\"{}\"", l.name));
+            }
+            if !(h.roof_m >= 0.0 && h.default_m > 0.0) {
+                return bad(format!("layer '{}': roof_m must be ≥ 0 and default_m > 0", l.name), &format!("\"{}\"", l.name));
+            }
+            if !(0.0..=1.0).contains(&l.style.opacity) {
+                return bad(format!("layer '{}': opacity must be in [0, 1]", l.name), &format!("\"{}\"", l.name));
+            }
+            if let Some(c) = &l.crs {
+                if !matches!(Crs::parse(c), Crs::Epsg(_)) {
+                    return bad(format!("layer '{}': crs must be written EPSG:n, is '{c}'", l.name), &format!("\"{}\"", l.name));
+                }
+            }
+        }
+        if let Some(c) = &self.crs {
+            if !matches!(Crs::parse(c), Crs::Epsg(_)) {
+                return bad(format!("scene crs must be written EPSG:n, is '{c}'"), "crs");
+            }
+        }
+        if !(self.zones.size_m > 0.0 && self.zones.size_m.is_finite()) {
+            return bad(format!("zones.size_m must be positive, is {}", self.zones.size_m), "size_m");
+        }
+        for b in &self.bookmarks {
+            let (lon, lat) = b.target_lonlat;
+            if !((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+                return bad(format!("bookmark '{}': target_lonlat out of range", b.name), &format!("\"{}\"", b.name));
+            }
+            if !(b.distance_m > 0.0) {
+                return bad(format!("bookmark '{}': distance_m must be positive", b.name), &format!("\"{}\"", b.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The scene CRS when the scene names one.
+    pub fn scene_crs(&self) -> Option<Crs> {
+        self.crs.as_deref().map(Crs::parse)
+    }
+}
+
+/// The 1-based line and column of the last occurrence of `needle` in `text` (the last,
+/// since a repeated name is wrong where it is repeated); (1, 1) when absent.
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    match text.rfind(needle) {
+        Some(i) => {
+            let before = &text[..i];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (line, column)
+        }
+        None => (1, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"(
+        name: "t",
+        crs: Some("EPSG:3067"),
+        layers: [
+            (name: "b", path: "b.shp", kind: buildings, heights: (unit: foot)),
+            (name: "r", path: "r.geojson", kind: roads, meta: (owner: "Streets", classification: internal)),
+        ],
+        bookmarks: [(name: "centre", target_lonlat: (24.94, 60.17), distance_m: 800.0)],
+    )"#;
+
+    #[test]
+    fn parses_a_scene() {
+        let s = Scene::parse(OK, Path::new("t.ron")).unwrap();
+        assert_eq!(s.layers.len(), 2);
+        assert_eq!(s.layers[0].heights.unit, crate::twin::heights::LengthUnit::Foot);
+        assert_eq!(s.layers[1].meta.owner, "Streets");
+        assert_eq!(s.scene_crs(), Some(Crs::Epsg(3067)));
+        assert_eq!(s.bookmarks[0].pitch_deg, 45.0);
+    }
+
+    #[test]
+    fn unknown_field_names_line_and_column() {
+        let text = "(\n  name: \"t\",\n  layers: [],\n  colour: 3,\n)";
+        match Scene::parse(text, Path::new("x.ron")) {
+            Err(SceneError::Parse { line, column, message, .. }) => {
+                assert_eq!(line, 4, "{message}");
+                assert!(column >= 3);
+                assert!(message.contains("colour"), "{message}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+        let e = Scene::parse(text, Path::new("x.ron")).unwrap_err().to_string();
+        assert!(e.starts_with("x.ron:4:"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let dup = OK.replace("name: \"r\"", "name: \"b\"");
+        match Scene::parse(&dup, Path::new("x")) {
+            Err(SceneError::Invalid { line, .. }) => assert_eq!(line, 6, "the repeated name's line"),
+            other => panic!("{other:?}"),
+        }
+        let bad_kind = OK.replace("kind: roads", "kind: rivers");
+        assert!(matches!(Scene::parse(&bad_kind, Path::new("x")), Err(SceneError::Parse { .. })));
+        let bad_crs = OK.replace("EPSG:3067", "UTM");
+        assert!(matches!(Scene::parse(&bad_crs, Path::new("x")), Err(SceneError::Invalid { .. })));
+    }
+}

@@ -1,0 +1,116 @@
+//! The `citytwin` command's headless tools: inspect (text and JSON), import, synth, and
+//! its exit codes for bad input and bad usage.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::{data, tmp};
+
+fn citytwin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_citytwin"))
+        .args(args)
+        .output()
+        .expect("runs citytwin")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn inspect_json_on_state_plane_feet() {
+    let Some(p) = data("shp/nyc-west-village/buildings.shp") else { return };
+    let out = citytwin(&["inspect", p.to_str().unwrap(), "--json", "--timings"]);
+    let v = json_of(&out);
+    let l = &v["layers"][0];
+    assert_eq!(l["name"], "buildings.shp");
+    assert_eq!(l["format"], "shapefile");
+    assert!(l["crs"].as_str().unwrap().contains("New_York"), "{}", l["crs"]);
+    assert_eq!(l["features"], 1520);
+    assert_eq!(l["geometry"]["Polygon"], 1520);
+    let b: Vec<f64> = l["bbox_wgs84"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert!(b[0] > -74.02 && b[2] < -73.98 && b[1] > 40.72 && b[3] < 40.76, "{b:?}");
+    assert_eq!(l["height_source"]["measured"], 1509);
+    let h = &l["height_m"];
+    assert!(h["min"].as_f64().unwrap() <= h["median"].as_f64().unwrap());
+    assert!(h["median"].as_f64().unwrap() <= h["max"].as_f64().unwrap());
+    assert!(l["timings"]["read_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn inspect_text_on_a_pbf_lists_its_layers() {
+    let Some(p) = data("osm/nyc-west-village.osm.pbf") else { return };
+    let out = citytwin(&["inspect", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nyc-west-village.osm.pbf/buildings"), "{text}");
+    assert!(text.contains("nyc-west-village.osm.pbf/roads"), "{text}");
+    assert!(text.contains("height m:"), "{text}");
+    assert!(text.contains("EPSG:32618"), "{text}");
+}
+
+#[test]
+fn bad_input_exits_1_naming_the_file_and_usage_exits_2() {
+    let out = citytwin(&["inspect", "/nonexistent/city.shp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/city.shp"));
+    let out = citytwin(&["inspect"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = citytwin(&["synth", "--buildings", "many", "--out", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let dir = tmp("badscene");
+    let scene = dir.join("bad.ron");
+    std::fs::write(&scene, "(\n  name: \"x\",\n  layers: [],\n  wobble: 1,\n)").unwrap();
+    let out = citytwin(&["inspect", scene.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.ron:4:"), "{err}");
+    // A file that is not a shapefile at all.
+    let junk = dir.join("junk.shp");
+    std::fs::write(&junk, b"this is not a shapefile").unwrap();
+    std::fs::write(dir.join("junk.shx"), b"nor is this").unwrap();
+    std::fs::write(dir.join("junk.dbf"), b"nor this").unwrap();
+    let out = citytwin(&["inspect", junk.to_str().unwrap(), "--crs", "EPSG:3067"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk"));
+}
+
+#[test]
+fn synth_then_inspect() {
+    let dir = tmp("synth");
+    let out = citytwin(&["synth", "--buildings", "3000", "--out", dir.to_str().unwrap(), "--seed", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&citytwin(&["inspect", dir.join("synth.ron").to_str().unwrap(), "--json"]));
+    let layers = v["layers"].as_array().unwrap();
+    let b = layers.iter().find(|l| l["name"] == "buildings").unwrap();
+    assert_eq!(b["features"], 3000);
+    assert!(b["crs"].as_str().unwrap().contains("TM35FIN"), "{}", b["crs"]);
+    let src = &b["height_source"];
+    let total: u64 = ["measured", "levels", "estimated"].iter().map(|k| src[k].as_u64().unwrap()).sum();
+    assert_eq!(total, 3000);
+    let z = layers.iter().find(|l| l["name"] == "districts").unwrap();
+    assert!(z["features"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn import_writes_shapefiles_and_geojson_that_read_back() {
+    let Some(p) = data("osm/nyc-west-village.osm.pbf") else { return };
+    let dir = tmp("import");
+    let out = citytwin(&["import", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--crs", "EPSG:2263"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("buildings.shp").exists() && dir.join("buildings.prj").exists());
+    assert!(dir.join("pois.geojson").exists());
+    let v = json_of(&citytwin(&["inspect", dir.join("scene.ron").to_str().unwrap(), "--json"]));
+    let layers = v["layers"].as_array().unwrap();
+    let b = layers.iter().find(|l| l["name"] == "buildings").unwrap();
+    let n = b["features"].as_u64().unwrap();
+    // 1,520 building ways plus building parts and multipolygon relations.
+    assert!((1520..=1600).contains(&n), "{n}");
+    assert_eq!(b["height_source"]["measured"].as_u64().unwrap() >= 1500, true);
+    let pois = layers.iter().find(|l| l["name"] == "pois").unwrap();
+    assert_eq!(pois["format"], "geojson");
+    assert_eq!(pois["crs"], "EPSG:2263");
+    assert!(pois["features"].as_u64().unwrap() > 100);
+}
