@@ -34,7 +34,10 @@ fn gdal_read_s(path: &Path, runs: usize) -> Option<(f64, usize)> {
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!("pyogrio unavailable: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        eprintln!(
+            "pyogrio unavailable: {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        );
         return None;
     }
     let s = String::from_utf8_lossy(&out.stdout);
@@ -89,10 +92,27 @@ fn report(label: &str, f: &Figures, gdal: Option<(f64, usize)>) {
     let rate = |s: f64| f.features as f64 / s.max(1e-9);
     let ours = f.read_s + f.project_s + f.heights_s;
     println!("== {label}: {} buildings", f.features);
-    println!("  read     {:>8.3} s  {:>12.0} features/s", f.read_s, rate(f.read_s));
-    println!("  project  {:>8.3} s  {:>12.0} features/s", f.project_s, rate(f.project_s));
-    println!("  heights  {:>8.3} s  {:>12.0} features/s", f.heights_s, rate(f.heights_s));
-    println!("  read+project+heights {:.3} s ({:.0} features/s); whole load {:.3} s", ours, rate(ours), f.total_s);
+    println!(
+        "  read     {:>8.3} s  {:>12.0} features/s",
+        f.read_s,
+        rate(f.read_s)
+    );
+    println!(
+        "  project  {:>8.3} s  {:>12.0} features/s",
+        f.project_s,
+        rate(f.project_s)
+    );
+    println!(
+        "  heights  {:>8.3} s  {:>12.0} features/s",
+        f.heights_s,
+        rate(f.heights_s)
+    );
+    println!(
+        "  read+project+heights {:.3} s ({:.0} features/s); whole load {:.3} s",
+        ours,
+        rate(ours),
+        f.total_s
+    );
     match gdal {
         Some((s, n)) => println!(
             "  GDAL/pyogrio read alone {:.3} s ({:.0} features/s, {n} features): ours is {:.2}× {}",
@@ -118,7 +138,11 @@ fn main() {
         let shp = d.join("shp/monaco-2016/buildings.shp");
         let scene = load::scene_for_file(&shp, None);
         let f = measure(&scene, shp.parent().unwrap(), RUNS);
-        report("Monaco shapefile, Lambert-93 → UTM 32N", &f, gdal_read_s(&shp, RUNS));
+        report(
+            "Monaco shapefile, Lambert-93 → UTM 32N",
+            &f,
+            gdal_read_s(&shp, RUNS),
+        );
     } else {
         println!("shared data not found: set CITYTWIN_DATA");
     }
@@ -133,7 +157,10 @@ fn main() {
     if !dir.join("synth.ron").exists() {
         let t = Instant::now();
         citytwin::twin::synth::write_synth(&dir, n, 1).expect("synth");
-        println!("(wrote synthetic city of {n} buildings in {:.1} s)", t.elapsed().as_secs_f64());
+        println!(
+            "(wrote synthetic city of {n} buildings in {:.1} s)",
+            t.elapsed().as_secs_f64()
+        );
     }
     let mut scene = Scene::load(&dir.join("synth.ron")).expect("synth scene");
     scene.layers.retain(|l| l.name == "buildings");

@@ -98,11 +98,7 @@ fn main() -> ExitCode {
                 println!("crs {}; scene {}", s.crs, out.join("scene.ron").display());
             })
             .map_err(|e| e.to_string()),
-        Some(Command::Synth {
-            buildings,
-            out,
-            seed,
-        }) => synth::write_synth(&out, buildings, seed)
+        Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {
                 println!(
                     "{} buildings ({} with courtyards), {} street segments, {} districts → {}",

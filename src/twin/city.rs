@@ -193,7 +193,9 @@ impl CityModel {
                 });
             }
         };
-        self.buildings.iter().for_each(|b| add(b.footprint.bounding_rect()));
+        self.buildings
+            .iter()
+            .for_each(|b| add(b.footprint.bounding_rect()));
         self.roads.iter().for_each(|r| add(r.line.bounding_rect()));
         self.pois.iter().for_each(|p| add(Some(p.point.bounding_rect())));
         self.areas.iter().for_each(|a| add(a.area.bounding_rect()));

@@ -209,12 +209,10 @@ fn nan_coord() -> Coord<f64> {
 }
 
 fn make_proj(from: &Crs, to: &Crs) -> Result<Proj, CrsError> {
-    Proj::new_known_crs(&from.definition(), &to.definition(), None).map_err(|e| {
-        CrsError::Create {
-            from: from.label(),
-            to: to.label(),
-            cause: e.to_string(),
-        }
+    Proj::new_known_crs(&from.definition(), &to.definition(), None).map_err(|e| CrsError::Create {
+        from: from.label(),
+        to: to.label(),
+        cause: e.to_string(),
     })
 }
 

@@ -233,7 +233,11 @@ pub fn resolve(attrs: &Attributes, opts: &HeightOptions) -> ResolvedHeight {
         (fallback_height(ty.as_deref(), opts), HeightSource::Estimated)
     };
     // A part whose bottom is above its top is bad data: keep the top, drop the bottom.
-    let min_height_m = if min_height_m < height_m { min_height_m } else { 0.0 };
+    let min_height_m = if min_height_m < height_m {
+        min_height_m
+    } else {
+        0.0
+    };
     ResolvedHeight {
         height_m,
         min_height_m,
@@ -284,7 +288,10 @@ mod tests {
         assert_eq!((r.height_m, r.source), (3.0, HeightSource::Estimated));
         let r = resolve(&attrs(&[("building", t("yes"))]), &o);
         assert_eq!(r.height_m, o.default_m);
-        let r = resolve(&attrs(&[("height", t("0")), ("levels", AttrValue::Number(2.0))]), &o);
+        let r = resolve(
+            &attrs(&[("height", t("0")), ("levels", AttrValue::Number(2.0))]),
+            &o,
+        );
         assert_eq!(r.source, HeightSource::Levels, "zero height is unknown");
     }
 

@@ -55,12 +55,18 @@ fn select_tags(attrs: &Attributes, kind: LayerKind, source_id: i64) -> Attribute
     let mut out = Attributes::new();
     if table.is_empty() {
         let mut keep = attrs.clone();
-        keep.insert("osm_id".into(), crate::twin::gis::layer::AttrValue::Number(source_id as f64));
+        keep.insert(
+            "osm_id".into(),
+            crate::twin::gis::layer::AttrValue::Number(source_id as f64),
+        );
         return keep;
     }
     for (tag, field) in table {
         if *tag == "osm_id" {
-            out.insert((*field).into(), crate::twin::gis::layer::AttrValue::Number(source_id as f64));
+            out.insert(
+                (*field).into(),
+                crate::twin::gis::layer::AttrValue::Number(source_id as f64),
+            );
         } else if let Some(v) = attrs.get(*tag) {
             out.entry((*field).into()).or_insert_with(|| v.clone());
         }
@@ -116,7 +122,9 @@ pub fn import_osm(pbf: &Path, out: &Path, crs: Option<Crs>) -> Result<ImportSumm
             continue;
         }
         let (file, shp) = match layer.kind {
-            LayerKind::Buildings | LayerKind::Roads | LayerKind::Zones => (format!("{}.shp", layer.name), true),
+            LayerKind::Buildings | LayerKind::Roads | LayerKind::Zones => {
+                (format!("{}.shp", layer.name), true)
+            }
             _ => (format!("{}.geojson", layer.name), false),
         };
         let path = out.join(&file);
@@ -140,8 +148,12 @@ pub fn import_osm(pbf: &Path, out: &Path, crs: Option<Crs>) -> Result<ImportSumm
     }
     let scene = format!(
         "// Imported from {} by `citytwin import`. © OpenStreetMap contributors, ODbL-1.0.\n(\n    name: \"{}\",\n    crs: Some(\"{}\"),\n    layers: [\n{scene_layers}    ],\n)\n",
-        pbf.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(),
-        pbf.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(),
+        pbf.file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        pbf.file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default(),
         crs.definition(),
     );
     std::fs::write(out.join("scene.ron"), scene).map_err(|e| GisError::io(out.join("scene.ron"), e))?;

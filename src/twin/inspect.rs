@@ -99,7 +99,11 @@ pub fn layer_text(city: &CityModel, report: &LoadReport, index: usize, timings: 
         r.source_crs.as_deref().unwrap_or("?"),
         report.scene_crs.label()
     );
-    let geoms: Vec<String> = r.geometry_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let geoms: Vec<String> = r
+        .geometry_counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(s, "  features: {} ({})", r.features, geoms.join(", "));
     if let Some(b) = r.bbox_scene {
         let _ = writeln!(s, "  bbox scene: {:.1} {:.1} {:.1} {:.1}", b[0], b[1], b[2], b[3]);

@@ -11,9 +11,7 @@ use geo::{BoundingRect, Centroid};
 use geo_types::{Geometry, LineString, MultiPolygon, Point};
 use rayon::prelude::*;
 
-use crate::twin::city::{
-    Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone,
-};
+use crate::twin::city::{Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone};
 use crate::twin::crs::{Crs, SceneOrigin, Transformer, WGS84};
 use crate::twin::error::GisError;
 use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, SkipReport};
@@ -133,7 +131,11 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         layers: kinds
             .into_iter()
             .map(|kind| LayerSpec {
-                name: if multi { format!("{name}/{}", kind.name()) } else { name.clone() },
+                name: if multi {
+                    format!("{name}/{}", kind.name())
+                } else {
+                    name.clone()
+                },
                 path: PathBuf::from(path.file_name().unwrap_or_default()),
                 kind,
                 crs: crs.map(Crs::definition),
@@ -192,7 +194,9 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
             for r in &reads {
                 let Ok(l) = &r.layer else { continue };
                 let Some(b) = l.bbox() else { continue };
-                let Ok(t) = Transformer::new(&l.crs, &WGS84) else { continue };
+                let Ok(t) = Transformer::new(&l.crs, &WGS84) else {
+                    continue;
+                };
                 if let Some(w) = t.bbox(b) {
                     acc = Some(match acc {
                         None => w,
@@ -214,9 +218,7 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
             if let Ok(layer) = &mut r.layer {
                 match Transformer::new(&layer.crs, &scene_crs) {
                     Ok(tr) => tr.layer(layer),
-                    Err(e) => {
-                        r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display()))
-                    }
+                    Err(e) => r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display())),
                 }
             }
             t.elapsed().as_secs_f64()
@@ -265,7 +267,13 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
                 report.geometry_counts = layer.geometry_counts();
                 report.bbox_scene = layer.bbox();
                 report.bbox_wgs84 = report.bbox_scene.and_then(|b| to_wgs84.bbox(b));
-                add_layer(&mut city, id, spec, std::mem::take(&mut layer.features), &mut layer.skipped);
+                add_layer(
+                    &mut city,
+                    id,
+                    spec,
+                    std::mem::take(&mut layer.features),
+                    &mut layer.skipped,
+                );
                 let kept = count_for(&city, id, spec.kind);
                 report.features = kept;
                 report.skipped = layer.skipped.clone();
@@ -398,7 +406,13 @@ pub fn parse_speed(s: &str) -> Option<f64> {
     (v.is_finite() && v > 0.0 && v < 300.0).then_some(if mph { v * 1.609_344 } else { v })
 }
 
-fn add_layer(city: &mut CityModel, id: LayerId, spec: &LayerSpec, features: Vec<Feature>, skipped: &mut SkipReport) {
+fn add_layer(
+    city: &mut CityModel,
+    id: LayerId,
+    spec: &LayerSpec,
+    features: Vec<Feature>,
+    skipped: &mut SkipReport,
+) {
     let name_of = |f: &Feature| f.text(&spec.name_field);
     match spec.kind {
         LayerKind::Buildings => {
@@ -433,7 +447,10 @@ fn add_layer(city: &mut CityModel, id: LayerId, spec: &LayerSpec, features: Vec<
             for f in features {
                 let class = f.text(class_key).unwrap_or_else(|| "unclassified".into());
                 let oneway_tag = f.text("oneway").unwrap_or_default();
-                let lanes = f.text("lanes").and_then(|s| s.trim().parse::<f64>().ok()).map(|n| n as u32);
+                let lanes = f
+                    .text("lanes")
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .map(|n| n as u32);
                 let maxspeed = f.text("maxspeed").and_then(|s| parse_speed(&s));
                 let name = name_of(&f);
                 let ls = lines(f.geometry);
@@ -549,7 +566,13 @@ mod tests {
         std::fs::write(dir.join("t.ron"), text).unwrap();
         let loaded = load_scene(&dir.join("t.ron")).unwrap();
         assert_eq!(loaded.report.layers[0].error.is_some(), true);
-        assert!(loaded.report.layers[0].error.as_ref().unwrap().contains("nope.shp"));
+        assert!(
+            loaded.report.layers[0]
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("nope.shp")
+        );
         assert_eq!(loaded.city.pois.len(), 1);
         assert_eq!(loaded.city.pois[0].category, "amenity");
         assert_eq!(loaded.city.crs, Crs::Epsg(32635), "UTM zone of Helsinki");

@@ -233,21 +233,39 @@ impl Scene {
         let mut names = std::collections::BTreeSet::new();
         for l in &self.layers {
             if !names.insert(&l.name) {
-                return bad(format!("layer name '{}' is used twice", l.name), &format!("\"{}\"", l.name));
+                return bad(
+                    format!("layer name '{}' is used twice", l.name),
+                    &format!("\"{}\"", l.name),
+                );
             }
             let h = &l.heights;
             if !(h.storey_m > 0.0 && h.storey_m < 20.0) {
-                return bad(format!("layer '{}': storey_m must be in (0, 20), is {}", l.name, h.storey_m), &format!("\"{}\"", l.name));
+                return bad(
+                    format!(
+                        "layer '{}': storey_m must be in (0, 20), is {}",
+                        l.name, h.storey_m
+                    ),
+                    &format!("\"{}\"", l.name),
+                );
             }
             if !(h.roof_m >= 0.0 && h.default_m > 0.0) {
-                return bad(format!("layer '{}': roof_m must be ≥ 0 and default_m > 0", l.name), &format!("\"{}\"", l.name));
+                return bad(
+                    format!("layer '{}': roof_m must be ≥ 0 and default_m > 0", l.name),
+                    &format!("\"{}\"", l.name),
+                );
             }
             if !(0.0..=1.0).contains(&l.style.opacity) {
-                return bad(format!("layer '{}': opacity must be in [0, 1]", l.name), &format!("\"{}\"", l.name));
+                return bad(
+                    format!("layer '{}': opacity must be in [0, 1]", l.name),
+                    &format!("\"{}\"", l.name),
+                );
             }
             if let Some(c) = &l.crs {
                 if !matches!(Crs::parse(c), Crs::Epsg(_)) {
-                    return bad(format!("layer '{}': crs must be written EPSG:n, is '{c}'", l.name), &format!("\"{}\"", l.name));
+                    return bad(
+                        format!("layer '{}': crs must be written EPSG:n, is '{c}'", l.name),
+                        &format!("\"{}\"", l.name),
+                    );
                 }
             }
         }
@@ -257,15 +275,24 @@ impl Scene {
             }
         }
         if !(self.zones.size_m > 0.0 && self.zones.size_m.is_finite()) {
-            return bad(format!("zones.size_m must be positive, is {}", self.zones.size_m), "size_m");
+            return bad(
+                format!("zones.size_m must be positive, is {}", self.zones.size_m),
+                "size_m",
+            );
         }
         for b in &self.bookmarks {
             let (lon, lat) = b.target_lonlat;
             if !((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
-                return bad(format!("bookmark '{}': target_lonlat out of range", b.name), &format!("\"{}\"", b.name));
+                return bad(
+                    format!("bookmark '{}': target_lonlat out of range", b.name),
+                    &format!("\"{}\"", b.name),
+                );
             }
             if !(b.distance_m > 0.0) {
-                return bad(format!("bookmark '{}': distance_m must be positive", b.name), &format!("\"{}\"", b.name));
+                return bad(
+                    format!("bookmark '{}': distance_m must be positive", b.name),
+                    &format!("\"{}\"", b.name),
+                );
             }
         }
         Ok(())
@@ -319,7 +346,12 @@ mod tests {
     fn unknown_field_names_line_and_column() {
         let text = "(\n  name: \"t\",\n  layers: [],\n  colour: 3,\n)";
         match Scene::parse(text, Path::new("x.ron")) {
-            Err(SceneError::Parse { line, column, message, .. }) => {
+            Err(SceneError::Parse {
+                line,
+                column,
+                message,
+                ..
+            }) => {
                 assert_eq!(line, 4, "{message}");
                 assert!(column >= 3);
                 assert!(message.contains("colour"), "{message}");
@@ -338,8 +370,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let bad_kind = OK.replace("kind: roads", "kind: rivers");
-        assert!(matches!(Scene::parse(&bad_kind, Path::new("x")), Err(SceneError::Parse { .. })));
+        assert!(matches!(
+            Scene::parse(&bad_kind, Path::new("x")),
+            Err(SceneError::Parse { .. })
+        ));
         let bad_crs = OK.replace("EPSG:3067", "UTM");
-        assert!(matches!(Scene::parse(&bad_crs, Path::new("x")), Err(SceneError::Invalid { .. })));
+        assert!(matches!(
+            Scene::parse(&bad_crs, Path::new("x")),
+            Err(SceneError::Invalid { .. })
+        ));
     }
 }

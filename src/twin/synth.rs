@@ -80,13 +80,25 @@ fn footprint(x0: f64, y0: f64, rng: &mut ChaCha8Rng) -> (Polygon<f64>, bool) {
         let h = rng.random_range(14.0..LOT_M - 2.0 * m);
         let a = rng.random_range(5.0..w - 5.0);
         let b = rng.random_range(5.0..h - 5.0);
-        let p = [(m, m), (m + w, m), (m + w, m + b), (m + a, m + b), (m + a, m + h), (m, m + h)];
+        let p = [
+            (m, m),
+            (m + w, m),
+            (m + w, m + b),
+            (m + a, m + b),
+            (m + a, m + h),
+            (m, m + h),
+        ];
         (Polygon::new(ring(&p, x0, y0, rng), vec![]), false)
     } else {
         let s = rng.random_range(17.0..LOT_M - 2.0 * m);
         let i = 5.0;
         let outer = [(m, m), (m + s, m), (m + s, m + s), (m, m + s)];
-        let inner = [(m + i, m + i), (m + i, m + s - i), (m + s - i, m + s - i), (m + s - i, m + i)];
+        let inner = [
+            (m + i, m + i),
+            (m + i, m + s - i),
+            (m + s - i, m + s - i),
+            (m + s - i, m + i),
+        ];
         let o = ring(&outer, x0, y0, rng);
         let h = ring(&inner, x0, y0, rng);
         (Polygon::new(o, vec![h]), true)
@@ -159,14 +171,21 @@ pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSumma
         }
     }
     let n_buildings = features.len();
-    write_shapefile(&layer("buildings", LayerKind::Buildings, features), &out.join("buildings.shp"))?;
+    write_shapefile(
+        &layer("buildings", LayerKind::Buildings, features),
+        &out.join("buildings.shp"),
+    )?;
 
     // Streets: one segment per block edge, centred in the street.
     let mut roads = Vec::new();
     let at = |i: usize| i as f64 * pitch + STREET_M / 2.0;
     for i in 0..=side {
         for j in 0..side {
-            let class = if i % BLOCKS_PER_DISTRICT == 0 { "primary" } else { "residential" };
+            let class = if i % BLOCKS_PER_DISTRICT == 0 {
+                "primary"
+            } else {
+                "residential"
+            };
             for (k, g) in [
                 line((ox + at(j), oy + at(i)), (ox + at(j + 1), oy + at(i))),
                 line((ox + at(i), oy + at(j)), (ox + at(i), oy + at(j + 1))),
@@ -178,7 +197,10 @@ pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSumma
                 a.insert("highway".into(), AttrValue::Text(class.into()));
                 let axis = if k == 0 { "East" } else { "North" };
                 a.insert("name".into(), AttrValue::Text(format!("{axis} Street {i}")));
-                a.insert("maxspeed".into(), AttrValue::Number(if class == "primary" { 50.0 } else { 30.0 }));
+                a.insert(
+                    "maxspeed".into(),
+                    AttrValue::Number(if class == "primary" { 50.0 } else { 30.0 }),
+                );
                 roads.push(Feature {
                     source_id: roads.len() as i64,
                     geometry: g,
@@ -210,7 +232,10 @@ pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSumma
         }
     }
     let n_districts = districts.len();
-    write_shapefile(&layer("districts", LayerKind::Zones, districts), &out.join("districts.shp"))?;
+    write_shapefile(
+        &layer("districts", LayerKind::Zones, districts),
+        &out.join("districts.shp"),
+    )?;
 
     let scene = format!(
         r#"// Synthetic city: {n_buildings} buildings, seed {seed}. Made by `citytwin synth`.

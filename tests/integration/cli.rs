@@ -21,7 +21,9 @@ fn json_of(out: &Output) -> Value {
 
 #[test]
 fn inspect_json_on_state_plane_feet() {
-    let Some(p) = data("shp/nyc-west-village/buildings.shp") else { return };
+    let Some(p) = data("shp/nyc-west-village/buildings.shp") else {
+        return;
+    };
     let out = citytwin(&["inspect", p.to_str().unwrap(), "--json", "--timings"]);
     let v = json_of(&out);
     let l = &v["layers"][0];
@@ -30,8 +32,16 @@ fn inspect_json_on_state_plane_feet() {
     assert!(l["crs"].as_str().unwrap().contains("New_York"), "{}", l["crs"]);
     assert_eq!(l["features"], 1520);
     assert_eq!(l["geometry"]["Polygon"], 1520);
-    let b: Vec<f64> = l["bbox_wgs84"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-    assert!(b[0] > -74.02 && b[2] < -73.98 && b[1] > 40.72 && b[3] < 40.76, "{b:?}");
+    let b: Vec<f64> = l["bbox_wgs84"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(
+        b[0] > -74.02 && b[2] < -73.98 && b[1] > 40.72 && b[3] < 40.76,
+        "{b:?}"
+    );
     assert_eq!(l["height_source"]["measured"], 1509);
     let h = &l["height_m"];
     assert!(h["min"].as_f64().unwrap() <= h["median"].as_f64().unwrap());
@@ -41,7 +51,9 @@ fn inspect_json_on_state_plane_feet() {
 
 #[test]
 fn inspect_text_on_a_pbf_lists_its_layers() {
-    let Some(p) = data("osm/nyc-west-village.osm.pbf") else { return };
+    let Some(p) = data("osm/nyc-west-village.osm.pbf") else {
+        return;
+    };
     let out = citytwin(&["inspect", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -80,15 +92,30 @@ fn bad_input_exits_1_naming_the_file_and_usage_exits_2() {
 #[test]
 fn synth_then_inspect() {
     let dir = tmp("synth");
-    let out = citytwin(&["synth", "--buildings", "3000", "--out", dir.to_str().unwrap(), "--seed", "3"]);
+    let out = citytwin(&[
+        "synth",
+        "--buildings",
+        "3000",
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        "3",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json_of(&citytwin(&["inspect", dir.join("synth.ron").to_str().unwrap(), "--json"]));
+    let v = json_of(&citytwin(&[
+        "inspect",
+        dir.join("synth.ron").to_str().unwrap(),
+        "--json",
+    ]));
     let layers = v["layers"].as_array().unwrap();
     let b = layers.iter().find(|l| l["name"] == "buildings").unwrap();
     assert_eq!(b["features"], 3000);
     assert!(b["crs"].as_str().unwrap().contains("TM35FIN"), "{}", b["crs"]);
     let src = &b["height_source"];
-    let total: u64 = ["measured", "levels", "estimated"].iter().map(|k| src[k].as_u64().unwrap()).sum();
+    let total: u64 = ["measured", "levels", "estimated"]
+        .iter()
+        .map(|k| src[k].as_u64().unwrap())
+        .sum();
     assert_eq!(total, 3000);
     let z = layers.iter().find(|l| l["name"] == "districts").unwrap();
     assert!(z["features"].as_u64().unwrap() >= 1);
@@ -96,13 +123,26 @@ fn synth_then_inspect() {
 
 #[test]
 fn import_writes_shapefiles_and_geojson_that_read_back() {
-    let Some(p) = data("osm/nyc-west-village.osm.pbf") else { return };
+    let Some(p) = data("osm/nyc-west-village.osm.pbf") else {
+        return;
+    };
     let dir = tmp("import");
-    let out = citytwin(&["import", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--crs", "EPSG:2263"]);
+    let out = citytwin(&[
+        "import",
+        p.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--crs",
+        "EPSG:2263",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.join("buildings.shp").exists() && dir.join("buildings.prj").exists());
     assert!(dir.join("pois.geojson").exists());
-    let v = json_of(&citytwin(&["inspect", dir.join("scene.ron").to_str().unwrap(), "--json"]));
+    let v = json_of(&citytwin(&[
+        "inspect",
+        dir.join("scene.ron").to_str().unwrap(),
+        "--json",
+    ]));
     let layers = v["layers"].as_array().unwrap();
     let b = layers.iter().find(|l| l["name"] == "buildings").unwrap();
     let n = b["features"].as_u64().unwrap();

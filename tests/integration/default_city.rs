@@ -21,7 +21,11 @@ fn default_scene_loads_both_formats_with_a_real_reprojection() {
         assert!(crs.contains("TM35FIN") || crs == "EPSG:3067", "{}: {crs}", r.name);
         let b = r.bbox_wgs84.unwrap();
         // Central Helsinki.
-        assert!(b[0] > 24.85 && b[2] < 25.05 && b[1] > 60.13 && b[3] < 60.21, "{}: {b:?}", r.name);
+        assert!(
+            b[0] > 24.85 && b[2] < 25.05 && b[1] > 60.13 && b[3] < 60.21,
+            "{}: {b:?}",
+            r.name
+        );
     }
     let formats: Vec<LayerFormat> = loaded.report.layers.iter().map(|r| r.format).collect();
     assert!(formats.contains(&LayerFormat::Shapefile) && formats.contains(&LayerFormat::GeoJson));
@@ -48,7 +52,11 @@ fn data_folder_stays_small() {
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
-                if e.file_type().unwrap().is_dir() { size(&e.path()) } else { e.metadata().unwrap().len() }
+                if e.file_type().unwrap().is_dir() {
+                    size(&e.path())
+                } else {
+                    e.metadata().unwrap().len()
+                }
             })
             .sum()
     }

@@ -16,19 +16,33 @@ fn load_file(path: &std::path::Path) -> (CityModel, LoadReport) {
 }
 
 fn to_wgs84(city: &CityModel, c: geo::Point<f64>) -> (f64, f64) {
-    Transformer::new(&city.crs, &WGS84).unwrap().point(c.x(), c.y()).unwrap()
+    Transformer::new(&city.crs, &WGS84)
+        .unwrap()
+        .point(c.x(), c.y())
+        .unwrap()
 }
 
 #[test]
 fn monaco_lambert93_buildings() {
-    let Some(p) = data("shp/monaco-2016/buildings.shp") else { return };
+    let Some(p) = data("shp/monaco-2016/buildings.shp") else {
+        return;
+    };
     let (city, report) = load_file(&p);
     let r = &report.layers[0];
     assert!(r.error.is_none(), "{:?}", r.error);
-    assert!(r.source_crs.as_deref().unwrap().contains("Lambert"), "{:?}", r.source_crs);
+    assert!(
+        r.source_crs.as_deref().unwrap().contains("Lambert"),
+        "{:?}",
+        r.source_crs
+    );
     assert_eq!(city.crs, Crs::Epsg(32632), "UTM 32N is Monaco's zone");
     // GDAL reads 23,334 features; every one is either kept or counted as skipped.
-    assert_eq!(city.buildings.len() + r.skipped.total(), 23_334, "{:?}", r.skipped);
+    assert_eq!(
+        city.buildings.len() + r.skipped.total(),
+        23_334,
+        "{:?}",
+        r.skipped
+    );
     assert!(r.skipped.total() <= 10, "{:?}", r.skipped);
     // GDAL: 43 polygons with holes and one multipolygon.
     let with_holes = city
@@ -55,7 +69,9 @@ fn monaco_lambert93_buildings() {
 
 #[test]
 fn new_york_feet_are_converted_by_proj() {
-    let Some(p) = data("shp/nyc-west-village/buildings.shp") else { return };
+    let Some(p) = data("shp/nyc-west-village/buildings.shp") else {
+        return;
+    };
     let (city, report) = load_file(&p);
     let r = &report.layers[0];
     assert_eq!(city.buildings.len(), 1520);
@@ -75,18 +91,30 @@ fn new_york_feet_are_converted_by_proj() {
     let metres = ((sa.x() - sb.x()).powi(2) + (sa.y() - sb.y()).powi(2)).sqrt();
     assert!(metres > 100.0, "{metres}");
     let ratio = metres / (feet * 1200.0 / 3937.0);
-    assert!((ratio - 1.0).abs() < 1e-3, "scene {metres} m vs source {feet} ft: {ratio}");
+    assert!(
+        (ratio - 1.0).abs() < 1e-3,
+        "scene {metres} m vs source {feet} ft: {ratio}"
+    );
     let ground = haversine_m(to_wgs84(&city, sa), to_wgs84(&city, sb));
     // Haversine is on a sphere: up to ~0.3 % from the ellipsoid at this latitude.
     assert!((metres / ground - 1.0).abs() < 3e-3, "{metres} vs {ground}");
     let _ = r.bbox_scene.unwrap();
     let b = r.bbox_wgs84.unwrap();
-    assert!(b[0] > -74.02 && b[2] < -73.98 && b[1] > 40.72 && b[3] < 40.76, "{b:?}");
+    assert!(
+        b[0] > -74.02 && b[2] < -73.98 && b[1] > 40.72 && b[3] < 40.76,
+        "{b:?}"
+    );
     // 1,509 buildings carry the `height` text in metres.
     let (measured, _, _) = city.height_source_counts();
     assert_eq!(measured, 1509);
-    for b in city.buildings.iter().filter(|b| b.height_source == HeightSource::Measured) {
-        let AttrValue::Text(t) = &b.attributes["height"] else { panic!("text heights") };
+    for b in city
+        .buildings
+        .iter()
+        .filter(|b| b.height_source == HeightSource::Measured)
+    {
+        let AttrValue::Text(t) = &b.attributes["height"] else {
+            panic!("text heights")
+        };
         assert_eq!(b.height_m, t.parse::<f64>().unwrap());
     }
     // GDAL reads the same field as 2.7 m to 69.4 m.
@@ -102,7 +130,9 @@ fn new_york_feet_are_converted_by_proj() {
 
 #[test]
 fn stonewall_inn_is_where_it_is() {
-    let Some(p) = data("shp/nyc-west-village/pois.shp") else { return };
+    let Some(p) = data("shp/nyc-west-village/pois.shp") else {
+        return;
+    };
     let (city, _) = load_file(&p);
     let inn = city
         .pois
@@ -116,17 +146,24 @@ fn stonewall_inn_is_where_it_is() {
 
 #[test]
 fn monaco_districts_become_zones() {
-    let Some(p) = data("shp/monaco-2016/districts.shp") else { return };
+    let Some(p) = data("shp/monaco-2016/districts.shp") else {
+        return;
+    };
     let (city, report) = load_file(&p);
     assert_eq!(report.layers[0].kind, LayerKind::Zones);
     assert_eq!(city.zones.len(), 16);
     assert!(city.zones.iter().all(|z| !z.generated));
-    assert!(city.zones.iter().any(|z| z.name.contains("Monte")), "named districts");
+    assert!(
+        city.zones.iter().any(|z| z.name.contains("Monte")),
+        "named districts"
+    );
 }
 
 #[test]
 fn osm_relations_assemble_monaco_quarters() {
-    let Some(p) = data("osm/monaco-2016.osm.pbf") else { return };
+    let Some(p) = data("osm/monaco-2016.osm.pbf") else {
+        return;
+    };
     let layers = citytwin::twin::gis::osm::read_osm(&p).unwrap();
     let zones = layers.iter().find(|l| l.kind == LayerKind::Zones).expect("zones");
     let quarters: Vec<_> = zones
@@ -137,7 +174,10 @@ fn osm_relations_assemble_monaco_quarters() {
     assert_eq!(quarters.len(), 9, "Monaco's nine quarters");
     for q in quarters {
         let c = q.geometry.centroid().unwrap();
-        assert!((7.40..7.45).contains(&c.x()) && (43.72..43.76).contains(&c.y()), "{c:?}");
+        assert!(
+            (7.40..7.45).contains(&c.x()) && (43.72..43.76).contains(&c.y()),
+            "{c:?}"
+        );
     }
     let buildings = layers.iter().find(|l| l.kind == LayerKind::Buildings).unwrap();
     assert!(buildings.features.len() >= 23_000, "{}", buildings.features.len());
@@ -145,7 +185,9 @@ fn osm_relations_assemble_monaco_quarters() {
 
 #[test]
 fn a_scene_loads_both_crss_into_one_frame() {
-    let Some(d) = crate::common::data_dir() else { return };
+    let Some(d) = crate::common::data_dir() else {
+        return;
+    };
     let dir = crate::common::tmp("two-crs");
     let text = format!(
         r#"(name: "two", crs: Some("EPSG:2154"), layers: [

@@ -65,7 +65,9 @@ fn count_unclosed_rings(v: &geojson::Value, report: &mut SkipReport) {
 
 /// Re-cleans polygon rings (closing, degenerate rings) the way the Shapefile reader does.
 fn clean_geometry(g: Geometry<f64>, report: &mut SkipReport) -> Result<Geometry<f64>, String> {
-    let clean_poly = |p: geo_types::Polygon<f64>, report: &mut SkipReport| -> Result<Vec<geo_types::Polygon<f64>>, String> {
+    let clean_poly = |p: geo_types::Polygon<f64>,
+                      report: &mut SkipReport|
+     -> Result<Vec<geo_types::Polygon<f64>>, String> {
         let (ext, ints) = p.into_inner();
         let ext = rings::clean_ring(&ext.0, report).map_err(str::to_string)?;
         let mut rs = vec![(ext, RingRole::Outer)];
@@ -159,7 +161,13 @@ pub fn read_geojson(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) ->
     }
     let stem = path
         .file_name()
-        .map(|s| s.to_string_lossy().split('.').next().unwrap_or_default().to_string())
+        .map(|s| {
+            s.to_string_lossy()
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
         .unwrap_or_default();
     Ok(Layer {
         name: stem,
@@ -194,7 +202,12 @@ pub fn write_geojson(layer: &Layer, path: &Path) -> Result<(), GisError> {
         .iter()
         .map(|f| geojson::Feature {
             geometry: Some(geojson::Geometry::new(geojson::Value::from(&f.geometry))),
-            properties: Some(f.attributes.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect()),
+            properties: Some(
+                f.attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), attr_json(v)))
+                    .collect(),
+            ),
             id: Some(geojson::feature::Id::Number(f.source_id.into())),
             ..Default::default()
         })
@@ -259,7 +272,9 @@ mod tests {
         assert_eq!(l.features[0].attributes["n"], AttrValue::Number(3.0));
         assert_eq!(l.features[0].attributes["ok"], AttrValue::Bool(true));
         assert!(!l.features[0].attributes.contains_key("empty"));
-        let Geometry::Polygon(poly) = &l.features[2].geometry else { panic!() };
+        let Geometry::Polygon(poly) = &l.features[2].geometry else {
+            panic!()
+        };
         assert_eq!(poly.interiors().len(), 1);
         assert!(l.skipped.repaired.contains_key("unclosed ring closed"));
     }

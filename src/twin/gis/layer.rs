@@ -382,7 +382,13 @@ mod tests {
         assert_eq!(visited, seen);
         let mut again = Vec::new();
         for_each_coord(&g, &mut |c| again.push(c));
-        let shifted: Vec<Coord<f64>> = seen.iter().map(|c| Coord { x: c.x + 1000.0, y: c.y }).collect();
+        let shifted: Vec<Coord<f64>> = seen
+            .iter()
+            .map(|c| Coord {
+                x: c.x + 1000.0,
+                y: c.y,
+            })
+            .collect();
         assert_eq!(again, shifted);
     }
 

@@ -59,7 +59,10 @@ pub fn signed_area(ring: &[Coord<f64>]) -> f64 {
 /// unknown roles, those not inside another ring); each inner ring becomes a hole of the
 /// smallest outer ring that contains it. An inner ring inside no outer ring is kept as an
 /// outer ring and counted as repaired.
-pub fn assemble(rings: Vec<(LineString<f64>, RingRole)>, report: &mut SkipReport) -> Option<MultiPolygon<f64>> {
+pub fn assemble(
+    rings: Vec<(LineString<f64>, RingRole)>,
+    report: &mut SkipReport,
+) -> Option<MultiPolygon<f64>> {
     if rings.is_empty() {
         return None;
     }
@@ -98,7 +101,9 @@ pub fn assemble(rings: Vec<(LineString<f64>, RingRole)>, report: &mut SkipReport
             RingRole::Outer => false,
             RingRole::Unknown => container.is_some_and(|i| {
                 // inside a hole of that outer → an island, i.e. a new outer
-                !holes[i].iter().any(|h| ring_inside(&Polygon::new(h.clone(), vec![]), &probe))
+                !holes[i]
+                    .iter()
+                    .any(|h| ring_inside(&Polygon::new(h.clone(), vec![]), &probe))
             }),
         };
         match (is_hole, container) {
@@ -249,7 +254,11 @@ mod tests {
     fn joins_way_segments_into_rings() {
         let a = vec![Coord { x: 0., y: 0. }, Coord { x: 1., y: 0. }];
         let b = vec![Coord { x: 1., y: 1. }, Coord { x: 1., y: 0. }]; // reversed
-        let c = vec![Coord { x: 1., y: 1. }, Coord { x: 0., y: 1. }, Coord { x: 0., y: 0. }];
+        let c = vec![
+            Coord { x: 1., y: 1. },
+            Coord { x: 0., y: 1. },
+            Coord { x: 0., y: 0. },
+        ];
         let d = vec![Coord { x: 5., y: 5. }, Coord { x: 6., y: 6. }];
         let (closed, open) = join_segments(vec![a, b, c, d]);
         assert_eq!(closed.len(), 1);

@@ -180,7 +180,9 @@ fn multipoint<P: HasXY>(pts: &[P]) -> Result<Geometry<f64>, String> {
     if c.is_empty() || c.iter().any(|c| !(c.x.is_finite() && c.y.is_finite())) {
         return Err("multipoint empty or with NaN coordinates".into());
     }
-    Ok(Geometry::MultiPoint(MultiPoint(c.into_iter().map(Point::from).collect())))
+    Ok(Geometry::MultiPoint(MultiPoint(
+        c.into_iter().map(Point::from).collect(),
+    )))
 }
 
 fn convert_shape(shape: Shape, report: &mut SkipReport) -> Result<Geometry<f64>, String> {
@@ -326,7 +328,10 @@ pub fn read_shapefile(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) 
             Err(reason) => skipped.skip(reason),
         }
     }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     Ok(Layer {
         name: stem,
         format: LayerFormat::Shapefile,
@@ -348,7 +353,8 @@ pub fn esri_wkt(crs: &Crs) -> Result<String, String> {
         Crs::Wkt(w) => Ok(w.clone()),
         Crs::Epsg(_) => {
             let p = proj::Proj::new(&crs.definition()).map_err(|e| e.to_string())?;
-            p.as_wkt(Some(proj::wkt::WktVersion::Wkt1_Esri), None).map_err(|e| e.to_string())
+            p.as_wkt(Some(proj::wkt::WktVersion::Wkt1_Esri), None)
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -366,7 +372,11 @@ fn dbf_names(keys: &[String]) -> Vec<String> {
         let mut n = 1;
         while out.contains(&name) {
             let suffix = n.to_string();
-            name = format!("{}{}", &base[..base.len().min(DBF_NAME_LEN - suffix.len())], suffix);
+            name = format!(
+                "{}{}",
+                &base[..base.len().min(DBF_NAME_LEN - suffix.len())],
+                suffix
+            );
             n += 1;
         }
         out.push(name);
@@ -391,9 +401,9 @@ pub fn write_shapefile(layer: &Layer, path: &Path) -> Result<SkipReport, GisErro
     };
     let mut report = SkipReport::default();
     let kind = match layer.features.first().map(|f| &f.geometry) {
-        Some(Geometry::Polygon(_) | Geometry::MultiPolygon(_) | Geometry::Rect(_) | Geometry::Triangle(_)) => {
-            ShapeKind::Polygon
-        }
+        Some(
+            Geometry::Polygon(_) | Geometry::MultiPolygon(_) | Geometry::Rect(_) | Geometry::Triangle(_),
+        ) => ShapeKind::Polygon,
         Some(Geometry::LineString(_) | Geometry::MultiLineString(_) | Geometry::Line(_)) => ShapeKind::Line,
         _ => ShapeKind::Point,
     };
@@ -463,8 +473,10 @@ pub fn write_shapefile(layer: &Layer, path: &Path) -> Result<SkipReport, GisErro
     }
     drop(writer);
     let wkt = esri_wkt(&layer.crs).map_err(werr)?;
-    std::fs::write(path.with_extension("prj"), wkt).map_err(|e| GisError::io(path.with_extension("prj"), e))?;
-    std::fs::write(path.with_extension("cpg"), "UTF-8").map_err(|e| GisError::io(path.with_extension("cpg"), e))?;
+    std::fs::write(path.with_extension("prj"), wkt)
+        .map_err(|e| GisError::io(path.with_extension("prj"), e))?;
+    std::fs::write(path.with_extension("cpg"), "UTF-8")
+        .map_err(|e| GisError::io(path.with_extension("cpg"), e))?;
     Ok(report)
 }
 
@@ -523,7 +535,13 @@ mod tests {
         attrs.insert("name".into(), AttrValue::Text("Kärnan".into()));
         let poly = geo_types::Polygon::new(
             LineString::from(vec![(0., 0.), (10., 0.), (10., 10.), (0., 10.), (0., 0.)]),
-            vec![LineString::from(vec![(2., 2.), (4., 2.), (4., 4.), (2., 4.), (2., 2.)])],
+            vec![LineString::from(vec![
+                (2., 2.),
+                (4., 2.),
+                (4., 4.),
+                (2., 4.),
+                (2., 2.),
+            ])],
         );
         let layer = Layer {
             name: "b".into(),
@@ -556,7 +574,9 @@ mod tests {
         let l = read_shapefile(&p, LayerKind::Buildings, None).unwrap();
         assert_eq!(l.features.len(), 1);
         let f = &l.features[0];
-        let Geometry::Polygon(poly) = &f.geometry else { panic!("{:?}", f.geometry) };
+        let Geometry::Polygon(poly) = &f.geometry else {
+            panic!("{:?}", f.geometry)
+        };
         assert_eq!(poly.interiors().len(), 1);
         assert!((poly.unsigned_area() - 96.0).abs() < 1e-9);
         assert_eq!(f.attributes["height"], AttrValue::Text("12 m".into()));

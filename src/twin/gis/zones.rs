@@ -90,7 +90,13 @@ mod tests {
 
     #[test]
     fn squares_tile_the_box() {
-        let z = grid([0., 0., 1000., 500.], &ZoneGrid { shape: GridShape::Square, size_m: 250.0 });
+        let z = grid(
+            [0., 0., 1000., 500.],
+            &ZoneGrid {
+                shape: GridShape::Square,
+                size_m: 250.0,
+            },
+        );
         assert_eq!(z.len(), 8);
         let total: f64 = z.iter().map(|z| z.area.unsigned_area()).sum();
         assert!((total - 500_000.0).abs() < 1e-6);
@@ -99,7 +105,13 @@ mod tests {
     #[test]
     fn hexes_cover_every_point_once() {
         let b = [0., 0., 2000., 1500.];
-        let z = grid(b, &ZoneGrid { shape: GridShape::Hex, size_m: 300.0 });
+        let z = grid(
+            b,
+            &ZoneGrid {
+                shape: GridShape::Hex,
+                size_m: 300.0,
+            },
+        );
         let cell_area = 3f64.sqrt() / 2.0 * 300.0f64.powi(2);
         assert!((z[0].area.unsigned_area() - cell_area).abs() < 1e-6);
         for i in 0..20 {
@@ -113,7 +125,13 @@ mod tests {
 
     #[test]
     fn tiny_cells_are_coarsened() {
-        let z = grid([0., 0., 100_000., 100_000.], &ZoneGrid { shape: GridShape::Square, size_m: 1.0 });
+        let z = grid(
+            [0., 0., 100_000., 100_000.],
+            &ZoneGrid {
+                shape: GridShape::Square,
+                size_m: 1.0,
+            },
+        );
         assert!(z.len() <= MAX_GRID_CELLS);
     }
 }
