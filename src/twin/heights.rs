@@ -184,7 +184,7 @@ pub fn parse_length(text: &str, unit: LengthUnit) -> Option<f64> {
 }
 
 fn plausible(m: f64) -> Option<f64> {
-    (m.is_finite() && m >= 0.0 && m <= MAX_PLAUSIBLE_HEIGHT_M).then_some(m)
+    (0.0..=MAX_PLAUSIBLE_HEIGHT_M).contains(&m).then_some(m)
 }
 
 fn first_value<'a>(attrs: &'a Attributes, fields: &[String]) -> Option<&'a AttrValue> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use geo::{BoundingRect, Centroid};
-use geo_types::{Geometry, LineString, MultiPolygon, Point};
+use geo_types::{Geometry, LineString, MultiPolygon};
 use rayon::prelude::*;
 
 use crate::twin::city::{Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone};
@@ -32,6 +32,10 @@ pub const POI_KEYS: &[&str] = &[
 ];
 /// Tag keys that give a land area its class.
 const AREA_CLASS_KEYS: &[&str] = &["leisure", "natural", "landuse", "water", "waterway", "fclass"];
+
+/// An OSM file read once for all the layers that use it: its layers (or why it failed)
+/// and the seconds it took.
+type OsmRead = (Arc<Result<Vec<Layer>, String>>, f64);
 
 /// What happened to one layer while loading.
 #[derive(Debug, Clone)]
@@ -172,7 +176,7 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
         .collect();
     osm_paths.sort();
     osm_paths.dedup();
-    let osm: HashMap<PathBuf, (Arc<Result<Vec<Layer>, String>>, f64)> = osm_paths
+    let osm: HashMap<PathBuf, OsmRead> = osm_paths
         .par_iter()
         .map(|p| {
             let t = Instant::now();
@@ -290,10 +294,10 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
 
     // 5. Zones and origin.
     let bbox = city.bbox();
-    if city.zones.is_empty() {
-        if let Some(b) = bbox {
-            city.zones = zones::grid(b, &scene.zones);
-        }
+    if city.zones.is_empty()
+        && let Some(b) = bbox
+    {
+        city.zones = zones::grid(b, &scene.zones);
     }
     city.origin = match (scene.origin, bbox) {
         (Some((x, y)), _) => SceneOrigin { x, y },
@@ -310,11 +314,7 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
     ))
 }
 
-fn read_spec(
-    spec: &LayerSpec,
-    base: &Path,
-    osm: &HashMap<PathBuf, (Arc<Result<Vec<Layer>, String>>, f64)>,
-) -> ReadResult {
+fn read_spec(spec: &LayerSpec, base: &Path, osm: &HashMap<PathBuf, OsmRead>) -> ReadResult {
     let path = base.join(&spec.path);
     let crs = spec.crs.as_deref().map(Crs::parse);
     let t = Instant::now();
@@ -508,7 +508,7 @@ fn add_layer(
                 city.pois.push(Poi {
                     layer: id,
                     source_id: f.source_id,
-                    point: Point::from(point),
+                    point,
                     category,
                     kind,
                     name: name_of(&f),
@@ -565,7 +565,6 @@ mod tests {
         ])"#;
         std::fs::write(dir.join("t.ron"), text).unwrap();
         let loaded = load_scene(&dir.join("t.ron")).unwrap();
-        assert_eq!(loaded.report.layers[0].error.is_some(), true);
         assert!(
             loaded.report.layers[0]
                 .error
@@ -598,7 +597,7 @@ mod tests {
             crs: Crs::Epsg(3067),
             features: vec![Feature {
                 source_id: 0,
-                geometry: Geometry::Point(Point::new(385_000.0, 6_672_000.0)),
+                geometry: Geometry::Point(geo_types::Point::new(385_000.0, 6_672_000.0)),
                 attributes: a,
             }],
             skipped: SkipReport::default(),

@@ -260,19 +260,19 @@ impl Scene {
                     &format!("\"{}\"", l.name),
                 );
             }
-            if let Some(c) = &l.crs {
-                if !matches!(Crs::parse(c), Crs::Epsg(_)) {
-                    return bad(
-                        format!("layer '{}': crs must be written EPSG:n, is '{c}'", l.name),
-                        &format!("\"{}\"", l.name),
-                    );
-                }
+            if let Some(c) = &l.crs
+                && !matches!(Crs::parse(c), Crs::Epsg(_))
+            {
+                return bad(
+                    format!("layer '{}': crs must be written EPSG:n, is '{c}'", l.name),
+                    &format!("\"{}\"", l.name),
+                );
             }
         }
-        if let Some(c) = &self.crs {
-            if !matches!(Crs::parse(c), Crs::Epsg(_)) {
-                return bad(format!("scene crs must be written EPSG:n, is '{c}'"), "crs");
-            }
+        if let Some(c) = &self.crs
+            && !matches!(Crs::parse(c), Crs::Epsg(_))
+        {
+            return bad(format!("scene crs must be written EPSG:n, is '{c}'"), "crs");
         }
         if !(self.zones.size_m > 0.0 && self.zones.size_m.is_finite()) {
             return bad(
@@ -288,7 +288,7 @@ impl Scene {
                     &format!("\"{}\"", b.name),
                 );
             }
-            if !(b.distance_m > 0.0) {
+            if b.distance_m.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 return bad(
                     format!("bookmark '{}': distance_m must be positive", b.name),
                     &format!("\"{}\"", b.name),

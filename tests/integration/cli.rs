@@ -148,7 +148,8 @@ fn import_writes_shapefiles_and_geojson_that_read_back() {
     let n = b["features"].as_u64().unwrap();
     // 1,520 building ways plus building parts and multipolygon relations.
     assert!((1520..=1600).contains(&n), "{n}");
-    assert_eq!(b["height_source"]["measured"].as_u64().unwrap() >= 1500, true);
+    let measured = b["height_source"]["measured"].as_u64().unwrap();
+    assert!(measured >= 1500, "{measured}");
     let pois = layers.iter().find(|l| l["name"] == "pois").unwrap();
     assert_eq!(pois["format"], "geojson");
     assert_eq!(pois["crs"], "EPSG:2263");

@@ -141,17 +141,20 @@ fn ring_inside(outer: &Polygon<f64>, inner: &Polygon<f64>) -> bool {
     if outer.contains(&first) {
         return true;
     }
-    if outer.exterior().intersects(&first) {
-        if let Some(c) = inner.centroid() {
-            return outer.contains(&c);
-        }
+    if outer.exterior().intersects(&first)
+        && let Some(c) = inner.centroid()
+    {
+        return outer.contains(&c);
     }
     false
 }
 
+/// A run of coordinates: an open way, or a ring once closed.
+pub type Segment = Vec<Coord<f64>>;
+
 /// Joins open way segments (OSM multipolygon members) end to end into closed rings.
 /// Segments that cannot be closed are returned in the second vector.
-pub fn join_segments(mut segments: Vec<Vec<Coord<f64>>>) -> (Vec<Vec<Coord<f64>>>, Vec<Vec<Coord<f64>>>) {
+pub fn join_segments(mut segments: Vec<Segment>) -> (Vec<Segment>, Vec<Segment>) {
     let mut closed = Vec::new();
     let mut open = Vec::new();
     segments.retain(|s| !s.is_empty());

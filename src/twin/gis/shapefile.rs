@@ -302,15 +302,16 @@ pub fn read_shapefile(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) 
             skipped.skip("record listed in .shx but missing from .shp");
         }
     }
-    if let Some(e) = &row_error {
-        if rows.is_empty() && !geoms.is_empty() {
-            return Err(GisError::Malformed {
-                path: dbf,
-                format: "dbf",
-                feature: Some(0),
-                message: e.clone(),
-            });
-        }
+    if let Some(e) = &row_error
+        && rows.is_empty()
+        && !geoms.is_empty()
+    {
+        return Err(GisError::Malformed {
+            path: dbf,
+            format: "dbf",
+            feature: Some(0),
+            message: e.clone(),
+        });
     }
     let mut features = Vec::with_capacity(geoms.len());
     let mut rows = rows.into_iter();
