@@ -221,4 +221,24 @@ mod tests {
         let grounds = world.query::<&GroundPlane>().iter(world).count();
         assert_eq!(grounds, 1);
     }
+
+    #[test]
+    fn whole_app_plugin_runs_headless() {
+        let path = PathBuf::from("/nonexistent/citytwin-test/whole-app.ron");
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            StatesPlugin,
+            AssetPlugin::default(),
+            bevy::input::InputPlugin,
+        ))
+        .init_asset::<Mesh>()
+        .init_asset::<StandardMaterial>()
+        .add_plugins(AppPlugin { scene_path: path });
+        assert_eq!(update_until_loaded(&mut app), AppState::Failed);
+        // The camera exists and keeps running without a window.
+        app.update();
+        let world = app.world_mut();
+        assert_eq!(world.query::<&camera::CameraRig>().iter(world).count(), 1);
+    }
 }

@@ -176,11 +176,7 @@ pub fn read_geojson(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) ->
         crs,
         features,
         skipped,
-        catalogue: CatalogueEntry {
-            source_path: path.to_path_buf(),
-            source_modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
-            ..CatalogueEntry::default()
-        },
+        catalogue: CatalogueEntry::for_file(path),
     })
 }
 

@@ -192,6 +192,17 @@ pub struct CatalogueEntry {
     pub source_modified: Option<SystemTime>,
 }
 
+impl CatalogueEntry {
+    /// The entry of a file read from disk: its path and modification time, default metadata.
+    pub fn for_file(path: &std::path::Path) -> CatalogueEntry {
+        CatalogueEntry {
+            source_path: path.to_path_buf(),
+            source_modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+            ..CatalogueEntry::default()
+        }
+    }
+}
+
 /// Why features were skipped, with counts: bad input is counted, never silently dropped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SkipReport {
