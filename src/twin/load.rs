@@ -14,22 +14,11 @@ use rayon::prelude::*;
 use crate::twin::city::{Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone};
 use crate::twin::crs::{Crs, SceneOrigin, Transformer, WGS84};
 use crate::twin::error::GisError;
-use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, SkipReport};
+use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, POI_KEYS, SkipReport};
 use crate::twin::gis::{self, zones};
 use crate::twin::heights;
 use crate::twin::scene::{LayerSpec, Scene, SceneError, ZoneGrid};
 
-/// POI tag keys, in priority order, that give a POI its category.
-pub const POI_KEYS: &[&str] = &[
-    "amenity",
-    "shop",
-    "healthcare",
-    "education",
-    "public_transport",
-    "leisure",
-    "tourism",
-    "office",
-];
 /// Tag keys that give a land area its class.
 const AREA_CLASS_KEYS: &[&str] = &["leisure", "natural", "landuse", "water", "waterway", "fclass"];
 

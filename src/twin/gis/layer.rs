@@ -44,6 +44,19 @@ impl AttrValue {
     }
 }
 
+/// Tag keys that make a feature a point of interest, in priority order: the first present
+/// gives a POI its category.
+pub const POI_KEYS: [&str; 8] = [
+    "amenity",
+    "shop",
+    "healthcare",
+    "education",
+    "public_transport",
+    "leisure",
+    "tourism",
+    "office",
+];
+
 /// Formats a number without a trailing `.0` for integers.
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {

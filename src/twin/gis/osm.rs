@@ -24,7 +24,8 @@ use osmpbf::{BlobDecode, BlobReader, BlobType, Element, RelMemberType};
 use crate::twin::crs::Crs;
 use crate::twin::error::GisError;
 use crate::twin::gis::layer::{
-    AttrValue, Attributes, CatalogueEntry, Feature, Layer, LayerFormat, LayerKind, LayerMeta, SkipReport,
+    AttrValue, Attributes, CatalogueEntry, Feature, Layer, LayerFormat, LayerKind, LayerMeta, POI_KEYS,
+    SkipReport,
 };
 use crate::twin::gis::rings::{RingRole, assemble, clean_ring, join_segments};
 
@@ -50,17 +51,6 @@ const SKIP_OPEN_AREA: &str = "area way not closed";
 /// Skip reason: a road way with fewer than two distinct points.
 const SKIP_SHORT_LINE: &str = "way with fewer than 2 points";
 
-/// Keys that make a tagged node a point of interest.
-const POI_KEYS: [&str; 8] = [
-    "amenity",
-    "shop",
-    "healthcare",
-    "education",
-    "public_transport",
-    "leisure",
-    "tourism",
-    "office",
-];
 /// `leisure=*` values that are green areas.
 const GREEN_LEISURE: [&str; 5] = ["park", "garden", "playground", "nature_reserve", "pitch"];
 /// `landuse=*` values that are green areas.
@@ -230,8 +220,7 @@ pub fn read_osm(path: &Path) -> Result<Vec<Layer>, GisError> {
             attribution: ATTRIBUTION.to_string(),
             ..LayerMeta::default()
         },
-        source_path: path.to_path_buf(),
-        source_modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        ..CatalogueEntry::for_file(path)
     };
     let Sink { features, skipped } = sink;
     let mut layers = Vec::new();
@@ -505,7 +494,15 @@ fn resolve(refs: &[i64], nodes: &HashMap<i64, Coord<f64>>) -> Option<Vec<Coord<f
 /// Turns a way into a road line string and/or an area polygon.
 fn build_way(way: &WayRec, nodes: &HashMap<i64, Coord<f64>>, sink: &mut Sink) {
     let Some(coords) = resolve(&way.refs, nodes) else {
-        sink.skip(way.kinds, SKIP_MISSING_NODES);
+        // A road cut by the extract's edge keeps the parts inside; an area cannot.
+        let mut rest = way.kinds;
+        if way.kinds.contains(LayerKind::Roads) {
+            rest.remove(LayerKind::Roads);
+            build_clipped_road(way, nodes, sink);
+        }
+        if !rest.is_empty() {
+            sink.skip(rest, SKIP_MISSING_NODES);
+        }
         return;
     };
     if way.kinds.contains(LayerKind::Roads) {
@@ -542,6 +539,41 @@ fn build_way(way: &WayRec, nodes: &HashMap<i64, Coord<f64>>, sink: &mut Sink) {
         }
         Err(reason) => sink.skip(areas, reason),
     }
+}
+
+/// A road some of whose nodes lie outside the extract: the runs of nodes inside become its
+/// geometry (counted as repaired); with no run of two nodes it is skipped.
+fn build_clipped_road(way: &WayRec, nodes: &HashMap<i64, Coord<f64>>, sink: &mut Sink) {
+    let mut parts: Vec<LineString<f64>> = Vec::new();
+    let mut run: Vec<Coord<f64>> = Vec::new();
+    for id in way.refs.iter().map(Some).chain(std::iter::once(None)) {
+        match id.and_then(|id| nodes.get(id)) {
+            Some(c) if run.last() != Some(c) => run.push(*c),
+            Some(_) => {}
+            None => {
+                if run.len() >= 2 {
+                    parts.push(LineString::from(std::mem::take(&mut run)));
+                }
+                run.clear();
+            }
+        }
+    }
+    let geometry = match parts.len() {
+        0 => {
+            sink.skip(KindSet::of(LayerKind::Roads), SKIP_MISSING_NODES);
+            return;
+        }
+        1 => Geometry::LineString(parts.remove(0)),
+        _ => Geometry::MultiLineString(geo_types::MultiLineString(parts)),
+    };
+    let mut repairs = SkipReport::default();
+    repairs.repair("road clipped at the extract's edge");
+    let feature = Feature {
+        source_id: way.id,
+        geometry,
+        attributes: way.attributes.clone(),
+    };
+    sink.push(LayerKind::Roads, feature, Some(&repairs));
 }
 
 /// Turns a relation into a (multi)polygon in each of its layers, or counts it as skipped.
@@ -774,6 +806,38 @@ mod tests {
 
     fn tags<'a>(pairs: &[(&'a str, &'a str)]) -> RawTags<'a> {
         pairs.to_vec()
+    }
+
+    #[test]
+    fn roads_cut_by_the_extract_edge_keep_their_inside_parts() {
+        let c = |x: f64| Coord { x, y: 0.0 };
+        let nodes: HashMap<i64, Coord<f64>> =
+            [(1, c(0.0)), (2, c(1.0)), (4, c(3.0)), (5, c(4.0)), (7, c(6.0))].into();
+        let way = |refs: Vec<i64>| WayRec {
+            id: 9,
+            refs,
+            attributes: Attributes::new(),
+            kinds: KindSet::of(LayerKind::Roads),
+        };
+        let mut sink = Sink {
+            features: Default::default(),
+            skipped: Default::default(),
+        };
+        // 1-2 inside, 3 outside, 4-5 inside, 6 outside, 7 alone: two parts.
+        build_way(&way(vec![1, 2, 3, 4, 5, 6, 7]), &nodes, &mut sink);
+        // Nothing of two nodes inside: skipped.
+        build_way(&way(vec![3, 7, 8]), &nodes, &mut sink);
+        let roads = kind_index(LayerKind::Roads);
+        assert_eq!(sink.features[roads].len(), 1);
+        let Geometry::MultiLineString(m) = &sink.features[roads][0].geometry else {
+            panic!("{:?}", sink.features[roads][0].geometry)
+        };
+        assert_eq!(m.0.len(), 2);
+        assert_eq!(
+            sink.skipped[roads].repaired["road clipped at the extract's edge"],
+            1
+        );
+        assert_eq!(sink.skipped[roads].reasons[SKIP_MISSING_NODES], 1);
     }
 
     #[test]
