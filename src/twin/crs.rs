@@ -102,7 +102,9 @@ impl Transformer {
         let proj = if from == to {
             None
         } else {
-            Some(make_proj(from, to)?)
+            // The same CRS written two ways (a .prj WKT and its EPSG code): PROJ builds a
+            // no-op pipeline, which is skipped rather than run point by point.
+            Some(make_proj(from, to)?).filter(|p| !p.def().is_ok_and(|d| d.contains("proj=noop")))
         };
         Ok(Transformer {
             from: from.clone(),
@@ -300,6 +302,13 @@ mod tests {
         let d = ((x1 - x0).powi(2) + (y1 - y0).powi(2)).sqrt();
         // Scale factors of the two projections differ slightly; feet dominate.
         assert!((d - 3280.83).abs() < 3.0, "distance in feet {d}");
+    }
+
+    #[test]
+    fn the_same_crs_written_as_wkt_is_the_identity() {
+        let wkt = crate::twin::gis::shapefile::esri_wkt(&Crs::Epsg(3067)).unwrap();
+        assert!(Transformer::new(&Crs::Wkt(wkt), &Crs::Epsg(3067)).unwrap().is_identity());
+        assert!(!Transformer::new(&Crs::Epsg(3067), &Crs::Epsg(32635)).unwrap().is_identity());
     }
 
     #[test]
