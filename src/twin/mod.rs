@@ -4,6 +4,7 @@
 pub mod city;
 pub mod crs;
 pub mod error;
+pub mod extrude;
 pub mod gis;
 pub mod heights;
 pub mod import;
