@@ -307,8 +307,16 @@ mod tests {
     #[test]
     fn the_same_crs_written_as_wkt_is_the_identity() {
         let wkt = crate::twin::gis::shapefile::esri_wkt(&Crs::Epsg(3067)).unwrap();
-        assert!(Transformer::new(&Crs::Wkt(wkt), &Crs::Epsg(3067)).unwrap().is_identity());
-        assert!(!Transformer::new(&Crs::Epsg(3067), &Crs::Epsg(32635)).unwrap().is_identity());
+        assert!(
+            Transformer::new(&Crs::Wkt(wkt), &Crs::Epsg(3067))
+                .unwrap()
+                .is_identity()
+        );
+        assert!(
+            !Transformer::new(&Crs::Epsg(3067), &Crs::Epsg(32635))
+                .unwrap()
+                .is_identity()
+        );
     }
 
     #[test]
