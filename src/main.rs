@@ -1,5 +1,5 @@
-//! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`
-//! and `synth`. Exit codes: 0 ok, 1 bad input (the message names file and cause), 2 usage.
+//! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
+//! `synth` and `render`. Exit codes: 0 ok, 1 bad input (the message names file and cause), 2 usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +56,20 @@ enum Command {
         #[arg(long, value_parser = parse_epsg)]
         crs: Option<Crs>,
     },
+    /// Render a scene offscreen (no window or display needed) to a PNG file.
+    Render {
+        /// The scene file (.ron).
+        scene: PathBuf,
+        /// The PNG file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Image size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1920x1080", value_parser = citytwin::app::offscreen::parse_size)]
+        size: (u32, u32),
+        /// Look from this scene bookmark instead of framing the whole city.
+        #[arg(long)]
+        bookmark: Option<String>,
+    },
     /// Write a synthetic city (buildings, streets, districts) as Shapefiles.
     Synth {
         /// Number of buildings.
@@ -97,6 +111,14 @@ fn main() -> ExitCode {
                 }
                 println!("crs {}; scene {}", s.crs, out.join("scene.ron").display());
             })
+            .map_err(|e| e.to_string()),
+        Some(Command::Render {
+            scene,
+            out,
+            size,
+            bookmark,
+        }) => citytwin::app::offscreen::render_to_png(&scene, &out, size, bookmark.as_deref())
+            .map(|()| println!("{}", out.display()))
             .map_err(|e| e.to_string()),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {

@@ -1,11 +1,14 @@
 //! The Bevy half of citytwin: thin plugins over the pure `twin` core.
 //!
 //! [`AppPlugin`] gathers one plugin per concern: loading the scene on a background thread
-//! ([`loading`]), drawing the city's outline ([`outline`]), the orbit camera ([`camera`]) and
-//! the egui panels ([`ui`]). [`run`] opens the window and runs the whole program.
+//! ([`loading`]), drawing the city's outline ([`outline`]) and its buildings in 3D
+//! ([`city_view`]), the orbit camera ([`camera`]) and the egui panels ([`ui`]). [`run`] opens
+//! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
 pub mod camera;
+pub mod city_view;
 pub mod loading;
+pub mod offscreen;
 pub mod outline;
 pub mod ui;
 
@@ -15,12 +18,13 @@ use bevy::prelude::*;
 use bevy_egui::EguiPlugin;
 
 use crate::app::camera::CameraPlugin;
+use crate::app::city_view::CityViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::ui::UiPlugin;
 
 /// Background colour of the 3D view (sRGB, 0–1).
-const CLEAR_COLOUR: [f32; 3] = [0.08, 0.09, 0.11];
+pub(crate) const CLEAR_COLOUR: [f32; 3] = [0.08, 0.09, 0.11];
 /// Initial window size in logical pixels.
 const WINDOW_SIZE: (u32, u32) = (1440, 900);
 
@@ -77,6 +81,7 @@ impl Plugin for AppPlugin {
                     scene_path: self.scene_path.clone(),
                 },
                 OutlinePlugin,
+                CityViewPlugin,
                 CameraPlugin,
                 UiPlugin,
             ));

@@ -69,11 +69,16 @@ pub struct GroundPlane;
 pub struct OutlineSettings {
     /// Draw building outlines at roof height too, with their vertical edges.
     pub building_roofs: bool,
+    /// Outline buildings at all (off when the 3D view draws them).
+    pub buildings: bool,
 }
 
 impl Default for OutlineSettings {
     fn default() -> Self {
-        OutlineSettings { building_roofs: true }
+        OutlineSettings {
+            building_roofs: true,
+            buildings: true,
+        }
     }
 }
 
@@ -174,7 +179,7 @@ fn push_cross(out: &mut Vec<[f32; 3]>, origin: &SceneOrigin, c: Coord<f64>) {
 }
 
 /// Default line colour of a layer kind without a scene style.
-fn kind_colour(kind: LayerKind) -> [u8; 3] {
+pub(crate) fn kind_colour(kind: LayerKind) -> [u8; 3] {
     match kind {
         LayerKind::Buildings => [220, 220, 225],
         LayerKind::Roads => [250, 170, 60],
@@ -196,7 +201,7 @@ pub fn layer_outlines(city: &CityModel, scene: &Scene, settings: &OutlineSetting
     let mut groups: Vec<Vec<[f32; 3]>> = vec![Vec::new(); n + 1];
     let origin = &city.origin;
     let slot = |layer: u16| (layer as usize).min(n);
-    for b in &city.buildings {
+    for b in city.buildings.iter().filter(|_| settings.buildings) {
         push_building(&mut groups[slot(b.layer.0)], origin, b, settings.building_roofs);
     }
     for r in &city.roads {
@@ -461,6 +466,7 @@ pub(crate) mod tests {
     fn roofs_can_be_left_out() {
         let flat = OutlineSettings {
             building_roofs: false,
+            ..OutlineSettings::default()
         };
         let out = layer_outlines(&tiny_city(), &tiny_scene(), &flat);
         assert_eq!(out[0].positions.len(), 2 * 4);

@@ -4,3 +4,4 @@ mod cli;
 mod common;
 mod default_city;
 mod real_data;
+mod render;

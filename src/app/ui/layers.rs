@@ -1,5 +1,5 @@
-//! The "Layers" side panel: per layer a checkbox showing or hiding its outline, its kind,
-//! format and feature count, what was skipped (reasons on hover), why it failed, and its
+//! The "Layers" side panel: per layer a checkbox showing or hiding what draws it (outline
+//! or 3D buildings), its kind, format and feature count, what was skipped (reasons on hover), why it failed, and its
 //! owner, licence and classification; at the bottom the scene CRS and the attribution the
 //! shown layers' licences require.
 
@@ -41,8 +41,9 @@ impl Plugin for LayersPanelPlugin {
     }
 }
 
-/// The layer entities' visibilities, by layer index.
-type Visibilities<'a> = BTreeMap<usize, Mut<'a, Visibility>>;
+/// The layer entities' visibilities, by layer index (a layer may be drawn by several
+/// entities, e.g. one per tile of 3D buildings).
+type Visibilities<'a> = BTreeMap<usize, Vec<Mut<'a, Visibility>>>;
 
 /// Draws the panel and applies its checkboxes to the layer entities.
 fn layers_panel(
@@ -54,7 +55,10 @@ fn layers_panel(
     let ctx = contexts.ctx_mut()?;
     let city = &loaded.0.city;
     let scene = &loaded.0.scene;
-    let mut vis: Visibilities = layers.iter_mut().map(|(l, v)| (l.index, v)).collect();
+    let mut vis: Visibilities = BTreeMap::new();
+    for (layer, v) in layers.iter_mut() {
+        vis.entry(layer.index).or_default().push(v);
+    }
     let mut root = root_ui(ctx, "layers_root");
     let response = egui::Panel::left(PANEL_ID)
         .default_size(PANEL_WIDTH)
@@ -94,29 +98,37 @@ fn is_shown(v: &Visibility) -> bool {
     *v != Visibility::Hidden
 }
 
-/// The colour swatch and a checkbox bound to a layer entity's visibility (disabled when
+/// True when any of a layer's entities is shown.
+fn any_shown(vs: &[Mut<Visibility>]) -> bool {
+    vs.iter().any(|v| is_shown(v))
+}
+
+/// The colour swatch and a checkbox bound to a layer's entities' visibility (disabled when
 /// the layer has nothing drawn).
 fn visibility_checkbox(
     ui: &mut egui::Ui,
     name: &str,
     colour: Option<[u8; 3]>,
-    vis: Option<&mut Mut<Visibility>>,
+    vis: Option<&mut Vec<Mut<Visibility>>>,
 ) {
     if let Some([r, g, b]) = colour {
         ui.colored_label(egui::Color32::from_rgb(r, g, b), SWATCH);
     }
-    let mut shown = vis.as_ref().is_some_and(|v| is_shown(v));
+    let mut shown = vis.as_ref().is_some_and(|vs| any_shown(vs));
     let response = ui
         .add_enabled(vis.is_some(), egui::Checkbox::new(&mut shown, name))
         .on_disabled_hover_text("nothing to draw");
     if response.changed()
-        && let Some(v) = vis
+        && let Some(vs) = vis
     {
-        **v = if shown {
+        let new = if shown {
             Visibility::Visible
         } else {
             Visibility::Hidden
         };
+        for v in vs.iter_mut() {
+            **v = new;
+        }
     }
 }
 
@@ -150,7 +162,7 @@ fn layer_row(
     ui: &mut egui::Ui,
     info: &LayerInfo,
     colour: Option<[u8; 3]>,
-    vis: Option<&mut Mut<Visibility>>,
+    vis: Option<&mut Vec<Mut<Visibility>>>,
 ) {
     ui.horizontal(|ui| visibility_checkbox(ui, &info.name, colour, vis));
     ui.small(format!(
@@ -205,7 +217,7 @@ fn attributions(city: &CityModel, shown: impl Fn(usize) -> bool) -> Vec<String> 
 fn footer(ui: &mut egui::Ui, city: &CityModel, vis: &Visibilities) {
     ui.add_space(ui.spacing().item_spacing.y);
     ui.small(format!("Scene CRS: {}", city.crs.label()));
-    for line in attributions(city, |i| vis.get(&i).is_some_and(|v| is_shown(v))) {
+    for line in attributions(city, |i| vis.get(&i).is_some_and(|vs| any_shown(vs))) {
         ui.small(line);
     }
 }

@@ -1,0 +1,487 @@
+//! Rendering a scene offscreen to PNG, without a window or a display (`citytwin render`).
+//!
+//! The whole app runs with winit left out and the camera drawing into an [`Image`]; the app
+//! is pumped frame by frame from [`render`]: it waits for the scene to load, frames the city
+//! (or a scene bookmark), lets a few frames render, reads the image back with Bevy's
+//! [`Screenshot`] and writes it. Several shots of one app may recolour buildings between
+//! them through [`BuildingColours`], which never touches a mesh.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use bevy::app::PluginsState;
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::RenderTarget;
+use bevy::render::RenderPlugin;
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
+use bevy::render::render_resource::{Extent3d, PollType, TextureDimension, TextureFormat, TextureUsages};
+use bevy::render::renderer::RenderDevice;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy::window::ExitCondition;
+use bevy::winit::WinitPlugin;
+use bevy::{image::Image, prelude::*};
+use geo_types::Coord;
+
+use crate::app::camera::CameraRig;
+use crate::app::city_view::{BuildingColours, BuildingTile};
+use crate::app::loading::{LoadError, LoadedCity};
+use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
+use crate::twin::city::CityModel;
+use crate::twin::crs::{Transformer, WGS84};
+use crate::twin::scene::{Bookmark, Scene};
+
+/// Largest accepted image side, pixels.
+pub const MAX_SIZE: u32 = 8192;
+/// Frames rendered after the scene is ready (or after a recolouring) before a capture.
+const SETTLE_FRAMES: u32 = 4;
+/// Frames waited for a capture to come back before giving up.
+const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
+/// Longest a whole render may take, load included.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// One image to write, after applying its recolouring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shot {
+    /// The PNG file to write.
+    pub out: PathBuf,
+    /// Buildings (index into `CityModel::buildings`) to recolour before this shot.
+    pub recolour: Vec<(usize, Color)>,
+}
+
+/// What to render: a scene, an image size, an optional bookmark and one or more shots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderJob {
+    /// The scene file.
+    pub scene: PathBuf,
+    /// Image width and height, pixels.
+    pub size: (u32, u32),
+    /// Name of a scene bookmark to look from (default: the whole city framed).
+    pub bookmark: Option<String>,
+    /// The images, rendered in order by the same app.
+    pub shots: Vec<Shot>,
+}
+
+/// What a finished [`render`] saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderOutcome {
+    /// Buildings in the city model.
+    pub buildings: usize,
+    /// Entities drawing building tiles.
+    pub building_tiles: usize,
+    /// Modifications of building meshes seen after the first shot (recolouring makes none).
+    pub mesh_changes_after_first_shot: usize,
+}
+
+/// Parses an image size written `WIDTHxHEIGHT` (e.g. `1920x1080`).
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not of the form WIDTHxHEIGHT"))?;
+    let side = |v: &str| -> Result<u32, String> {
+        let n: u32 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}': '{v}' is not a number"))?;
+        if n == 0 || n > MAX_SIZE {
+            return Err(format!("'{s}': sides must be 1 to {MAX_SIZE} pixels"));
+        }
+        Ok(n)
+    };
+    Ok((side(w)?, side(h)?))
+}
+
+/// Renders one frame of a scene to a PNG file, without a window: the whole city framed,
+/// or the view of a scene bookmark.
+pub fn render_to_png(
+    scene: &Path,
+    out: &Path,
+    size: (u32, u32),
+    bookmark: Option<&str>,
+) -> anyhow::Result<()> {
+    render(&RenderJob {
+        scene: scene.to_path_buf(),
+        size,
+        bookmark: bookmark.map(str::to_string),
+        shots: vec![Shot {
+            out: out.to_path_buf(),
+            recolour: Vec::new(),
+        }],
+    })
+    .map(|_| ())
+}
+
+/// Renders every shot of a job with one offscreen app, writing each PNG in turn.
+pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
+    let (w, h) = job.size;
+    if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
+        bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
+    }
+    if job.shots.is_empty() {
+        bail!("nothing to render: no output file");
+    }
+    let scene = Scene::load(&job.scene)?;
+    let bookmark = match &job.bookmark {
+        None => None,
+        Some(name) => Some(find_bookmark(&scene, name).map_err(|e| anyhow!("{}: {e}", job.scene.display()))?),
+    };
+
+    let status = Arc::new(Mutex::new(Status::default()));
+    let mut app = App::new();
+    let [r, g, b] = CLEAR_COLOUR;
+    app.insert_resource(ClearColor(Color::srgb(r, g, b)))
+        .add_plugins(
+            DefaultPlugins
+                .build()
+                .disable::<WinitPlugin>()
+                .disable::<PipelinedRenderingPlugin>()
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: ExitCondition::DontExit,
+                    ..default()
+                })
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                }),
+        )
+        .add_plugins(AppPlugin {
+            scene_path: job.scene.clone(),
+        });
+    let target = app
+        .world_mut()
+        .resource_mut::<Assets<Image>>()
+        .add(target_image(w, h));
+    app.insert_resource(Driver {
+        target,
+        bookmark,
+        shots: job.shots.clone(),
+        next_shot: 0,
+        phase: Phase::Loading,
+        captured: Arc::new(Mutex::new(None)),
+        status: status.clone(),
+    })
+    .add_systems(PostStartup, aim_cameras_at_target)
+    .add_systems(
+        Update,
+        (drive, count_mesh_changes).chain().in_set(AppSystems::Model),
+    );
+
+    while app.plugins_state() == PluginsState::Adding {
+        bevy::tasks::tick_global_task_pools_on_main_thread();
+    }
+    app.finish();
+    app.cleanup();
+
+    let started = Instant::now();
+    loop {
+        app.update();
+        if let Some(device) = app.world().get_resource::<RenderDevice>() {
+            let _ = device.wgpu_device().poll(PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            });
+        }
+        if app.should_exit().is_some() {
+            break;
+        }
+        if started.elapsed() > RENDER_TIMEOUT {
+            bail!(
+                "{}: rendering did not finish within {} s",
+                job.scene.display(),
+                RENDER_TIMEOUT.as_secs()
+            );
+        }
+    }
+    let status = status
+        .lock()
+        .map_err(|_| anyhow!("render state poisoned"))?
+        .clone();
+    match status.error {
+        Some(e) => Err(anyhow!(e)),
+        None => Ok(status.outcome),
+    }
+}
+
+/// A scene bookmark by name, or an error listing the scene's bookmarks.
+fn find_bookmark(scene: &Scene, name: &str) -> Result<Bookmark, String> {
+    scene
+        .bookmarks
+        .iter()
+        .find(|b| b.name == name)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = scene.bookmarks.iter().map(|b| b.name.as_str()).collect();
+            if known.is_empty() {
+                format!("unknown bookmark '{name}': the scene has none")
+            } else {
+                format!("unknown bookmark '{name}' (the scene has: {})", known.join(", "))
+            }
+        })
+}
+
+/// The camera rig of a bookmark: its WGS84 target in the city's frame.
+pub fn bookmark_rig(city: &CityModel, bookmark: &Bookmark) -> Result<CameraRig, String> {
+    let (lon, lat) = bookmark.target_lonlat;
+    let transformer = Transformer::new(&WGS84, &city.crs).map_err(|e| e.to_string())?;
+    let (x, y) = transformer
+        .point(lon, lat)
+        .ok_or_else(|| format!("bookmark '{}': cannot project ({lon}, {lat})", bookmark.name))?;
+    let [east, north] = city.origin.local(Coord { x, y });
+    Ok(CameraRig {
+        target: Vec3::new(east, 0.0, -north),
+        distance: bookmark.distance_m as f32,
+        yaw: (bookmark.heading_deg as f32).to_radians(),
+        pitch: (bookmark.pitch_deg as f32).to_radians(),
+    }
+    .clamped(f32::MAX))
+}
+
+/// The image the camera draws into: sRGB RGBA, readable back.
+fn target_image(width: u32, height: u32) -> Image {
+    let mut image = Image::new_uninit(
+        Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::default(),
+    );
+    image.texture_descriptor.usage |=
+        TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
+    image
+}
+
+/// Where the driver is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the scene.
+    Loading,
+    /// Rendering frames before the next capture; frames rendered so far.
+    Settling(u32),
+    /// A capture is on its way; frames waited so far.
+    Capturing(u32),
+    /// Finished (the app is exiting).
+    Done,
+}
+
+/// What the caller of [`render`] gets back.
+#[derive(Debug, Clone, Default)]
+struct Status {
+    error: Option<String>,
+    outcome: RenderOutcome,
+}
+
+/// The offscreen run: target, shots and progress.
+#[derive(Resource)]
+struct Driver {
+    target: Handle<Image>,
+    bookmark: Option<Bookmark>,
+    shots: Vec<Shot>,
+    next_shot: usize,
+    phase: Phase,
+    captured: Arc<Mutex<Option<Image>>>,
+    status: Arc<Mutex<Status>>,
+}
+
+impl Driver {
+    /// Records an error and asks the app to exit with failure.
+    fn fail(&mut self, message: String, exit: &mut MessageWriter<AppExit>) {
+        error!("{message}");
+        if let Ok(mut s) = self.status.lock() {
+            s.error = Some(message);
+        }
+        self.phase = Phase::Done;
+        exit.write(AppExit::error());
+    }
+}
+
+/// Points every camera at the offscreen image.
+fn aim_cameras_at_target(mut commands: Commands, driver: Res<Driver>, cameras: Query<Entity, With<Camera>>) {
+    for camera in &cameras {
+        commands
+            .entity(camera)
+            .insert(RenderTarget::Image(driver.target.clone().into()));
+    }
+}
+
+/// Writes a captured image as a PNG (RGB).
+fn save_png(image: Image, out: &Path) -> Result<(), String> {
+    let dynamic = image
+        .try_into_dynamic()
+        .map_err(|e| format!("{}: cannot convert the frame: {e}", out.display()))?;
+    dynamic
+        .to_rgb8()
+        .save(out)
+        .map_err(|e| format!("{}: cannot write the image: {e}", out.display()))
+}
+
+/// Steps the run: load, aim, settle, capture, save, recolour, exit.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    mut commands: Commands,
+    mut driver: ResMut<Driver>,
+    state: Res<State<AppState>>,
+    loaded: Option<Res<LoadedCity>>,
+    load_error: Option<Res<LoadError>>,
+    mut colours: Option<ResMut<BuildingColours>>,
+    mut rigs: Query<&mut CameraRig>,
+    tiles: Query<(), With<BuildingTile>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    match driver.phase {
+        Phase::Done => {}
+        Phase::Loading => match (state.get(), loaded) {
+            (AppState::Failed, _) => {
+                let message =
+                    load_error.map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
+                driver.fail(message, &mut exit);
+            }
+            (AppState::Ready, Some(loaded)) => {
+                let city = &loaded.0.city;
+                if let Ok(mut s) = driver.status.lock() {
+                    s.outcome.buildings = city.buildings.len();
+                    s.outcome.building_tiles = tiles.iter().count();
+                }
+                if let Some(bookmark) = driver.bookmark.clone() {
+                    match bookmark_rig(city, &bookmark) {
+                        Ok(rig) => rigs.iter_mut().for_each(|mut r| *r = rig),
+                        Err(e) => return driver.fail(e, &mut exit),
+                    }
+                }
+                driver.phase = Phase::Settling(0);
+            }
+            _ => {}
+        },
+        Phase::Settling(n) if n < SETTLE_FRAMES => driver.phase = Phase::Settling(n + 1),
+        Phase::Settling(_) => {
+            let slot = driver.captured.clone();
+            commands.spawn(Screenshot::image(driver.target.clone())).observe(
+                move |captured: On<ScreenshotCaptured>| {
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some(captured.image.clone());
+                    }
+                },
+            );
+            driver.phase = Phase::Capturing(0);
+        }
+        Phase::Capturing(n) => {
+            let image = driver.captured.lock().ok().and_then(|mut s| s.take());
+            let Some(image) = image else {
+                if n >= CAPTURE_TIMEOUT_FRAMES {
+                    driver.fail(
+                        format!("no frame came back from the GPU after {n} frames"),
+                        &mut exit,
+                    );
+                } else {
+                    driver.phase = Phase::Capturing(n + 1);
+                }
+                return;
+            };
+            let out = driver.shots[driver.next_shot].out.clone();
+            if let Err(e) = save_png(image, &out) {
+                return driver.fail(e, &mut exit);
+            }
+            info!("wrote {}", out.display());
+            driver.next_shot += 1;
+            let Some(shot) = driver.shots.get(driver.next_shot).cloned() else {
+                driver.phase = Phase::Done;
+                exit.write(AppExit::Success);
+                return;
+            };
+            if !shot.recolour.is_empty() {
+                let Some(colours) = colours.as_mut() else {
+                    return driver.fail("the city has no buildings to recolour".to_string(), &mut exit);
+                };
+                for (index, colour) in shot.recolour {
+                    if !colours.set(index, colour) {
+                        let n = colours.colours.len();
+                        return driver.fail(format!("no building {index} (the city has {n})"), &mut exit);
+                    }
+                }
+            }
+            driver.phase = Phase::Settling(0);
+        }
+    }
+}
+
+/// Counts modifications of building meshes after the first shot.
+fn count_mesh_changes(
+    driver: Res<Driver>,
+    mut events: MessageReader<AssetEvent<Mesh>>,
+    tiles: Query<&Mesh3d, With<BuildingTile>>,
+) {
+    let counting = driver.next_shot > 0;
+    let changed = events
+        .read()
+        .filter(|e| match e {
+            AssetEvent::Modified { id } => counting && tiles.iter().any(|m| m.id() == *id),
+            _ => false,
+        })
+        .count();
+    if changed > 0
+        && let Ok(mut s) = driver.status.lock()
+    {
+        s.outcome.mesh_changes_after_first_shot += changed;
+    }
+}
+
+/// Reads a PNG (or any image format Bevy decodes) into width, height and RGBA8 pixels.
+pub fn read_png_rgba(path: &Path) -> anyhow::Result<(u32, u32, Vec<u8>)> {
+    use bevy::image::{CompressedImageFormats, ImageSampler, ImageType};
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let image = Image::from_buffer(
+        &bytes,
+        ImageType::Extension("png"),
+        CompressedImageFormats::NONE,
+        true,
+        ImageSampler::Default,
+        RenderAssetUsages::default(),
+    )
+    .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let rgba = image
+        .try_into_dynamic()
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?
+        .to_rgba8();
+    Ok((rgba.width(), rgba.height(), rgba.into_raw()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1920x1080"), Ok((1920, 1080)));
+        assert_eq!(parse_size("640X360"), Ok((640, 360)));
+        assert!(parse_size("640").is_err());
+        assert!(parse_size("0x10").is_err());
+        assert!(parse_size("10x99999").is_err());
+        assert!(parse_size("ax10").is_err());
+    }
+
+    #[test]
+    fn unknown_bookmarks_list_the_known_ones() {
+        let scene = Scene::parse(
+            r#"(name: "s", layers: [], bookmarks: [(name: "A", target_lonlat: (24.9, 60.1), distance_m: 100.0)])"#,
+            Path::new("s.ron"),
+        )
+        .expect("scene parses");
+        assert_eq!(find_bookmark(&scene, "A").map(|b| b.name), Ok("A".to_string()));
+        let e = find_bookmark(&scene, "B").unwrap_err();
+        assert!(e.contains("'B'") && e.contains("A"), "{e}");
+    }
+
+    #[test]
+    fn bad_requests_fail_before_starting_bevy() {
+        let out = std::env::temp_dir().join("citytwin-offscreen-never.png");
+        let e = render_to_png(Path::new("/nonexistent/x.ron"), &out, (64, 64), None).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/x.ron"), "{e}");
+        let e = render_to_png(Path::new("/nonexistent/x.ron"), &out, (0, 64), None).unwrap_err();
+        assert!(e.to_string().contains("0x64"), "{e}");
+        assert!(!out.exists());
+    }
+}

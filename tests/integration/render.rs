@@ -1,0 +1,158 @@
+//! Offscreen rendering of the default scene to PNG (on Mesa lavapipe where there is no GPU):
+//! the image shows buildings, recolouring one building through `BuildingColours` changes its
+//! pixels and no mesh, and the `render` command writes a bookmark's view or fails cleanly.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use bevy::prelude::Color;
+use citytwin::app::offscreen::{RenderJob, Shot, read_png_rgba, render};
+use citytwin::twin::load::load_scene;
+use citytwin::twin::scene::DEFAULT_SCENE;
+
+use crate::common::{root, tmp};
+
+/// Size of the test images.
+const SIZE: (u32, u32) = (640, 360);
+/// The app's clear colour in sRGB bytes (0.08, 0.09, 0.11).
+const CLEAR: [u8; 3] = [20, 23, 28];
+
+fn citytwin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_citytwin"))
+        .args(args)
+        .output()
+        .expect("runs citytwin")
+}
+
+/// Pixels of an RGBA8 buffer as RGB triples.
+fn rgb(pixels: &[u8]) -> impl Iterator<Item = [u8; 3]> + '_ {
+    pixels.chunks_exact(4).map(|p| [p[0], p[1], p[2]])
+}
+
+/// Share of pixels farther than a few levels from the clear colour.
+fn share_not_clear(pixels: &[u8]) -> f64 {
+    let n = pixels.len() / 4;
+    let off = rgb(pixels)
+        .filter(|p| p.iter().zip(CLEAR).any(|(a, b)| a.abs_diff(b) > 6))
+        .count();
+    off as f64 / n as f64
+}
+
+/// A lit pixel of the buildings layer's warm grey (222, 214, 198): red ≥ green ≥ blue with a
+/// modest spread, unlike the bluish ground, grey roads, green parks, blue water, orange POIs
+/// and the paler land-use lines.
+fn is_building_grey(p: [u8; 3]) -> bool {
+    let [r, g, b] = p.map(i32::from);
+    let spread = r - b;
+    r >= g && g >= b && (9..=60).contains(&spread) && r - g <= spread * 3 / 5 && r >= 60
+}
+
+/// A lit magenta pixel.
+fn is_magenta(p: [u8; 3]) -> bool {
+    let [r, g, b] = p.map(i32::from);
+    g < 40 && r > 110 && b > 110 && (r - b).abs() < 25
+}
+
+fn assert_png_shows_a_city(path: &Path, size: (u32, u32)) -> Vec<u8> {
+    let (w, h, pixels) = read_png_rgba(path).expect("a readable PNG");
+    assert_eq!((w, h), size);
+    let drawn = share_not_clear(&pixels);
+    assert!(
+        (0.15..=0.995).contains(&drawn),
+        "{}: {:.1} % of the pixels differ from the clear colour",
+        path.display(),
+        drawn * 100.0
+    );
+    // At least 2 % of the image is lit building wall or roof.
+    let grey = rgb(&pixels).filter(|p| is_building_grey(*p)).count();
+    assert!(
+        grey * 50 >= pixels.len() / 4,
+        "{}: only {grey} building-coloured pixels",
+        path.display()
+    );
+    pixels
+}
+
+#[test]
+fn default_scene_renders_and_recolours_one_building() {
+    let scene = root().join(DEFAULT_SCENE);
+    let city = load_scene(&scene).expect("default scene loads").city;
+    // The building with the largest footprint: big enough to show in the framed city.
+    let (big, _) = city
+        .buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (i, b.footprint_area_m2()))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("the default city has buildings");
+    let dir = tmp("render");
+    let first = dir.join("city.png");
+    let second = dir.join("recoloured.png");
+    let outcome = render(&RenderJob {
+        scene,
+        size: SIZE,
+        bookmark: None,
+        shots: vec![
+            Shot {
+                out: first.clone(),
+                recolour: Vec::new(),
+            },
+            Shot {
+                out: second.clone(),
+                recolour: vec![(big, Color::srgb(1.0, 0.0, 1.0))],
+            },
+        ],
+    })
+    .expect("offscreen render");
+    assert_eq!(outcome.buildings, city.buildings.len());
+    assert!(outcome.building_tiles > 0);
+    assert_eq!(outcome.mesh_changes_after_first_shot, 0);
+
+    let a = assert_png_shows_a_city(&first, SIZE);
+    let b = assert_png_shows_a_city(&second, SIZE);
+    let magenta_before = rgb(&a).filter(|p| is_magenta(*p)).count();
+    let magenta_after = rgb(&b).filter(|p| is_magenta(*p)).count();
+    assert_eq!(magenta_before, 0);
+    assert!(magenta_after >= 20, "only {magenta_after} magenta pixels");
+    // Only that building changed: every changed pixel is few, and most of them magenta.
+    let changed = rgb(&a).zip(rgb(&b)).filter(|(p, q)| p != q).count();
+    assert!(
+        changed >= magenta_after,
+        "{changed} changed < {magenta_after} magenta"
+    );
+    assert!(
+        changed < (SIZE.0 * SIZE.1 / 20) as usize,
+        "{changed} pixels changed for one building"
+    );
+}
+
+#[test]
+fn render_command_writes_a_bookmark_view_and_rejects_unknown_bookmarks() {
+    let scene = root().join(DEFAULT_SCENE);
+    let scene = scene.to_str().unwrap();
+    let dir = tmp("render-cli");
+    let out = dir.join("senate.png");
+    let out_s = out.to_str().unwrap();
+
+    let bad = citytwin(&["render", scene, "--out", out_s, "--bookmark", "Nowhere"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("Nowhere") && err.contains("Senate Square"), "{err}");
+    assert!(!out.exists());
+
+    let bad_size = citytwin(&["render", scene, "--out", out_s, "--size", "640"]);
+    assert_eq!(bad_size.status.code(), Some(2));
+
+    let ok = citytwin(&[
+        "render",
+        scene,
+        "--out",
+        out_s,
+        "--size",
+        "320x180",
+        "--bookmark",
+        "Senate Square",
+    ]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_png_shows_a_city(&out, (320, 180));
+}
