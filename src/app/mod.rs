@@ -10,6 +10,7 @@ pub mod city_view;
 pub mod loading;
 pub mod offscreen;
 pub mod outline;
+pub mod picking;
 pub mod ui;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::app::camera::CameraPlugin;
 use crate::app::city_view::CityViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
+use crate::app::picking::PickingPlugin;
 use crate::app::ui::UiPlugin;
 
 /// Background colour of the 3D view (sRGB, 0–1).
@@ -83,6 +85,7 @@ impl Plugin for AppPlugin {
                 OutlinePlugin,
                 CityViewPlugin,
                 CameraPlugin,
+                PickingPlugin,
                 UiPlugin,
             ));
     }

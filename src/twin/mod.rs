@@ -10,5 +10,6 @@ pub mod heights;
 pub mod import;
 pub mod inspect;
 pub mod load;
+pub mod picking;
 pub mod scene;
 pub mod synth;

@@ -1,6 +1,7 @@
 //! The egui panels, gathered in [`UiPlugin`], and [`UiCovered`]: where the panels lie, so the
 //! 3D view leaves the mouse alone there.
 
+pub mod inspector;
 pub mod layers;
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use crate::app::ui::inspector::InspectorPlugin;
 use crate::app::ui::layers::LayersPanelPlugin;
 
 /// All egui panels.
@@ -15,7 +17,7 @@ pub struct UiPlugin;
 
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<UiCovered>().add_plugins(LayersPanelPlugin);
+        app.init_resource::<UiCovered>().add_plugins((LayersPanelPlugin, InspectorPlugin));
     }
 }
 
