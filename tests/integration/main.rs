@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod default_city;
+mod picking;
 mod real_data;
 mod render;

@@ -17,7 +17,8 @@ pub struct UiPlugin;
 
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<UiCovered>().add_plugins((LayersPanelPlugin, InspectorPlugin));
+        app.init_resource::<UiCovered>()
+            .add_plugins((LayersPanelPlugin, InspectorPlugin));
     }
 }
 
