@@ -5,7 +5,6 @@ use std::fmt;
 
 use geo_types::Coord;
 use proj::Proj;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -14,9 +13,10 @@ use crate::twin::gis::layer::{Layer, for_each_coord, for_each_coord_mut};
 /// WGS84 geographic coordinates (lon, lat order after PROJ's normalisation).
 pub const WGS84: Crs = Crs::Epsg(4326);
 
-/// Layers with more coordinates than this are transformed on several threads,
-/// one PROJ object per thread.
-const PARALLEL_TRANSFORM_MIN_COORDS: usize = 200_000;
+/// Layers with more coordinates than this are transformed on several threads, one PROJ
+/// object per thread. Setting up a PROJ transformation costs about as much as converting
+/// a few hundred thousand points, so smaller layers stay on one thread.
+const PARALLEL_TRANSFORM_MIN_COORDS: usize = 1_000_000;
 
 /// A coordinate reference system: an EPSG code or a WKT text (e.g. from a .prj file).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,20 +132,26 @@ impl Transformer {
     /// Transforms a batch of coordinates in place. Points PROJ cannot transform become NaN.
     pub fn batch(&self, coords: &mut [Coord<f64>]) {
         let Some(proj) = &self.proj else { return };
-        if coords.len() >= PARALLEL_TRANSFORM_MIN_COORDS {
-            let threads = rayon::current_num_threads().max(1);
-            let chunk = coords.len().div_ceil(threads);
-            let (from, to) = (&self.from, &self.to);
-            coords.par_chunks_mut(chunk).for_each(|part| {
-                // Proj is not Send: each worker builds its own (once per chunk, not per point).
-                match make_proj(from, to) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if coords.len() < PARALLEL_TRANSFORM_MIN_COORDS || threads < 2 {
+            convert_or_nan(proj, coords);
+            return;
+        }
+        // Proj is neither Send nor Sync: this thread converts the first chunk with the
+        // transformer's own PROJ object; each other thread builds one for its chunk (once per
+        // chunk, never per point), so a layer costs one PROJ set-up per extra core.
+        let chunk = coords.len().div_ceil(threads);
+        let (first, rest) = coords.split_at_mut(chunk);
+        let (from, to) = (&self.from, &self.to);
+        std::thread::scope(|s| {
+            for part in rest.chunks_mut(chunk) {
+                s.spawn(move || match make_proj(from, to) {
                     Ok(p) => convert_or_nan(&p, part),
                     Err(_) => part.iter_mut().for_each(|c| *c = nan_coord()),
-                }
-            });
-        } else {
-            convert_or_nan(proj, coords);
-        }
+                });
+            }
+            convert_or_nan(proj, first);
+        });
     }
 
     /// Transforms every feature of a layer into the target CRS, in one batch. Features with
@@ -317,6 +323,27 @@ mod tests {
                 .unwrap()
                 .is_identity()
         );
+    }
+
+    #[test]
+    fn parallel_batches_match_point_by_point() {
+        let t = Transformer::new(&Crs::Epsg(2154), &Crs::Epsg(32632)).unwrap();
+        let n = PARALLEL_TRANSFORM_MIN_COORDS + 1001;
+        let mut coords: Vec<Coord<f64>> = (0..n)
+            .map(|i| Coord {
+                x: 1_050_000.0 + (i % 1000) as f64,
+                y: 6_300_000.0 + (i / 1000) as f64 * 0.01,
+            })
+            .collect();
+        let input = coords.clone();
+        t.batch(&mut coords);
+        for i in [0, 1, n / 2 - 1, n / 2, n / 2 + 1, n - 1] {
+            let (x, y) = t.point(input[i].x, input[i].y).unwrap();
+            assert!(
+                (coords[i].x - x).abs() < 1e-6 && (coords[i].y - y).abs() < 1e-6,
+                "point {i}"
+            );
+        }
     }
 
     #[test]
