@@ -529,7 +529,7 @@ pub fn extrude_city(city: &CityModel, tile_m: f64) -> (Vec<TileMesh>, ExtrudeRep
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use geo::Area;
     use geo_types::{Geometry, polygon};
@@ -930,20 +930,7 @@ mod tests {
         assert!(tiles[1].bbox_min[0] == 10.0 && tiles[1].bbox_max[2] == -10.0);
     }
 
-    /// The shared data folder (`CITYTWIN_DATA`, else `../shared/data`); `None` outside CI
-    /// when missing.
-    fn data_dir() -> Option<PathBuf> {
-        let from_env = std::env::var_os("CITYTWIN_DATA").map(PathBuf::from);
-        let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if let Some(dir) = from_env.into_iter().chain([beside]).find(|d| d.is_dir()) {
-            return Some(dir);
-        }
-        if std::env::var_os("CI").is_some() {
-            panic!("test data not found: set CITYTWIN_DATA to the shared data folder");
-        }
-        eprintln!("test data not found (set CITYTWIN_DATA): skipping");
-        None
-    }
+    use crate::twin::testdata::data_dir;
 
     #[test]
     fn real_monaco_footprints_are_closed_with_exact_roofs() {

@@ -13,3 +13,5 @@ pub mod load;
 pub mod picking;
 pub mod scene;
 pub mod synth;
+#[cfg(test)]
+pub(crate) mod testdata;

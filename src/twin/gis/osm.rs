@@ -759,20 +759,7 @@ mod tests {
 
     use geo::{Area, BoundingRect};
 
-    /// The shared test data folder: `CITYTWIN_DATA`, else `../shared/data` beside the
-    /// project. Missing data fails the test in CI and skips it elsewhere.
-    fn data_dir() -> Option<PathBuf> {
-        let from_env = std::env::var_os("CITYTWIN_DATA").map(PathBuf::from);
-        let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if let Some(dir) = from_env.into_iter().chain([beside]).find(|d| d.is_dir()) {
-            return Some(dir);
-        }
-        if std::env::var_os("CI").is_some() {
-            panic!("test data not found: set CITYTWIN_DATA to the shared data folder");
-        }
-        eprintln!("test data not found (set CITYTWIN_DATA): skipping");
-        None
-    }
+    use crate::twin::testdata::data_dir;
 
     /// Path of an OSM file in the data folder, if the data is there.
     fn osm_file(name: &str) -> Option<PathBuf> {
