@@ -293,28 +293,15 @@ fn upload_colours(colours: Res<BuildingColours>, mut buffers: ResMut<Assets<Shad
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::sync::Arc;
 
     use bevy::state::app::StatesPlugin;
 
     use super::*;
     use crate::app::outline::OutlinePlugin;
-    use crate::app::outline::tests::{tiny_city, tiny_scene};
-    use crate::twin::load::{LoadReport, LoadedScene};
 
     fn tiny_loaded() -> LoadedCity {
-        let city = tiny_city();
-        LoadedCity(Arc::new(LoadedScene {
-            scene: tiny_scene(),
-            path: PathBuf::from("tiny.ron"),
-            report: LoadReport {
-                layers: Vec::new(),
-                scene_crs: city.crs.clone(),
-                total_s: 0.0,
-            },
-            city,
-        }))
+        LoadedCity(Arc::new(crate::app::outline::tests::tiny_loaded_scene()))
     }
 
     fn ready_app() -> App {

@@ -131,11 +131,8 @@ mod tests {
 
     use super::*;
     use crate::app::loading::{LoadError, LoadedCity};
-    use crate::app::outline::tests::{
-        BUILDING_VERTICES, POI_VERTICES, ROAD_VERTICES, ZONE_VERTICES, tiny_city, tiny_scene,
-    };
+    use crate::app::outline::tests::{BUILDING_VERTICES, POI_VERTICES, ROAD_VERTICES, ZONE_VERTICES};
     use crate::app::outline::{GroundPlane, LayerEntity};
-    use crate::twin::load::{LoadReport, LoadedScene};
 
     /// Longest a headless test waits for the loader thread.
     const TEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -183,17 +180,7 @@ mod tests {
 
     #[test]
     fn outline_spawns_one_line_mesh_per_layer() {
-        let city = tiny_city();
-        let loaded = LoadedScene {
-            scene: tiny_scene(),
-            path: PathBuf::from("tiny.ron"),
-            report: LoadReport {
-                layers: Vec::new(),
-                scene_crs: city.crs.clone(),
-                total_s: 0.0,
-            },
-            city,
-        };
+        let loaded = crate::app::outline::tests::tiny_loaded_scene();
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, AssetPlugin::default(), StatesPlugin))
             .init_asset::<Mesh>()

@@ -362,6 +362,21 @@ pub(crate) mod tests {
     }
 
     /// One 10 m square building 12 m high, one 3-point road, one POI, one zone.
+    /// The tiny city as a loaded scene, as the loader would hand it to the app.
+    pub(crate) fn tiny_loaded_scene() -> crate::twin::load::LoadedScene {
+        let city = tiny_city();
+        crate::twin::load::LoadedScene {
+            scene: tiny_scene(),
+            path: std::path::PathBuf::from("tiny.ron"),
+            report: crate::twin::load::LoadReport {
+                layers: Vec::new(),
+                scene_crs: city.crs.clone(),
+                total_s: 0.0,
+            },
+            city,
+        }
+    }
+
     pub(crate) fn tiny_city() -> CityModel {
         let mut city = CityModel::empty("tiny", Crs::Epsg(3067), SceneOrigin { x: OX, y: OY });
         city.layers = vec![

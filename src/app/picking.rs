@@ -217,26 +217,11 @@ mod tests {
 
     #[test]
     fn ready_builds_the_index_and_selection_highlights() {
-        use std::path::PathBuf;
-
         use bevy::state::app::StatesPlugin;
 
-        use crate::app::outline::tests::{tiny_city, tiny_scene};
-        use crate::twin::load::{LoadReport, LoadedScene};
-
-        let city = tiny_city();
-        let n = city.buildings.len();
+        let loaded = crate::app::outline::tests::tiny_loaded_scene();
+        let n = loaded.city.buildings.len();
         assert!(n > 0);
-        let loaded = LoadedScene {
-            scene: tiny_scene(),
-            path: PathBuf::from("tiny.ron"),
-            report: LoadReport {
-                layers: Vec::new(),
-                scene_crs: city.crs.clone(),
-                total_s: 0.0,
-            },
-            city,
-        };
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, StatesPlugin))
             .init_state::<AppState>()
