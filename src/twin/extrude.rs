@@ -586,26 +586,36 @@ mod tests {
             .sum()
     }
 
-    /// Welds vertices by position rounded to millimetres; every undirected edge must be
-    /// shared by exactly two triangles, and no triangle may collapse.
-    fn assert_watertight(m: &TileMesh, what: &str) {
+    /// Vertex ids after welding positions rounded to millimetres.
+    fn weld(m: &TileMesh) -> Vec<usize> {
         let mut ids: HashMap<[i64; 3], usize> = HashMap::new();
-        let welded: Vec<usize> = m
-            .positions
+        m.positions
             .iter()
             .map(|p| {
                 let key = p.map(|v| (v as f64 * 1000.0).round() as i64);
                 let n = ids.len();
                 *ids.entry(key).or_insert(n)
             })
-            .collect();
+            .collect()
+    }
+
+    /// A triangle's welded vertex ids; fails if it collapsed.
+    fn welded_triangle(welded: &[usize], t: &[u32], what: &str) -> [usize; 3] {
+        let w = [0, 1, 2].map(|k| welded[t[k] as usize]);
+        assert!(
+            w[0] != w[1] && w[1] != w[2] && w[0] != w[2],
+            "{what}: collapsed triangle {t:?}"
+        );
+        w
+    }
+
+    /// Welds vertices by position rounded to millimetres; every undirected edge must be
+    /// shared by exactly two triangles, and no triangle may collapse.
+    fn assert_watertight(m: &TileMesh, what: &str) {
+        let welded = weld(m);
         let mut edges: HashMap<(usize, usize), usize> = HashMap::new();
         for t in m.indices.chunks_exact(3) {
-            let w = [0, 1, 2].map(|k| welded[t[k] as usize]);
-            assert!(
-                w[0] != w[1] && w[1] != w[2] && w[0] != w[2],
-                "{what}: collapsed triangle {t:?}"
-            );
+            let w = welded_triangle(&welded, t, what);
             for k in 0..3 {
                 let (a, b) = (w[k], w[(k + 1) % 3]);
                 *edges.entry((a.min(b), a.max(b))).or_default() += 1;
@@ -625,23 +635,10 @@ mod tests {
     /// as often as its reverse (a closed, consistently oriented surface, also when parts of
     /// one footprint touch along an edge), and no triangle may collapse.
     fn assert_closed_oriented(m: &TileMesh, what: &str) {
-        let mut ids: HashMap<[i64; 3], usize> = HashMap::new();
-        let welded: Vec<usize> = m
-            .positions
-            .iter()
-            .map(|p| {
-                let key = p.map(|v| (v as f64 * 1000.0).round() as i64);
-                let n = ids.len();
-                *ids.entry(key).or_insert(n)
-            })
-            .collect();
+        let welded = weld(m);
         let mut balance: HashMap<(usize, usize), i64> = HashMap::new();
         for t in m.indices.chunks_exact(3) {
-            let w = [0, 1, 2].map(|k| welded[t[k] as usize]);
-            assert!(
-                w[0] != w[1] && w[1] != w[2] && w[0] != w[2],
-                "{what}: collapsed triangle {t:?}"
-            );
+            let w = welded_triangle(&welded, t, what);
             for k in 0..3 {
                 let (a, b) = (w[k], w[(k + 1) % 3]);
                 *balance.entry((a.min(b), a.max(b))).or_default() += if a < b { 1 } else { -1 };
