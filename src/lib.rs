@@ -3,5 +3,6 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "app")]
 pub mod app;
 pub mod twin;
