@@ -3,25 +3,31 @@
 
 use geo::{Area, BoundingRect};
 use geo_types::{LineString, MultiPolygon, Point};
+use serde::{Deserialize, Serialize};
 
 use crate::twin::crs::{Crs, SceneOrigin};
 use crate::twin::gis::layer::{Attributes, CatalogueEntry, LayerFormat, LayerKind, SkipReport};
 use crate::twin::heights::HeightSource;
 
 /// Index of a building in [`CityModel::buildings`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct BuildingId(pub u32);
 /// Index of a road in [`CityModel::roads`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct RoadId(pub u32);
 /// Index of a zone in [`CityModel::zones`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ZoneId(pub u32);
 /// Index of a POI in [`CityModel::pois`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct PoiId(pub u32);
 /// Index of a layer in [`CityModel::layers`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct LayerId(pub u16);
 
 /// A building (or building part): footprint in the scene CRS and its vertical extent.

@@ -5,6 +5,7 @@ pub mod city;
 pub mod crs;
 pub mod error;
 pub mod extrude;
+pub mod feeds;
 pub mod gis;
 pub mod heights;
 pub mod import;
