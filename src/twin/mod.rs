@@ -16,3 +16,4 @@ pub mod scene;
 pub mod synth;
 #[cfg(test)]
 pub(crate) mod testdata;
+pub mod timeline;
