@@ -3,6 +3,7 @@
 
 pub mod inspector;
 pub mod layers;
+pub mod timeline;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use bevy_egui::egui;
 
 use crate::app::ui::inspector::InspectorPlugin;
 use crate::app::ui::layers::LayersPanelPlugin;
+use crate::app::ui::timeline::TimelinePlugin;
 
 /// All egui panels.
 pub struct UiPlugin;
@@ -18,7 +20,7 @@ pub struct UiPlugin;
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<UiCovered>()
-            .add_plugins((LayersPanelPlugin, InspectorPlugin));
+            .add_plugins((LayersPanelPlugin, InspectorPlugin, TimelinePlugin));
     }
 }
 
