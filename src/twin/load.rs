@@ -142,6 +142,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
             .collect(),
         zones: ZoneGrid::default(),
         bookmarks: Vec::new(),
+        indicators: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod gis;
 pub mod heights;
 pub mod import;
+pub mod indicators;
 pub mod inspect;
 pub mod load;
 pub mod picking;

@@ -34,6 +34,9 @@ pub struct Scene {
     /// Camera bookmarks.
     #[serde(default)]
     pub bookmarks: Vec<Bookmark>,
+    /// Indicator settings: population assumption, target overrides, extra indicators.
+    #[serde(default)]
+    pub indicators: crate::twin::indicators::IndicatorConfig,
 }
 
 /// One layer of a scene.
@@ -279,6 +282,9 @@ impl Scene {
                 format!("zones.size_m must be positive, is {}", self.zones.size_m),
                 "size_m",
             );
+        }
+        if let Err(m) = self.indicators.validate() {
+            return bad(m, "indicators");
         }
         for b in &self.bookmarks {
             let (lon, lat) = b.target_lonlat;

@@ -1,0 +1,165 @@
+//! Status of an indicator value against its target and thresholds: on target, warning,
+//! alarm, no data (no value), or stale (a feed indicator whose newest input is too old).
+
+use serde::{Deserialize, Serialize};
+
+use crate::twin::feeds::Timestamp;
+use crate::twin::indicators::catalogue::IndicatorDef;
+
+/// The status of one indicator in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Within the warning threshold.
+    OnTarget,
+    /// At or beyond the warning threshold.
+    Warning,
+    /// At or beyond the alarm threshold.
+    Alarm,
+    /// No value.
+    NoData,
+    /// The newest input is older than the staleness limit.
+    Stale,
+}
+
+impl Status {
+    /// Label as in JSON ("on_target", ...).
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::OnTarget => "on_target",
+            Status::Warning => "warning",
+            Status::Alarm => "alarm",
+            Status::NoData => "no_data",
+            Status::Stale => "stale",
+        }
+    }
+
+    /// Warning or alarm.
+    pub fn is_breach(self) -> bool {
+        matches!(self, Status::Warning | Status::Alarm)
+    }
+}
+
+/// Whether `v` is at or beyond threshold `t` in the bad direction of `def`.
+pub fn beyond(def: &IndicatorDef, v: f64, t: f64) -> bool {
+    if def.higher_is_better { v <= t } else { v >= t }
+}
+
+/// The threshold status of a value, ignoring staleness.
+pub fn threshold_status(def: &IndicatorDef, v: f64) -> Status {
+    if beyond(def, v, def.alarm) {
+        Status::Alarm
+    } else if beyond(def, v, def.warning) {
+        Status::Warning
+    } else {
+        Status::OnTarget
+    }
+}
+
+/// Status of a value whose newest input is `newest` (feed indicators), evaluated at `at`
+/// with inputs older than `stale_after_ms` counting as stale.
+pub fn status(
+    def: &IndicatorDef,
+    value: Option<f64>,
+    newest: Option<Timestamp>,
+    at: Timestamp,
+    stale_after_ms: i64,
+) -> Status {
+    let Some(v) = value.filter(|v| v.is_finite()) else {
+        return Status::NoData;
+    };
+    if def.compute.is_feed() && newest.is_some_and(|t| at.0 - t.0 > stale_after_ms) {
+        return Status::Stale;
+    }
+    threshold_status(def, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twin::indicators::catalogue::Catalogue;
+    use crate::twin::indicators::config::IndicatorConfig;
+
+    #[test]
+    fn statuses_in_both_directions() {
+        let c = Catalogue::default_catalogue(&IndicatorConfig::default());
+        let pm = c.get("env.pm25_daily_mean").unwrap(); // lower is better: 15 / 25 / 50
+        let at = Timestamp(1_000_000);
+        let fresh = Some(Timestamp(999_000));
+        assert_eq!(status(pm, Some(10.0), fresh, at, 60_000), Status::OnTarget);
+        assert_eq!(status(pm, Some(25.0), fresh, at, 60_000), Status::Warning);
+        assert_eq!(status(pm, Some(60.0), fresh, at, 60_000), Status::Alarm);
+        assert_eq!(status(pm, None, fresh, at, 60_000), Status::NoData);
+        assert_eq!(
+            status(pm, Some(10.0), Some(Timestamp(0)), at, 60_000),
+            Status::Stale
+        );
+        let tr = c.get("mob.transit_access_400m").unwrap(); // higher is better: 90 / 75 / 50
+        assert_eq!(status(tr, Some(95.0), None, at, 1), Status::OnTarget);
+        assert_eq!(status(tr, Some(70.0), None, at, 1), Status::Warning);
+        assert_eq!(status(tr, Some(50.0), None, at, 1), Status::Alarm);
+    }
+}
+
+/// One indicator evaluated in one place.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluated {
+    /// Value (`None`: no data).
+    pub value: Option<f64>,
+    /// Status.
+    pub status: Status,
+    /// Newest input observation (feed indicators).
+    pub newest: Option<Timestamp>,
+}
+
+/// Every indicator evaluated city-wide and per zone, with the composite scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Evaluation time.
+    pub at: Timestamp,
+    /// City-wide, by catalogue index.
+    pub city: Vec<Evaluated>,
+    /// Per zone (by zone id), by catalogue index.
+    pub zones: Vec<Vec<Evaluated>>,
+    /// City-wide dimension scores in [`crate::twin::indicators::catalogue::Dimension::ALL`] order.
+    pub dimensions: [Option<f64>; 6],
+    /// City-wide smart-city index, 0–100.
+    pub index: Option<f64>,
+}
+
+/// Evaluates computed values against the catalogue.
+pub fn evaluate(
+    catalogue: &crate::twin::indicators::catalogue::Catalogue,
+    computed: &crate::twin::indicators::context::Computed,
+    stale_after_ms: i64,
+) -> Evaluation {
+    let at = computed.at;
+    let eval = |vals: &[crate::twin::indicators::context::Value]| -> Vec<Evaluated> {
+        catalogue
+            .indicators
+            .iter()
+            .zip(vals)
+            .map(|(d, v)| Evaluated {
+                value: v.value.filter(|x| x.is_finite()),
+                status: status(d, v.value, v.newest, at, stale_after_ms),
+                newest: v.newest,
+            })
+            .collect()
+    };
+    let city = eval(&computed.city);
+    let zones = computed.zones.iter().map(|z| eval(z)).collect();
+    let (dimensions, index) = crate::twin::indicators::composite::scores(
+        catalogue
+            .indicators
+            .iter()
+            .zip(&city)
+            .map(|(d, e)| (d, e.value, e.status)),
+    );
+    Evaluation {
+        at,
+        city,
+        zones,
+        dimensions,
+        index,
+    }
+}
