@@ -7,6 +7,7 @@
 
 pub mod camera;
 pub mod city_view;
+pub mod dashboard;
 pub mod loading;
 pub mod offscreen;
 pub mod outline;
@@ -20,6 +21,7 @@ use bevy_egui::EguiPlugin;
 
 use crate::app::camera::CameraPlugin;
 use crate::app::city_view::CityViewPlugin;
+use crate::app::dashboard::DashboardPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::picking::PickingPlugin;
@@ -86,6 +88,7 @@ impl Plugin for AppPlugin {
                 CityViewPlugin,
                 CameraPlugin,
                 PickingPlugin,
+                DashboardPlugin,
                 UiPlugin,
             ));
     }

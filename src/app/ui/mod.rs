@@ -1,6 +1,7 @@
 //! The egui panels, gathered in [`UiPlugin`], and [`UiCovered`]: where the panels lie, so the
 //! 3D view leaves the mouse alone there.
 
+pub mod dashboard;
 pub mod inspector;
 pub mod layers;
 pub mod timeline;
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use crate::app::ui::dashboard::DashboardPanelPlugin;
 use crate::app::ui::inspector::InspectorPlugin;
 use crate::app::ui::layers::LayersPanelPlugin;
 use crate::app::ui::timeline::TimelinePlugin;
@@ -20,7 +22,7 @@ pub struct UiPlugin;
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<UiCovered>()
-            .add_plugins((LayersPanelPlugin, InspectorPlugin, TimelinePlugin));
+            .add_plugins((LayersPanelPlugin, InspectorPlugin, TimelinePlugin, DashboardPanelPlugin));
     }
 }
 

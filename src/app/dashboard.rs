@@ -1,0 +1,248 @@
+//! The indicator engine inside the app: builds [`Indicators`] for the loaded city, recomputes
+//! them when the instant shown or the feed inputs change, keeps a short history of the scores
+//! for trends and sparklines, and turns a chosen indicator into per-zone choropleth colours.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bevy::prelude::*;
+
+use crate::app::loading::LoadedCity;
+use crate::app::ui::timeline::TwinTime;
+use crate::app::{AppState, AppSystems};
+use crate::twin::feeds::Timestamp;
+use crate::twin::indicators::composite::{SCORE_MAX, normalise};
+use crate::twin::indicators::{Evaluation, FeedInputs, Indicators, hourly_histories};
+
+/// Recompute when the instant shown has moved this far (data time) since the last one.
+const RECOMPUTE_EVERY_MS: i64 = 60 * Timestamp::SECOND_MS;
+/// Score snapshots kept for trends and sparklines.
+const HISTORY_LEN: usize = 120;
+/// A score change smaller than this (points of 100) shows as a flat trend.
+pub const TREND_DEADBAND: f64 = 0.5;
+
+/// Feed inputs for the indicators, written by the live-feeds side; `None` until feeds run.
+#[derive(Resource, Debug, Default)]
+pub struct IndicatorFeedInputs(pub Option<FeedInputs>);
+
+/// The indicator engine of the loaded city.
+#[derive(Resource)]
+pub struct IndicatorEngine(pub Indicators);
+
+/// One snapshot of the composite scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreSnapshot {
+    /// The instant evaluated.
+    pub at: Timestamp,
+    /// Dimension scores in `Dimension::ALL` order.
+    pub dimensions: [Option<f64>; 6],
+    /// The smart-city index.
+    pub index: Option<f64>,
+}
+
+/// What the dashboard shows: the latest evaluation, score history, the chosen choropleth.
+#[derive(Resource, Debug, Default)]
+pub struct Dashboard {
+    /// The latest evaluation.
+    pub eval: Option<Evaluation>,
+    /// Recent score snapshots, oldest first.
+    pub history: VecDeque<ScoreSnapshot>,
+    /// Milliseconds the last recompute took.
+    pub recompute_ms: f64,
+    /// Catalogue index of the indicator the zones are coloured by.
+    pub choropleth: Option<usize>,
+    /// Per-zone 0–1 scores of the choropleth indicator (`None`: no data in that zone).
+    pub zone_scores: Vec<Option<f64>>,
+}
+
+impl Dashboard {
+    /// The change of a dimension's score (or, with `None`, of the index) over the history
+    /// kept: positive = improving.
+    pub fn trend(&self, dimension: Option<usize>) -> Option<f64> {
+        let pick = |s: &ScoreSnapshot| match dimension {
+            Some(d) => s.dimensions[d],
+            None => s.index,
+        };
+        let last = self.history.back().and_then(pick)?;
+        let first = self.history.iter().find_map(pick)?;
+        Some(last - first)
+    }
+
+    /// Adds a snapshot, dropping the oldest beyond the history length. A snapshot at an
+    /// earlier instant than the last (the time slider moved back) starts a new history.
+    fn push(&mut self, s: ScoreSnapshot) {
+        if self.history.back().is_some_and(|l| l.at > s.at) {
+            self.history.clear();
+        }
+        self.history.push_back(s);
+        while self.history.len() > HISTORY_LEN {
+            self.history.pop_front();
+        }
+    }
+}
+
+/// The choropleth colour of a 0–1 score: red (alarm) through amber to green (target), sRGB.
+pub fn choropleth_rgb(score: f64) -> [u8; 3] {
+    const STOPS: [[f64; 3]; 3] = [[215.0, 60.0, 50.0], [240.0, 190.0, 60.0], [60.0, 170.0, 90.0]];
+    let t = score.clamp(0.0, 1.0) * 2.0;
+    let (a, b, f) = if t < 1.0 {
+        (STOPS[0], STOPS[1], t)
+    } else {
+        (STOPS[1], STOPS[2], t - 1.0)
+    };
+    [0, 1, 2].map(|i| (a[i] + (b[i] - a[i]) * f).round() as u8)
+}
+
+/// Builds the engine when the city is ready and keeps the dashboard current.
+pub struct DashboardPlugin;
+
+impl Plugin for DashboardPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<IndicatorFeedInputs>()
+            .init_resource::<Dashboard>()
+            .add_systems(OnEnter(AppState::Ready), build_engine)
+            .add_systems(
+                Update,
+                (recompute, zone_scores)
+                    .chain()
+                    .in_set(AppSystems::Indicators)
+                    .run_if(resource_exists::<IndicatorEngine>),
+            );
+    }
+}
+
+/// Builds the indicator engine for the loaded city.
+fn build_engine(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
+    let Some(loaded) = loaded else { return };
+    let t = Instant::now();
+    let engine = Indicators::new(&loaded.0.city, &loaded.0.scene.indicators);
+    info!(
+        "indicators: {} defined, context built in {:.0} ms",
+        engine.ctx.catalogue.indicators.len(),
+        t.elapsed().as_secs_f64() * 1_000.0
+    );
+    commands.insert_resource(IndicatorEngine(engine));
+}
+
+/// Recomputes when there is no evaluation yet, the feed inputs changed, or the instant
+/// shown moved by [`RECOMPUTE_EVERY_MS`].
+fn recompute(
+    loaded: Res<LoadedCity>,
+    time: Res<TwinTime>,
+    inputs: Res<IndicatorFeedInputs>,
+    mut engine: ResMut<IndicatorEngine>,
+    mut dash: ResMut<Dashboard>,
+) {
+    let at = time.shown();
+    let moved = dash
+        .eval
+        .as_ref()
+        .is_none_or(|e| (e.at.0 - at.0).abs() >= RECOMPUTE_EVERY_MS);
+    if !(moved || inputs.is_changed()) {
+        return;
+    }
+    let t = Instant::now();
+    let mut feeds = inputs.0.clone().unwrap_or_else(|| FeedInputs::none(at));
+    feeds.window.at = at;
+    let histories = hourly_histories(&engine.0.ctx, &feeds);
+    let (_, eval, raised) = engine.0.recompute(&loaded.0.city, &feeds, &histories);
+    for a in &raised {
+        info!("alert {:?} {} {:?}: {}", a.kind, a.indicator, a.zone, a.evidence);
+    }
+    dash.recompute_ms = t.elapsed().as_secs_f64() * 1_000.0;
+    dash.push(ScoreSnapshot {
+        at,
+        dimensions: eval.dimensions,
+        index: eval.index,
+    });
+    dash.eval = Some(eval);
+}
+
+/// Per-zone 0–1 scores of the chosen choropleth indicator.
+fn zone_scores(engine: Res<IndicatorEngine>, mut dash: ResMut<Dashboard>) {
+    if !dash.is_changed() {
+        return;
+    }
+    let scores: Vec<Option<f64>> = match (dash.choropleth, &dash.eval) {
+        (Some(k), Some(eval)) => {
+            let Some(def) = engine.0.ctx.catalogue.indicators.get(k) else {
+                return;
+            };
+            eval.zones
+                .iter()
+                .map(|z| z.get(k).and_then(|e| e.value).map(|v| normalise(def, v) / SCORE_MAX))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    if scores != dash.zone_scores {
+        dash.zone_scores = scores;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bevy::state::app::StatesPlugin;
+
+    use super::*;
+
+    #[test]
+    fn trend_compares_first_and_last_snapshot() {
+        let mut d = Dashboard::default();
+        for (i, v) in [50.0, 55.0, 61.0].into_iter().enumerate() {
+            d.push(ScoreSnapshot {
+                at: Timestamp(i as i64),
+                dimensions: [Some(v), None, None, None, None, None],
+                index: Some(v),
+            });
+        }
+        assert_eq!(d.trend(Some(0)), Some(11.0));
+        assert_eq!(d.trend(Some(1)), None);
+        d.push(ScoreSnapshot {
+            at: Timestamp(0),
+            dimensions: [Some(40.0); 6],
+            index: None,
+        });
+        assert_eq!(d.history.len(), 1, "moving back in time restarts the history");
+    }
+
+    #[test]
+    fn engine_evaluates_the_loaded_city_and_colours_zones_by_an_indicator() {
+        let loaded = crate::app::outline::tests::tiny_loaded_scene();
+        let zones = loaded.city.zones.len();
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin))
+            .init_state::<AppState>()
+            .init_resource::<TwinTime>()
+            .add_plugins(DashboardPlugin)
+            .insert_resource(LoadedCity(Arc::new(loaded)));
+        app.world_mut()
+            .resource_mut::<NextState<AppState>>()
+            .set(AppState::Ready);
+        app.update();
+        app.update();
+        let dash = app.world().resource::<Dashboard>();
+        let eval = dash.eval.as_ref().expect("evaluated");
+        assert_eq!(eval.zones.len(), zones);
+        assert!(dash.zone_scores.is_empty());
+        let n = app.world().resource::<IndicatorEngine>().0.ctx.catalogue.indicators.len();
+        assert!(n >= 24, "catalogue has {n}");
+        // Colour the zones by the first indicator that has a value in some zone.
+        let k = (0..n)
+            .find(|&k| eval.zones.iter().any(|z| z[k].value.is_some()))
+            .expect("some indicator has zone values");
+        app.world_mut().resource_mut::<Dashboard>().choropleth = Some(k);
+        app.update();
+        let dash = app.world().resource::<Dashboard>();
+        assert_eq!(dash.zone_scores.len(), zones);
+        assert!(
+            dash.zone_scores
+                .iter()
+                .flatten()
+                .all(|s| (0.0..=1.0).contains(s))
+        );
+        assert!(dash.zone_scores.iter().any(Option::is_some));
+    }
+}
