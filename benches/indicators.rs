@@ -92,14 +92,23 @@ fn feeds(city: &CityModel, at: Timestamp) -> FeedInputs {
         let f = i as f64 / 50.0;
         sensors.insert(
             format!("s{i}"),
-            [bbox[0] + f * (bbox[2] - bbox[0]), bbox[1] + (1.0 - f) * (bbox[3] - bbox[1])],
+            [
+                bbox[0] + f * (bbox[2] - bbox[0]),
+                bbox[1] + (1.0 - f) * (bbox[3] - bbox[1]),
+            ],
         );
     }
     let obs = (0..FEED_OBSERVATIONS).map(|i| {
         let t = Timestamp(at.0 - (i as i64 * 4_000) % Timestamp::DAY_MS);
         let v = (i % 97) as f64;
         match i % 4 {
-            0 => Observation::new(&src, Subject::Sensor(format!("s{}", i % 50)), Metric::Pm25, v / 5.0, t),
+            0 => Observation::new(
+                &src,
+                Subject::Sensor(format!("s{}", i % 50)),
+                Metric::Pm25,
+                v / 5.0,
+                t,
+            ),
             1 => Observation::new(
                 &src,
                 Subject::Road(RoadId((i % city.roads.len().max(1)) as u32)),
@@ -183,20 +192,33 @@ fn bench(label: &str, mut city: CityModel, config: &citytwin::twin::indicators::
         ind.recompute(&city, &feeds, &none);
         pois.push(ms(t));
     }
-    println!("  recompute, no feeds                          {:>9.1} ms", median(plain));
+    println!(
+        "  recompute, no feeds                          {:>9.1} ms",
+        median(plain)
+    );
     println!(
         "  recompute, {FEED_OBSERVATIONS} observations               {:>9.1} ms",
         median(with_feeds)
     );
-    println!("  building edit + recompute                    {:>9.1} ms", median(building));
-    println!("  POI edit + distances + recompute             {:>9.1} ms", median(pois));
+    println!(
+        "  building edit + recompute                    {:>9.1} ms",
+        median(building)
+    );
+    println!(
+        "  POI edit + distances + recompute             {:>9.1} ms",
+        median(pois)
+    );
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let loaded = load::load_scene(&root.join(DEFAULT_SCENE)).expect("default scene loads");
-    bench("default city (Helsinki centre)", loaded.city, &loaded.scene.indicators);
+    bench(
+        "default city (Helsinki centre)",
+        loaded.city,
+        &loaded.scene.indicators,
+    );
 
     let n: usize = std::env::var("CITYTWIN_BENCH_INDICATOR_BUILDINGS")
         .ok()

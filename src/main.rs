@@ -1,5 +1,6 @@
 //! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
-//! `synth` and `render`. Exit codes: 0 ok, 1 bad input (the message names file and cause), 2 usage.
+//! `synth`, `render` and `indicators`. Exit codes: 0 ok, 1 bad input (the message names file
+//! and cause), 2 usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,9 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use citytwin::twin::crs::Crs;
+use citytwin::twin::feeds::Timestamp;
 use citytwin::twin::load::{self, LoadReport};
 use citytwin::twin::scene::DEFAULT_SCENE;
-use citytwin::twin::{import, inspect, synth};
+use citytwin::twin::{import, indicators, inspect, synth};
 
 /// Exit code for bad input.
 const EXIT_BAD_INPUT: u8 = 1;
@@ -82,6 +84,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Print every indicator city-wide and per zone with its status, the dimension scores
+    /// and the alerts.
+    Indicators {
+        /// The scene file (.ron).
+        scene: PathBuf,
+        /// Evaluation time: milliseconds since 1970 or YYYY-MM-DDTHH:MM[:SS]Z (default: now).
+        #[arg(long, value_parser = indicators::report::parse_time)]
+        at: Option<Timestamp>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_epsg(s: &str) -> Result<Crs, String> {
@@ -132,6 +146,17 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
+        Some(Command::Indicators { scene, at, json }) => indicators::report_for_scene(&scene, at)
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                if json {
+                    let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
+                    println!("{text}");
+                } else {
+                    print!("{}", r.to_text());
+                }
+                Ok(())
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

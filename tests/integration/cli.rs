@@ -155,3 +155,63 @@ fn import_writes_shapefiles_and_geojson_that_read_back() {
     assert_eq!(pois["crs"], "EPSG:2263");
     assert!(pois["features"].as_u64().unwrap() > 100);
 }
+
+#[test]
+fn indicators_json_of_the_default_scene() {
+    let scene = crate::common::root().join("scenes/default.ron");
+    let out = citytwin(&[
+        "indicators",
+        scene.to_str().unwrap(),
+        "--at",
+        "2026-01-15T12:00:00Z",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["at"], 1_768_478_400_000i64);
+    let index = v["index"].as_f64().expect("an index");
+    assert!((0.0..=100.0).contains(&index), "{index}");
+    for d in [
+        "economy",
+        "governance",
+        "environment",
+        "people",
+        "mobility",
+        "living",
+    ] {
+        assert!(v["dimensions"].get(d).is_some(), "dimension {d}");
+    }
+    let inds = v["indicators"].as_array().unwrap();
+    assert!(inds.len() >= 24);
+    for i in inds {
+        for k in [
+            "id",
+            "name",
+            "dimension",
+            "unit",
+            "value",
+            "target",
+            "status",
+            "iso",
+        ] {
+            assert!(i.get(k).is_some(), "{k} missing in {i}");
+        }
+        assert_eq!(i["value"].is_null(), i["status"] == "no_data", "{i}");
+    }
+    let transit = inds
+        .iter()
+        .find(|i| i["id"] == "mob.transit_access_400m")
+        .unwrap();
+    assert!(transit["value"].as_f64().unwrap() > 0.0);
+    let zones = v["zones"].as_array().unwrap();
+    assert!(!zones.is_empty());
+    assert_eq!(zones[0]["indicators"].as_array().unwrap().len(), inds.len());
+    assert!(v["alerts"].is_array());
+
+    let text = citytwin(&["indicators", scene.to_str().unwrap(), "--at", "0"]);
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("live.fifteen_minute_city"));
+    let bad = citytwin(&["indicators", scene.to_str().unwrap(), "--at", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2), "a bad time is a usage error");
+    let missing = citytwin(&["indicators", "no/such/scene.ron"]);
+    assert_eq!(missing.status.code(), Some(1));
+}

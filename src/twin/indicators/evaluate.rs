@@ -125,6 +125,8 @@ pub struct Evaluation {
     pub dimensions: [Option<f64>; 6],
     /// City-wide smart-city index, 0–100.
     pub index: Option<f64>,
+    /// Per zone (by zone id): dimension scores and index, by the same method.
+    pub zone_scores: Vec<([Option<f64>; 6], Option<f64>)>,
 }
 
 /// Evaluates computed values against the catalogue.
@@ -147,19 +149,24 @@ pub fn evaluate(
             .collect()
     };
     let city = eval(&computed.city);
-    let zones = computed.zones.iter().map(|z| eval(z)).collect();
-    let (dimensions, index) = crate::twin::indicators::composite::scores(
-        catalogue
-            .indicators
-            .iter()
-            .zip(&city)
-            .map(|(d, e)| (d, e.value, e.status)),
-    );
+    let zones: Vec<Vec<Evaluated>> = computed.zones.iter().map(|z| eval(z)).collect();
+    let score = |vals: &[Evaluated]| {
+        crate::twin::indicators::composite::scores(
+            catalogue
+                .indicators
+                .iter()
+                .zip(vals)
+                .map(|(d, e)| (d, e.value, e.status)),
+        )
+    };
+    let (dimensions, index) = score(&city);
+    let zone_scores = zones.iter().map(|z| score(z)).collect();
     Evaluation {
         at,
         city,
         zones,
         dimensions,
         index,
+        zone_scores,
     }
 }

@@ -210,6 +210,8 @@ fn a_feed_value_changes_the_indicator_and_its_status() {
     assert_eq!(e.zones[0][k].status, Status::OnTarget, "the sensor is in zone A");
     assert_eq!(e.zones[1][k].status, Status::NoData);
     assert_eq!(e.zones[1][k].value, None);
+    assert_eq!(e.zone_scores.len(), 2);
+    assert!(e.zone_scores[0].1.is_some(), "zone A has an index");
     assert!(raised.iter().all(|a| a.indicator != "env.pm25_daily_mean"));
     feeds.window = FeedWindow::new(Timestamp(at), [pm("s1", 30.0, at - 1000)]);
     let (_, e, raised) = ind.recompute(&city, &feeds, &Histories::new());
@@ -357,4 +359,26 @@ fn default_scene_matches_the_golden_report() {
     if let Some(d) = json_diff(&got, &want, "") {
         panic!("the report differs from {GOLDEN} at {d} (set {UPDATE_GOLDEN}=1 to accept)");
     }
+}
+
+#[test]
+fn scenes_carry_indicator_settings() {
+    use crate::twin::scene::{Scene, SceneError};
+    let text = r#"(name: "s", layers: [], indicators: (m2_per_resident: 30.0,
+        overrides: [(id: "env.pm25_daily_mean", target: Some(10.0))]))"#;
+    let s = Scene::parse(text, Path::new("s.ron")).unwrap();
+    assert_eq!(s.indicators.m2_per_resident, 30.0);
+    assert_eq!(s.indicators.overrides[0].target, Some(10.0));
+    let none = Scene::parse(r#"(name: "s", layers: [])"#, Path::new("s.ron")).unwrap();
+    assert_eq!(none.indicators, IndicatorConfig::default());
+    let bad = text.replace("30.0", "-1.0");
+    match Scene::parse(&bad, Path::new("s.ron")) {
+        Err(SceneError::Invalid { message, .. }) => assert!(message.contains("m2_per_resident"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    // Fewer square metres per resident: more residents in the fixture.
+    let city = fixture();
+    let ctx = IndicatorContext::new(&city, &s.indicators);
+    let c = ctx.compute(&city, &FeedInputs::none(Timestamp(0)));
+    assert!((c.city_sums.residents - 2000.0 / 30.0).abs() < 1e-9);
 }
