@@ -1,6 +1,6 @@
 //! Offscreen rendering of the default scene to PNG (on Mesa lavapipe where there is no GPU):
 //! the image shows buildings, recolouring one building through `BuildingColours` changes its
-//! pixels and no mesh, a hidden layer's pixels disappear, recolouring roads through their
+//! pixels and no mesh, a hidden layer's (parks') pixels disappear, recolouring roads through their
 //! feature buffer changes their pixels and no mesh, and the `render` command writes a
 //! bookmark's view or fails cleanly.
 
@@ -164,11 +164,14 @@ fn render_command_writes_a_bookmark_view_and_rejects_unknown_bookmarks() {
     assert_png_shows_a_city(&out, (320, 180));
 }
 
-/// A lit pixel of the water layer's blue (90, 140, 200): blue well above red and green.
-fn is_water_blue(p: [u8; 3]) -> bool {
+/// A lit pixel of the green layer's green (120, 170, 100): green well above red and blue.
+fn is_park_green(p: [u8; 3]) -> bool {
     let [r, g, b] = p.map(i32::from);
-    b > r + 45 && b > g + 15 && b > 90
+    g > r + 25 && g > b + 35 && g > 80
 }
+
+/// The bookmark the layer tests look from: close enough that roads are several pixels wide.
+const STREET_BOOKMARK: &str = "Senate Square";
 
 /// The default scene written to `dir` with absolute data paths and one layer hidden.
 fn default_scene_with_hidden(dir: &Path, layer: &str) -> std::path::PathBuf {
@@ -184,20 +187,20 @@ fn default_scene_with_hidden(dir: &Path, layer: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn hidden_water_disappears_and_roads_recolour_through_their_buffer() {
+fn hidden_green_disappears_and_roads_recolour_through_their_buffer() {
     let scene = root().join(DEFAULT_SCENE);
     let city = load_scene(&scene).expect("default scene loads").city;
     let dir = tmp("render-ground");
     let (plain, recoloured, hidden) = (
         dir.join("plain.png"),
         dir.join("roads.png"),
-        dir.join("no-water.png"),
+        dir.join("no-green.png"),
     );
     let magenta = Color::srgb(1.0, 0.0, 1.0);
     let outcome = render(&RenderJob {
         scene,
         size: SMALL,
-        bookmark: None,
+        bookmark: Some(STREET_BOOKMARK.to_string()),
         shots: vec![
             Shot {
                 out: plain.clone(),
@@ -221,34 +224,34 @@ fn hidden_water_disappears_and_roads_recolour_through_their_buffer() {
     let n = (SMALL.0 * SMALL.1) as usize;
     assert_eq!(magenta_before, 0);
     assert!(
-        magenta_after * 100 >= n,
+        magenta_after * 50 >= n,
         "only {magenta_after} magenta road pixels of {n}"
     );
-    // Nothing but roads changed: every changed pixel is a road pixel turned magenta
-    // (or a blend of it at a road's edge).
+    // Nothing but roads changed: most changed pixels are road pixels turned magenta, the
+    // rest blends of it at roads' edges.
     let changed = rgb(&a).zip(rgb(&b)).filter(|(p, q)| p != q).count();
     assert!(
-        changed >= magenta_after && changed < magenta_after * 2,
+        changed >= magenta_after && changed < magenta_after * 3,
         "{changed} changed, {magenta_after} magenta"
     );
 
-    let water_shown = rgb(&a).filter(|p| is_water_blue(*p)).count();
-    assert!(water_shown * 200 >= n, "only {water_shown} water pixels of {n}");
-    let hidden_scene = default_scene_with_hidden(&dir, "water");
+    let green_shown = rgb(&a).filter(|p| is_park_green(*p)).count();
+    assert!(green_shown * 50 >= n, "only {green_shown} park pixels of {n}");
+    let hidden_scene = default_scene_with_hidden(&dir, "green");
     render(&RenderJob {
         scene: hidden_scene,
         size: SMALL,
-        bookmark: None,
+        bookmark: Some(STREET_BOOKMARK.to_string()),
         shots: vec![Shot {
             out: hidden.clone(),
             ..Shot::default()
         }],
     })
-    .expect("offscreen render, water hidden");
+    .expect("offscreen render, green hidden");
     let (_, _, c) = read_png_rgba(&hidden).expect("hidden PNG");
-    let water_hidden = rgb(&c).filter(|p| is_water_blue(*p)).count();
+    let green_hidden = rgb(&c).filter(|p| is_park_green(*p)).count();
     assert!(
-        water_hidden * 20 < water_shown,
-        "{water_hidden} water pixels left of {water_shown}"
+        green_hidden * 20 < green_shown,
+        "{green_hidden} park pixels left of {green_shown}"
     );
 }
