@@ -453,11 +453,14 @@ fn recolour_features(
     }
 }
 
+/// Entities drawing building or ground tiles.
+type DrawnTiles = Or<(With<BuildingTile>, With<GroundTileEntity>)>;
+
 /// Counts modifications of building and ground meshes after the first shot.
 fn count_mesh_changes(
     driver: Res<Driver>,
     mut events: MessageReader<AssetEvent<Mesh>>,
-    tiles: Query<&Mesh3d, Or<(With<BuildingTile>, With<GroundTileEntity>)>>,
+    tiles: Query<&Mesh3d, DrawnTiles>,
 ) {
     let counting = driver.next_shot > 0;
     let changed = events
