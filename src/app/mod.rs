@@ -1,13 +1,15 @@
 //! The Bevy half of citytwin: thin plugins over the pure `twin` core.
 //!
 //! [`AppPlugin`] gathers one plugin per concern: loading the scene on a background thread
-//! ([`loading`]), drawing the city's outline ([`outline`]) and its buildings in 3D
-//! ([`city_view`]), the orbit camera ([`camera`]) and the egui panels ([`ui`]). [`run`] opens
+//! ([`loading`]), drawing the city's outline ([`outline`]), its buildings in 3D
+//! ([`city_view`]) and its roads, areas, zones and POIs ([`ground_view`]), the orbit camera
+//! ([`camera`]) and the egui panels ([`ui`]). [`run`] opens
 //! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
 pub mod camera;
 pub mod city_view;
 pub mod dashboard;
+pub mod ground_view;
 pub mod loading;
 pub mod offscreen;
 pub mod outline;
@@ -22,6 +24,7 @@ use bevy_egui::EguiPlugin;
 use crate::app::camera::CameraPlugin;
 use crate::app::city_view::CityViewPlugin;
 use crate::app::dashboard::DashboardPlugin;
+use crate::app::ground_view::GroundViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::picking::PickingPlugin;
@@ -86,6 +89,7 @@ impl Plugin for AppPlugin {
                 },
                 OutlinePlugin,
                 CityViewPlugin,
+                GroundViewPlugin,
                 CameraPlugin,
                 PickingPlugin,
                 DashboardPlugin,

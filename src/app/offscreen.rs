@@ -4,7 +4,8 @@
 //! is pumped frame by frame from [`render`]: it waits for the scene to load, frames the city
 //! (or a scene bookmark), lets a few frames render, reads the image back with Bevy's
 //! [`Screenshot`] and writes it. Several shots of one app may recolour buildings between
-//! them through [`BuildingColours`], which never touches a mesh.
+//! them through [`BuildingColours`], and roads, zones and areas through their feature colour
+//! buffers ([`crate::app::ground_view`]); neither touches a mesh.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ use geo_types::Coord;
 
 use crate::app::camera::CameraRig;
 use crate::app::city_view::{BuildingColours, BuildingTile};
+use crate::app::ground_view::{AreaColours, FeatureSet, GroundTileEntity, RoadColours, ZoneColours};
 use crate::app::loading::{LoadError, LoadedCity};
 use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
 use crate::twin::city::CityModel;
@@ -42,12 +44,15 @@ const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
 const RENDER_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One image to write, after applying its recolouring.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Shot {
     /// The PNG file to write.
     pub out: PathBuf,
     /// Buildings (index into `CityModel::buildings`) to recolour before this shot.
     pub recolour: Vec<(usize, Color)>,
+    /// Roads, zones or areas (index into that set of `CityModel`) to recolour through
+    /// their feature colour buffers before this shot.
+    pub recolour_features: Vec<(FeatureSet, usize, Color)>,
 }
 
 /// What to render: a scene, an image size, an optional bookmark and one or more shots.
@@ -70,7 +75,8 @@ pub struct RenderOutcome {
     pub buildings: usize,
     /// Entities drawing building tiles.
     pub building_tiles: usize,
-    /// Modifications of building meshes seen after the first shot (recolouring makes none).
+    /// Modifications of building and ground meshes seen after the first shot (recolouring
+    /// makes none).
     pub mesh_changes_after_first_shot: usize,
 }
 
@@ -107,6 +113,7 @@ pub fn render_to_png(
         shots: vec![Shot {
             out: out.to_path_buf(),
             recolour: Vec::new(),
+            recolour_features: Vec::new(),
         }],
     })
     .map(|_| ())
@@ -165,7 +172,9 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
     .add_systems(PostStartup, aim_cameras_at_target)
     .add_systems(
         Update,
-        (drive, count_mesh_changes).chain().in_set(AppSystems::Model),
+        (drive, recolour_features, count_mesh_changes)
+            .chain()
+            .in_set(AppSystems::Model),
     );
 
     while app.plugins_state() == PluginsState::Adding {
@@ -408,11 +417,50 @@ fn drive(
     }
 }
 
-/// Counts modifications of building meshes after the first shot.
+/// Applies the feature recolouring of a shot once `drive` has moved on to it.
+fn recolour_features(
+    mut driver: ResMut<Driver>,
+    mut roads: Option<ResMut<RoadColours>>,
+    mut zones: Option<ResMut<ZoneColours>>,
+    mut areas: Option<ResMut<AreaColours>>,
+    mut exit: MessageWriter<AppExit>,
+    mut applied: Local<usize>,
+) {
+    let next = driver.next_shot;
+    if next == 0 || next <= *applied || driver.phase != Phase::Settling(0) {
+        return;
+    }
+    *applied = next;
+    let Some(shot) = driver.shots.get(next).cloned() else {
+        return;
+    };
+    for (set, index, colour) in shot.recolour_features {
+        let colours = match set {
+            FeatureSet::Roads => roads.as_mut().map(|c| &mut c.0),
+            FeatureSet::Zones => zones.as_mut().map(|c| &mut c.0),
+            FeatureSet::Areas => areas.as_mut().map(|c| &mut c.0),
+        };
+        let Some(colours) = colours else {
+            return driver.fail(format!("no {set:?} colours to recolour"), &mut exit);
+        };
+        if !colours.set(index, colour) {
+            let n = colours.len();
+            return driver.fail(
+                format!("no {set:?} feature {index} (the city has {n})"),
+                &mut exit,
+            );
+        }
+    }
+}
+
+/// Entities drawing building or ground tiles.
+type DrawnTiles = Or<(With<BuildingTile>, With<GroundTileEntity>)>;
+
+/// Counts modifications of building and ground meshes after the first shot.
 fn count_mesh_changes(
     driver: Res<Driver>,
     mut events: MessageReader<AssetEvent<Mesh>>,
-    tiles: Query<&Mesh3d, With<BuildingTile>>,
+    tiles: Query<&Mesh3d, DrawnTiles>,
 ) {
     let counting = driver.next_shot > 0;
     let changed = events

@@ -1,6 +1,8 @@
 //! The city's outline: per layer one line-list mesh (building footprints at ground and roof
 //! height with their vertical edges, road centre lines, zone and land-area boundaries, POI
-//! crosses) in the layer's colour, plus a dark ground plane under the city.
+//! crosses) in the layer's colour, plus a dark ground plane under the city. What the 3D
+//! views draw solid is switched off in [`OutlineSettings`]: in the app only zone borders
+//! remain.
 //!
 //! Scene coordinates stay f64 until [`SceneOrigin::local`] turns them into small f32
 //! offsets; Bevy's frame is Y-up with x = east and z = −north.
@@ -40,7 +42,7 @@ const GROUND_COLOUR: [u8; 3] = [34, 37, 42];
 /// Name of the pseudo-layer holding generated zones when no zones layer exists.
 pub const GENERATED_ZONES_NAME: &str = "zone grid (generated)";
 /// Colour of generated zones and of zone layers without a scene style.
-const ZONES_DEFAULT_COLOUR: [u8; 3] = [230, 196, 90];
+pub(crate) const ZONES_DEFAULT_COLOUR: [u8; 3] = [230, 196, 90];
 
 /// Builds the outline meshes when the scene is ready.
 pub struct OutlinePlugin;
@@ -71,6 +73,12 @@ pub struct OutlineSettings {
     pub building_roofs: bool,
     /// Outline buildings at all (off when the 3D view draws them).
     pub buildings: bool,
+    /// Road centre lines (off when the ground view draws ribbons).
+    pub roads: bool,
+    /// Land-area boundaries (off when the ground view fills them).
+    pub areas: bool,
+    /// POI crosses (off when the ground view draws markers).
+    pub pois: bool,
 }
 
 impl Default for OutlineSettings {
@@ -78,6 +86,9 @@ impl Default for OutlineSettings {
         OutlineSettings {
             building_roofs: true,
             buildings: true,
+            roads: true,
+            areas: true,
+            pois: true,
         }
     }
 }
@@ -204,13 +215,13 @@ pub fn layer_outlines(city: &CityModel, scene: &Scene, settings: &OutlineSetting
     for b in city.buildings.iter().filter(|_| settings.buildings) {
         push_building(&mut groups[slot(b.layer.0)], origin, b, settings.building_roofs);
     }
-    for r in &city.roads {
+    for r in city.roads.iter().filter(|_| settings.roads) {
         push_line(&mut groups[slot(r.layer.0)], origin, &r.line, ROAD_LIFT_M);
     }
-    for a in &city.areas {
+    for a in city.areas.iter().filter(|_| settings.areas) {
         push_rings(&mut groups[slot(a.layer.0)], origin, &a.area, AREA_LIFT_M);
     }
-    for p in &city.pois {
+    for p in city.pois.iter().filter(|_| settings.pois) {
         push_cross(&mut groups[slot(p.layer.0)], origin, p.point.0);
     }
     let zone_slot = city

@@ -365,6 +365,31 @@ fn triangulate(poly: &CleanPolygon) -> Result<Vec<[usize; 3]>, ExtrudeError> {
     Ok(tris)
 }
 
+/// A flat triangulation: ring points (east, north) and triangles of indices into them.
+pub type FlatTriangles = (Vec<[f32; 2]>, Vec<[usize; 3]>);
+
+/// Triangulates one polygon flat, for ground fills: the cleaned ring points (east, north,
+/// render f32, origin subtracted) and triangles into them, each counter-clockwise seen from
+/// above (front face up). `Ok(None)` when the polygon has no area; non-finite coordinates
+/// and failed triangulations are errors, as for roofs.
+pub fn triangulate_flat(
+    poly: &Polygon<f64>,
+    origin: &SceneOrigin,
+) -> Result<Option<FlatTriangles>, ExtrudeError> {
+    let finite =
+        |c: &Coord<f64>| c.x.is_finite() && c.y.is_finite() && origin.local(*c).iter().all(|v| v.is_finite());
+    let rings = std::iter::once(poly.exterior()).chain(poly.interiors());
+    if !rings.flat_map(|r| r.0.iter()).all(finite) {
+        return Err(ExtrudeError::NonFinite);
+    }
+    let Some(clean) = clean_polygon(poly, origin) else {
+        return Ok(None);
+    };
+    let tris = triangulate(&clean)?;
+    let pts = clean.rings.iter().flatten().map(|p| p.p).collect();
+    Ok(Some((pts, tris)))
+}
+
 /// Extrusion of one building into a [`TileMesh`]-like buffer (appends); returns what was
 /// skipped, if anything.
 ///

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extrude;
 pub mod feeds;
 pub mod gis;
+pub mod ground;
 pub mod heights;
 pub mod import;
 pub mod indicators;

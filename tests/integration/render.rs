@@ -1,11 +1,14 @@
 //! Offscreen rendering of the default scene to PNG (on Mesa lavapipe where there is no GPU):
 //! the image shows buildings, recolouring one building through `BuildingColours` changes its
-//! pixels and no mesh, and the `render` command writes a bookmark's view or fails cleanly.
+//! pixels and no mesh, a hidden layer's (parks') pixels disappear, recolouring roads through their
+//! feature buffer changes their pixels and no mesh, and the `render` command writes a
+//! bookmark's view or fails cleanly.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use bevy::prelude::Color;
+use citytwin::app::ground_view::FeatureSet;
 use citytwin::app::offscreen::{RenderJob, Shot, read_png_rgba, render};
 use citytwin::twin::load::load_scene;
 use citytwin::twin::scene::DEFAULT_SCENE;
@@ -14,6 +17,8 @@ use crate::common::{root, tmp};
 
 /// Size of the test images.
 const SIZE: (u32, u32) = (640, 360);
+/// Size of the smaller images of the layer tests.
+const SMALL: (u32, u32) = (320, 240);
 /// The app's clear colour in sRGB bytes (0.08, 0.09, 0.11).
 const CLEAR: [u8; 3] = [20, 23, 28];
 
@@ -96,10 +101,12 @@ fn default_scene_renders_and_recolours_one_building() {
             Shot {
                 out: first.clone(),
                 recolour: Vec::new(),
+                ..Shot::default()
             },
             Shot {
                 out: second.clone(),
                 recolour: vec![(big, Color::srgb(1.0, 0.0, 1.0))],
+                ..Shot::default()
             },
         ],
     })
@@ -155,4 +162,96 @@ fn render_command_writes_a_bookmark_view_and_rejects_unknown_bookmarks() {
     ]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert_png_shows_a_city(&out, (320, 180));
+}
+
+/// A lit pixel of the green layer's green (120, 170, 100): green well above red and blue.
+fn is_park_green(p: [u8; 3]) -> bool {
+    let [r, g, b] = p.map(i32::from);
+    g > r + 25 && g > b + 35 && g > 80
+}
+
+/// The bookmark the layer tests look from: close enough that roads are several pixels wide.
+const STREET_BOOKMARK: &str = "Senate Square";
+
+/// The default scene written to `dir` with absolute data paths and one layer hidden.
+fn default_scene_with_hidden(dir: &Path, layer: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join(DEFAULT_SCENE)).expect("default scene");
+    let data = root().join("data");
+    let text = text.replace("\"../data/", &format!("\"{}/", data.display()));
+    let needle = format!("name: \"{layer}\",");
+    assert!(text.contains(&needle), "no layer {layer} in the default scene");
+    let text = text.replace(&needle, &format!("{needle} visible: false,"));
+    let path = dir.join("hidden.ron");
+    std::fs::write(&path, text).expect("scene written");
+    path
+}
+
+#[test]
+fn hidden_green_disappears_and_roads_recolour_through_their_buffer() {
+    let scene = root().join(DEFAULT_SCENE);
+    let city = load_scene(&scene).expect("default scene loads").city;
+    let dir = tmp("render-ground");
+    let (plain, recoloured, hidden) = (
+        dir.join("plain.png"),
+        dir.join("roads.png"),
+        dir.join("no-green.png"),
+    );
+    let magenta = Color::srgb(1.0, 0.0, 1.0);
+    let outcome = render(&RenderJob {
+        scene,
+        size: SMALL,
+        bookmark: Some(STREET_BOOKMARK.to_string()),
+        shots: vec![
+            Shot {
+                out: plain.clone(),
+                ..Shot::default()
+            },
+            Shot {
+                out: recoloured.clone(),
+                recolour_features: (0..city.roads.len())
+                    .map(|i| (FeatureSet::Roads, i, magenta))
+                    .collect(),
+                ..Shot::default()
+            },
+        ],
+    })
+    .expect("offscreen render");
+    assert_eq!(outcome.mesh_changes_after_first_shot, 0);
+    let (_, _, a) = read_png_rgba(&plain).expect("plain PNG");
+    let (_, _, b) = read_png_rgba(&recoloured).expect("recoloured PNG");
+    let magenta_before = rgb(&a).filter(|p| is_magenta(*p)).count();
+    let magenta_after = rgb(&b).filter(|p| is_magenta(*p)).count();
+    let n = (SMALL.0 * SMALL.1) as usize;
+    assert_eq!(magenta_before, 0);
+    assert!(
+        magenta_after * 50 >= n,
+        "only {magenta_after} magenta road pixels of {n}"
+    );
+    // Nothing but roads changed: most changed pixels are road pixels turned magenta, the
+    // rest blends of it at roads' edges.
+    let changed = rgb(&a).zip(rgb(&b)).filter(|(p, q)| p != q).count();
+    assert!(
+        changed >= magenta_after && changed < magenta_after * 3,
+        "{changed} changed, {magenta_after} magenta"
+    );
+
+    let green_shown = rgb(&a).filter(|p| is_park_green(*p)).count();
+    assert!(green_shown * 50 >= n, "only {green_shown} park pixels of {n}");
+    let hidden_scene = default_scene_with_hidden(&dir, "green");
+    render(&RenderJob {
+        scene: hidden_scene,
+        size: SMALL,
+        bookmark: Some(STREET_BOOKMARK.to_string()),
+        shots: vec![Shot {
+            out: hidden.clone(),
+            ..Shot::default()
+        }],
+    })
+    .expect("offscreen render, green hidden");
+    let (_, _, c) = read_png_rgba(&hidden).expect("hidden PNG");
+    let green_hidden = rgb(&c).filter(|p| is_park_green(*p)).count();
+    assert!(
+        green_hidden * 20 < green_shown,
+        "{green_hidden} park pixels left of {green_shown}"
+    );
 }

@@ -1,5 +1,5 @@
-//! The "Layers" side panel: per layer a checkbox showing or hiding what draws it (outline
-//! or 3D buildings), its kind, format and feature count, what was skipped (reasons on hover), why it failed, and its
+//! The "Layers" side panel: per layer a checkbox showing or hiding what draws it (outline,
+//! 3D buildings, ground ribbons and fills, POI markers), its kind, format and feature count, what was skipped (reasons on hover), why it failed, and its
 //! owner, licence and classification; at the bottom the scene CRS and the attribution the
 //! shown layers' licences require.
 
