@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use bevy::prelude::*;
 
+use crate::app::ground_view::{ZoneColours, initial_zone_colours};
 use crate::app::loading::LoadedCity;
+use crate::app::outline::LayerEntity;
 use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::Timestamp;
@@ -107,6 +109,12 @@ impl Plugin for DashboardPlugin {
                     .chain()
                     .in_set(AppSystems::Indicators)
                     .run_if(resource_exists::<IndicatorEngine>),
+            )
+            .add_systems(
+                Update,
+                paint_choropleth
+                    .in_set(AppSystems::Visuals)
+                    .run_if(resource_exists::<ZoneColours>.and_then(resource_changed::<Dashboard>)),
             );
     }
 }
@@ -122,6 +130,49 @@ fn build_engine(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
         t.elapsed().as_secs_f64() * 1_000.0
     );
     commands.insert_resource(IndicatorEngine(engine));
+}
+
+/// Opacity of zones coloured by an indicator.
+const CHOROPLETH_ALPHA: f32 = 0.6;
+/// Opacity of zones without data while a choropleth is shown.
+const NO_DATA_ALPHA: f32 = 0.12;
+
+/// Writes the choropleth into the zones' colour buffer (and shows the zones), or restores
+/// the plain zone colours when none is chosen. Only the buffer changes, never a mesh.
+fn paint_choropleth(
+    dash: Res<Dashboard>,
+    loaded: Res<LoadedCity>,
+    mut colours: ResMut<ZoneColours>,
+    mut layers: Query<(&LayerEntity, &mut Visibility)>,
+    mut shown: Local<Option<Vec<Option<f64>>>>,
+) {
+    let current = dash.choropleth.map(|_| dash.zone_scores.clone());
+    if *shown == current {
+        return;
+    }
+    let city = &loaded.0.city;
+    match &current {
+        Some(scores) => {
+            for (i, s) in scores.iter().enumerate() {
+                let colour = match s {
+                    Some(v) => {
+                        let [r, g, b] = choropleth_rgb(*v);
+                        Color::srgba_u8(r, g, b, (CHOROPLETH_ALPHA * 255.0) as u8)
+                    }
+                    None => Color::srgba(0.5, 0.5, 0.5, NO_DATA_ALPHA),
+                };
+                colours.set(i, colour);
+            }
+            let zone_layer = crate::twin::ground::zone_layer(city);
+            for (layer, mut v) in &mut layers {
+                if layer.index == zone_layer {
+                    *v = Visibility::Visible;
+                }
+            }
+        }
+        None => colours.colours = initial_zone_colours(city, &loaded.0.scene),
+    }
+    *shown = current;
 }
 
 /// Recomputes when there is no evaluation yet, the feed inputs changed, or the instant
@@ -170,7 +221,11 @@ fn zone_scores(engine: Res<IndicatorEngine>, mut dash: ResMut<Dashboard>) {
             };
             eval.zones
                 .iter()
-                .map(|z| z.get(k).and_then(|e| e.value).map(|v| normalise(def, v) / SCORE_MAX))
+                .map(|z| {
+                    z.get(k)
+                        .and_then(|e| e.value)
+                        .map(|v| normalise(def, v) / SCORE_MAX)
+                })
                 .collect()
         }
         _ => Vec::new(),
@@ -187,6 +242,7 @@ mod tests {
     use bevy::state::app::StatesPlugin;
 
     use super::*;
+    use crate::app::ground_view::FeatureColours;
 
     #[test]
     fn trend_compares_first_and_last_snapshot() {
@@ -217,6 +273,10 @@ mod tests {
             .init_state::<AppState>()
             .init_resource::<TwinTime>()
             .add_plugins(DashboardPlugin)
+            .insert_resource(ZoneColours(FeatureColours {
+                colours: vec![[0.0; 4]; zones],
+                buffer: Handle::default(),
+            }))
             .insert_resource(LoadedCity(Arc::new(loaded)));
         app.world_mut()
             .resource_mut::<NextState<AppState>>()
@@ -227,7 +287,14 @@ mod tests {
         let eval = dash.eval.as_ref().expect("evaluated");
         assert_eq!(eval.zones.len(), zones);
         assert!(dash.zone_scores.is_empty());
-        let n = app.world().resource::<IndicatorEngine>().0.ctx.catalogue.indicators.len();
+        let n = app
+            .world()
+            .resource::<IndicatorEngine>()
+            .0
+            .ctx
+            .catalogue
+            .indicators
+            .len();
         assert!(n >= 24, "catalogue has {n}");
         // Colour the zones by the first indicator that has a value in some zone.
         let k = (0..n)
@@ -237,12 +304,19 @@ mod tests {
         app.update();
         let dash = app.world().resource::<Dashboard>();
         assert_eq!(dash.zone_scores.len(), zones);
-        assert!(
-            dash.zone_scores
-                .iter()
-                .flatten()
-                .all(|s| (0.0..=1.0).contains(s))
-        );
+        assert!(dash.zone_scores.iter().flatten().all(|s| (0.0..=1.0).contains(s)));
         assert!(dash.zone_scores.iter().any(Option::is_some));
+        // The zones' colour buffer carries the choropleth.
+        let scores = dash.zone_scores.clone();
+        app.update();
+        let colours = &app.world().resource::<ZoneColours>().colours;
+        for (c, s) in colours.iter().zip(&scores) {
+            let alpha = if s.is_some() {
+                CHOROPLETH_ALPHA
+            } else {
+                NO_DATA_ALPHA
+            };
+            assert!((c[3] - alpha).abs() < 0.01, "{c:?} for {s:?}");
+        }
     }
 }
