@@ -29,8 +29,7 @@ impl Plugin for DashboardPanelPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<SelectedDimension>().add_systems(
             EguiPrimaryContextPass,
-            dashboard_panel
-                .run_if(in_state(AppState::Ready).and_then(resource_exists::<IndicatorEngine>)),
+            dashboard_panel.run_if(in_state(AppState::Ready).and_then(resource_exists::<IndicatorEngine>)),
         );
     }
 }
@@ -174,8 +173,14 @@ fn panel_body(
                 if name.clicked() {
                     dash.choropleth = if chosen { None } else { Some(k) };
                 }
-                let value = e.value.map_or("–".to_string(), |v| format!("{} {}", fmt_value(v), def.unit));
-                ui.label(if def.is_estimate() { format!("{value} (est.)") } else { value });
+                let value = e
+                    .value
+                    .map_or("–".to_string(), |v| format!("{} {}", fmt_value(v), def.unit));
+                ui.label(if def.is_estimate() {
+                    format!("{value} (est.)")
+                } else {
+                    value
+                });
                 ui.label(fmt_value(def.target));
                 ui.colored_label(status_colour(e.status), e.status.id());
                 ui.small(def.iso.as_deref().unwrap_or("–"));

@@ -21,8 +21,12 @@ pub struct UiPlugin;
 
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<UiCovered>()
-            .add_plugins((LayersPanelPlugin, InspectorPlugin, TimelinePlugin, DashboardPanelPlugin));
+        app.init_resource::<UiCovered>().add_plugins((
+            LayersPanelPlugin,
+            InspectorPlugin,
+            TimelinePlugin,
+            DashboardPanelPlugin,
+        ));
     }
 }
 
