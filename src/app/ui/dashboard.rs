@@ -19,6 +19,8 @@ const PANEL_ID: &str = "dashboard_panel";
 const PANEL_WIDTH: f32 = 380.0;
 /// Size of a sparkline, logical pixels.
 const SPARK_SIZE: egui::Vec2 = egui::vec2(90.0, 22.0);
+/// Open alerts listed at most (the most urgent first).
+const ALERTS_SHOWN: usize = 12;
 /// Radius of the radar chart, logical pixels.
 const RADAR_RADIUS: f32 = 70.0;
 
@@ -199,11 +201,21 @@ fn panel_body(
 
     // Alerts.
     ui.heading("Alerts");
-    let active: Vec<_> = engine.0.alerts.active().cloned().collect();
+    let mut active: Vec<_> = engine.0.alerts.active().cloned().collect();
     if active.is_empty() {
         ui.weak("none open");
     }
-    for a in active {
+    // Decision windows first, then alarms before warnings, newest first; city-wide before zones.
+    active.sort_by_key(|a| {
+        (
+            a.kind != AlertKind::DecisionWindow,
+            std::cmp::Reverse(status_rank(a.level)),
+            a.zone.is_some(),
+            std::cmp::Reverse(a.raised),
+        )
+    });
+    let hidden = active.len().saturating_sub(ALERTS_SHOWN);
+    for a in active.into_iter().take(ALERTS_SHOWN) {
         egui::Frame::group(ui.style())
             .stroke(egui::Stroke::new(1.5, status_colour(a.level)))
             .show(ui, |ui| {
@@ -232,6 +244,9 @@ fn panel_body(
                     }
                 }
             });
+    }
+    if hidden > 0 {
+        ui.weak(format!("… and {hidden} more open alerts"));
     }
 }
 
