@@ -2,9 +2,11 @@
 //!
 //! [`AppPlugin`] gathers one plugin per concern: loading the scene on a background thread
 //! ([`loading`]), drawing the city's outline ([`outline`]) and its buildings in 3D
-//! ([`city_view`]), the orbit camera ([`camera`]) and the egui panels ([`ui`]). [`run`] opens
+//! ([`city_view`]), the orbit camera ([`camera`]) and its fly-to views ([`views`]), and the
+//! egui panels ([`ui`]). [`run`] opens
 //! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
+pub mod bench;
 pub mod camera;
 pub mod city_view;
 pub mod loading;
@@ -12,6 +14,7 @@ pub mod offscreen;
 pub mod outline;
 pub mod picking;
 pub mod ui;
+pub mod views;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +27,7 @@ use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::picking::PickingPlugin;
 use crate::app::ui::UiPlugin;
+use crate::app::views::ViewsPlugin;
 
 /// Background colour of the 3D view (sRGB, 0–1).
 pub(crate) const CLEAR_COLOUR: [f32; 3] = [0.08, 0.09, 0.11];
@@ -87,6 +91,7 @@ impl Plugin for AppPlugin {
                 CameraPlugin,
                 PickingPlugin,
                 UiPlugin,
+                ViewsPlugin,
             ));
     }
 }

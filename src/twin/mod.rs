@@ -6,12 +6,15 @@ pub mod crs;
 pub mod error;
 pub mod extrude;
 pub mod feeds;
+pub mod flight;
 pub mod gis;
 pub mod heights;
 pub mod import;
 pub mod inspect;
 pub mod load;
+pub mod perf;
 pub mod picking;
+pub mod progress;
 pub mod scene;
 pub mod synth;
 #[cfg(test)]
