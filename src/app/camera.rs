@@ -177,7 +177,7 @@ pub struct CityBounds {
 
 /// The inputs the camera listens to, and what tells it egui has the pointer.
 #[derive(SystemParam)]
-struct CameraInput<'w, 's> {
+pub(crate) struct CameraInput<'w, 's> {
     keys: Res<'w, ButtonInput<KeyCode>>,
     buttons: Res<'w, ButtonInput<MouseButton>>,
     motion: Res<'w, AccumulatedMouseMotion>,
@@ -214,7 +214,7 @@ impl CameraInput<'_, '_> {
 
 /// Which drags began over the 3D view (and so belong to the camera).
 #[derive(Debug, Default)]
-struct DragState {
+pub(crate) struct DragState {
     orbit: bool,
     pan: bool,
 }

@@ -277,8 +277,48 @@ fn status_ui(
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::time::Duration;
+
+    use bevy::state::app::StatesPlugin;
 
     use super::*;
+
+    /// Longest the test waits for the loader thread.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_synthetic_city_is_loaded_and_meshed_on_the_loader_thread() {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin))
+            .init_state::<AppState>()
+            .insert_resource(LoadSynth {
+                buildings: 40,
+                seed: 3,
+            })
+            .add_plugins(LoadingPlugin {
+                scene_path: PathBuf::from("never-read.ron"),
+            });
+        app.update();
+        let started = Instant::now();
+        while *app.world().resource::<State<AppState>>().get() == AppState::Loading {
+            assert!(started.elapsed() < TEST_TIMEOUT, "the loader did not finish");
+            std::thread::sleep(Duration::from_millis(10));
+            app.update();
+        }
+        let world = app.world();
+        assert_eq!(*world.resource::<State<AppState>>().get(), AppState::Ready);
+        assert_eq!(world.resource::<LoadedCity>().0.city.buildings.len(), 40);
+        let (tiles, report) = world
+            .resource::<PreparedBuildings>()
+            .0
+            .as_ref()
+            .expect("meshes made on the loader thread");
+        assert_eq!(report.buildings, 40);
+        assert!(!tiles.is_empty() && tiles.iter().all(|t| !t.is_empty()));
+        let timings = world.resource::<LoadTimings>();
+        assert!(timings.load_s > 0.0 && timings.mesh_s > 0.0, "{timings:?}");
+        assert!(!world.contains_resource::<PendingLoad>());
+    }
 
     #[test]
     fn errors_name_the_path_once() {

@@ -515,6 +515,11 @@ pub fn extrude_city_with(city: &CityModel, tile_m: f64, progress: &Progress) -> 
                     Err(e) => rep.record(BuildingId(i as u32), &e),
                 }
             }
+            // The buffers live until upload (and in the app beyond): no spare capacity.
+            mesh.positions.shrink_to_fit();
+            mesh.normals.shrink_to_fit();
+            mesh.building_index.shrink_to_fit();
+            mesh.indices.shrink_to_fit();
             progress.advance(1);
             (mesh, rep)
         })

@@ -479,6 +479,9 @@ fn add_layer(
                     .get(&spec.heights.type_field)
                     .map(|v| v.as_text())
                     .unwrap_or_else(|| "yes".into());
+                let mut attributes = f.attributes;
+                // Kept as long as the city: no spare capacity.
+                attributes.shrink_to_fit();
                 city.buildings.push(Building {
                     layer: id,
                     source_id: f.source_id,
@@ -488,7 +491,7 @@ fn add_layer(
                     height_source: h.source,
                     name,
                     usage,
-                    attributes: f.attributes,
+                    attributes,
                 });
             }
         }
