@@ -129,7 +129,10 @@ fn measure(n: usize) {
     let footprints = before - CURRENT.load(Ordering::Relaxed);
 
     let b = loaded.city.buildings.len();
-    println!("== synthetic city, {b} buildings ({} tiles, {} triangles)", report.tiles, report.triangles);
+    println!(
+        "== synthetic city, {b} buildings ({} tiles, {} triangles)",
+        report.tiles, report.triangles
+    );
     println!("  generate + model   {load_s:>7.3} s");
     println!("  meshes             {mesh_s:>7.3} s");
     println!("  city → meshes      {:>7.3} s", load_s + mesh_s);
@@ -164,7 +167,11 @@ fn main() {
     let sizes: Vec<usize> = match std::env::var("CITYTWIN_BENCH_BUILDINGS") {
         Ok(s) => s
             .split(',')
-            .map(|v| v.trim().parse().expect("CITYTWIN_BENCH_BUILDINGS: comma-separated numbers"))
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .expect("CITYTWIN_BENCH_BUILDINGS: comma-separated numbers")
+            })
             .collect(),
         Err(_) => DEFAULT_SIZES.to_vec(),
     };

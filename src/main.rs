@@ -1,5 +1,6 @@
 //! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
-//! `synth`, `render` and `bench render`. Exit codes: 0 ok, 1 bad input (the message names file and cause), 2 usage.
+//! `synth`, `render` and `bench render`. Exit codes: 0 ok, 1 bad input (the message names file
+//! and cause), 2 usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -158,8 +158,13 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
                 bail!(e);
             }
             AppState::Ready => {
-                let buildings = world.get_resource::<LoadedCity>().map_or(0, |c| c.0.city.buildings.len());
-                let tiles = world.query_filtered::<(), With<BuildingTile>>().iter(world).count();
+                let buildings = world
+                    .get_resource::<LoadedCity>()
+                    .map_or(0, |c| c.0.city.buildings.len());
+                let tiles = world
+                    .query_filtered::<(), With<BuildingTile>>()
+                    .iter(world)
+                    .count();
                 if tiles > 0 || buildings == 0 {
                     break started.elapsed().as_secs_f64();
                 }
@@ -167,10 +172,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
             AppState::Loading => {}
         }
         if started.elapsed() > FIRST_FRAME_TIMEOUT {
-            bail!(
-                "the city did not show within {} s",
-                FIRST_FRAME_TIMEOUT.as_secs()
-            );
+            bail!("the city did not show within {} s", FIRST_FRAME_TIMEOUT.as_secs());
         }
     };
 
@@ -185,7 +187,10 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     let buildings = world
         .get_resource::<LoadedCity>()
         .map_or(0, |c| c.0.city.buildings.len());
-    let building_tiles = world.query_filtered::<(), With<BuildingTile>>().iter(world).count();
+    let building_tiles = world
+        .query_filtered::<(), With<BuildingTile>>()
+        .iter(world)
+        .count();
     let adapter = world.get_resource::<RenderAdapterInfo>().map_or_else(
         || "unknown".to_string(),
         |a| format!("{} ({:?})", a.name, a.backend),
@@ -226,7 +231,10 @@ mod tests {
         assert!(e.to_string().contains("0x10"), "{e}");
         let e = bench_render(&job(synth, (10, 10), 0)).unwrap_err();
         assert!(e.to_string().contains("frames"), "{e}");
-        let none = BenchCity::Synth { buildings: 0, seed: 1 };
+        let none = BenchCity::Synth {
+            buildings: 0,
+            seed: 1,
+        };
         assert!(bench_render(&job(none, (10, 10), 1)).is_err());
         let missing = BenchCity::Scene(PathBuf::from("/nonexistent/bench.ron"));
         let e = bench_render(&job(missing, (10, 10), 1)).unwrap_err();
@@ -255,7 +263,15 @@ mod tests {
             peak_rss_mib: Some(100.0),
         };
         let t = r.text();
-        for part in ["200 buildings", "64x48", "llvmpipe", "1.50 s", "median 2.00", "p90 3.00", "100 MiB"] {
+        for part in [
+            "200 buildings",
+            "64x48",
+            "llvmpipe",
+            "1.50 s",
+            "median 2.00",
+            "p90 3.00",
+            "100 MiB",
+        ] {
             assert!(t.contains(part), "{part} missing from {t}");
         }
         let v = serde_json::to_value(&r).unwrap();

@@ -124,7 +124,11 @@ fn error_naming_path(path: &std::path::Path, message: &str) -> String {
 }
 
 /// The loader thread's work: the scene (or a synthetic city), then its building meshes.
-fn load_and_mesh(scene_path: &std::path::Path, synth: Option<LoadSynth>, progress: &Progress) -> Result<LoaderOutput, String> {
+fn load_and_mesh(
+    scene_path: &std::path::Path,
+    synth: Option<LoadSynth>,
+    progress: &Progress,
+) -> Result<LoaderOutput, String> {
     let t = Instant::now();
     let loaded = match synth {
         Some(s) => load_synth(s.buildings, s.seed, progress),

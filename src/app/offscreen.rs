@@ -170,7 +170,11 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
 /// The whole citytwin app without a window, its camera drawing into an image of `size`
 /// (returned), plugins finished and ready to be pumped with [`frame`]. With `synth`, a
 /// synthetic city is generated in memory instead of loading `scene`.
-pub(crate) fn offscreen_app(scene: &Path, size: (u32, u32), synth: Option<LoadSynth>) -> (App, Handle<Image>) {
+pub(crate) fn offscreen_app(
+    scene: &Path,
+    size: (u32, u32),
+    synth: Option<LoadSynth>,
+) -> (App, Handle<Image>) {
     let mut app = App::new();
     let [r, g, b] = CLEAR_COLOUR;
     if let Some(s) = synth {

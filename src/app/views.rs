@@ -126,7 +126,10 @@ fn start_flights(
             let to = match command {
                 ViewCommand::FrameAll => bounds.as_ref().map(|b| CameraRig::framing(b, fov, aspect)),
                 ViewCommand::NorthUp => Some(CameraRig { yaw: 0.0, ..*rig }),
-                ViewCommand::Bookmark(i) => views.bookmarks.get(*i).and_then(|(_, r)| r.as_ref().ok().copied()),
+                ViewCommand::Bookmark(i) => views
+                    .bookmarks
+                    .get(*i)
+                    .and_then(|(_, r)| r.as_ref().ok().copied()),
             };
             if let Some(to) = to {
                 commands
@@ -145,7 +148,10 @@ fn views_ui(
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     egui::Window::new("Views")
-        .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-WINDOW_MARGIN, -WINDOW_MARGIN))
+        .anchor(
+            egui::Align2::RIGHT_BOTTOM,
+            egui::vec2(-WINDOW_MARGIN, -WINDOW_MARGIN),
+        )
         .resizable(false)
         .default_open(false)
         .show(ctx, |ui| {
@@ -264,7 +270,10 @@ mod tests {
         }
         let (end, flying) = rig_of(&mut app);
         assert!(!flying, "the flight has landed");
-        assert!((end.target - expected.target).length() < 1e-3, "{end:?} vs {expected:?}");
+        assert!(
+            (end.target - expected.target).length() < 1e-3,
+            "{end:?} vs {expected:?}"
+        );
         assert!((end.distance - expected.distance).abs() < 1e-3);
         assert!((end.pitch - expected.pitch).abs() < 1e-5);
         assert!((end.yaw - expected.yaw).abs() < 1e-5);

@@ -485,7 +485,11 @@ pub fn extrude_city(city: &CityModel, tile_m: f64) -> (Vec<TileMesh>, ExtrudeRep
 }
 
 /// [`extrude_city`], counting tiles meshed in `progress` (stage [`Stage::Meshing`]).
-pub fn extrude_city_with(city: &CityModel, tile_m: f64, progress: &Progress) -> (Vec<TileMesh>, ExtrudeReport) {
+pub fn extrude_city_with(
+    city: &CityModel,
+    tile_m: f64,
+    progress: &Progress,
+) -> (Vec<TileMesh>, ExtrudeReport) {
     let mut report = ExtrudeReport::default();
     let mut groups: BTreeMap<(i32, i32), Vec<usize>> = BTreeMap::new();
     for (i, b) in city.buildings.iter().enumerate() {

@@ -132,7 +132,10 @@ mod tests {
             let t = i as f32 / 100.0;
             let e = ease_in_out(t);
             assert!(e >= last, "not monotonic at {t}");
-            assert!((e + ease_in_out(1.0 - t) - 1.0).abs() < 1e-5, "not symmetric at {t}");
+            assert!(
+                (e + ease_in_out(1.0 - t) - 1.0).abs() < 1e-5,
+                "not symmetric at {t}"
+            );
             last = e;
         }
         // Slow start and end: well below linear at 10 %, well above at 90 %.

@@ -231,7 +231,6 @@ fn assemble(
     t0: Instant,
     progress: &Progress,
 ) -> Result<(CityModel, LoadReport), String> {
-
     // 2. Scene CRS: named, or the UTM zone of the data's centre.
     let scene_crs = match scene.scene_crs() {
         Some(c) => c,

@@ -290,10 +290,11 @@ pub fn load_synth(buildings: usize, seed: u64, progress: &Progress) -> Result<Lo
     let synth = synth_city(buildings, seed);
     progress.advance(1);
     let scene = Scene::parse(&synth.scene_text, &path)?;
-    let (city, report) = load_layers_from(&scene, synth.layers, progress).map_err(|message| SceneError::Load {
-        path: path.clone(),
-        message,
-    })?;
+    let (city, report) =
+        load_layers_from(&scene, synth.layers, progress).map_err(|message| SceneError::Load {
+            path: path.clone(),
+            message,
+        })?;
     Ok(LoadedScene {
         scene,
         path,

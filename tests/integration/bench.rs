@@ -32,7 +32,9 @@ fn bench_render_prints_one_json_object() {
     assert_eq!(v["size"], serde_json::json!([64, 48]));
     assert_eq!(v["frames"], FRAMES);
     assert!(!v["adapter"].as_str().expect("adapter name").is_empty());
-    let first = v["load_to_first_frame_s"].as_f64().expect("load_to_first_frame_s");
+    let first = v["load_to_first_frame_s"]
+        .as_f64()
+        .expect("load_to_first_frame_s");
     let f = &v["frame_ms"];
     let (min, median, p90) = (
         f["min"].as_f64().expect("min"),
@@ -41,7 +43,10 @@ fn bench_render_prints_one_json_object() {
     );
     assert!(0.0 < min && min <= median && median <= p90, "{f}");
     let cpu = v["cpu"]["total_s"].as_f64().expect("cpu.total_s");
-    assert!(cpu > 0.0 && cpu < first, "the CPU part is within the load: {cpu} vs {first}");
+    assert!(
+        cpu > 0.0 && cpu < first,
+        "the CPU part is within the load: {cpu} vs {first}"
+    );
     assert!(v["building_tiles"].as_u64().expect("building_tiles") > 0);
 }
 

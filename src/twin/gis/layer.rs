@@ -213,8 +213,7 @@ impl std::ops::Index<&str> for Attributes {
 
     /// The value of a key; panics when it is absent (as a map's index does).
     fn index(&self, key: &str) -> &AttrValue {
-        self.get(key)
-            .unwrap_or_else(|| panic!("no attribute '{key}'"))
+        self.get(key).unwrap_or_else(|| panic!("no attribute '{key}'"))
     }
 }
 
