@@ -98,7 +98,7 @@ impl Flight {
         if dt.is_finite() && dt > 0.0 {
             self.elapsed_s += dt;
         }
-        if !(self.duration_s > 0.0) || self.elapsed_s >= self.duration_s {
+        if self.duration_s.is_nan() || self.duration_s <= 0.0 || self.elapsed_s >= self.duration_s {
             return (self.to, true);
         }
         let s = ease_in_out(self.elapsed_s / self.duration_s);
