@@ -165,7 +165,7 @@ mod tests {
         assert!((m.pitch.to_degrees() - 55.0).abs() < 1e-3);
         // Through north (0°), not through south (180°).
         let yaw = m.yaw.to_degrees();
-        assert!(yaw < 1e-2 || yaw > 359.99, "{yaw}");
+        assert!(!(1e-2..=359.99).contains(&yaw), "{yaw}");
     }
 
     #[test]
