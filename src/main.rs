@@ -1,5 +1,5 @@
 //! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
-//! `synth`, `render` and `indicators`. Exit codes: 0 ok, 1 bad input (the message names file
+//! `synth`, `render`, `bench render` and `indicators`. Exit codes: 0 ok, 1 bad input (the message names file
 //! and cause), 2 usage.
 
 use std::path::PathBuf;
@@ -72,6 +72,11 @@ enum Command {
         #[arg(long)]
         bookmark: Option<String>,
     },
+    /// Measure how fast a city loads and draws.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Write a synthetic city (buildings, streets, districts) as Shapefiles.
     Synth {
         /// Number of buildings.
@@ -96,6 +101,55 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Render offscreen: time from start to the first frame, the CPU part (city to meshes
+    /// ready for upload) and frame time min/median/p90, waiting for the GPU every frame.
+    Render {
+        /// A scene file to measure instead of a synthetic city.
+        scene: Option<PathBuf>,
+        /// Buildings of a synthetic city generated in memory.
+        #[arg(long, conflicts_with = "scene", required_unless_present = "scene")]
+        buildings: Option<usize>,
+        /// Image size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1920x1080", value_parser = citytwin::app::offscreen::parse_size)]
+        size: (u32, u32),
+        /// Frames timed after the first.
+        #[arg(long, default_value_t = 60)]
+        frames: u32,
+        /// Random seed of the synthetic city.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run_bench(what: BenchCommand) -> Result<(), String> {
+    use citytwin::app::bench::{BenchCity, BenchJob, bench_render};
+    let BenchCommand::Render {
+        scene,
+        buildings,
+        size,
+        frames,
+        seed,
+        json,
+    } = what;
+    let city = match (scene, buildings) {
+        (Some(path), _) => BenchCity::Scene(path),
+        (None, Some(buildings)) => BenchCity::Synth { buildings, seed },
+        (None, None) => return Err("give a scene file or --buildings N".into()),
+    };
+    let report = bench_render(&BenchJob { city, size, frames }).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
 }
 
 fn parse_epsg(s: &str) -> Result<Crs, String> {
@@ -134,6 +188,7 @@ fn main() -> ExitCode {
         }) => citytwin::app::offscreen::render_to_png(&scene, &out, size, bookmark.as_deref())
             .map(|()| println!("{}", out.display()))
             .map_err(|e| e.to_string()),
+        Some(Command::Bench { what }) => run_bench(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {
                 println!(

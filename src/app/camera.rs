@@ -1,7 +1,8 @@
 //! The map camera: a [`CameraRig`] (target, distance, heading, pitch) turned into the
 //! camera's `Transform` every time it changes. It frames the city when the scene is ready;
 //! orbit with the right mouse button or Q/E, pan with the left button, WASD or the arrows,
-//! zoom with the wheel or +/−, tilt with R/F; `Home` frames everything, `N` turns north up.
+//! zoom with the wheel or +/−, tilt with R/F. A [`Flying`] camera eases toward another view
+//! (see [`crate::app::views`]: bookmarks, frame all, north up) until any input takes over.
 //! The mouse is left alone while it is over egui.
 
 use std::f32::consts::{FRAC_PI_4, TAU};
@@ -16,6 +17,7 @@ use geo_types::Coord;
 use crate::app::loading::LoadedCity;
 use crate::app::ui::UiCovered;
 use crate::app::{AppState, AppSystems};
+use crate::twin::flight::{Flight, View};
 
 /// Pitch when framing the city, radians above the horizon (50°).
 const FRAME_PITCH: f32 = 50.0 * (std::f32::consts::PI / 180.0);
@@ -63,7 +65,7 @@ impl Plugin for CameraPlugin {
             .add_systems(OnEnter(AppState::Ready), frame_city)
             .add_systems(
                 Update,
-                (camera_input, apply_rig).chain().in_set(AppSystems::Visuals),
+                (camera_input, fly, apply_rig).chain().in_set(AppSystems::Visuals),
             );
     }
 }
@@ -138,6 +140,32 @@ impl CameraRig {
     }
 }
 
+impl CameraRig {
+    /// The rig as a plain [`View`].
+    pub fn view(&self) -> View {
+        View {
+            target: self.target.to_array(),
+            distance: self.distance,
+            yaw: self.yaw,
+            pitch: self.pitch,
+        }
+    }
+
+    /// The rig of a [`View`].
+    pub fn from_view(view: &View) -> CameraRig {
+        CameraRig {
+            target: Vec3::from_array(view.target),
+            distance: view.distance,
+            yaw: view.yaw,
+            pitch: view.pitch,
+        }
+    }
+}
+
+/// A camera flying toward another view; removed on arrival or when input moves the camera.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Flying(pub Flight);
+
 /// The city's extent in the Bevy frame: centre on the ground and horizontal radius.
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
 pub struct CityBounds {
@@ -149,7 +177,7 @@ pub struct CityBounds {
 
 /// The inputs the camera listens to, and what tells it egui has the pointer.
 #[derive(SystemParam)]
-struct CameraInput<'w, 's> {
+pub(crate) struct CameraInput<'w, 's> {
     keys: Res<'w, ButtonInput<KeyCode>>,
     buttons: Res<'w, ButtonInput<MouseButton>>,
     motion: Res<'w, AccumulatedMouseMotion>,
@@ -186,7 +214,7 @@ impl CameraInput<'_, '_> {
 
 /// Which drags began over the 3D view (and so belong to the camera).
 #[derive(Debug, Default)]
-struct DragState {
+pub(crate) struct DragState {
     orbit: bool,
     pan: bool,
 }
@@ -234,19 +262,20 @@ fn frame_city(
 }
 
 /// Vertical field of view and aspect ratio of a projection.
-fn fov_aspect(projection: &Projection) -> (f32, f32) {
+pub(crate) fn fov_aspect(projection: &Projection) -> (f32, f32) {
     match projection {
         Projection::Perspective(p) => (p.fov, p.aspect_ratio),
         _ => (FOV, 1.0),
     }
 }
 
-/// Turns mouse and keys into rig changes.
-fn camera_input(
+/// Turns mouse and keys into rig changes; a change cancels a flight.
+pub(crate) fn camera_input(
+    mut commands: Commands,
     input: CameraInput,
     mut drag: Local<DragState>,
     bounds: Option<Res<CityBounds>>,
-    mut rigs: Query<(&mut CameraRig, &Projection)>,
+    mut rigs: Query<(Entity, &mut CameraRig, &Projection, Has<Flying>)>,
 ) {
     let pointer_free = !input.pointer_on_ui();
     let buttons = &input.buttons;
@@ -268,8 +297,8 @@ fn camera_input(
     let radius = bounds.as_ref().map_or(START_DISTANCE_M, |b| b.radius);
     let max_distance = radius * MAX_DISTANCE_RADII;
 
-    for (mut rig, projection) in &mut rigs {
-        let (fov, aspect) = fov_aspect(projection);
+    for (entity, mut rig, projection, flying) in &mut rigs {
+        let (fov, _) = fov_aspect(projection);
         let mut r = *rig;
         let mouse = input.motion.delta;
 
@@ -308,16 +337,11 @@ fn camera_input(
                 &[KeyCode::Minus, KeyCode::NumpadSubtract],
             );
             r.distance *= (zoom_out * KEY_ZOOM_RATE * dt).exp();
-            if input.keys.just_pressed(KeyCode::KeyN) {
-                r.yaw = 0.0;
-            }
-            if input.keys.just_pressed(KeyCode::Home)
-                && let Some(b) = &bounds
-            {
-                r = CameraRig::framing(b, fov, aspect);
-            }
         }
 
+        if flying && r != *rig {
+            commands.entity(entity).remove::<Flying>();
+        }
         let r = r.clamped(max_distance);
         if r != *rig {
             *rig = r;
@@ -325,8 +349,22 @@ fn camera_input(
     }
 }
 
+/// Moves flying cameras along their flight; lands them on arrival.
+fn fly(mut commands: Commands, time: Res<Time>, mut cameras: Query<(Entity, &mut CameraRig, &mut Flying)>) {
+    for (entity, mut rig, mut flying) in &mut cameras {
+        let (view, arrived) = flying.0.step(time.delta_secs());
+        let r = CameraRig::from_view(&view);
+        if r != *rig {
+            *rig = r;
+        }
+        if arrived {
+            commands.entity(entity).remove::<Flying>();
+        }
+    }
+}
+
 /// Puts changed rigs into the camera transform and keeps the far plane beyond the city.
-fn apply_rig(
+pub(crate) fn apply_rig(
     bounds: Option<Res<CityBounds>>,
     mut cameras: Query<(&CameraRig, &mut Transform, &mut Projection), Changed<CameraRig>>,
 ) {

@@ -15,7 +15,7 @@ use bevy::render::render_resource::{
 use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
-use crate::app::loading::LoadedCity;
+use crate::app::loading::{LoadedCity, PreparedBuildings};
 use crate::app::outline::{LayerEntity, OutlineSettings, kind_colour};
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
@@ -225,10 +225,12 @@ pub fn tile_mesh(tile: TileMesh) -> Mesh {
         .with_inserted_indices(bevy::mesh::Indices::U32(tile.indices))
 }
 
-/// Extrudes the buildings and spawns one entity per tile and buildings layer.
+/// Spawns one entity per tile and buildings layer, from the meshes the loader thread
+/// extruded ([`PreparedBuildings`]), or extruding here when there are none.
 fn spawn_buildings(
     mut commands: Commands,
     loaded: Res<LoadedCity>,
+    prepared: Option<ResMut<PreparedBuildings>>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<BuildingMaterial>>,
     mut buffers: ResMut<Assets<ShaderBuffer>>,
@@ -239,7 +241,9 @@ fn spawn_buildings(
         return;
     }
     let started = std::time::Instant::now();
-    let (tiles, report) = extrude_city(city, TILE_M);
+    let (tiles, report) = prepared
+        .and_then(|mut p| p.0.take())
+        .unwrap_or_else(|| extrude_city(city, TILE_M));
     info!(
         "3D buildings: {} extruded, {} skipped, {} tiles, {} triangles in {:.2} s",
         report.buildings,

@@ -1,6 +1,7 @@
-//! Loading the scene without freezing the window: the blocking `load_scene` runs on a
-//! background thread and hands its result back over a channel; meanwhile egui shows a
-//! spinner, and on failure the error in red.
+//! Loading the scene without freezing the window: the blocking `load_scene` and the
+//! extrusion of the buildings into tile meshes both run on a background thread, which hands
+//! its result back over a channel; meanwhile egui shows a progress bar with the stage and
+//! count (from a shared [`Progress`]), and on failure the error in red.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,8 +11,12 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::{Receiver, TryRecvError};
 
+use crate::app::city_view::TILE_M;
 use crate::app::{AppState, AppSystems};
-use crate::twin::load::{LoadedScene, load_scene};
+use crate::twin::extrude::{ExtrudeReport, TileMesh, extrude_city_with};
+use crate::twin::load::{LoadedScene, load_scene_with};
+use crate::twin::progress::{Progress, Stage};
+use crate::twin::synth::load_synth;
 
 /// Name of the background loader thread.
 const LOADER_THREAD_NAME: &str = "citytwin-scene-loader";
@@ -19,6 +24,8 @@ const LOADER_THREAD_NAME: &str = "citytwin-scene-loader";
 const ERROR_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 80, 70);
 /// Widest the loading / failure box grows, in logical pixels.
 const STATUS_BOX_MAX_WIDTH: f32 = 560.0;
+/// Width of the loading progress bar, logical pixels.
+const PROGRESS_BAR_WIDTH: f32 = 360.0;
 
 /// Loads the scene at start on a background thread, then enters [`AppState::Ready`] with
 /// [`LoadedCity`] or [`AppState::Failed`] with [`LoadError`].
@@ -39,10 +46,44 @@ pub struct LoadedCity(pub Arc<LoadedScene>);
 #[derive(Resource, Debug, Clone)]
 pub struct LoadError(pub String);
 
-/// A load in progress: the channel the loader thread answers on, and when it started.
+/// Insert before the app starts to load a synthetic city generated in memory instead of
+/// the scene file (for benchmarks).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadSynth {
+    /// Number of buildings.
+    pub buildings: usize,
+    /// Random seed.
+    pub seed: u64,
+}
+
+/// The building tile meshes the loader thread extruded, waiting to be uploaded when the
+/// scene becomes ready (taken, and so emptied, by the city view).
+#[derive(Resource, Debug, Default)]
+pub struct PreparedBuildings(pub Option<(Vec<TileMesh>, ExtrudeReport)>);
+
+/// How long the background work took, seconds: reading to the city model, and extruding
+/// the buildings into meshes ready for upload.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct LoadTimings {
+    /// Scene file (or synthetic city) to city model.
+    pub load_s: f64,
+    /// City model to tile meshes.
+    pub mesh_s: f64,
+}
+
+/// What the loader thread sends back.
+struct LoaderOutput {
+    loaded: LoadedScene,
+    buildings: (Vec<TileMesh>, ExtrudeReport),
+    timings: LoadTimings,
+}
+
+/// A load in progress: the channel the loader thread answers on, its progress, and when it
+/// started.
 #[derive(Resource)]
 pub struct PendingLoad {
-    receiver: Receiver<Result<LoadedScene, String>>,
+    receiver: Receiver<Result<LoaderOutput, String>>,
+    progress: Arc<Progress>,
     started: Instant,
 }
 
@@ -50,6 +91,11 @@ impl PendingLoad {
     /// When the load started.
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// The loader's progress.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 }
 
@@ -77,21 +123,57 @@ fn error_naming_path(path: &std::path::Path, message: &str) -> String {
     }
 }
 
+/// The loader thread's work: the scene (or a synthetic city), then its building meshes.
+fn load_and_mesh(
+    scene_path: &std::path::Path,
+    synth: Option<LoadSynth>,
+    progress: &Progress,
+) -> Result<LoaderOutput, String> {
+    let t = Instant::now();
+    let loaded = match synth {
+        Some(s) => load_synth(s.buildings, s.seed, progress),
+        None => load_scene_with(scene_path, progress),
+    }
+    .map_err(|e| error_naming_path(scene_path, &e.to_string()))?;
+    let load_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let buildings = extrude_city_with(&loaded.city, TILE_M, progress);
+    let mesh_s = t.elapsed().as_secs_f64();
+    progress.begin(Stage::Done, 0);
+    Ok(LoaderOutput {
+        loaded,
+        buildings,
+        timings: LoadTimings { load_s, mesh_s },
+    })
+}
+
 /// Starts the loader thread.
-fn start_loading(mut commands: Commands, path: Res<ScenePath>, mut next: ResMut<NextState<AppState>>) {
+fn start_loading(
+    mut commands: Commands,
+    path: Res<ScenePath>,
+    synth: Option<Res<LoadSynth>>,
+    mut next: ResMut<NextState<AppState>>,
+) {
     let (sender, receiver) = crossbeam_channel::bounded(1);
     let scene_path = path.0.clone();
-    info!("loading scene {}", scene_path.display());
+    let synth = synth.map(|s| *s);
+    match synth {
+        Some(s) => info!("generating a synthetic city of {} buildings", s.buildings),
+        None => info!("loading scene {}", scene_path.display()),
+    }
+    let progress = Arc::new(Progress::default());
+    let worker_progress = progress.clone();
     let spawned = std::thread::Builder::new()
         .name(LOADER_THREAD_NAME.to_string())
         .spawn(move || {
-            let result = load_scene(&scene_path).map_err(|e| error_naming_path(&scene_path, &e.to_string()));
+            let result = load_and_mesh(&scene_path, synth, &worker_progress);
             // The app may have closed meanwhile; nobody is left to tell then.
             let _ = sender.send(result);
         });
     match spawned {
         Ok(_) => commands.insert_resource(PendingLoad {
             receiver,
+            progress,
             started: Instant::now(),
         }),
         Err(e) => {
@@ -122,15 +204,23 @@ fn poll_loading(
     let seconds = pending.started.elapsed().as_secs_f32();
     commands.remove_resource::<PendingLoad>();
     match outcome {
-        Ok(loaded) => {
+        Ok(LoaderOutput {
+            loaded,
+            buildings,
+            timings,
+        }) => {
             info!(
-                "loaded scene '{}' in {seconds:.1} s: {} layers, {} buildings, {} roads",
+                "loaded scene '{}' in {seconds:.1} s ({:.2} s reading, {:.2} s meshing): {} layers, {} buildings, {} roads",
                 loaded.city.name,
+                timings.load_s,
+                timings.mesh_s,
                 loaded.city.layers.len(),
                 loaded.city.buildings.len(),
                 loaded.city.roads.len()
             );
             commands.insert_resource(LoadedCity(Arc::new(loaded)));
+            commands.insert_resource(PreparedBuildings(Some(buildings)));
+            commands.insert_resource(timings);
             next.set(AppState::Ready);
         }
         Err(message) => {
@@ -175,6 +265,12 @@ fn status_ui(
                     ui.label(format!("Loading {name}…"));
                 });
                 if let Some(pending) = pending {
+                    let p = pending.progress.snapshot();
+                    ui.add(
+                        egui::ProgressBar::new(p.fraction())
+                            .desired_width(PROGRESS_BAR_WIDTH)
+                            .text(p.text()),
+                    );
                     ui.weak(format!("{:.0} s", pending.started.elapsed().as_secs_f32()));
                 }
             }
@@ -185,8 +281,48 @@ fn status_ui(
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::time::Duration;
+
+    use bevy::state::app::StatesPlugin;
 
     use super::*;
+
+    /// Longest the test waits for the loader thread.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_synthetic_city_is_loaded_and_meshed_on_the_loader_thread() {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin))
+            .init_state::<AppState>()
+            .insert_resource(LoadSynth {
+                buildings: 40,
+                seed: 3,
+            })
+            .add_plugins(LoadingPlugin {
+                scene_path: PathBuf::from("never-read.ron"),
+            });
+        app.update();
+        let started = Instant::now();
+        while *app.world().resource::<State<AppState>>().get() == AppState::Loading {
+            assert!(started.elapsed() < TEST_TIMEOUT, "the loader did not finish");
+            std::thread::sleep(Duration::from_millis(10));
+            app.update();
+        }
+        let world = app.world();
+        assert_eq!(*world.resource::<State<AppState>>().get(), AppState::Ready);
+        assert_eq!(world.resource::<LoadedCity>().0.city.buildings.len(), 40);
+        let (tiles, report) = world
+            .resource::<PreparedBuildings>()
+            .0
+            .as_ref()
+            .expect("meshes made on the loader thread");
+        assert_eq!(report.buildings, 40);
+        assert!(!tiles.is_empty() && tiles.iter().all(|t| !t.is_empty()));
+        let timings = world.resource::<LoadTimings>();
+        assert!(timings.load_s > 0.0 && timings.mesh_s > 0.0, "{timings:?}");
+        assert!(!world.contains_resource::<PendingLoad>());
+    }
 
     #[test]
     fn errors_name_the_path_once() {

@@ -3,9 +3,11 @@
 //! [`AppPlugin`] gathers one plugin per concern: loading the scene on a background thread
 //! ([`loading`]), drawing the city's outline ([`outline`]), its buildings in 3D
 //! ([`city_view`]) and its roads, areas, zones and POIs ([`ground_view`]), the orbit camera
-//! ([`camera`]) and the egui panels ([`ui`]). [`run`] opens
+//! ([`camera`]) and its fly-to views ([`views`]), the indicators ([`dashboard`]) and the
+//! egui panels ([`ui`]). [`run`] opens
 //! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
+pub mod bench;
 pub mod camera;
 pub mod city_view;
 pub mod dashboard;
@@ -15,6 +17,7 @@ pub mod offscreen;
 pub mod outline;
 pub mod picking;
 pub mod ui;
+pub mod views;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +32,7 @@ use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::picking::PickingPlugin;
 use crate::app::ui::UiPlugin;
+use crate::app::views::ViewsPlugin;
 
 /// Background colour of the 3D view (sRGB, 0–1).
 pub(crate) const CLEAR_COLOUR: [f32; 3] = [0.08, 0.09, 0.11];
@@ -94,6 +98,7 @@ impl Plugin for AppPlugin {
                 PickingPlugin,
                 DashboardPlugin,
                 UiPlugin,
+                ViewsPlugin,
             ));
     }
 }

@@ -28,7 +28,7 @@ use geo_types::Coord;
 use crate::app::camera::CameraRig;
 use crate::app::city_view::{BuildingColours, BuildingTile};
 use crate::app::ground_view::{AreaColours, FeatureSet, GroundTileEntity, RoadColours, ZoneColours};
-use crate::app::loading::{LoadError, LoadedCity};
+use crate::app::loading::{LoadError, LoadSynth, LoadedCity};
 use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
@@ -135,31 +135,7 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
     };
 
     let status = Arc::new(Mutex::new(Status::default()));
-    let mut app = App::new();
-    let [r, g, b] = CLEAR_COLOUR;
-    app.insert_resource(ClearColor(Color::srgb(r, g, b)))
-        .add_plugins(
-            DefaultPlugins
-                .build()
-                .disable::<WinitPlugin>()
-                .disable::<PipelinedRenderingPlugin>()
-                .set(WindowPlugin {
-                    primary_window: None,
-                    exit_condition: ExitCondition::DontExit,
-                    ..default()
-                })
-                .set(RenderPlugin {
-                    synchronous_pipeline_compilation: true,
-                    ..default()
-                }),
-        )
-        .add_plugins(AppPlugin {
-            scene_path: job.scene.clone(),
-        });
-    let target = app
-        .world_mut()
-        .resource_mut::<Assets<Image>>()
-        .add(target_image(w, h));
+    let (mut app, target) = offscreen_app(&job.scene, job.size, None);
     app.insert_resource(Driver {
         target,
         bookmark,
@@ -169,7 +145,6 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
         captured: Arc::new(Mutex::new(None)),
         status: status.clone(),
     })
-    .add_systems(PostStartup, aim_cameras_at_target)
     .add_systems(
         Update,
         (drive, recolour_features, count_mesh_changes)
@@ -177,21 +152,9 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
             .in_set(AppSystems::Model),
     );
 
-    while app.plugins_state() == PluginsState::Adding {
-        bevy::tasks::tick_global_task_pools_on_main_thread();
-    }
-    app.finish();
-    app.cleanup();
-
     let started = Instant::now();
     loop {
-        app.update();
-        if let Some(device) = app.world().get_resource::<RenderDevice>() {
-            let _ = device.wgpu_device().poll(PollType::Wait {
-                submission_index: None,
-                timeout: None,
-            });
-        }
+        frame(&mut app);
         if app.should_exit().is_some() {
             break;
         }
@@ -212,6 +175,69 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
         None => Ok(status.outcome),
     }
 }
+
+/// The whole citytwin app without a window, its camera drawing into an image of `size`
+/// (returned), plugins finished and ready to be pumped with [`frame`]. With `synth`, a
+/// synthetic city is generated in memory instead of loading `scene`.
+pub(crate) fn offscreen_app(
+    scene: &Path,
+    size: (u32, u32),
+    synth: Option<LoadSynth>,
+) -> (App, Handle<Image>) {
+    let mut app = App::new();
+    let [r, g, b] = CLEAR_COLOUR;
+    if let Some(s) = synth {
+        app.insert_resource(s);
+    }
+    app.insert_resource(ClearColor(Color::srgb(r, g, b)))
+        .add_plugins(
+            DefaultPlugins
+                .build()
+                .disable::<WinitPlugin>()
+                .disable::<PipelinedRenderingPlugin>()
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: ExitCondition::DontExit,
+                    ..default()
+                })
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                }),
+        )
+        .add_plugins(AppPlugin {
+            scene_path: scene.to_path_buf(),
+        });
+    let target = app
+        .world_mut()
+        .resource_mut::<Assets<Image>>()
+        .add(target_image(size.0, size.1));
+    app.insert_resource(OffscreenTarget(target.clone()))
+        .add_systems(PostStartup, aim_cameras_at_target);
+
+    while app.plugins_state() == PluginsState::Adding {
+        bevy::tasks::tick_global_task_pools_on_main_thread();
+    }
+    app.finish();
+    app.cleanup();
+    (app, target)
+}
+
+/// One frame of an offscreen app: update (which renders, pipelined rendering being off),
+/// then wait until the GPU has finished the frame.
+pub(crate) fn frame(app: &mut App) {
+    app.update();
+    if let Some(device) = app.world().get_resource::<RenderDevice>() {
+        let _ = device.wgpu_device().poll(PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        });
+    }
+}
+
+/// The image offscreen cameras draw into.
+#[derive(Resource)]
+struct OffscreenTarget(Handle<Image>);
 
 /// A scene bookmark by name, or an error listing the scene's bookmarks.
 fn find_bookmark(scene: &Scene, name: &str) -> Result<Bookmark, String> {
@@ -309,11 +335,15 @@ impl Driver {
 }
 
 /// Points every camera at the offscreen image.
-fn aim_cameras_at_target(mut commands: Commands, driver: Res<Driver>, cameras: Query<Entity, With<Camera>>) {
+fn aim_cameras_at_target(
+    mut commands: Commands,
+    target: Res<OffscreenTarget>,
+    cameras: Query<Entity, With<Camera>>,
+) {
     for camera in &cameras {
         commands
             .entity(camera)
-            .insert(RenderTarget::Image(driver.target.clone().into()));
+            .insert(RenderTarget::Image(target.0.clone().into()));
     }
 }
 

@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::twin::city::{BuildingId, CityModel};
 use crate::twin::crs::SceneOrigin;
+use crate::twin::progress::{Progress, Stage};
 
 /// Consecutive ring points closer than this (metres) are merged: the edge between them
 /// counts as zero-length and gets no wall.
@@ -505,6 +506,15 @@ fn tile_of(
 /// tile (0, 0). Tiles come sorted by tile coordinates; tiles without a building are left
 /// out. `building_index` holds indices into `city.buildings`.
 pub fn extrude_city(city: &CityModel, tile_m: f64) -> (Vec<TileMesh>, ExtrudeReport) {
+    extrude_city_with(city, tile_m, &Progress::default())
+}
+
+/// [`extrude_city`], counting tiles meshed in `progress` (stage [`Stage::Meshing`]).
+pub fn extrude_city_with(
+    city: &CityModel,
+    tile_m: f64,
+    progress: &Progress,
+) -> (Vec<TileMesh>, ExtrudeReport) {
     let mut report = ExtrudeReport::default();
     let mut groups: BTreeMap<(i32, i32), Vec<usize>> = BTreeMap::new();
     for (i, b) in city.buildings.iter().enumerate() {
@@ -514,6 +524,7 @@ pub fn extrude_city(city: &CityModel, tile_m: f64) -> (Vec<TileMesh>, ExtrudeRep
         }
     }
     let groups: Vec<((i32, i32), Vec<usize>)> = groups.into_iter().collect();
+    progress.begin(Stage::Meshing, groups.len() as u64);
     let done: Vec<(TileMesh, ExtrudeReport)> = groups
         .into_par_iter()
         .map(|(tile, members)| {
@@ -533,6 +544,12 @@ pub fn extrude_city(city: &CityModel, tile_m: f64) -> (Vec<TileMesh>, ExtrudeRep
                     Err(e) => rep.record(BuildingId(i as u32), &e),
                 }
             }
+            // The buffers live until upload (and in the app beyond): no spare capacity.
+            mesh.positions.shrink_to_fit();
+            mesh.normals.shrink_to_fit();
+            mesh.building_index.shrink_to_fit();
+            mesh.indices.shrink_to_fit();
+            progress.advance(1);
             (mesh, rep)
         })
         .collect();

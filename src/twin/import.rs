@@ -67,8 +67,10 @@ fn select_tags(attrs: &Attributes, kind: LayerKind, source_id: i64) -> Attribute
                 (*field).into(),
                 crate::twin::gis::layer::AttrValue::Number(source_id as f64),
             );
-        } else if let Some(v) = attrs.get(*tag) {
-            out.entry((*field).into()).or_insert_with(|| v.clone());
+        } else if let Some(v) = attrs.get(*tag)
+            && !out.contains_key(*field)
+        {
+            out.insert((*field).into(), v.clone());
         }
     }
     out

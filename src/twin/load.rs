@@ -17,6 +17,7 @@ use crate::twin::error::GisError;
 use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, POI_KEYS, SkipReport};
 use crate::twin::gis::{self, zones};
 use crate::twin::heights;
+use crate::twin::progress::{Progress, Stage};
 use crate::twin::scene::{LayerSpec, Scene, SceneError, ZoneGrid};
 
 /// Tag keys that give a land area its class.
@@ -83,9 +84,14 @@ pub struct LoadedScene {
 
 /// Loads a scene file and everything it names.
 pub fn load_scene(path: &Path) -> Result<LoadedScene, SceneError> {
+    load_scene_with(path, &Progress::default())
+}
+
+/// [`load_scene`], reporting its stages and counts to `progress`.
+pub fn load_scene_with(path: &Path, progress: &Progress) -> Result<LoadedScene, SceneError> {
     let scene = Scene::load(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let (city, report) = load_layers(&scene, base).map_err(|message| SceneError::Load {
+    let (city, report) = load_layers_with(&scene, base, progress).map_err(|message| SceneError::Load {
         path: path.to_path_buf(),
         message,
     })?;
@@ -156,7 +162,39 @@ struct ReadResult {
 /// Reads, projects and assembles all layers of a scene. Errors only when nothing at all
 /// could be placed (no layer loaded and no scene CRS); single layer failures are reported.
 pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport), String> {
+    load_layers_with(scene, base, &Progress::default())
+}
+
+/// Projects and assembles layers already in memory (e.g. a synthetic city), one per
+/// entry of `scene.layers` and in that order; a missing one fails that layer only.
+pub fn load_layers_from(
+    scene: &Scene,
+    layers: Vec<Layer>,
+    progress: &Progress,
+) -> Result<(CityModel, LoadReport), String> {
     let t0 = Instant::now();
+    let mut given = layers.into_iter();
+    let reads = scene
+        .layers
+        .iter()
+        .map(|spec| {
+            let layer = given
+                .next()
+                .ok_or_else(|| format!("layer '{}': no data given", spec.name));
+            ReadResult::new(layer, spec, 0.0)
+        })
+        .collect();
+    assemble(scene, reads, t0, progress)
+}
+
+/// [`load_layers`], reporting its stages and counts to `progress`.
+pub fn load_layers_with(
+    scene: &Scene,
+    base: &Path,
+    progress: &Progress,
+) -> Result<(CityModel, LoadReport), String> {
+    let t0 = Instant::now();
+    progress.begin(Stage::Reading, scene.layers.len() as u64);
     // 1. Read. OSM files are parsed once even when several layers use them.
     let mut osm_paths: Vec<PathBuf> = scene
         .layers
@@ -174,12 +212,26 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
             (p.clone(), (Arc::new(r), t.elapsed().as_secs_f64()))
         })
         .collect();
-    let mut reads: Vec<ReadResult> = scene
+    let reads: Vec<ReadResult> = scene
         .layers
         .par_iter()
-        .map(|spec| read_spec(spec, base, &osm))
+        .map(|spec| {
+            progress.set_label(&spec.name);
+            let r = read_spec(spec, base, &osm);
+            progress.advance(1);
+            r
+        })
         .collect();
+    assemble(scene, reads, t0, progress)
+}
 
+/// Steps 2–5 of loading: scene CRS, projection, the model, zones and origin.
+fn assemble(
+    scene: &Scene,
+    mut reads: Vec<ReadResult>,
+    t0: Instant,
+    progress: &Progress,
+) -> Result<(CityModel, LoadReport), String> {
     // 2. Scene CRS: named, or the UTM zone of the data's centre.
     let scene_crs = match scene.scene_crs() {
         Some(c) => c,
@@ -205,25 +257,32 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
     let to_wgs84 = Transformer::new(&scene_crs, &WGS84).map_err(|e| e.to_string())?;
 
     // 3. Project every layer (in parallel; one PROJ object per layer).
+    progress.begin(Stage::Projecting, reads.len() as u64);
     let project_s: Vec<f64> = reads
         .par_iter_mut()
         .map(|r| {
             let t = Instant::now();
+            if let Ok(layer) = &r.layer {
+                progress.set_label(&layer.name);
+            }
             if let Ok(layer) = &mut r.layer {
                 match Transformer::new(&layer.crs, &scene_crs) {
                     Ok(tr) => tr.layer(layer),
                     Err(e) => r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display())),
                 }
             }
+            progress.advance(1);
             t.elapsed().as_secs_f64()
         })
         .collect();
 
     // 4. Build the model.
+    progress.begin(Stage::Heights, scene.layers.len() as u64);
     let mut city = CityModel::empty(&scene.name, scene_crs.clone(), SceneOrigin::default());
     let mut reports = Vec::new();
     for (i, ((spec, r), proj_s)) in scene.layers.iter().zip(reads).zip(project_s).enumerate() {
         let t = Instant::now();
+        progress.set_label(&spec.name);
         let id = LayerId(i as u16);
         let mut report = LayerReport {
             name: spec.name.clone(),
@@ -280,6 +339,7 @@ pub fn load_layers(scene: &Scene, base: &Path) -> Result<(CityModel, LoadReport)
         report.heights_s = t.elapsed().as_secs_f64();
         city.layers.push(info);
         reports.push(report);
+        progress.advance(1);
     }
 
     // 5. Zones and origin.
@@ -419,6 +479,9 @@ fn add_layer(
                     .get(&spec.heights.type_field)
                     .map(|v| v.as_text())
                     .unwrap_or_else(|| "yes".into());
+                let mut attributes = f.attributes;
+                // Kept as long as the city: no spare capacity.
+                attributes.shrink_to_fit();
                 city.buildings.push(Building {
                     layer: id,
                     source_id: f.source_id,
@@ -428,7 +491,7 @@ fn add_layer(
                     height_source: h.source,
                     name,
                     usage,
-                    attributes: f.attributes,
+                    attributes,
                 });
             }
         }

@@ -6,6 +6,7 @@ pub mod crs;
 pub mod error;
 pub mod extrude;
 pub mod feeds;
+pub mod flight;
 pub mod gis;
 pub mod ground;
 pub mod heights;
@@ -13,7 +14,9 @@ pub mod import;
 pub mod indicators;
 pub mod inspect;
 pub mod load;
+pub mod perf;
 pub mod picking;
+pub mod progress;
 pub mod scene;
 pub mod synth;
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! footprints (rectangles, L-shapes, courtyards with holes) with heights, a street grid and
 //! districts, written as Shapefiles in a projected CRS with a scene file beside them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use geo_types::{Coord, Geometry, LineString, Polygon};
 use rand::{Rng, SeedableRng};
@@ -12,6 +12,9 @@ use crate::twin::crs::Crs;
 use crate::twin::error::GisError;
 use crate::twin::gis::layer::{AttrValue, Attributes, Feature, Layer, LayerFormat, LayerKind, SkipReport};
 use crate::twin::gis::shapefile::write_shapefile;
+use crate::twin::load::{LoadedScene, load_layers_from};
+use crate::twin::progress::{Progress, Stage};
+use crate::twin::scene::{Scene, SceneError};
 
 /// CRS of synthetic cities (ETRS-TM35FIN, metres).
 pub const SYNTH_CRS: Crs = Crs::Epsg(3067);
@@ -138,10 +141,26 @@ fn line(a: (f64, f64), b: (f64, f64)) -> Geometry<f64> {
     Geometry::LineString(LineString::from(vec![a, b]))
 }
 
-/// Generates a synthetic city of `buildings` buildings and writes `buildings.shp`,
-/// `roads.shp`, `districts.shp` and `synth.ron` into `out`.
-pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSummary, GisError> {
-    std::fs::create_dir_all(out).map_err(|e| GisError::io(out, e))?;
+/// A synthetic city in memory: its layers in scene order (districts, roads, buildings),
+/// the scene text naming them, and its sizes.
+#[derive(Debug, Clone)]
+pub struct SynthCity {
+    /// Districts, roads and buildings, in the order of the scene's layers.
+    pub layers: Vec<Layer>,
+    /// The scene file (RON) for the layers written as Shapefiles beside it.
+    pub scene_text: String,
+    /// Sizes.
+    pub summary: SynthSummary,
+}
+
+/// Name of the scene file [`write_synth`] writes.
+pub const SYNTH_SCENE_FILE: &str = "synth.ron";
+/// File names of the layers, in the order of [`SynthCity::layers`].
+const SYNTH_LAYER_FILES: [&str; 3] = ["districts.shp", "roads.shp", "buildings.shp"];
+
+/// Generates a synthetic city of `buildings` buildings in memory (deterministic for a
+/// seed).
+pub fn synth_city(buildings: usize, seed: u64) -> SynthCity {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let per_block = LOTS_PER_SIDE * LOTS_PER_SIDE;
     let blocks = buildings.div_ceil(per_block).max(1);
@@ -171,10 +190,7 @@ pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSumma
         }
     }
     let n_buildings = features.len();
-    write_shapefile(
-        &layer("buildings", LayerKind::Buildings, features),
-        &out.join("buildings.shp"),
-    )?;
+    let buildings_layer = layer("buildings", LayerKind::Buildings, features);
 
     // Streets: one segment per block edge, centred in the street.
     let mut roads = Vec::new();
@@ -210,7 +226,6 @@ pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSumma
         }
     }
     let n_roads = roads.len();
-    write_shapefile(&layer("roads", LayerKind::Roads, roads), &out.join("roads.shp"))?;
 
     let dside = side.div_ceil(BLOCKS_PER_DISTRICT);
     let dm = pitch * BLOCKS_PER_DISTRICT as f64;
@@ -232,32 +247,73 @@ pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSumma
         }
     }
     let n_districts = districts.len();
-    write_shapefile(
-        &layer("districts", LayerKind::Zones, districts),
-        &out.join("districts.shp"),
-    )?;
 
-    let scene = format!(
+    let scene_text = format!(
         r#"// Synthetic city: {n_buildings} buildings, seed {seed}. Made by `citytwin synth`.
 (
     name: "Synthetic city ({n_buildings} buildings)",
     crs: Some("{crs}"),
     layers: [
-        (name: "districts", path: "districts.shp", kind: zones, style: (colour: (90, 110, 140))),
-        (name: "roads", path: "roads.shp", kind: roads, class_field: Some("highway"), style: (colour: (120, 120, 120))),
-        (name: "buildings", path: "buildings.shp", kind: buildings, style: (colour: (215, 205, 190))),
+        (name: "districts", path: "{d}", kind: zones, style: (colour: (90, 110, 140))),
+        (name: "roads", path: "{r}", kind: roads, class_field: Some("highway"), style: (colour: (120, 120, 120))),
+        (name: "buildings", path: "{b}", kind: buildings, style: (colour: (215, 205, 190))),
     ],
 )
 "#,
-        crs = SYNTH_CRS.definition()
+        crs = SYNTH_CRS.definition(),
+        d = SYNTH_LAYER_FILES[0],
+        r = SYNTH_LAYER_FILES[1],
+        b = SYNTH_LAYER_FILES[2],
     );
-    std::fs::write(out.join("synth.ron"), scene).map_err(|e| GisError::io(out.join("synth.ron"), e))?;
-    Ok(SynthSummary {
-        buildings: n_buildings,
-        courtyards,
-        roads: n_roads,
-        districts: n_districts,
+    SynthCity {
+        layers: vec![
+            layer("districts", LayerKind::Zones, districts),
+            layer("roads", LayerKind::Roads, roads),
+            buildings_layer,
+        ],
+        scene_text,
+        summary: SynthSummary {
+            buildings: n_buildings,
+            courtyards,
+            roads: n_roads,
+            districts: n_districts,
+        },
+    }
+}
+
+/// Generates a synthetic city and loads it straight into a [`LoadedScene`], without files
+/// (its `path` is a made-up `synth.ron` in the current folder), reporting to `progress`.
+pub fn load_synth(buildings: usize, seed: u64, progress: &Progress) -> Result<LoadedScene, SceneError> {
+    let path = PathBuf::from(SYNTH_SCENE_FILE);
+    progress.begin(Stage::Reading, 1);
+    progress.set_label("synthetic city");
+    let synth = synth_city(buildings, seed);
+    progress.advance(1);
+    let scene = Scene::parse(&synth.scene_text, &path)?;
+    let (city, report) =
+        load_layers_from(&scene, synth.layers, progress).map_err(|message| SceneError::Load {
+            path: path.clone(),
+            message,
+        })?;
+    Ok(LoadedScene {
+        scene,
+        path,
+        city,
+        report,
     })
+}
+
+/// Generates a synthetic city of `buildings` buildings and writes `buildings.shp`,
+/// `roads.shp`, `districts.shp` and `synth.ron` into `out`.
+pub fn write_synth(out: &Path, buildings: usize, seed: u64) -> Result<SynthSummary, GisError> {
+    std::fs::create_dir_all(out).map_err(|e| GisError::io(out, e))?;
+    let synth = synth_city(buildings, seed);
+    for (layer, file) in synth.layers.iter().zip(SYNTH_LAYER_FILES) {
+        write_shapefile(layer, &out.join(file))?;
+    }
+    let scene = out.join(SYNTH_SCENE_FILE);
+    std::fs::write(&scene, &synth.scene_text).map_err(|e| GisError::io(&scene, e))?;
+    Ok(synth.summary)
 }
 
 #[cfg(test)]
@@ -290,5 +346,20 @@ mod tests {
         assert_eq!(loaded.city.zones.len(), sa.districts);
         let (m, l, e) = loaded.city.height_source_counts();
         assert!(m > 0 && l > 0 && e > 0, "{m} {l} {e}");
+
+        // The same city straight from memory: same buildings, same heights, same origin.
+        let progress = Progress::default();
+        let direct = load_synth(500, 7, &progress).unwrap();
+        assert_eq!(direct.city.buildings.len(), 500);
+        assert_eq!(direct.city.origin, loaded.city.origin);
+        assert_eq!(direct.city.zones.len(), sa.districts);
+        assert_eq!(direct.city.roads.len(), loaded.city.roads.len());
+        for (a, b) in direct.city.buildings.iter().zip(&loaded.city.buildings) {
+            assert_eq!(a.height_m, b.height_m);
+            // The Shapefile may store rings turned round: compare what they enclose.
+            assert!((a.footprint_area_m2() - b.footprint_area_m2()).abs() < 1e-6);
+        }
+        let p = progress.snapshot();
+        assert_eq!((p.stage, p.done, p.total), (Stage::Heights, 3, 3));
     }
 }

@@ -66,8 +66,156 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
-/// Attributes of one feature, by field name, in a stable order. Empty values are absent.
-pub type Attributes = BTreeMap<String, AttrValue>;
+/// Attributes of one feature, by field name, sorted by name. Empty values are absent.
+///
+/// A sorted vector with a map's interface (`get`, `insert`, iteration in key order):
+/// features have a handful of attributes, and a `BTreeMap` node alone costs over 600 bytes
+/// per feature, which a city of a million buildings feels.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributes(Vec<(String, AttrValue)>);
+
+/// Iterator over [`Attributes`] in key order.
+pub type AttrIter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (String, AttrValue)>,
+    fn(&'a (String, AttrValue)) -> (&'a String, &'a AttrValue),
+>;
+
+impl Attributes {
+    /// No attributes.
+    pub fn new() -> Attributes {
+        Attributes(Vec::new())
+    }
+
+    /// Where `key` is, or where it would go.
+    fn position<Q>(&self, key: &Q) -> Result<usize, usize>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        use std::borrow::Borrow;
+        self.0.binary_search_by(|(k, _)| Borrow::<Q>::borrow(k).cmp(key))
+    }
+
+    /// The value of `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&AttrValue>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.position(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// True when `key` has a value.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.position(key).is_ok()
+    }
+
+    /// Sets `key`; returns the value it replaced.
+    pub fn insert(&mut self, key: String, value: AttrValue) -> Option<AttrValue> {
+        match self.position(key.as_str()) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Takes `key` out; returns its value.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<AttrValue>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.position(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Name and value of each attribute, in key order.
+    pub fn iter(&self) -> AttrIter<'_> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> impl Iterator<Item = &AttrValue> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// Frees spare capacity (for data kept long, like the city model's).
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl FromIterator<(String, AttrValue)> for Attributes {
+    /// Later values of a repeated key replace earlier ones, as in a map.
+    fn from_iter<I: IntoIterator<Item = (String, AttrValue)>>(iter: I) -> Attributes {
+        let mut v: Vec<(String, AttrValue)> = iter.into_iter().collect();
+        // Stable: equal keys keep their order, and the last of each run is kept.
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(String, AttrValue)> = Vec::with_capacity(v.len());
+        for (k, value) in v {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = value,
+                _ => out.push((k, value)),
+            }
+        }
+        Attributes(out)
+    }
+}
+
+impl Extend<(String, AttrValue)> for Attributes {
+    fn extend<I: IntoIterator<Item = (String, AttrValue)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a String, &'a AttrValue);
+    type IntoIter = AttrIter<'a>;
+
+    fn into_iter(self) -> AttrIter<'a> {
+        self.iter()
+    }
+}
+
+impl IntoIterator for Attributes {
+    type Item = (String, AttrValue);
+    type IntoIter = std::vec::IntoIter<(String, AttrValue)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl std::ops::Index<&str> for Attributes {
+    type Output = AttrValue;
+
+    /// The value of a key; panics when it is absent (as a map's index does).
+    fn index(&self, key: &str) -> &AttrValue {
+        self.get(key).unwrap_or_else(|| panic!("no attribute '{key}'"))
+    }
+}
 
 /// One feature of a layer: a geometry in the layer's current CRS and its attributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -385,6 +533,35 @@ pub fn for_each_coord(g: &Geometry<f64>, f: &mut impl FnMut(geo_types::Coord<f64
 mod tests {
     use super::*;
     use geo_types::{Coord, LineString, Polygon, polygon};
+
+    #[test]
+    fn attributes_behave_like_a_sorted_map() {
+        let t = |s: &str| AttrValue::Text(s.into());
+        let mut a = Attributes::new();
+        assert!(a.is_empty());
+        assert_eq!(a.insert("name".into(), t("x")), None);
+        assert_eq!(a.insert("height".into(), AttrValue::Number(12.0)), None);
+        assert_eq!(a.insert("building".into(), t("yes")), None);
+        assert_eq!(a.insert("name".into(), t("y")), Some(t("x")));
+        assert_eq!(a.len(), 3);
+        let keys: Vec<&String> = a.keys().collect();
+        assert_eq!(keys, ["building", "height", "name"]);
+        assert_eq!(a.get("name"), Some(&t("y")));
+        assert_eq!(a["height"], AttrValue::Number(12.0));
+        assert!(a.contains_key("building") && !a.contains_key("levels"));
+        assert_eq!(a.get(&"height".to_string()), Some(&AttrValue::Number(12.0)));
+        assert_eq!(a.remove("building"), Some(t("yes")));
+        assert_eq!(a.remove("building"), None);
+        let pairs: Vec<(&String, &AttrValue)> = (&a).into_iter().collect();
+        assert_eq!(pairs.len(), 2);
+        // Collected: sorted, a repeated key keeps its last value.
+        let b: Attributes = [("b", "1"), ("a", "2"), ("b", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), t(v)))
+            .collect();
+        let pairs: Vec<(String, AttrValue)> = b.into_iter().collect();
+        assert_eq!(pairs, vec![("a".into(), t("2")), ("b".into(), t("3"))]);
+    }
 
     #[test]
     fn coord_visitors_agree_on_order() {

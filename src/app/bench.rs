@@ -1,0 +1,281 @@
+//! `citytwin bench render`: how fast a city loads and draws, offscreen. The app is pumped
+//! frame by frame as in `citytwin render` ([`offscreen_app`], [`frame`]: update, then wait
+//! for the GPU), on a synthetic city generated in memory or a scene file. Measured: the
+//! time from start (GPU set-up included) to the first frame showing the buildings, the CPU
+//! part alone (reading or generating the city, and meshing it: the loader thread's
+//! [`LoadTimings`]), the frame times of `frames` further frames, and peak memory.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use bevy::prelude::*;
+use bevy::render::renderer::RenderAdapterInfo;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::app::city_view::BuildingTile;
+use crate::app::loading::{LoadError, LoadSynth, LoadTimings, LoadedCity};
+use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app};
+use crate::twin::perf::{Summary, peak_rss_bytes, summarize};
+use crate::twin::synth::SYNTH_SCENE_FILE;
+
+/// Longest the city may take to show up, GPU set-up and loading included.
+const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(1800);
+/// Most frames a bench may time.
+pub const MAX_FRAMES: u32 = 100_000;
+/// Bytes in a MiB.
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// What city to measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BenchCity {
+    /// A synthetic city of so many buildings, generated in memory (no files).
+    Synth {
+        /// Number of buildings.
+        buildings: usize,
+        /// Random seed.
+        seed: u64,
+    },
+    /// A scene file.
+    Scene(PathBuf),
+}
+
+/// A render benchmark: the city, the image size and how many frames to time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchJob {
+    /// The city.
+    pub city: BenchCity,
+    /// Image width and height, pixels.
+    pub size: (u32, u32),
+    /// Frames timed after the first one.
+    pub frames: u32,
+}
+
+/// The CPU part of loading, seconds (from [`LoadTimings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CpuTimes {
+    /// File or synthetic generation to city model.
+    pub load_s: f64,
+    /// City model to tile meshes ready for upload.
+    pub mesh_s: f64,
+    /// Both.
+    pub total_s: f64,
+}
+
+/// What a render benchmark measured (serialised as the `--json` object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Buildings in the city model.
+    pub buildings: usize,
+    /// Image `[width, height]`.
+    pub size: [u32; 2],
+    /// The GPU adapter (name and backend).
+    pub adapter: String,
+    /// From start (GPU set-up included) to the end of the first frame with buildings.
+    pub load_to_first_frame_s: f64,
+    /// Frame times of the timed frames (update, render and GPU wait), milliseconds.
+    pub frame_ms: Summary,
+    /// Frames timed.
+    pub frames: u32,
+    /// The CPU part alone.
+    pub cpu: CpuTimes,
+    /// Entities drawing building tiles.
+    pub building_tiles: usize,
+    /// Peak resident memory of the process, MiB (Linux; `null` elsewhere).
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl BenchReport {
+    /// A few lines for people.
+    pub fn text(&self) -> String {
+        let [w, h] = self.size;
+        let mut s = format!(
+            "{} buildings at {w}x{h} on {}\n\
+             load to first frame  {:.2} s\n\
+             CPU part             {:.2} s (load {:.2} s, meshes {:.2} s)\n\
+             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames)\n\
+             building tiles       {}\n",
+            self.buildings,
+            self.adapter,
+            self.load_to_first_frame_s,
+            self.cpu.total_s,
+            self.cpu.load_s,
+            self.cpu.mesh_s,
+            self.frame_ms.min,
+            self.frame_ms.median,
+            self.frame_ms.p90,
+            self.frames,
+            self.building_tiles,
+        );
+        if let Some(m) = self.peak_rss_mib {
+            s.push_str(&format!("peak memory          {m:.0} MiB\n"));
+        }
+        s
+    }
+}
+
+/// Runs a render benchmark.
+pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
+    let (w, h) = job.size;
+    if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
+        bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
+    }
+    if job.frames == 0 || job.frames > MAX_FRAMES {
+        bail!("frames: {} (1 to {MAX_FRAMES})", job.frames);
+    }
+    let (scene, synth) = match &job.city {
+        BenchCity::Synth { buildings, seed } => {
+            if *buildings == 0 {
+                bail!("a synthetic city needs at least one building");
+            }
+            (
+                PathBuf::from(SYNTH_SCENE_FILE),
+                Some(LoadSynth {
+                    buildings: *buildings,
+                    seed: *seed,
+                }),
+            )
+        }
+        BenchCity::Scene(path) => {
+            if !path.exists() {
+                bail!("{}: scene file not found", path.display());
+            }
+            (path.clone(), None)
+        }
+    };
+
+    let started = Instant::now();
+    let (mut app, _target) = offscreen_app(&scene, job.size, synth);
+    let load_to_first_frame_s = loop {
+        frame(&mut app);
+        let world = app.world_mut();
+        match *world.resource::<State<AppState>>().get() {
+            AppState::Failed => {
+                let e = world
+                    .get_resource::<LoadError>()
+                    .map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
+                bail!(e);
+            }
+            AppState::Ready => {
+                let buildings = world
+                    .get_resource::<LoadedCity>()
+                    .map_or(0, |c| c.0.city.buildings.len());
+                let tiles = world
+                    .query_filtered::<(), With<BuildingTile>>()
+                    .iter(world)
+                    .count();
+                if tiles > 0 || buildings == 0 {
+                    break started.elapsed().as_secs_f64();
+                }
+            }
+            AppState::Loading => {}
+        }
+        if started.elapsed() > FIRST_FRAME_TIMEOUT {
+            bail!("the city did not show within {} s", FIRST_FRAME_TIMEOUT.as_secs());
+        }
+    };
+
+    let mut frame_ms = Vec::with_capacity(job.frames as usize);
+    for _ in 0..job.frames {
+        let t = Instant::now();
+        frame(&mut app);
+        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    let world = app.world_mut();
+    let buildings = world
+        .get_resource::<LoadedCity>()
+        .map_or(0, |c| c.0.city.buildings.len());
+    let building_tiles = world
+        .query_filtered::<(), With<BuildingTile>>()
+        .iter(world)
+        .count();
+    let adapter = world.get_resource::<RenderAdapterInfo>().map_or_else(
+        || "unknown".to_string(),
+        |a| format!("{} ({:?})", a.name, a.backend),
+    );
+    let timings = world
+        .get_resource::<LoadTimings>()
+        .copied()
+        .ok_or_else(|| anyhow!("the loader reported no timings"))?;
+    Ok(BenchReport {
+        buildings,
+        size: [w, h],
+        adapter,
+        load_to_first_frame_s,
+        frame_ms: summarize(&frame_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
+        frames: job.frames,
+        cpu: CpuTimes {
+            load_s: timings.load_s,
+            mesh_s: timings.mesh_s,
+            total_s: timings.load_s + timings.mesh_s,
+        },
+        building_tiles,
+        peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / MIB),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_jobs_fail_before_starting_bevy() {
+        let job = |city, size, frames| BenchJob { city, size, frames };
+        let synth = BenchCity::Synth {
+            buildings: 10,
+            seed: 1,
+        };
+        let e = bench_render(&job(synth.clone(), (0, 10), 3)).unwrap_err();
+        assert!(e.to_string().contains("0x10"), "{e}");
+        let e = bench_render(&job(synth, (10, 10), 0)).unwrap_err();
+        assert!(e.to_string().contains("frames"), "{e}");
+        let none = BenchCity::Synth {
+            buildings: 0,
+            seed: 1,
+        };
+        assert!(bench_render(&job(none, (10, 10), 1)).is_err());
+        let missing = BenchCity::Scene(PathBuf::from("/nonexistent/bench.ron"));
+        let e = bench_render(&job(missing, (10, 10), 1)).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/bench.ron"), "{e}");
+    }
+
+    #[test]
+    fn the_text_names_every_figure() {
+        let r = BenchReport {
+            buildings: 200,
+            size: [64, 48],
+            adapter: "llvmpipe (Vulkan)".into(),
+            load_to_first_frame_s: 1.5,
+            frame_ms: Summary {
+                min: 1.0,
+                median: 2.0,
+                p90: 3.0,
+            },
+            frames: 3,
+            cpu: CpuTimes {
+                load_s: 0.1,
+                mesh_s: 0.2,
+                total_s: 0.3,
+            },
+            building_tiles: 4,
+            peak_rss_mib: Some(100.0),
+        };
+        let t = r.text();
+        for part in [
+            "200 buildings",
+            "64x48",
+            "llvmpipe",
+            "1.50 s",
+            "median 2.00",
+            "p90 3.00",
+            "100 MiB",
+        ] {
+            assert!(t.contains(part), "{part} missing from {t}");
+        }
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["size"], serde_json::json!([64, 48]));
+        assert_eq!(v["frame_ms"]["p90"], 3.0);
+    }
+}

@@ -1,0 +1,68 @@
+//! `citytwin bench render` on a small synthetic city (on Mesa lavapipe where there is no
+//! GPU): one JSON object with the sizes, adapter, load-to-first-frame time and frame times.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Buildings of the synthetic city: small, lavapipe is slow.
+const BUILDINGS: u64 = 200;
+/// Frames timed.
+const FRAMES: u64 = 3;
+
+#[test]
+fn bench_render_prints_one_json_object() {
+    let out = Command::new(env!("CARGO_BIN_EXE_citytwin"))
+        .args([
+            "bench",
+            "render",
+            "--buildings",
+            &BUILDINGS.to_string(),
+            "--size",
+            "64x48",
+            "--frames",
+            &FRAMES.to_string(),
+            "--json",
+        ])
+        .output()
+        .expect("runs citytwin");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["buildings"], BUILDINGS);
+    assert_eq!(v["size"], serde_json::json!([64, 48]));
+    assert_eq!(v["frames"], FRAMES);
+    assert!(!v["adapter"].as_str().expect("adapter name").is_empty());
+    let first = v["load_to_first_frame_s"]
+        .as_f64()
+        .expect("load_to_first_frame_s");
+    let f = &v["frame_ms"];
+    let (min, median, p90) = (
+        f["min"].as_f64().expect("min"),
+        f["median"].as_f64().expect("median"),
+        f["p90"].as_f64().expect("p90"),
+    );
+    assert!(0.0 < min && min <= median && median <= p90, "{f}");
+    let cpu = v["cpu"]["total_s"].as_f64().expect("cpu.total_s");
+    assert!(
+        cpu > 0.0 && cpu < first,
+        "the CPU part is within the load: {cpu} vs {first}"
+    );
+    assert!(v["building_tiles"].as_u64().expect("building_tiles") > 0);
+}
+
+#[test]
+fn bench_render_needs_a_city_and_sane_numbers() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_citytwin"))
+            .args(args)
+            .output()
+            .expect("runs citytwin")
+    };
+    assert_eq!(run(&["bench", "render"]).status.code(), Some(2));
+    let out = run(&["bench", "render", "--buildings", "10", "--frames", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frames"));
+    let out = run(&["bench", "render", "/nonexistent/bench.ron"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/bench.ron"));
+}
