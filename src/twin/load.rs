@@ -142,6 +142,8 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
             .collect(),
         zones: ZoneGrid::default(),
         bookmarks: Vec::new(),
+        feeds: Vec::new(),
+        history: None,
     }
 }
 

@@ -34,6 +34,12 @@ pub struct Scene {
     /// Camera bookmarks.
     #[serde(default)]
     pub bookmarks: Vec<Bookmark>,
+    /// Live feeds.
+    #[serde(default)]
+    pub feeds: Vec<crate::twin::feeds::spec::FeedSpec>,
+    /// Where the feeds' history is kept, and for how long.
+    #[serde(default)]
+    pub history: Option<crate::twin::feeds::spec::HistorySpec>,
 }
 
 /// One layer of a scene.
@@ -295,7 +301,7 @@ impl Scene {
                 );
             }
         }
-        Ok(())
+        crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
     }
 
     /// The scene CRS when the scene names one.
