@@ -224,7 +224,15 @@ pub fn measure_mqtt(cfg: &BenchConfig) -> Result<Option<(f64, f64)>, String> {
     );
     opts.set_keep_alive(Duration::from_secs(5));
     let (client, mut conn) = rumqttc::Client::new(opts, 100_000);
-    let driver = std::thread::spawn(move || for _ in conn.iter() {});
+    // Ends at the first error (the disconnect at the end); not joined, as rumqttc may keep
+    // its request queue open.
+    std::thread::spawn(move || {
+        for e in conn.iter() {
+            if e.is_err() {
+                break;
+            }
+        }
+    });
     let total = (cfg.mqtt_rate as f64 * cfg.mqtt_seconds) as usize;
     let per_ms = (cfg.mqtt_rate / 1_000).max(1) as usize;
     let publisher = std::thread::spawn(move || {
@@ -267,7 +275,6 @@ pub fn measure_mqtt(cfg: &BenchConfig) -> Result<Option<(f64, f64)>, String> {
     }
     let _ = publisher.join();
     drop(handle);
-    let _ = driver.join();
     if lat.is_empty() {
         return Err("no MQTT message arrived".into());
     }

@@ -300,3 +300,17 @@ mod tests {
         assert!(validate_feeds(&[], Some(&h)).is_err());
     }
 }
+
+#[cfg(test)]
+mod default_scene_tests {
+    use super::*;
+
+    #[test]
+    fn default_scene_runs_the_simulator_with_history() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::twin::scene::DEFAULT_SCENE);
+        let scene = crate::twin::scene::Scene::load(&path).unwrap();
+        assert!(matches!(scene.feeds[0].kind, FeedKind::Simulator(_)));
+        let h = scene.history.unwrap();
+        assert!(h.resolve(&path).ends_with(".cache/history/default.sqlite"));
+    }
+}
