@@ -82,6 +82,48 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Measure performance figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Live feeds: ingest rate, MQTT latency through 127.0.0.1:1883, drain time per frame.
+    Feeds {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run_bench_feeds(json: bool) -> Result<(), String> {
+    let b = citytwin::twin::feeds::bench::run(&Default::default())?;
+    if json {
+        println!("{}", serde_json::to_string(&b).map_err(|e| e.to_string())?);
+    } else {
+        let ms = |v: Option<f64>| {
+            v.map_or("n/a (no broker on 127.0.0.1:1883)".to_string(), |x| {
+                format!("{x:.2} ms")
+            })
+        };
+        println!(
+            "ingest (channel → state → store): {:.0} observations/s",
+            b.ingest_obs_per_s
+        );
+        println!(
+            "MQTT publish → applied, 10,000 msg/s: p50 {}, p99 {}",
+            ms(b.mqtt_p50_ms),
+            ms(b.mqtt_p99_ms)
+        );
+        println!(
+            "drain time per frame at 100,000 obs/s: {:.3} ms",
+            b.frame_ms_added
+        );
+    }
+    Ok(())
 }
 
 fn parse_epsg(s: &str) -> Result<Crs, String> {
@@ -132,6 +174,9 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
+        Some(Command::Bench {
+            what: BenchWhat::Feeds { json },
+        }) => run_bench_feeds(json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
