@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages citytwin needs to build, test and run (idempotent).
 # PROJ is built from source by proj-sys (Debian 12's PROJ 9.1 is too old), hence cmake
-# and sqlite; Bevy needs udev, wayland and xkbcommon headers; tests render on lavapipe.
+# and sqlite; Bevy needs udev, wayland and xkbcommon headers; tests render on lavapipe;
+# the live-feed tests talk to an MQTT broker (mosquitto).
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
   libudev-dev libwayland-dev libxkbcommon-dev libx11-dev libxi-dev libxcursor-dev libxrandr-dev
   mesa-vulkan-drivers libvulkan1
   gdal-bin
+  mosquitto mosquitto-clients
 )
 missing=()
 for p in "${packages[@]}"; do

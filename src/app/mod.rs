@@ -11,6 +11,7 @@ pub mod bench;
 pub mod camera;
 pub mod city_view;
 pub mod dashboard;
+pub mod feeds;
 pub mod ground_view;
 pub mod loading;
 pub mod offscreen;
@@ -27,6 +28,7 @@ use bevy_egui::EguiPlugin;
 use crate::app::camera::CameraPlugin;
 use crate::app::city_view::CityViewPlugin;
 use crate::app::dashboard::DashboardPlugin;
+use crate::app::feeds::FeedsPlugin;
 use crate::app::ground_view::GroundViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
@@ -97,6 +99,7 @@ impl Plugin for AppPlugin {
                 CameraPlugin,
                 PickingPlugin,
                 DashboardPlugin,
+                FeedsPlugin,
                 UiPlugin,
                 ViewsPlugin,
             ));

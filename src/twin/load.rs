@@ -149,6 +149,8 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         zones: ZoneGrid::default(),
         bookmarks: Vec::new(),
         indicators: Default::default(),
+        feeds: Vec::new(),
+        history: None,
     }
 }
 

@@ -37,6 +37,12 @@ pub struct Scene {
     /// Indicator settings: population assumption, target overrides, extra indicators.
     #[serde(default)]
     pub indicators: crate::twin::indicators::IndicatorConfig,
+    /// Live feeds.
+    #[serde(default)]
+    pub feeds: Vec<crate::twin::feeds::spec::FeedSpec>,
+    /// Where the feeds' history is kept, and for how long.
+    #[serde(default)]
+    pub history: Option<crate::twin::feeds::spec::HistorySpec>,
 }
 
 /// One layer of a scene.
@@ -301,7 +307,7 @@ impl Scene {
                 );
             }
         }
-        Ok(())
+        crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
     }
 
     /// The scene CRS when the scene names one.

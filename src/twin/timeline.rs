@@ -3,6 +3,7 @@
 //! [`TwinClock::shown`] which instant to show.
 
 use crate::twin::feeds::Timestamp;
+use crate::twin::feeds::timefmt::civil_from_days;
 
 /// Playback speeds offered by the time slider (× real time).
 pub const PLAY_SPEEDS: [f64; 6] = [1.0, 10.0, 60.0, 300.0, 1_800.0, 3_600.0];
@@ -113,20 +114,6 @@ pub fn format_utc(t: Timestamp) -> String {
         (rem % 3_600) / 60,
         rem % 60
     )
-}
-
-/// Year, month, day of a count of days since 1970-01-01 (H. Hinnant's civil algorithm).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! 3D view leaves the mouse alone there.
 
 pub mod dashboard;
+pub mod feed_health;
 pub mod inspector;
 pub mod layers;
 pub mod timeline;
@@ -12,6 +13,7 @@ use bevy::prelude::*;
 use bevy_egui::egui;
 
 use crate::app::ui::dashboard::DashboardPanelPlugin;
+use crate::app::ui::feed_health::FeedHealthPlugin;
 use crate::app::ui::inspector::InspectorPlugin;
 use crate::app::ui::layers::LayersPanelPlugin;
 use crate::app::ui::timeline::TimelinePlugin;
@@ -26,6 +28,7 @@ impl Plugin for UiPlugin {
             InspectorPlugin,
             TimelinePlugin,
             DashboardPanelPlugin,
+            FeedHealthPlugin,
         ));
     }
 }

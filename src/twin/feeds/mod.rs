@@ -1,6 +1,28 @@
-//! Live feeds: the observation model, sources on their own threads, the bounded channels
-//! that carry observations to the app, feed health, and the on-disk history.
+//! Live feeds: the observation model, sources on their own threads (simulator, replay,
+//! MQTT), the bounded channels that carry observations to the app, validation, feed health,
+//! the live picture, the on-disk history and the time slider.
+//!
+//! The app side: [`runtime::start_feeds`] from the scene's specs, then each frame
+//! [`live::LiveState::drain_with`] on the [`source::FeedReceiver`] within
+//! [`live::DEFAULT_DRAIN_BUDGET`]; the health panel reads [`live::LiveState::health`]; the
+//! time slider (`crate::twin::timeline::TwinClock`), when not live, shows
+//! [`live::Picture::from_stored`] of [`store::Store::latest_at`] on a reader store opened
+//! with [`runtime::open_history`]; charts read [`store::Store::series`].
 
+pub mod bench;
+pub mod health;
+pub mod key;
+pub mod live;
+pub mod mapping;
+pub mod mqtt;
 pub mod observation;
+pub mod replay;
+pub mod runtime;
+pub mod simulator;
+pub mod source;
+pub mod spec;
+pub mod store;
+pub mod timefmt;
+pub mod validate;
 
 pub use observation::{Metric, Observation, Quality, SourceId, Subject, Timestamp};

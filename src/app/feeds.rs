@@ -1,0 +1,250 @@
+//! Live feeds in the app: starts the scene's sources when the city is ready, drains their
+//! channel every frame within a time budget, keeps the last day of observations for the
+//! indicators, follows the feeds' clock on the time slider, and paints roads by speed
+//! relative to free flow through the roads' colour buffer (live, or from the history at the
+//! instant the slider shows). The feed health panel is [`crate::app::ui::feed_health`].
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use bevy::prelude::*;
+
+use crate::app::dashboard::IndicatorFeedInputs;
+use crate::app::ground_view::{RoadColours, initial_road_colours};
+use crate::app::loading::LoadedCity;
+use crate::app::ui::timeline::TwinTime;
+use crate::app::{AppState, AppSystems};
+use crate::twin::feeds::key::SubjectKey;
+use crate::twin::feeds::live::{DEFAULT_DRAIN_BUDGET, DrainReport, Picture};
+use crate::twin::feeds::runtime::{RunningFeeds, open_history, start_feeds};
+use crate::twin::feeds::simulator::Simulator;
+use crate::twin::feeds::spec::FeedKind;
+use crate::twin::feeds::store::Store;
+use crate::twin::feeds::{Metric, Observation, SourceId, Timestamp};
+use crate::twin::indicators::feeds::free_flow_kmh;
+use crate::twin::indicators::{FeedInputs, FeedWindow};
+
+/// Observations kept in memory for the indicators (one day of data time, at most this many).
+const RECENT_MAX: usize = 200_000;
+/// Real seconds between refreshes of the indicators' feed inputs.
+const INPUTS_EVERY_S: f64 = 5.0;
+/// Speed relative to free flow at or below which a road is drawn fully congested.
+const JAM_RATIO: f64 = 0.3;
+/// Speed relative to free flow at or above which a road is drawn free-flowing.
+const FREE_RATIO: f64 = 0.85;
+/// A past instant is repainted from the history when the slider moved this far.
+const REPAINT_STEP_MS: i64 = 30 * Timestamp::SECOND_MS;
+
+/// The scene's running feeds (absent when the scene has none).
+#[derive(Resource)]
+pub struct LiveFeeds {
+    /// Sources, channel, live picture, health and history writer.
+    pub running: RunningFeeds,
+    /// A reader on the history store, for the time slider; `None` without history.
+    /// (A SQLite connection is not `Sync`; the lock is never contended.)
+    pub history: Option<Mutex<Store>>,
+    /// Where sensors stand (scene CRS), by sensor id.
+    pub sensors: std::collections::HashMap<String, [f64; 2]>,
+    /// The last day of accepted observations, oldest first.
+    pub recent: VecDeque<Observation>,
+    /// What the last drain did.
+    pub last_drain: DrainReport,
+    /// The newest observation time seen.
+    pub newest: Option<Timestamp>,
+}
+
+/// Starts, drains and paints the live feeds.
+pub struct FeedsPlugin;
+
+impl Plugin for FeedsPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(AppState::Ready), start)
+            .add_systems(
+                Update,
+                (drain, refresh_inputs)
+                    .chain()
+                    .in_set(AppSystems::Ingest)
+                    .run_if(resource_exists::<LiveFeeds>),
+            )
+            .add_systems(
+                Update,
+                paint_roads
+                    .in_set(AppSystems::Visuals)
+                    .run_if(resource_exists::<LiveFeeds>.and_then(resource_exists::<RoadColours>)),
+            );
+    }
+}
+
+/// Starts the scene's feeds, if it has any.
+fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
+    let Some(loaded) = loaded else { return };
+    let scene = &loaded.0.scene;
+    if scene.feeds.is_empty() {
+        return;
+    }
+    let city = &loaded.0.city;
+    let running = start_feeds(&scene.feeds, scene.history.as_ref(), city, &loaded.0.path);
+    if let Some(e) = &running.history_error {
+        warn!("feeds run without history: {e}");
+    }
+    let history = scene
+        .history
+        .as_ref()
+        .and_then(|h| open_history(h, &loaded.0.path).ok())
+        .map(Mutex::new);
+    // The simulator's sensor layout follows from its seed: a twin of it tells where they are.
+    let mut sensors = std::collections::HashMap::new();
+    for f in &scene.feeds {
+        if let FeedKind::Simulator(s) = &f.kind {
+            let sim = Simulator::new(city, s, SourceId(f.name.clone()));
+            for (id, p) in sim.sensors() {
+                sensors.insert(id.to_string(), [p.x(), p.y()]);
+            }
+        }
+    }
+    info!("feeds: {} sources started", running.handles.len());
+    commands.insert_resource(LiveFeeds {
+        running,
+        history,
+        sensors,
+        recent: VecDeque::new(),
+        last_drain: DrainReport::default(),
+        newest: None,
+    });
+}
+
+/// Drains the channel within the frame budget, keeps the recent window and moves "now"
+/// with the feeds' clock.
+fn drain(mut feeds: ResMut<LiveFeeds>, mut twin: ResMut<TwinTime>) {
+    let feeds = &mut *feeds;
+    let wall = Timestamp::now();
+    let mut accepted = Vec::new();
+    let report =
+        feeds
+            .running
+            .live
+            .drain_with(&feeds.running.receiver, DEFAULT_DRAIN_BUDGET, wall, |_, o| {
+                accepted.push(o.clone())
+            });
+    for o in accepted {
+        feeds.newest = Some(feeds.newest.map_or(o.time, |n| n.max(o.time)));
+        feeds.recent.push_back(o);
+    }
+    let newest = feeds.newest.unwrap_or(wall);
+    while feeds.recent.len() > RECENT_MAX
+        || feeds
+            .recent
+            .front()
+            .is_some_and(|o| o.time.0 < newest.0 - Timestamp::DAY_MS)
+    {
+        feeds.recent.pop_front();
+    }
+    feeds.last_drain = report;
+    // An accelerated simulator runs ahead of the wall clock: "now" is the newer of the two.
+    twin.now_from_feeds = true;
+    twin.now = wall.max(newest);
+}
+
+/// Hands the indicators the last day of observations up to the instant shown: from memory
+/// when live, from the history store for a past instant.
+fn refresh_inputs(
+    feeds: Res<LiveFeeds>,
+    twin: Res<TwinTime>,
+    mut inputs: ResMut<IndicatorFeedInputs>,
+    mut last: Local<Option<(Instant, Timestamp)>>,
+) {
+    let at = twin.shown();
+    let due = last.is_none_or(|(t, shown)| {
+        t.elapsed().as_secs_f64() >= INPUTS_EVERY_S || (shown.0 - at.0).abs() >= REPAINT_STEP_MS
+    });
+    if !due {
+        return;
+    }
+    *last = Some((Instant::now(), at));
+    let observations: Vec<Observation> = if twin.clock.is_live() {
+        feeds.recent.iter().cloned().collect()
+    } else {
+        match feeds.history.as_ref().and_then(|m| m.lock().ok()) {
+            Some(store) => store
+                .range(at.plus_ms(-Timestamp::DAY_MS), at)
+                .unwrap_or_else(|e| {
+                    warn!("history: {e}");
+                    Vec::new()
+                }),
+            None => feeds.recent.iter().filter(|o| o.time <= at).cloned().collect(),
+        }
+    };
+    inputs.0 = Some(FeedInputs {
+        window: FeedWindow::new(at, observations),
+        sensors: feeds.sensors.clone(),
+    });
+}
+
+/// The colour of a road by its speed as a share of free flow: red (jammed) to green.
+pub fn speed_colour(ratio: f64) -> Color {
+    let t = ((ratio - JAM_RATIO) / (FREE_RATIO - JAM_RATIO)).clamp(0.0, 1.0) as f32;
+    let [r, g, b] = crate::app::dashboard::choropleth_rgb(f64::from(t));
+    Color::srgb_u8(r, g, b)
+}
+
+/// Paints roads with a speed by their speed relative to free flow; the others keep their
+/// layer colour. Live: from the live picture after each drain; in the past: from the history
+/// at the instant shown.
+fn paint_roads(
+    feeds: Res<LiveFeeds>,
+    twin: Res<TwinTime>,
+    loaded: Res<LoadedCity>,
+    mut colours: ResMut<RoadColours>,
+    mut painted: Local<Option<(bool, Timestamp)>>,
+) {
+    let live = twin.clock.is_live();
+    let at = twin.shown();
+    let past_picture;
+    let picture: &Picture = if live {
+        if feeds.last_drain.accepted == 0 && painted.is_some_and(|(l, _)| l) {
+            return;
+        }
+        &feeds.running.live.picture
+    } else {
+        if painted.is_some_and(|(l, t)| !l && (t.0 - at.0).abs() < REPAINT_STEP_MS) {
+            return;
+        }
+        let rows = feeds
+            .history
+            .as_ref()
+            .and_then(|m| m.lock().ok())
+            .and_then(|s| s.latest_at(at, Some(Timestamp::HOUR_MS)).ok())
+            .unwrap_or_default();
+        past_picture = Picture::from_stored(rows);
+        &past_picture
+    };
+    *painted = Some((live, at));
+    let city = &loaded.0.city;
+    let mut next = initial_road_colours(city, &loaded.0.scene);
+    for (key, latest) in picture.of_metric(Metric::TrafficSpeed) {
+        let SubjectKey::Road(id) = key else { continue };
+        let Some(road) = city.roads.get(id.0 as usize) else {
+            continue;
+        };
+        let l = speed_colour(latest.value / free_flow_kmh(road)).to_linear();
+        next[id.0 as usize] = [l.red, l.green, l.blue, 1.0];
+    }
+    if next != colours.colours {
+        colours.colours = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_colours_run_from_red_to_green() {
+        let jam = speed_colour(0.1).to_srgba();
+        let free = speed_colour(1.0).to_srgba();
+        assert!(jam.red > jam.green, "{jam:?}");
+        assert!(free.green > free.red, "{free:?}");
+        assert_eq!(speed_colour(0.0), speed_colour(JAM_RATIO));
+    }
+}

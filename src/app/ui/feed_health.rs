@@ -1,0 +1,188 @@
+//! The feed health panel: per source its link state (connected / reconnecting / stale /
+//! stopped), last message age, messages per second, accepted, errors by kind, dropped and
+//! the last bad sample; and a banner across the top of the screen while any feed is stale
+//! or down, large enough to read on a wall display from across the room.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use crate::app::AppState;
+use crate::app::feeds::LiveFeeds;
+use crate::app::ui::UiCovered;
+use crate::twin::feeds::Timestamp;
+use crate::twin::feeds::health::{FeedHealth, LinkState};
+
+/// egui id of the panel, and its key in [`UiCovered`].
+const PANEL_ID: &str = "feed_health_panel";
+/// egui id of the banner, and its key in [`UiCovered`].
+const BANNER_ID: &str = "feed_health_banner";
+/// Text size of the stale banner, points.
+const BANNER_TEXT: f32 = 26.0;
+/// Width of the panel, logical pixels.
+const PANEL_WIDTH: f32 = 320.0;
+
+/// The feed health panel and banner.
+pub struct FeedHealthPlugin;
+
+impl Plugin for FeedHealthPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            EguiPrimaryContextPass,
+            health_panel.run_if(in_state(AppState::Ready).and_then(resource_exists::<LiveFeeds>)),
+        );
+    }
+}
+
+/// The colour of a link state.
+pub fn link_colour(s: LinkState) -> egui::Color32 {
+    match s {
+        LinkState::Connected => egui::Color32::from_rgb(70, 180, 90),
+        LinkState::Starting => egui::Color32::from_rgb(120, 160, 220),
+        LinkState::Reconnecting => egui::Color32::from_rgb(235, 170, 40),
+        LinkState::Stale | LinkState::Stopped => egui::Color32::from_rgb(230, 65, 55),
+    }
+}
+
+/// The label of a link state.
+pub fn link_label(s: LinkState) -> &'static str {
+    match s {
+        LinkState::Connected => "connected",
+        LinkState::Starting => "starting",
+        LinkState::Reconnecting => "reconnecting",
+        LinkState::Stale => "STALE",
+        LinkState::Stopped => "stopped",
+    }
+}
+
+/// "12 s", "5 min", "3 h".
+pub fn age_text(ms: i64) -> String {
+    let s = ms / 1_000;
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 7_200 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{} h", s / 3_600)
+    }
+}
+
+/// Draws the banner (when a feed is in trouble) and the panel.
+fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: ResMut<UiCovered>) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let now = Timestamp::now();
+    let health: Vec<&FeedHealth> = feeds.running.live.health.values().collect();
+    let troubled: Vec<String> = health
+        .iter()
+        .filter_map(|h| {
+            let state = h.state(now);
+            matches!(
+                state,
+                LinkState::Stale | LinkState::Stopped | LinkState::Reconnecting
+            )
+            .then(|| {
+                let age = h.message_age_ms(now).map_or("never heard".to_string(), |a| {
+                    format!("last message {} ago", age_text(a))
+                });
+                format!("{} {} — {age}", h.source, link_label(state))
+            })
+        })
+        .collect();
+    let banner = (!troubled.is_empty()).then(|| {
+        egui::Area::new(egui::Id::new(BANNER_ID))
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 8.0))
+            .order(egui::Order::Foreground)
+            .show(ctx, |ui| {
+                egui::Frame::new()
+                    .fill(egui::Color32::from_rgb(150, 20, 20))
+                    .inner_margin(12.0)
+                    .corner_radius(6.0)
+                    .show(ui, |ui| {
+                        for line in &troubled {
+                            ui.label(
+                                egui::RichText::new(format!("⚠ FEED {line}"))
+                                    .size(BANNER_TEXT)
+                                    .color(egui::Color32::WHITE)
+                                    .strong(),
+                            );
+                        }
+                    });
+            })
+            .response
+            .rect
+    });
+    covered.set(BANNER_ID, banner);
+
+    let response = egui::Window::new("Feeds")
+        .id(egui::Id::new(PANEL_ID))
+        .default_width(PANEL_WIDTH)
+        .anchor(egui::Align2::LEFT_BOTTOM, egui::vec2(8.0, -48.0))
+        .collapsible(true)
+        .show(ctx, |ui| {
+            for h in &health {
+                source_row(ui, h, now);
+                ui.separator();
+            }
+            let d = &feeds.running.live;
+            ui.small(format!(
+                "last frame: {} obs in {:.2} ms{} · backlog {}",
+                feeds.last_drain.observations,
+                feeds.last_drain.elapsed.as_secs_f64() * 1_000.0,
+                if feeds.last_drain.budget_hit {
+                    " (budget hit)"
+                } else {
+                    ""
+                },
+                feeds.last_drain.backlog
+            ));
+            match d.writer() {
+                Some(w) => ui.small(format!("history: {} stored", w.stored())),
+                None => ui.small("history: off"),
+            };
+        });
+    covered.set(PANEL_ID, response.map(|r| r.response.rect));
+    Ok(())
+}
+
+/// One source: state, age, rate, counts, last bad sample.
+fn source_row(ui: &mut egui::Ui, h: &FeedHealth, now: Timestamp) {
+    let state = h.state(now);
+    ui.horizontal(|ui| {
+        ui.colored_label(link_colour(state), egui::RichText::new("●").size(18.0));
+        ui.strong(h.source.to_string());
+        ui.colored_label(link_colour(state), link_label(state));
+    });
+    let age = h.message_age_ms(now).map_or("–".to_string(), age_text);
+    ui.small(format!(
+        "last message {age} ago · {:.0} msg/s · {} accepted · {} dropped",
+        h.msgs_per_s(now),
+        h.accepted,
+        h.dropped
+    ));
+    if h.error_total() > 0 {
+        let kinds: Vec<String> = h
+            .errors
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.label()))
+            .collect();
+        ui.colored_label(
+            egui::Color32::from_rgb(235, 170, 40),
+            format!("errors: {}", kinds.join(", ")),
+        );
+    }
+    if let Some(bad) = &h.last_bad {
+        ui.small(format!("last bad ({}): {}", bad.kind.label(), bad.message))
+            .on_hover_text(&bad.sample);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_in_sensible_units() {
+        assert_eq!(age_text(5_000), "5 s");
+        assert_eq!(age_text(300_000), "5 min");
+        assert_eq!(age_text(3 * 3_600_000), "3 h");
+    }
+}

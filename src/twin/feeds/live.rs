@@ -1,0 +1,574 @@
+//! The live picture of the twin: the latest value of every (subject, metric), fed by
+//! draining the feed channel within a time budget each frame (validating, updating feed
+//! health), and the store writer thread that appends accepted observations to the history
+//! so the frame never waits on disk. What any channel cannot take is counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
+
+use crate::twin::feeds::health::{DEFAULT_STALE_AFTER_S, FeedHealth};
+use crate::twin::feeds::key::SubjectKey;
+use crate::twin::feeds::observation::{Metric, Observation, Quality, SourceId, Subject, Timestamp};
+use crate::twin::feeds::source::{FeedMessage, FeedReceiver};
+use crate::twin::feeds::store::{Store, StoredObservation};
+use crate::twin::feeds::validate::Validator;
+
+/// The per-frame drain budget the app should use.
+pub const DEFAULT_DRAIN_BUDGET: Duration = Duration::from_millis(2);
+/// Observations drained between looks at the clock.
+const CLOCK_EVERY: usize = 64;
+/// Capacity of the writer's channel, in batches.
+pub const DEFAULT_WRITER_CAPACITY: usize = 1_024;
+/// Most rows the writer puts in one transaction.
+pub const DEFAULT_ROWS_PER_COMMIT: usize = 50_000;
+/// How often the writer prunes by retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How long the writer waits for work before checking its pruning clock.
+const WRITER_IDLE: Duration = Duration::from_millis(250);
+
+/// The latest value of one (subject, metric).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latest {
+    /// The subject (a point subject's current position).
+    pub subject: Subject,
+    /// The value, in the metric's unit.
+    pub value: f64,
+    /// When it was observed.
+    pub time: Timestamp,
+    /// Quality flag.
+    pub quality: Option<Quality>,
+    /// The observation's detail.
+    pub detail: String,
+}
+
+impl Latest {
+    fn of(o: &Observation) -> Latest {
+        Latest {
+            subject: o.subject.clone(),
+            value: o.value,
+            time: o.time,
+            quality: o.quality,
+            detail: o.detail.clone(),
+        }
+    }
+}
+
+/// A picture of the twin: the latest value per (subject, metric), live or at a past time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Picture {
+    values: HashMap<(SubjectKey, Metric), Latest>,
+}
+
+impl Picture {
+    /// The picture at a past time, from [`Store::latest_at`].
+    pub fn from_stored(rows: Vec<StoredObservation>) -> Picture {
+        let mut p = Picture::default();
+        for r in rows {
+            p.apply(r.key, &r.observation);
+        }
+        p
+    }
+
+    /// Sets a value unless a newer one is already there; true when it changed the picture.
+    pub fn apply(&mut self, key: SubjectKey, o: &Observation) -> bool {
+        match self.values.entry((key, o.metric)) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if e.get().time > o.time {
+                    return false;
+                }
+                *e.get_mut() = Latest::of(o);
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Latest::of(o));
+            }
+        }
+        true
+    }
+
+    /// The latest value of one subject and metric.
+    pub fn get(&self, key: &SubjectKey, metric: Metric) -> Option<&Latest> {
+        self.values.get(&(key.clone(), metric))
+    }
+
+    /// Every value of one metric.
+    pub fn of_metric(&self, metric: Metric) -> impl Iterator<Item = (&SubjectKey, &Latest)> {
+        self.values
+            .iter()
+            .filter(move |((_, m), _)| *m == metric)
+            .map(|((k, _), v)| (k, v))
+    }
+
+    /// Every value.
+    pub fn iter(&self) -> impl Iterator<Item = (&(SubjectKey, Metric), &Latest)> {
+        self.values.iter()
+    }
+
+    /// Number of (subject, metric) values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Counters of the store writer thread.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Observations committed (acknowledged as stored).
+    pub stored: AtomicU64,
+    /// Observations not handed over because the writer's channel was full.
+    pub dropped: AtomicU64,
+    /// Observations whose transaction failed.
+    pub failed: AtomicU64,
+    /// Observations pruned by retention.
+    pub pruned: AtomicU64,
+    /// The last write error.
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// Settings of the store writer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriterConfig {
+    /// Channel capacity, in batches.
+    pub capacity: usize,
+    /// Most rows per transaction.
+    pub rows_per_commit: usize,
+    /// Retention: rows older than this many ms before now are pruned; `None` keeps all.
+    pub retention_ms: Option<i64>,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            capacity: DEFAULT_WRITER_CAPACITY,
+            rows_per_commit: DEFAULT_ROWS_PER_COMMIT,
+            retention_ms: None,
+        }
+    }
+}
+
+/// The thread that appends observations to the [`Store`].
+#[derive(Debug)]
+pub struct StoreWriter {
+    tx: Option<Sender<Vec<Observation>>>,
+    stats: Arc<WriterStats>,
+    thread: Option<JoinHandle<Store>>,
+}
+
+impl StoreWriter {
+    /// Starts the writer thread, which owns the store until [`StoreWriter::close`].
+    pub fn spawn(mut store: Store, config: WriterConfig) -> std::io::Result<StoreWriter> {
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<Observation>>(config.capacity.max(1));
+        let stats = Arc::new(WriterStats::default());
+        let st = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("feed-store-writer".into())
+            .spawn(move || {
+                let mut last_prune: Option<Instant> = None;
+                let mut rows: Vec<Observation> = Vec::new();
+                let prune = |store: &mut Store| {
+                    if let Some(keep) = config.retention_ms {
+                        let before = Timestamp::now().plus_ms(-keep);
+                        match store.prune_before(before) {
+                            Ok(n) => {
+                                st.pruned.fetch_add(n as u64, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                *st.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string())
+                            }
+                        }
+                    }
+                };
+                loop {
+                    if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                        prune(&mut store);
+                        last_prune = Some(Instant::now());
+                    }
+                    match rx.recv_timeout(WRITER_IDLE) {
+                        Ok(b) => rows.extend(b),
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    while rows.len() < config.rows_per_commit {
+                        match rx.try_recv() {
+                            Ok(b) => rows.extend(b),
+                            Err(_) => break,
+                        }
+                    }
+                    match store.append(&rows) {
+                        Ok(n) => {
+                            st.stored.fetch_add(n as u64, Ordering::Release);
+                        }
+                        Err(e) => {
+                            st.failed.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                            *st.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        }
+                    }
+                    rows.clear();
+                }
+                store
+            })?;
+        Ok(StoreWriter {
+            tx: Some(tx),
+            stats,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands a batch to the writer without waiting; false (and counted) when it is full.
+    pub fn submit(&self, batch: Vec<Observation>) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let n = batch.len() as u64;
+        let Some(tx) = &self.tx else {
+            self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+            return false;
+        };
+        match tx.try_send(batch) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Observations committed so far.
+    pub fn stored(&self) -> u64 {
+        self.stats.stored.load(Ordering::Acquire)
+    }
+
+    /// Waits until at least `n` observations are committed; false on timeout.
+    pub fn wait_stored(&self, n: u64, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while self.stored() < n {
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Writes what is queued, stops the thread and gives the store back.
+    pub fn close(mut self) -> Option<Store> {
+        self.tx = None;
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DrainReport {
+    /// Channel messages taken.
+    pub messages: usize,
+    /// Observations in them.
+    pub observations: usize,
+    /// Observations accepted into the picture.
+    pub accepted: usize,
+    /// Observations rejected by validation.
+    pub rejected: usize,
+    /// Health events.
+    pub events: usize,
+    /// Time spent.
+    pub elapsed: Duration,
+    /// True when the budget ran out before the channel was empty.
+    pub budget_hit: bool,
+    /// Messages left in the channel.
+    pub backlog: usize,
+}
+
+/// Observations of one source in a row, counted into its health together.
+#[derive(Debug, Default)]
+struct Run {
+    source: Option<SourceId>,
+    received: u64,
+    accepted: u64,
+}
+
+/// The live state: the current picture, per-source health, the validator and the writer.
+#[derive(Debug)]
+pub struct LiveState {
+    /// The latest values.
+    pub picture: Picture,
+    /// Health per source.
+    pub health: BTreeMap<SourceId, FeedHealth>,
+    /// The checks applied to incoming observations.
+    pub validator: Validator,
+    writer: Option<StoreWriter>,
+    pending: Vec<Observation>,
+}
+
+impl LiveState {
+    /// A live state with a validator and, optionally, a store writer.
+    pub fn new(validator: Validator, writer: Option<StoreWriter>) -> LiveState {
+        LiveState {
+            picture: Picture::default(),
+            health: BTreeMap::new(),
+            validator,
+            writer,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Registers a source with its stale timeout (unregistered sources get the default).
+    pub fn register(&mut self, source: &SourceId, stale_after_s: f64) {
+        self.health
+            .insert(source.clone(), FeedHealth::new(source.clone(), stale_after_s));
+    }
+
+    /// The store writer, if any.
+    pub fn writer(&self) -> Option<&StoreWriter> {
+        self.writer.as_ref()
+    }
+
+    /// Takes the writer out (to close it and get the store back).
+    pub fn take_writer(&mut self) -> Option<StoreWriter> {
+        self.writer.take()
+    }
+
+    /// Drains the channel for at most `budget`; `now` is the wall-clock time.
+    pub fn drain(&mut self, rx: &FeedReceiver, budget: Duration, now: Timestamp) -> DrainReport {
+        self.drain_with(rx, budget, now, |_, _| {})
+    }
+
+    /// Like [`LiveState::drain`], calling `on_accept` for every observation accepted (to
+    /// update colours, charts, indicators).
+    pub fn drain_with(
+        &mut self,
+        rx: &FeedReceiver,
+        budget: Duration,
+        now: Timestamp,
+        mut on_accept: impl FnMut(&SubjectKey, &Observation),
+    ) -> DrainReport {
+        let start = Instant::now();
+        let mut report = DrainReport::default();
+        let mut run = Run::default();
+        let mut since_clock = 0usize;
+        loop {
+            if since_clock >= CLOCK_EVERY {
+                since_clock = 0;
+                if start.elapsed() >= budget {
+                    report.budget_hit = !rx.receiver().is_empty();
+                    break;
+                }
+            }
+            let Ok(msg) = rx.receiver().try_recv() else {
+                break;
+            };
+            report.messages += 1;
+            match msg {
+                FeedMessage::Observation(o) => {
+                    since_clock += 1;
+                    self.ingest(o, now, &mut report, &mut on_accept, &mut run);
+                }
+                FeedMessage::Batch(b) => {
+                    since_clock += b.len();
+                    for o in b {
+                        self.ingest(o, now, &mut report, &mut on_accept, &mut run);
+                    }
+                }
+                FeedMessage::Event { source, at, event } => {
+                    self.flush_run(&mut run, now);
+                    report.events += 1;
+                    self.health_of(&source).on_event(&event, at);
+                }
+            }
+        }
+        self.flush_run(&mut run, now);
+        if let Some(w) = &self.writer
+            && !self.pending.is_empty()
+        {
+            w.submit(std::mem::take(&mut self.pending));
+        }
+        for (source, dropped) in rx.dropped() {
+            self.health_of(&source).set_dropped(dropped);
+        }
+        for h in self.health.values_mut() {
+            h.tick(now);
+        }
+        report.backlog = rx.receiver().len();
+        report.elapsed = start.elapsed();
+        report
+    }
+
+    fn ingest(
+        &mut self,
+        o: Observation,
+        now: Timestamp,
+        report: &mut DrainReport,
+        on_accept: &mut impl FnMut(&SubjectKey, &Observation),
+        run: &mut Run,
+    ) {
+        if run.source.as_ref() != Some(&o.source) {
+            self.flush_run(run, now);
+            run.source = Some(o.source.clone());
+        }
+        run.received += 1;
+        report.observations += 1;
+        match self.validator.check(&o, now) {
+            Ok(()) => {
+                let key = SubjectKey::of(&o);
+                on_accept(&key, &o);
+                self.picture.apply(key, &o);
+                run.accepted += 1;
+                report.accepted += 1;
+                if self.writer.is_some() {
+                    self.pending.push(o);
+                }
+            }
+            Err(r) => {
+                report.rejected += 1;
+                let sample = serde_json::to_string(&o).unwrap_or_default();
+                self.health_of(&o.source).on_bad(r.kind, &r.message, &sample, now);
+            }
+        }
+    }
+
+    fn flush_run(&mut self, run: &mut Run, now: Timestamp) {
+        if let Some(s) = run.source.take() {
+            let (n, a) = (run.received, run.accepted);
+            self.health_of(&s).on_observations(n, a, now);
+        }
+        run.received = 0;
+        run.accepted = 0;
+    }
+
+    fn health_of(&mut self, source: &SourceId) -> &mut FeedHealth {
+        self.health
+            .entry(source.clone())
+            .or_insert_with(|| FeedHealth::new(source.clone(), DEFAULT_STALE_AFTER_S))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twin::city::RoadId;
+    use crate::twin::feeds::health::ErrorKind;
+    use crate::twin::feeds::source::{FeedEvent, feed_channel};
+
+    fn o(source: &SourceId, road: u32, v: f64, t: i64) -> Observation {
+        Observation::new(
+            source,
+            Subject::Road(RoadId(road)),
+            Metric::TrafficSpeed,
+            v,
+            Timestamp(t),
+        )
+    }
+
+    fn validator() -> Validator {
+        Validator {
+            roads: 100,
+            ..Validator::permissive()
+        }
+    }
+
+    #[test]
+    fn drain_validates_counts_per_source_and_stores() {
+        let (ch, rx) = feed_channel(1_000);
+        let (a, b) = (SourceId("a".into()), SourceId("b".into()));
+        let (ta, tb) = (ch.sender(&a), ch.sender(&b));
+        ta.event(FeedEvent::Connected);
+        ta.batch((0..50).map(|i| o(&a, i, 30.0, 1_000 + i as i64)).collect());
+        tb.observation(o(&b, 500, 30.0, 1_000));
+        tb.observation(o(&b, 1, f64::NAN, 1_000));
+        tb.error(ErrorKind::Malformed, "not JSON", "{oops");
+        let writer = StoreWriter::spawn(Store::in_memory().unwrap(), WriterConfig::default()).unwrap();
+        let mut live = LiveState::new(validator(), Some(writer));
+        let r = live.drain(&rx, Duration::from_secs(1), Timestamp(2_000));
+        assert_eq!((r.observations, r.accepted, r.rejected, r.events), (52, 50, 2, 2));
+        assert_eq!(live.picture.len(), 50);
+        let hb = &live.health[&b];
+        assert_eq!(hb.errors[&ErrorKind::UnknownId], 1);
+        assert_eq!(hb.errors[&ErrorKind::NotFinite], 1);
+        assert_eq!(hb.errors[&ErrorKind::Malformed], 1);
+        assert_eq!(hb.last_bad.as_ref().unwrap().sample, "{oops");
+        assert_eq!(live.health[&a].accepted, 50);
+        let w = live.take_writer().unwrap();
+        assert!(w.wait_stored(50, Duration::from_secs(5)));
+        let store = w.close().unwrap();
+        assert_eq!(store.count().unwrap(), 50);
+    }
+
+    #[test]
+    fn older_values_do_not_replace_newer_ones() {
+        let (ch, rx) = feed_channel(10);
+        let s = SourceId("s".into());
+        let t = ch.sender(&s);
+        t.observation(o(&s, 1, 50.0, 2_000));
+        t.observation(o(&s, 1, 20.0, 1_000));
+        let mut live = LiveState::new(validator(), None);
+        live.drain(&rx, Duration::from_secs(1), Timestamp(3_000));
+        let v = live
+            .picture
+            .get(&SubjectKey::Road(RoadId(1)), Metric::TrafficSpeed)
+            .unwrap();
+        assert_eq!(v.value, 50.0);
+    }
+
+    #[test]
+    fn drain_stops_at_the_budget_and_overflow_is_reported() {
+        let (ch, rx) = feed_channel(100_000);
+        let s = SourceId("s".into());
+        let t = ch.sender(&s);
+        for i in 0..100_000 {
+            if !t.observation(o(&s, 1, (i % 100) as f64, i)) {
+                break;
+            }
+        }
+        assert!(!t.observation(o(&s, 1, 1.0, 1)));
+        let mut live = LiveState::new(validator(), None);
+        let r = live.drain(&rx, Duration::ZERO, Timestamp(200_000));
+        assert!(r.budget_hit);
+        assert!(r.observations <= CLOCK_EVERY, "{}", r.observations);
+        assert_eq!(r.backlog, 100_000 - r.observations);
+        assert_eq!(live.health[&s].dropped, 1);
+    }
+
+    #[test]
+    fn writer_overflow_is_counted() {
+        let config = WriterConfig {
+            capacity: 1,
+            ..WriterConfig::default()
+        };
+        let w = StoreWriter::spawn(Store::in_memory().unwrap(), config).unwrap();
+        let s = SourceId("s".into());
+        let mut refused = 0;
+        for _ in 0..200 {
+            if !w.submit((0..100).map(|i| o(&s, 1, 1.0, i)).collect()) {
+                refused += 100;
+            }
+        }
+        let stats = w.stats();
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), refused);
+        let stored_then = w.stored();
+        let store = w.close().unwrap();
+        assert!(refused > 0, "a one-batch channel must refuse some of 200 batches");
+        assert_eq!(store.count().unwrap() + refused, 20_000, "stored {stored_then}");
+    }
+}
