@@ -152,16 +152,19 @@ fn refresh_inputs(
     feeds: Res<LiveFeeds>,
     twin: Res<TwinTime>,
     mut inputs: ResMut<IndicatorFeedInputs>,
-    mut last: Local<Option<(Instant, Timestamp)>>,
+    mut last: Local<Option<(Instant, Timestamp, bool)>>,
 ) {
     let at = twin.shown();
-    let due = last.is_none_or(|(t, shown)| {
-        t.elapsed().as_secs_f64() >= INPUTS_EVERY_S || (shown.0 - at.0).abs() >= REPAINT_STEP_MS
+    // Due after the refresh interval, when the slider moved, or when the first
+    // observations arrive after an empty refresh.
+    let due = last.is_none_or(|(t, shown, had_data)| {
+        t.elapsed().as_secs_f64() >= INPUTS_EVERY_S
+            || (shown.0 - at.0).abs() >= REPAINT_STEP_MS
+            || (!had_data && !feeds.recent.is_empty())
     });
     if !due {
         return;
     }
-    *last = Some((Instant::now(), at));
     let observations: Vec<Observation> = if twin.clock.is_live() {
         feeds.recent.iter().cloned().collect()
     } else {
@@ -175,6 +178,7 @@ fn refresh_inputs(
             None => feeds.recent.iter().filter(|o| o.time <= at).cloned().collect(),
         }
     };
+    *last = Some((Instant::now(), at, !observations.is_empty()));
     inputs.0 = Some(FeedInputs {
         window: FeedWindow::new(at, observations),
         sensors: feeds.sensors.clone(),
@@ -237,7 +241,62 @@ fn paint_roads(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bevy::state::app::StatesPlugin;
+
     use super::*;
+    use crate::app::ground_view::FeatureColours;
+    use crate::twin::feeds::spec::FeedSpec;
+
+    /// Longest the headless test waits for the simulator's first observations.
+    const WAIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn simulator_feeds_reach_the_roads_colours_and_the_indicators() {
+        let mut loaded = crate::app::outline::tests::tiny_loaded_scene();
+        let spec: FeedSpec =
+            ron::from_str(r#"(name: "sim", kind: simulator((seed: 1, speed: 1.0, step_s: 60.0)))"#)
+                .expect("feed spec parses");
+        loaded.scene.feeds = vec![spec];
+        let initial = initial_road_colours(&loaded.city, &loaded.scene);
+        let roads = loaded.city.roads.len();
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin))
+            .init_state::<AppState>()
+            .init_resource::<TwinTime>()
+            .init_resource::<IndicatorFeedInputs>()
+            .insert_resource(RoadColours(FeatureColours {
+                colours: initial.clone(),
+                buffer: Handle::default(),
+            }))
+            .add_plugins(FeedsPlugin)
+            .insert_resource(LoadedCity(Arc::new(loaded)));
+        app.world_mut()
+            .resource_mut::<NextState<AppState>>()
+            .set(AppState::Ready);
+        let start = Instant::now();
+        loop {
+            app.update();
+            let feeds = app.world().resource::<LiveFeeds>();
+            let speeds = feeds.running.live.picture.of_metric(Metric::TrafficSpeed).count();
+            if speeds > 0 && !feeds.recent.is_empty() || start.elapsed() > WAIT {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        app.update();
+        let feeds = app.world().resource::<LiveFeeds>();
+        assert!(!feeds.recent.is_empty(), "no observation accepted in {WAIT:?}");
+        let colours = &app.world().resource::<RoadColours>().colours;
+        assert_eq!(colours.len(), roads);
+        assert_ne!(colours, &initial, "a road with a speed is painted by it");
+        let inputs = app.world().resource::<IndicatorFeedInputs>();
+        let window = &inputs.0.as_ref().expect("indicators fed").window;
+        assert!(!window.observations.is_empty());
+        assert!(app.world().resource::<TwinTime>().now_from_feeds);
+    }
 
     #[test]
     fn speed_colours_run_from_red_to_green() {

@@ -45,6 +45,9 @@ const WINDOW_SIZE: (u32, u32) = (1440, 900);
 pub struct AppPlugin {
     /// The scene file (`scenes/*.ron`) to load at start.
     pub scene_path: PathBuf,
+    /// Whether the scene's live feeds start. The window runs them; offscreen renders draw
+    /// the city without them, so that a render is reproducible and writes no history.
+    pub live_feeds: bool,
 }
 
 /// The stages of a frame in `Update`, run in this order (configured once, in [`AppPlugin`]).
@@ -99,10 +102,12 @@ impl Plugin for AppPlugin {
                 CameraPlugin,
                 PickingPlugin,
                 DashboardPlugin,
-                FeedsPlugin,
                 UiPlugin,
                 ViewsPlugin,
             ));
+        if self.live_feeds {
+            app.add_plugins(FeedsPlugin);
+        }
     }
 }
 
@@ -130,7 +135,10 @@ pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
             ..default()
         }))
         .add_plugins(EguiPlugin::default())
-        .add_plugins(AppPlugin { scene_path })
+        .add_plugins(AppPlugin {
+            scene_path,
+            live_feeds: true,
+        })
         .run();
     match exit {
         AppExit::Success => Ok(()),
@@ -244,7 +252,10 @@ mod tests {
         ))
         .init_asset::<Mesh>()
         .init_asset::<StandardMaterial>()
-        .add_plugins(AppPlugin { scene_path: path });
+        .add_plugins(AppPlugin {
+            scene_path: path,
+            live_feeds: true,
+        });
         assert_eq!(update_until_loaded(&mut app), AppState::Failed);
         // The camera exists and keeps running without a window.
         app.update();

@@ -207,6 +207,7 @@ pub(crate) fn offscreen_app(
         )
         .add_plugins(AppPlugin {
             scene_path: scene.to_path_buf(),
+            live_feeds: false,
         });
     let target = app
         .world_mut()
