@@ -6,7 +6,9 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
-use bevy::mesh::{MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology};
+use bevy::mesh::{
+    MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology, VertexAttributeDescriptor,
+};
 use bevy::pbr::{MaterialPipeline, MaterialPipelineKey, PbrPlugin};
 use bevy::prelude::*;
 use bevy::render::render_resource::{
@@ -79,6 +81,17 @@ impl Plugin for CityViewPlugin {
     }
 }
 
+/// Makes a material pipeline read exactly these mesh attributes (the custom materials' one
+/// `specialize` step).
+pub(crate) fn use_vertex_attributes(
+    descriptor: &mut RenderPipelineDescriptor,
+    layout: &MeshVertexBufferLayoutRef,
+    attributes: &[VertexAttributeDescriptor],
+) -> Result<(), SpecializedMeshPipelineError> {
+    descriptor.vertex.buffers = vec![layout.0.get_layout(attributes)?];
+    Ok(())
+}
+
 /// The material of the extruded buildings: colours per building, lit by a fixed sun.
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
 pub struct BuildingMaterial {
@@ -110,13 +123,15 @@ impl Material for BuildingMaterial {
         layout: &MeshVertexBufferLayoutRef,
         _key: MaterialPipelineKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            Mesh::ATTRIBUTE_NORMAL.at_shader_location(1),
-            ATTRIBUTE_BUILDING_INDEX.at_shader_location(2),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        Ok(())
+        use_vertex_attributes(
+            descriptor,
+            layout,
+            &[
+                Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+                Mesh::ATTRIBUTE_NORMAL.at_shader_location(1),
+                ATTRIBUTE_BUILDING_INDEX.at_shader_location(2),
+            ],
+        )
     }
 }
 
