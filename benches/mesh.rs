@@ -11,13 +11,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use citytwin::twin::extrude::{TileMesh, extrude_city_with};
+use citytwin::twin::extrude::{TILE_M, TileMesh, extrude_city_with};
 use citytwin::twin::perf::peak_rss_bytes;
 use citytwin::twin::progress::Progress;
 use citytwin::twin::synth::load_synth;
 
-/// Tile side, metres (as the app's `TILE_M`).
-const TILE_M: f64 = 250.0;
 /// Sizes measured when none are given.
 const DEFAULT_SIZES: &[usize] = &[100_000, 1_000_000];
 /// Bytes in a MiB.

@@ -29,6 +29,9 @@ struct VertexOutput {
     @location(1) colour: vec4<f32>,
 };
 
+// Where hidden features' vertices go: outside the clip volume.
+const HIDDEN_CLIP_POSITION: vec4<f32> = vec4<f32>(2.0, 2.0, 2.0, 1.0);
+
 @vertex
 fn vertex(vertex: Vertex) -> VertexOutput {
     var out: VertexOutput;
@@ -42,14 +45,17 @@ fn vertex(vertex: Vertex) -> VertexOutput {
     } else {
         out.colour = vec4<f32>(0.0);
     }
+    // A hidden feature's vertices all land on one point outside the clip volume: its
+    // triangles have no area and are never rasterised (no `discard`, which would cost
+    // early depth testing for every fragment of every feature).
+    if (out.colour.a <= 0.0) {
+        out.clip_position = HIDDEN_CLIP_POSITION;
+    }
     return out;
 }
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
-    if (in.colour.a <= 0.0) {
-        discard;
-    }
     let sun = max(dot(normalize(in.world_normal), normalize(SUN_DIRECTION)), 0.0);
     return vec4<f32>(in.colour.rgb * (AMBIENT + SUN * sun), 1.0);
 }

@@ -122,6 +122,9 @@ enum BenchCommand {
         /// Random seed of the synthetic city.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Multisample anti-aliasing, samples per pixel: 1 (off), 2, 4 or 8.
+        #[arg(long, default_value_t = 4)]
+        msaa: u32,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -136,15 +139,16 @@ enum BenchCommand {
 
 fn run_bench(what: BenchCommand) -> Result<(), String> {
     use citytwin::app::bench::{BenchCity, BenchJob, bench_render};
-    let (scene, buildings, size, frames, seed, json) = match what {
+    let (scene, buildings, size, frames, seed, msaa, json) = match what {
         BenchCommand::Render {
             scene,
             buildings,
             size,
             frames,
             seed,
+            msaa,
             json,
-        } => (scene, buildings, size, frames, seed, json),
+        } => (scene, buildings, size, frames, seed, msaa, json),
         BenchCommand::Feeds { json } => return run_bench_feeds(json),
     };
     let city = match (scene, buildings) {
@@ -152,7 +156,13 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
         (None, Some(buildings)) => BenchCity::Synth { buildings, seed },
         (None, None) => return Err("give a scene file or --buildings N".into()),
     };
-    let report = bench_render(&BenchJob { city, size, frames }).map_err(|e| e.to_string())?;
+    let report = bench_render(&BenchJob {
+        city,
+        size,
+        frames,
+        msaa,
+    })
+    .map_err(|e| e.to_string())?;
     if json {
         println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     } else {

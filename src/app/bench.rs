@@ -15,8 +15,9 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::app::city_view::BuildingTile;
+use crate::app::ground_view::GroundTileEntity;
 use crate::app::loading::{LoadError, LoadSynth, LoadTimings, LoadedCity};
-use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app};
+use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app, wait_for_gpu};
 use crate::twin::perf::{Summary, peak_rss_bytes, summarize};
 use crate::twin::synth::SYNTH_SCENE_FILE;
 
@@ -50,6 +51,8 @@ pub struct BenchJob {
     pub size: (u32, u32),
     /// Frames timed after the first one.
     pub frames: u32,
+    /// Samples per pixel of the camera's multisample anti-aliasing: 1 (off), 2, 4 or 8.
+    pub msaa: u32,
 }
 
 /// The CPU part of loading, seconds (from [`LoadTimings`]).
@@ -76,12 +79,22 @@ pub struct BenchReport {
     pub load_to_first_frame_s: f64,
     /// Frame times of the timed frames (update, render and GPU wait), milliseconds.
     pub frame_ms: Summary,
+    /// The part of each frame spent in `App::update` (main and render world systems,
+    /// command submission), before waiting for the GPU, milliseconds.
+    pub update_ms: Summary,
+    /// The part of `update_ms` spent in the main world's schedule (our systems and
+    /// Bevy's), the rest being extraction to and rendering in the render world.
+    pub main_ms: Summary,
     /// Frames timed.
     pub frames: u32,
+    /// Samples per pixel (multisample anti-aliasing; 1 = off).
+    pub msaa: u32,
     /// The CPU part alone.
     pub cpu: CpuTimes,
-    /// Entities drawing building tiles.
+    /// Entities drawing building tiles (near level of detail; as many draw the far one).
     pub building_tiles: usize,
+    /// Entities drawing ground tiles (roads, areas, zones).
+    pub ground_tiles: usize,
     /// Peak resident memory of the process, MiB (Linux; `null` elsewhere).
     pub peak_rss_mib: Option<f64>,
 }
@@ -94,8 +107,10 @@ impl BenchReport {
             "{} buildings at {w}x{h} on {}\n\
              load to first frame  {:.2} s\n\
              CPU part             {:.2} s (load {:.2} s, meshes {:.2} s)\n\
-             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames)\n\
-             building tiles       {}\n",
+             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {})\n\
+             of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
+             of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
+             building tiles       {} (ground tiles {})\n",
             self.buildings,
             self.adapter,
             self.load_to_first_frame_s,
@@ -106,13 +121,51 @@ impl BenchReport {
             self.frame_ms.median,
             self.frame_ms.p90,
             self.frames,
+            self.msaa,
+            self.update_ms.min,
+            self.update_ms.median,
+            self.update_ms.p90,
+            self.main_ms.min,
+            self.main_ms.median,
+            self.main_ms.p90,
             self.building_tiles,
+            self.ground_tiles,
         );
         if let Some(m) = self.peak_rss_mib {
             s.push_str(&format!("peak memory          {m:.0} MiB\n"));
         }
         s
     }
+}
+
+/// When the main schedule of the frame being timed began, and how long it took (ms).
+#[derive(Resource, Debug, Default)]
+struct MainScheduleTimer {
+    started: Option<Instant>,
+    last_ms: f64,
+}
+
+/// First system of the main schedule: notes the time.
+fn main_schedule_starts(mut timer: ResMut<MainScheduleTimer>) {
+    timer.started = Some(Instant::now());
+}
+
+/// Last system of the main schedule: notes how long the main world's systems took.
+fn main_schedule_ends(mut timer: ResMut<MainScheduleTimer>) {
+    if let Some(t) = timer.started.take() {
+        timer.last_ms = t.elapsed().as_secs_f64() * 1000.0;
+    }
+}
+
+/// The multisample setting for so many samples per pixel.
+fn msaa_of(samples: u32) -> anyhow::Result<Msaa> {
+    Ok(match samples {
+        1 => Msaa::Off,
+        2 => Msaa::Sample2,
+        4 => Msaa::Sample4,
+        8 => Msaa::Sample8,
+        n => bail!("msaa: {n} samples per pixel (1, 2, 4 or 8)"),
+    })
 }
 
 /// Runs a render benchmark.
@@ -124,6 +177,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     if job.frames == 0 || job.frames > MAX_FRAMES {
         bail!("frames: {} (1 to {MAX_FRAMES})", job.frames);
     }
+    let msaa = msaa_of(job.msaa)?;
     let (scene, synth) = match &job.city {
         BenchCity::Synth { buildings, seed } => {
             if *buildings == 0 {
@@ -147,6 +201,9 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
 
     let started = Instant::now();
     let (mut app, _target) = offscreen_app(&scene, job.size, synth);
+    app.init_resource::<MainScheduleTimer>()
+        .add_systems(First, main_schedule_starts)
+        .add_systems(Last, main_schedule_ends);
     let load_to_first_frame_s = loop {
         frame(&mut app);
         let world = app.world_mut();
@@ -176,10 +233,27 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         }
     };
 
+    // The cameras exist from the first frame on: set their anti-aliasing, then draw one
+    // frame untimed so that pipelines are specialised for it.
+    let cameras: Vec<Entity> = app
+        .world_mut()
+        .query_filtered::<Entity, With<Camera3d>>()
+        .iter(app.world())
+        .collect();
+    for c in cameras {
+        app.world_mut().entity_mut(c).insert(msaa);
+    }
+    frame(&mut app);
+
     let mut frame_ms = Vec::with_capacity(job.frames as usize);
+    let mut update_ms = Vec::with_capacity(job.frames as usize);
+    let mut main_ms = Vec::with_capacity(job.frames as usize);
     for _ in 0..job.frames {
         let t = Instant::now();
-        frame(&mut app);
+        app.update();
+        update_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        main_ms.push(app.world().resource::<MainScheduleTimer>().last_ms);
+        wait_for_gpu(&app);
         frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
 
@@ -189,6 +263,10 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         .map_or(0, |c| c.0.city.buildings.len());
     let building_tiles = world
         .query_filtered::<(), With<BuildingTile>>()
+        .iter(world)
+        .count();
+    let ground_tiles = world
+        .query_filtered::<(), With<GroundTileEntity>>()
         .iter(world)
         .count();
     let adapter = world.get_resource::<RenderAdapterInfo>().map_or_else(
@@ -205,13 +283,17 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         adapter,
         load_to_first_frame_s,
         frame_ms: summarize(&frame_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
+        update_ms: summarize(&update_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
+        main_ms: summarize(&main_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
         frames: job.frames,
+        msaa: job.msaa,
         cpu: CpuTimes {
             load_s: timings.load_s,
             mesh_s: timings.mesh_s,
             total_s: timings.load_s + timings.mesh_s,
         },
         building_tiles,
+        ground_tiles,
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / MIB),
     })
 }
@@ -222,7 +304,12 @@ mod tests {
 
     #[test]
     fn bad_jobs_fail_before_starting_bevy() {
-        let job = |city, size, frames| BenchJob { city, size, frames };
+        let job = |city, size, frames| BenchJob {
+            city,
+            size,
+            frames,
+            msaa: 4,
+        };
         let synth = BenchCity::Synth {
             buildings: 10,
             seed: 1,
@@ -253,13 +340,25 @@ mod tests {
                 median: 2.0,
                 p90: 3.0,
             },
+            update_ms: Summary {
+                min: 0.5,
+                median: 0.75,
+                p90: 0.875,
+            },
+            main_ms: Summary {
+                min: 0.25,
+                median: 0.375,
+                p90: 0.4375,
+            },
             frames: 3,
+            msaa: 4,
             cpu: CpuTimes {
                 load_s: 0.1,
                 mesh_s: 0.2,
                 total_s: 0.3,
             },
             building_tiles: 4,
+            ground_tiles: 5,
             peak_rss_mib: Some(100.0),
         };
         let t = r.text();
@@ -270,6 +369,10 @@ mod tests {
             "1.50 s",
             "median 2.00",
             "p90 3.00",
+            "median 0.75",
+            "median 0.38",
+            "msaa 4",
+            "ground tiles 5",
             "100 MiB",
         ] {
             assert!(t.contains(part), "{part} missing from {t}");

@@ -6,6 +6,7 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
+use bevy::camera::visibility::VisibilityRange;
 use bevy::mesh::{
     MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology, VertexAttributeDescriptor,
 };
@@ -21,13 +22,35 @@ use crate::app::loading::{LoadedCity, PreparedBuildings};
 use crate::app::outline::{LayerEntity, OutlineSettings, kind_colour};
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
-use crate::twin::extrude::{TileMesh, extrude_city};
+use crate::twin::extrude::{TileMesh, extrude_city, tile_lods};
 use crate::twin::gis::layer::LayerKind;
 use crate::twin::scene::Scene;
 
-/// Side of the spatial tiles buildings are grouped into, metres (one mesh per tile and
-/// buildings layer).
-pub const TILE_M: f64 = 250.0;
+pub use crate::twin::extrude::TILE_M;
+
+/// Camera distance (metres, to the centre of a tile's bounding box) beyond which a tile
+/// draws its far level of detail, roofs only ([`crate::twin::extrude::TileLods`]). At
+/// this distance a 10 m wall is a few pixels tall even at 3840×2160; the far level has
+/// about a fifth of the triangles, which is what lets a million buildings draw in a frame.
+pub const FAR_LOD_M: f32 = 6000.0;
+
+/// The distances at which a tile's near level shows.
+fn near_range() -> VisibilityRange {
+    VisibilityRange {
+        start_margin: 0.0..0.0,
+        end_margin: FAR_LOD_M..FAR_LOD_M,
+        use_aabb: true,
+    }
+}
+
+/// The distances at which a tile's far level shows.
+fn far_range() -> VisibilityRange {
+    VisibilityRange {
+        start_margin: FAR_LOD_M..FAR_LOD_M,
+        end_margin: f32::MAX..f32::MAX,
+        use_aabb: true,
+    }
+}
 
 /// The per-vertex building index (an index into `CityModel::buildings` and into
 /// [`BuildingColours::colours`]); shader location 2.
@@ -166,6 +189,14 @@ pub struct BuildingTile {
     pub tile: (i32, i32),
 }
 
+/// Marks the entity drawing the far level of detail (roofs only) of one tile of one
+/// buildings layer; it shows instead of the [`BuildingTile`] beyond [`FAR_LOD_M`].
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildingTileFar {
+    /// Tile coordinates (see [`TileMesh::tile`]).
+    pub tile: (i32, i32),
+}
+
 /// Where a layer's style and start visibility come from: its scene entry, else defaults.
 fn layer_style(city: &CityModel, scene: &Scene, layer: usize) -> ([u8; 3], bool) {
     let Some(info) = city.layers.get(layer) else {
@@ -256,9 +287,10 @@ fn spawn_buildings(
         return;
     }
     let started = std::time::Instant::now();
-    let (tiles, report) = prepared
-        .and_then(|mut p| p.0.take())
-        .unwrap_or_else(|| extrude_city(city, TILE_M));
+    let (tiles, report) = prepared.and_then(|mut p| p.0.take()).unwrap_or_else(|| {
+        let (tiles, report) = extrude_city(city, TILE_M);
+        (tile_lods(tiles), report)
+    });
     info!(
         "3D buildings: {} extruded, {} skipped, {} tiles, {} triangles in {:.2} s",
         report.buildings,
@@ -279,9 +311,16 @@ fn spawn_buildings(
             .get(b as usize)
             .map_or(usize::MAX, |b| b.layer.0 as usize)
     };
-    for tile in tiles {
-        for (layer, mesh) in split_by_layer(tile, layer_of) {
-            let visible = layer_style(city, scene, layer).1;
+    for lods in tiles {
+        let mut far: std::collections::BTreeMap<usize, TileMesh> =
+            split_by_layer(lods.far, layer_of).into_iter().collect();
+        for (layer, mesh) in split_by_layer(lods.near, layer_of) {
+            let visible = if layer_style(city, scene, layer).1 {
+                Visibility::Visible
+            } else {
+                Visibility::Hidden
+            };
+            // Both levels share the near level's box: the same distance switches them.
             let aabb = Aabb::from_min_max(Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
             let coords = mesh.tile;
             commands.spawn((
@@ -292,13 +331,24 @@ fn spawn_buildings(
                 MeshMaterial3d(material.clone()),
                 Transform::IDENTITY,
                 aabb,
-                if visible {
-                    Visibility::Visible
-                } else {
-                    Visibility::Hidden
-                },
+                near_range(),
+                visible,
                 DespawnOnExit(AppState::Ready),
             ));
+            if let Some(roofs) = far.remove(&layer) {
+                commands.spawn((
+                    Name::new(format!("buildings {layer} tile {coords:?} far")),
+                    BuildingTileFar { tile: coords },
+                    LayerEntity { index: layer },
+                    Mesh3d(meshes.add(tile_mesh(roofs))),
+                    MeshMaterial3d(material.clone()),
+                    Transform::IDENTITY,
+                    aabb,
+                    far_range(),
+                    visible,
+                    DespawnOnExit(AppState::Ready),
+                ));
+            }
         }
     }
 }

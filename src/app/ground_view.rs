@@ -29,8 +29,9 @@ use crate::twin::gis::layer::LayerKind;
 use crate::twin::ground::{GroundMesh, GroundReport, GroundTile, area_meshes, road_meshes, zone_meshes};
 use crate::twin::scene::Scene;
 
-/// Side of the spatial tiles ground features are grouped into, metres.
-pub const GROUND_TILE_M: f64 = 250.0;
+/// Side of the spatial tiles ground features are grouped into, metres. Every tile entity
+/// costs the renderer CPU time each frame (about half a microsecond), so tiles are large.
+pub const GROUND_TILE_M: f64 = 1000.0;
 
 /// The per-vertex feature index (into `CityModel::roads`, `zones` or `areas`, and into
 /// that set's colour buffer); shader location 1.

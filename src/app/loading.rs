@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::app::city_view::TILE_M;
 use crate::app::{AppState, AppSystems};
-use crate::twin::extrude::{ExtrudeReport, TileMesh, extrude_city_with};
+use crate::twin::extrude::{ExtrudeReport, TileLods, extrude_city_with, tile_lods};
 use crate::twin::load::{LoadedScene, load_scene_with};
 use crate::twin::progress::{Progress, Stage};
 use crate::twin::synth::load_synth;
@@ -59,7 +59,7 @@ pub struct LoadSynth {
 /// The building tile meshes the loader thread extruded, waiting to be uploaded when the
 /// scene becomes ready (taken, and so emptied, by the city view).
 #[derive(Resource, Debug, Default)]
-pub struct PreparedBuildings(pub Option<(Vec<TileMesh>, ExtrudeReport)>);
+pub struct PreparedBuildings(pub Option<(Vec<TileLods>, ExtrudeReport)>);
 
 /// How long the background work took, seconds: reading to the city model, and extruding
 /// the buildings into meshes ready for upload.
@@ -74,7 +74,7 @@ pub struct LoadTimings {
 /// What the loader thread sends back.
 struct LoaderOutput {
     loaded: LoadedScene,
-    buildings: (Vec<TileMesh>, ExtrudeReport),
+    buildings: (Vec<TileLods>, ExtrudeReport),
     timings: LoadTimings,
 }
 
@@ -137,7 +137,8 @@ fn load_and_mesh(
     .map_err(|e| error_naming_path(scene_path, &e.to_string()))?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let buildings = extrude_city_with(&loaded.city, TILE_M, progress);
+    let (tiles, report) = extrude_city_with(&loaded.city, TILE_M, progress);
+    let buildings = (tile_lods(tiles), report);
     let mesh_s = t.elapsed().as_secs_f64();
     progress.begin(Stage::Done, 0);
     Ok(LoaderOutput {

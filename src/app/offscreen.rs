@@ -228,6 +228,11 @@ pub(crate) fn offscreen_app(
 /// then wait until the GPU has finished the frame.
 pub(crate) fn frame(app: &mut App) {
     app.update();
+    wait_for_gpu(app);
+}
+
+/// Waits until the GPU has finished all work submitted so far.
+pub(crate) fn wait_for_gpu(app: &App) {
     if let Some(device) = app.world().get_resource::<RenderDevice>() {
         let _ = device.wgpu_device().poll(PollType::Wait {
             submission_index: None,
