@@ -94,7 +94,8 @@ enum Command {
     Indicators {
         /// The scene file (.ron).
         scene: PathBuf,
-        /// Evaluation time: milliseconds since 1970 or YYYY-MM-DDTHH:MM[:SS]Z (default: now).
+        /// Evaluation time: milliseconds since 1970 or YYYY-MM-DDTHH:MM[:SS]Z (default: now); feed
+        /// indicators use the 24 hours before it from the scene's history store.
         #[arg(long, value_parser = indicators::report::parse_time)]
         at: Option<Timestamp>,
         /// Print one JSON object.
@@ -247,17 +248,19 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
-        Some(Command::Indicators { scene, at, json }) => indicators::report_for_scene(&scene, at)
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                if json {
-                    let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
-                    println!("{text}");
-                } else {
-                    print!("{}", r.to_text());
-                }
-                Ok(())
-            }),
+        Some(Command::Indicators { scene, at, json }) => {
+            indicators::report_for_scene_from_history(&scene, at)
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    if json {
+                        let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
+                        println!("{text}");
+                    } else {
+                        print!("{}", r.to_text());
+                    }
+                    Ok(())
+                })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,7 +17,7 @@ use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::{DEFAULT_DRAIN_BUDGET, DrainReport, Picture};
-use crate::twin::feeds::runtime::{RunningFeeds, open_history, start_feeds};
+use crate::twin::feeds::runtime::{RunningFeeds, open_history, sensor_positions, start_feeds};
 use crate::twin::feeds::simulator::Simulator;
 use crate::twin::feeds::spec::FeedKind;
 use crate::twin::feeds::store::Store;
@@ -93,16 +93,7 @@ fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
         .as_ref()
         .and_then(|h| open_history(h, &loaded.0.path).ok())
         .map(Mutex::new);
-    // The simulator's sensor layout follows from its seed: a twin of it tells where they are.
-    let mut sensors = std::collections::HashMap::new();
-    for f in &scene.feeds {
-        if let FeedKind::Simulator(s) = &f.kind {
-            let sim = Simulator::new(city, s, SourceId(f.name.clone()));
-            for (id, p) in sim.sensors() {
-                sensors.insert(id.to_string(), [p.x(), p.y()]);
-            }
-        }
-    }
+    let sensors = sensor_positions(&scene.feeds, city);
     info!("feeds: {} sources started", running.handles.len());
     commands.insert_resource(LiveFeeds {
         running,

@@ -51,6 +51,21 @@ pub fn open_history(history: &HistorySpec, scene_path: &Path) -> Result<Store, S
     Store::open(&history.resolve(scene_path), Durability::Normal)
 }
 
+/// Where the scene's simulated sensors stand (scene CRS), by sensor id: a simulator's
+/// sensor layout follows from its seed and the city, so a twin of it tells.
+pub fn sensor_positions(feeds: &[FeedSpec], city: &CityModel) -> std::collections::HashMap<String, [f64; 2]> {
+    let mut sensors = std::collections::HashMap::new();
+    for f in feeds {
+        if let FeedKind::Simulator(s) = &f.kind {
+            let sim = Simulator::new(city, s, SourceId(f.name.clone()));
+            for (id, p) in sim.sensors() {
+                sensors.insert(id.to_string(), [p.x(), p.y()]);
+            }
+        }
+    }
+    sensors
+}
+
 /// Starts every feed of a scene at `scene_path` over `city`.
 pub fn start_feeds(
     feeds: &[FeedSpec],

@@ -30,7 +30,7 @@ pub use config::IndicatorConfig;
 pub use context::{Computed, FeedInputs, IndicatorContext, Sums};
 pub use evaluate::{Evaluated, Evaluation, Status};
 pub use feeds::FeedWindow;
-pub use report::{Report, build_report, report_for_scene};
+pub use report::{Report, build_report, report_for_scene, report_for_scene_from_history};
 
 use crate::twin::city::CityModel;
 use crate::twin::feeds::{Metric, Timestamp};

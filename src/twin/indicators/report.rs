@@ -29,6 +29,14 @@ pub enum IndicatorError {
     /// A time argument did not parse.
     #[error("bad time '{0}': give milliseconds since 1970 or YYYY-MM-DDTHH:MM[:SS]Z")]
     Time(String),
+    /// The scene's observation history could not be read.
+    #[error("history {path}: {message}")]
+    History {
+        /// The history file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Dimension scores, 0–100 (null: no indicator of the dimension has a value).
@@ -133,6 +141,10 @@ pub struct Report {
     pub population: PopulationInfo,
     /// Problems with the indicator settings.
     pub problems: Vec<String>,
+    /// Observations of the 24 hours before `at` read from the scene's history store, when
+    /// the report was made from it (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_observations: Option<usize>,
 }
 
 /// Builds the report from an evaluation.
@@ -206,6 +218,7 @@ pub fn build_report(
             method: POPULATION_METHOD.into(),
         },
         problems: ctx.problems.clone(),
+        feed_observations: None,
     }
 }
 
@@ -214,12 +227,57 @@ pub fn build_report(
 pub fn report_for_scene(path: &Path, at: Option<Timestamp>) -> Result<Report, IndicatorError> {
     let loaded = load::load_scene(path)?;
     let at = at.unwrap_or_else(Timestamp::now);
+    report_for_loaded(&loaded, &FeedInputs::none(at), &Histories::new(), None)
+}
+
+/// [`report_for_scene`] with the feeds as they were at `at` (default now): the last 24
+/// hours of observations before `at` from the scene's history store, when the scene names
+/// one and its file exists (otherwise no feed data, as [`report_for_scene`]). Forecast
+/// alerts use the hourly series of that window.
+pub fn report_for_scene_from_history(path: &Path, at: Option<Timestamp>) -> Result<Report, IndicatorError> {
+    use crate::twin::feeds::runtime::sensor_positions;
+    use crate::twin::feeds::store::{Durability, Store};
+    use crate::twin::indicators::{FeedWindow, hourly_histories};
+
+    let loaded = load::load_scene(path)?;
+    let at = at.unwrap_or_else(Timestamp::now);
+    let file = loaded.scene.history.as_ref().map(|h| h.resolve(path));
+    let Some(file) = file.filter(|f| f.exists()) else {
+        return report_for_loaded(&loaded, &FeedInputs::none(at), &Histories::new(), None);
+    };
+    let history_error = |e: &dyn std::fmt::Display| IndicatorError::History {
+        path: file.display().to_string(),
+        message: e.to_string(),
+    };
+    let store = Store::open(&file, Durability::Normal).map_err(|e| history_error(&e))?;
+    let observations = store
+        .range(at.plus_ms(-Timestamp::DAY_MS), at)
+        .map_err(|e| history_error(&e))?;
+    let n = observations.len();
+    let feeds = FeedInputs {
+        window: FeedWindow::new(at, observations),
+        sensors: sensor_positions(&loaded.scene.feeds, &loaded.city),
+    };
     let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
-    let computed = ctx.compute(&loaded.city, &FeedInputs::none(at));
+    let histories = hourly_histories(&ctx, &feeds);
+    report_for_loaded(&loaded, &feeds, &histories, Some(n))
+}
+
+/// The report of a loaded scene with these feed inputs and histories.
+fn report_for_loaded(
+    loaded: &load::LoadedScene,
+    feeds: &FeedInputs,
+    histories: &Histories,
+    feed_observations: Option<usize>,
+) -> Result<Report, IndicatorError> {
+    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+    let computed = ctx.compute(&loaded.city, feeds);
     let eval = evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
     let mut log = AlertLog::new(ctx.horizon_ms());
-    let alerts = log.update(&ctx.catalogue, &eval, &ctx.zone_names, &Histories::new());
-    Ok(build_report(&loaded.city.name, &ctx, &computed, &eval, &alerts))
+    let alerts = log.update(&ctx.catalogue, &eval, &ctx.zone_names, histories);
+    let mut report = build_report(&loaded.city.name, &ctx, &computed, &eval, &alerts);
+    report.feed_observations = feed_observations;
+    Ok(report)
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).

@@ -382,3 +382,62 @@ fn scenes_carry_indicator_settings() {
     let c = ctx.compute(&city, &FeedInputs::none(Timestamp(0)));
     assert!((c.city_sums.residents - 2000.0 / 30.0).abs() < 1e-9);
 }
+
+/// The default scene rewritten into `dir` with its data paths absolute and its history
+/// in `dir/history.sqlite`.
+fn default_scene_with_history_in(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(default_scene()).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let text = text
+        .replace("\"../data/", &format!("\"{}/", data.display()))
+        .replace("../.cache/history/default.sqlite", "history.sqlite");
+    std::fs::create_dir_all(dir).unwrap();
+    let scene = dir.join("scene.ron");
+    std::fs::write(&scene, text).unwrap();
+    scene
+}
+
+#[test]
+fn the_headless_report_at_a_past_instant_reads_the_history() {
+    use crate::twin::feeds::Metric;
+    use crate::twin::feeds::store::{Durability, Store};
+
+    let dir = std::env::temp_dir().join(format!("citytwin-report-history-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let scene = default_scene_with_history_in(&dir);
+    let at = Timestamp(GOLDEN_AT);
+    let pm = "env.pm25_daily_mean";
+    let value_of = |r: &Report| r.indicators.iter().find(|i| i.id == pm).and_then(|i| i.value);
+
+    // No history file yet: no feed data, and the file is not created by reading.
+    let r = report_for_scene_from_history(&scene, Some(at)).unwrap();
+    assert_eq!(value_of(&r), None);
+    assert_eq!(r.feed_observations, None);
+    assert!(!dir.join("history.sqlite").exists());
+
+    // Two sensors' readings an hour before `at`, and one after it that must not count.
+    let src = SourceId("sim".into());
+    let obs = |sensor: &str, v: f64, t: Timestamp| {
+        Observation::new(&src, Subject::Sensor(sensor.into()), Metric::Pm25, v, t)
+    };
+    {
+        let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
+        store
+            .append(&[
+                obs("aq-1", 10.0, at.plus_ms(-Timestamp::HOUR_MS)),
+                obs("aq-2", 20.0, at.plus_ms(-Timestamp::HOUR_MS)),
+                obs("aq-1", 500.0, at.plus_ms(Timestamp::HOUR_MS)),
+            ])
+            .unwrap();
+    }
+    let r = report_for_scene_from_history(&scene, Some(at)).unwrap();
+    assert_eq!(r.feed_observations, Some(2));
+    let v = value_of(&r).expect("PM2.5 from the history");
+    assert!((v - 15.0).abs() < 1e-9, "{v}");
+    // Two days later the readings are out of the 24-hour window.
+    let later = at.plus_ms(2 * Timestamp::DAY_MS);
+    let r = report_for_scene_from_history(&scene, Some(later)).unwrap();
+    assert_eq!(r.feed_observations, Some(0));
+    assert_eq!(value_of(&r), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
