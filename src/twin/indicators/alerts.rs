@@ -19,7 +19,7 @@ pub type Scope = Option<u32>;
 pub type Histories = HashMap<(String, Scope), Vec<(Timestamp, f64)>>;
 
 /// What raised an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// The value crossed a threshold.
@@ -60,12 +60,24 @@ pub struct Alert {
     pub closed: Option<Timestamp>,
 }
 
+/// Closed alerts the history keeps; beyond this the oldest closed ones are dropped, so
+/// that a twin left running for days keeps flat memory. Open alerts are always kept.
+pub const MAX_CLOSED_ALERTS: usize = 10_000;
+
 /// The alert log: open alerts and the history of all of them.
 #[derive(Debug, Clone, Default)]
 pub struct AlertLog {
     next_id: u64,
-    /// Every alert raised, in order (open ones too, kept up to date).
+    /// Every alert raised, in order of id (open ones too, kept up to date), less the
+    /// oldest closed ones beyond [`MAX_CLOSED_ALERTS`].
     history: Vec<Alert>,
+    /// Ids of the open alerts by indicator (catalogue index), scope and kind: an update
+    /// looks up its own instead of walking the history.
+    open: HashMap<(usize, Scope, AlertKind), Vec<u64>>,
+    /// Closed alerts in `history`.
+    closed: usize,
+    /// Closed alerts kept ([`MAX_CLOSED_ALERTS`] unless changed).
+    pub max_closed: usize,
     last: HashMap<(usize, Scope), Status>,
     /// Horizon of decision windows, ms.
     pub horizon_ms: i64,
@@ -86,6 +98,7 @@ impl AlertLog {
     pub fn new(horizon_ms: i64) -> AlertLog {
         AlertLog {
             horizon_ms,
+            max_closed: MAX_CLOSED_ALERTS,
             ..Default::default()
         }
     }
@@ -102,7 +115,7 @@ impl AlertLog {
 
     /// Acknowledges an alert; false when no such alert exists or it was already acknowledged.
     pub fn acknowledge(&mut self, id: u64, at: Timestamp) -> bool {
-        match self.history.iter_mut().find(|a| a.id == id) {
+        match self.alert_mut(id) {
             Some(a) if a.acknowledged.is_none() => {
                 a.acknowledged = Some(at);
                 true
@@ -150,12 +163,23 @@ impl AlertLog {
         let prev = self.last.insert((k, scope), e.status).unwrap_or(Status::OnTarget);
         let rank = level_rank(e.status);
         // Threshold alerts close when the status improves below their level.
-        for a in self.history.iter_mut().filter(|a| {
-            a.closed.is_none() && a.indicator == def.id && a.scope == scope && a.kind == AlertKind::Threshold
-        }) {
-            if level_rank(a.level) > rank {
-                a.closed = Some(at);
-            }
+        if let Some(ids) = self.open.get_mut(&(k, scope, AlertKind::Threshold)) {
+            let history = &mut self.history;
+            let mut closed = 0;
+            ids.retain(|&id| {
+                let Ok(i) = history.binary_search_by_key(&id, |a| a.id) else {
+                    return false;
+                };
+                if level_rank(history[i].level) > rank {
+                    history[i].closed = Some(at);
+                    closed += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            self.closed += closed;
+            self.trim();
         }
         if rank > level_rank(prev) {
             let threshold = if e.status == Status::Alarm {
@@ -163,32 +187,35 @@ impl AlertLog {
             } else {
                 def.warning
             };
-            out.push(self.raise(Alert {
-                id: 0,
-                kind: AlertKind::Threshold,
-                indicator: def.id.clone(),
-                zone: zone.clone(),
-                scope,
-                level: e.status,
-                value: v,
-                threshold,
-                raised: at,
-                by: None,
-                evidence: format!(
-                    "{} is {v:.3} {}, {} the {} threshold {threshold} (was {})",
-                    def.name,
-                    def.unit,
-                    if def.higher_is_better {
-                        "at or below"
-                    } else {
-                        "at or above"
-                    },
-                    e.status.id(),
-                    prev.id()
-                ),
-                acknowledged: None,
-                closed: None,
-            }));
+            out.push(self.raise(
+                k,
+                Alert {
+                    id: 0,
+                    kind: AlertKind::Threshold,
+                    indicator: def.id.clone(),
+                    zone: zone.clone(),
+                    scope,
+                    level: e.status,
+                    value: v,
+                    threshold,
+                    raised: at,
+                    by: None,
+                    evidence: format!(
+                        "{} is {v:.3} {}, {} the {} threshold {threshold} (was {})",
+                        def.name,
+                        def.unit,
+                        if def.higher_is_better {
+                            "at or below"
+                        } else {
+                            "at or above"
+                        },
+                        e.status.id(),
+                        prev.id()
+                    ),
+                    acknowledged: None,
+                    closed: None,
+                },
+            ));
         }
         // Decision window: the next worse level, predicted within the horizon.
         let next = match e.status {
@@ -203,58 +230,101 @@ impl AlertLog {
             let (by, fv) = f.first_crossing(threshold, rising, at, self.horizon_ms)?;
             Some((level, threshold, by, fv, f))
         });
-        let open_dw = self.history.iter_mut().find(|a| {
-            a.closed.is_none()
-                && a.indicator == def.id
-                && a.scope == scope
-                && a.kind == AlertKind::DecisionWindow
-        });
+        let dw_key = (k, scope, AlertKind::DecisionWindow);
+        let open_dw = self
+            .open
+            .get(&dw_key)
+            .and_then(|ids| ids.first().copied())
+            .and_then(|id| self.alert_mut(id).map(|a| (id, a.level)));
         match (predicted, open_dw) {
-            (None, Some(a)) => a.closed = Some(at),
-            (Some((level, _, by, _, _)), Some(a)) if a.level == level => a.by = Some(by),
-            (Some((level, threshold, by, fv, f)), open) => {
-                if let Some(a) = open {
-                    a.closed = Some(at);
+            (None, Some((id, _))) => self.close(dw_key, id, at),
+            (Some((level, _, by, _, _)), Some((id, open_level))) if open_level == level => {
+                if let Some(a) = self.alert_mut(id) {
+                    a.by = Some(by);
                 }
-                out.push(self.raise(Alert {
-                    id: 0,
-                    kind: AlertKind::DecisionWindow,
-                    indicator: def.id.clone(),
-                    zone,
-                    scope,
-                    level,
-                    value: v,
-                    threshold,
-                    raised: at,
-                    by: Some(by),
-                    evidence: format!(
-                        "Holt linear trend (α {}, β {}) on {} points, step {} min: level {:.3}, trend \
+            }
+            (Some((level, threshold, by, fv, f)), open) => {
+                if let Some((id, _)) = open {
+                    self.close(dw_key, id, at);
+                }
+                out.push(self.raise(
+                    k,
+                    Alert {
+                        id: 0,
+                        kind: AlertKind::DecisionWindow,
+                        indicator: def.id.clone(),
+                        zone,
+                        scope,
+                        level,
+                        value: v,
+                        threshold,
+                        raised: at,
+                        by: Some(by),
+                        evidence: format!(
+                            "Holt linear trend (α {}, β {}) on {} points, step {} min: level {:.3}, trend \
                          {:+.3} {} per step, rmse {:.3}; forecast {fv:.3} reaches the {} threshold \
                          {threshold} in {:.1} h",
-                        self.holt.alpha,
-                        self.holt.beta,
-                        f.points,
-                        f.step_ms / 60_000,
-                        f.level,
-                        f.trend,
-                        def.unit,
-                        f.rmse,
-                        level.id(),
-                        (by.0 - at.0) as f64 / Timestamp::HOUR_MS as f64
-                    ),
-                    acknowledged: None,
-                    closed: None,
-                }));
+                            self.holt.alpha,
+                            self.holt.beta,
+                            f.points,
+                            f.step_ms / 60_000,
+                            f.level,
+                            f.trend,
+                            def.unit,
+                            f.rmse,
+                            level.id(),
+                            (by.0 - at.0) as f64 / Timestamp::HOUR_MS as f64
+                        ),
+                        acknowledged: None,
+                        closed: None,
+                    },
+                ));
             }
             (None, None) => {}
         }
         out
     }
 
-    fn raise(&mut self, mut a: Alert) -> Alert {
+    /// The alert of this id, if the history still has it.
+    fn alert_mut(&mut self, id: u64) -> Option<&mut Alert> {
+        let i = self.history.binary_search_by_key(&id, |a| a.id).ok()?;
+        self.history.get_mut(i)
+    }
+
+    /// Closes the open alert `id` filed under `key`.
+    fn close(&mut self, key: (usize, Scope, AlertKind), id: u64, at: Timestamp) {
+        if let Some(a) = self.alert_mut(id) {
+            a.closed = Some(at);
+            self.closed += 1;
+        }
+        if let Some(ids) = self.open.get_mut(&key) {
+            ids.retain(|&i| i != id);
+        }
+        self.trim();
+    }
+
+    /// Files a new alert of indicator `k` (open) and returns it with its id.
+    fn raise(&mut self, k: usize, mut a: Alert) -> Alert {
         self.next_id += 1;
         a.id = self.next_id;
+        self.open.entry((k, a.scope, a.kind)).or_default().push(a.id);
         self.history.push(a.clone());
+        self.trim();
         a
+    }
+
+    /// Drops the oldest closed alerts beyond `max_closed` (in batches of a tenth, so the
+    /// history is not shifted at every update).
+    fn trim(&mut self) {
+        if self.closed <= self.max_closed + self.max_closed / 10 {
+            return;
+        }
+        let mut excess = self.closed - self.max_closed;
+        self.history.retain(|a| {
+            let drop = excess > 0 && a.closed.is_some();
+            excess -= usize::from(drop);
+            !drop
+        });
+        self.closed = self.max_closed;
     }
 }

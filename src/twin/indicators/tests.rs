@@ -277,6 +277,59 @@ fn forecast_alert_on_a_rising_series_not_on_a_flat_one() {
     );
 }
 
+#[test]
+fn a_flapping_indicator_keeps_the_alert_history_bounded() {
+    let city = fixture();
+    let mut ind = Indicators::new(&city, &IndicatorConfig::default());
+    ind.alerts.max_closed = 20;
+    let k = idx(&ind.ctx, "env.pm25_daily_mean");
+    let mut raised_total = 0;
+    let mut last_raised = None;
+    let mut first_raised = None;
+    for step in 0..200i64 {
+        let at = (100 + step) * Timestamp::HOUR_MS;
+        // Alarm on even steps, on target on odd ones.
+        let v = if step % 2 == 0 { 80.0 } else { 5.0 };
+        let feeds = FeedInputs {
+            window: FeedWindow::new(Timestamp(at), [pm("s1", v, at - 60_000)]),
+            sensors: sensors(),
+        };
+        let (_, e, raised) = ind.recompute(&city, &feeds, &Histories::new());
+        let threshold: Vec<&Alert> = raised
+            .iter()
+            .filter(|a| {
+                a.kind == AlertKind::Threshold && a.indicator == "env.pm25_daily_mean" && a.zone.is_none()
+            })
+            .collect();
+        if step % 2 == 0 {
+            assert_eq!(e.city[k].status, Status::Alarm);
+            assert_eq!(threshold.len(), 1, "step {step}");
+            last_raised = Some(threshold[0].id);
+            first_raised = first_raised.or(last_raised);
+            raised_total += 1;
+        } else {
+            assert!(threshold.is_empty());
+            // The alarm closed when the value came back.
+            let id = last_raised.unwrap();
+            assert!(ind.alerts.active().all(|a| a.id != id), "step {step}");
+        }
+    }
+    assert_eq!(raised_total, 100);
+    let kept = ind.alerts.history().len();
+    let open = ind.alerts.active().count();
+    assert!(kept <= 22 + open, "{kept} alerts kept, {open} open");
+    assert!(kept >= 20, "{kept}");
+    // Ids stay in order, the newest are the ones kept, and they can still be acknowledged.
+    assert!(ind.alerts.history().windows(2).all(|w| w[0].id < w[1].id));
+    let newest = ind.alerts.history().last().unwrap().id;
+    assert!(ind.alerts.acknowledge(newest, Timestamp(1)));
+    let first = first_raised.unwrap();
+    assert!(
+        !ind.alerts.acknowledge(first, Timestamp(1)),
+        "the oldest closed alert was dropped"
+    );
+}
+
 fn default_scene() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::twin::scene::DEFAULT_SCENE)
 }
