@@ -239,6 +239,17 @@ impl Replay {
         &self.bad
     }
 
+    /// The replay's clock `elapsed` after it started at wall time `start`: the recorded
+    /// time being replayed at the replay's speed (the first record's time plus `elapsed` ×
+    /// speed), or with `retime` the wall clock from `start`.
+    pub fn clock_at(&self, start: Timestamp, elapsed: Duration) -> Timestamp {
+        let ms = elapsed.as_secs_f64() * 1_000.0;
+        match self.records.first() {
+            Some(first) if !self.retime => first.time.plus_ms((ms * self.speed).ceil() as i64),
+            _ => start.plus_ms(ms.ceil() as i64),
+        }
+    }
+
     /// The `n`-th observation replayed (counting over loops) and when it is due after the
     /// start, at the replay's speed; `None` past the end of a non-looping replay.
     /// Recorded times are shifted by whole loop periods; with `retime` they are replaced
@@ -278,6 +289,8 @@ impl FeedSource for Replay {
         let mut batch = Vec::new();
         'outer: while !stop.is_set() {
             let elapsed = wall0.elapsed();
+            // Observations due by now are at or before the replay's clock.
+            tx.event(FeedEvent::Clock(self.clock_at(start, elapsed)));
             let next_due = loop {
                 match self.nth(n, start) {
                     None => break None,

@@ -627,6 +627,8 @@ impl FeedSource for Simulator {
         let wall0 = Instant::now();
         let mut ticks: u64 = 0;
         while !stop.is_set() {
+            // The simulated "now" of this tick: its observations are at or before it.
+            tx.event(FeedEvent::Clock(self.clock));
             let obs = self.tick();
             for chunk in obs.chunks(BATCH_MAX) {
                 tx.batch(chunk.to_vec());
