@@ -23,9 +23,11 @@ fn main() -> Result<(), String> {
         cfg.ingest_observations = n;
     }
     let runs = env_usize("CITYTWIN_BENCH_FEEDS_RUNS").unwrap_or(RUNS).max(1);
+    // For profiling one part: `ingest` (the end-to-end runs) or `store` (stages, queries).
+    let only = std::env::var("CITYTWIN_BENCH_FEEDS_ONLY").unwrap_or_default();
     std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
     let mut rates = Vec::new();
-    for run in 1..=runs {
+    for run in (1..=runs).filter(|_| only.is_empty() || only == "ingest") {
         let r = measure_ingest(&cfg)?;
         println!(
             "ingest run {run}/{runs}: {:.0} observations/s ({} observations, channel → live state → store, committed)",
@@ -33,9 +35,17 @@ fn main() -> Result<(), String> {
         );
         rates.push(r);
     }
+    if only == "store" {
+        let s = measure_store(&cfg)?;
+        println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
     println!("ingest median: {median:.0} observations/s (goal ≥ 1,000,000)");
+    if only == "ingest" {
+        return Ok(());
+    }
     let s = measure_store(&cfg)?;
     println!(
         "stages: channel → live state alone {:.0} obs/s; Store::append alone {:.0} obs/s",

@@ -648,4 +648,81 @@ mod tests {
         assert!(refused > 0, "a one-batch channel must refuse some of 200 batches");
         assert_eq!(store.count().unwrap() + refused, 20_000, "stored {stored_then}");
     }
+
+    #[test]
+    fn sources_with_their_own_clock_are_checked_against_it() {
+        use crate::twin::feeds::health::ErrorKind;
+        use crate::twin::feeds::source::FeedEvent;
+        let wall = Timestamp(1_700_000_000_000);
+        let v = Validator {
+            max_age_ms: Some(Timestamp::DAY_MS),
+            max_future_ms: crate::twin::feeds::validate::DEFAULT_MAX_FUTURE_MS,
+            ..validator()
+        };
+        let (ch, rx) = feed_channel(100);
+        let (sim, old, mqtt) = (
+            SourceId("sim".into()),
+            SourceId("old".into()),
+            SourceId("mqtt".into()),
+        );
+        // A ×100 simulator ten hours ahead of the wall clock, a replay of last year and a
+        // real source: the same far-ahead time is fine from the simulator only.
+        let ahead = wall.plus_ms(10 * Timestamp::HOUR_MS);
+        let last_year = wall.plus_ms(-365 * Timestamp::DAY_MS);
+        let (ts, to, tm) = (ch.sender(&sim), ch.sender(&old), ch.sender(&mqtt));
+        ts.event(FeedEvent::Clock(ahead));
+        ts.batch(vec![
+            o(&sim, 1, 30.0, ahead.0),
+            o(&sim, 2, 30.0, ahead.0 - 60_000),
+        ]);
+        to.event(FeedEvent::Clock(last_year));
+        to.observation(o(&old, 3, 30.0, last_year.0));
+        tm.observation(o(&mqtt, 4, 30.0, ahead.0));
+        tm.observation(o(&mqtt, 5, 30.0, last_year.0));
+        tm.observation(o(&mqtt, 6, 30.0, wall.0));
+        // Still checked against its own clock: two days before it is beyond the retention.
+        to.observation(o(&old, 7, 30.0, last_year.0 - 2 * Timestamp::DAY_MS));
+        let mut live = LiveState::new(v, None);
+        let r = live.drain(&rx, Duration::from_secs(1), wall);
+        assert_eq!((r.accepted, r.rejected), (4, 3), "{r:?}");
+        assert_eq!(live.source_clock(&sim), Some(ahead));
+        assert_eq!(live.now_of(&mqtt, wall), wall);
+        assert_eq!(live.health[&sim].error_total(), 0);
+        assert_eq!(live.health[&mqtt].errors[&ErrorKind::FutureTime], 1);
+        assert_eq!(live.health[&mqtt].errors[&ErrorKind::PastTime], 1);
+        assert_eq!(live.health[&old].errors[&ErrorKind::PastTime], 1);
+        // A clock is no health event: the link state did not change.
+        assert_eq!(live.health[&sim].link, live.health[&mqtt].link);
+    }
+
+    #[test]
+    fn a_batch_with_rejections_reaches_the_store_without_them() {
+        let (ch, rx) = feed_channel(10);
+        let s = SourceId("s".into());
+        let t = ch.sender(&s);
+        let mut b: Vec<_> = (0..10).map(|i| o(&s, i, 30.0, 1_000 + i as i64)).collect();
+        b[0].value = f64::NAN;
+        b[4].subject = Subject::Road(RoadId(1_000));
+        b[9].value = -1.0;
+        t.batch(b);
+        t.observation(o(&s, 50, 20.0, 1_500));
+        let writer = StoreWriter::spawn(Store::in_memory().unwrap(), WriterConfig::default()).unwrap();
+        let mut live = LiveState::new(validator(), Some(writer));
+        let r = live.drain(&rx, Duration::from_secs(1), Timestamp(2_000));
+        assert_eq!((r.accepted, r.rejected), (8, 3));
+        let w = live.take_writer().unwrap();
+        assert!(w.wait_stored(8, Duration::from_secs(5)));
+        let store = w.close().unwrap();
+        let mut roads: Vec<u32> = store
+            .range(Timestamp(0), Timestamp(3_000))
+            .unwrap()
+            .iter()
+            .map(|o| match o.subject {
+                Subject::Road(r) => r.0,
+                _ => u32::MAX,
+            })
+            .collect();
+        roads.sort();
+        assert_eq!(roads, vec![1, 2, 3, 5, 6, 7, 8, 50]);
+    }
 }

@@ -404,6 +404,34 @@ mod tests {
         assert!(once.nth(3, Timestamp(0)).is_none());
     }
 
+    #[test]
+    fn the_replay_clock_follows_the_recording_or_the_wall() {
+        let r = Replay::from_text(
+            &jsonl(3),
+            &spec(ReplayFormat::Jsonl, 100.0, true),
+            SourceId("r".into()),
+        );
+        let start = Timestamp(5_000_000);
+        // 20 ms at ×100 is 2 s into the recording that starts at 1 000 000.
+        assert_eq!(r.clock_at(start, Duration::from_millis(20)), Timestamp(1_002_000));
+        // Every record due by then is at or before the clock.
+        let e = Duration::from_millis(25);
+        for n in 0..6 {
+            if let Some((due, o)) = r.nth(n, start).filter(|(due, _)| *due <= e) {
+                assert!(o.time <= r.clock_at(start, e), "{n} {due:?}");
+            }
+        }
+        let mut sp = spec(ReplayFormat::Jsonl, 100.0, true);
+        sp.retime = true;
+        let re = Replay::from_text(&jsonl(3), &sp, SourceId("r".into()));
+        assert_eq!(
+            re.clock_at(start, Duration::from_millis(20)),
+            Timestamp(5_000_020)
+        );
+        let (_, o) = re.nth(2, start).unwrap();
+        assert!(o.time <= re.clock_at(start, Duration::from_millis(20)));
+    }
+
     fn play(text: &str, sp: &ReplaySpec) -> Vec<Observation> {
         let r = Replay::from_text(text, sp, SourceId("r".into()));
         let (ch, rx) = feed_channel(10_000);

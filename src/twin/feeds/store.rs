@@ -1252,4 +1252,286 @@ mod tests {
         assert_eq!(s.prune_before(Timestamp(40)).unwrap(), 40);
         assert_eq!(s.count().unwrap(), 60);
     }
+
+    /// The layout of schema version 1, as the first release wrote it.
+    const SCHEMA_V1_SQL: &str = "
+        CREATE TABLE observations (
+            id INTEGER PRIMARY KEY, source TEXT NOT NULL, subject TEXT NOT NULL, x REAL, y REAL,
+            metric TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL, time INTEGER NOT NULL,
+            quality TEXT, detail TEXT NOT NULL);
+        CREATE INDEX observations_subject_metric_time ON observations (subject, metric, time);
+        CREATE INDEX observations_time ON observations (time);
+        CREATE TABLE series_keys (subject TEXT NOT NULL, metric TEXT NOT NULL,
+            PRIMARY KEY (subject, metric)) WITHOUT ROWID;
+        PRAGMA user_version = 1;";
+
+    #[test]
+    fn version_1_files_are_migrated_and_newer_ones_refused_by_name() {
+        let path = temp_db("migrate");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA_V1_SQL).unwrap();
+            let mut st = c
+                .prepare(
+                    "INSERT INTO observations (source, subject, x, y, metric, value, unit, time, quality, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .unwrap();
+            for i in 0..30i64 {
+                st.execute(params![
+                    "sim",
+                    format!("road:{}", i % 3),
+                    None::<f64>,
+                    None::<f64>,
+                    "traffic_speed",
+                    i as f64,
+                    "km/h",
+                    i * 1_000,
+                    "raw",
+                    ""
+                ])
+                .unwrap();
+            }
+            st.execute(params![
+                "mqtt",
+                "item:vehicle=tram-3",
+                10.5,
+                -4.25,
+                "transit_delay",
+                30.0,
+                "min",
+                5_500,
+                None::<String>,
+                "vehicle=tram-3;line=3"
+            ])
+            .unwrap();
+            // A row this version cannot read stays skipped, as version 1 skipped it.
+            st.execute(params![
+                "sim",
+                "planet:1",
+                None::<f64>,
+                None::<f64>,
+                "noise",
+                1.0,
+                "dB(A)",
+                0,
+                None::<String>,
+                ""
+            ])
+            .unwrap();
+        }
+        let s = Store::open(&path, Durability::Normal).unwrap();
+        assert_eq!(s.count().unwrap(), 31);
+        let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let road1 = s
+            .series(
+                &SubjectKey::Road(RoadId(1)),
+                Metric::TrafficSpeed,
+                Timestamp(0),
+                Timestamp(i64::MAX),
+            )
+            .unwrap();
+        assert_eq!(road1.len(), 10);
+        assert_eq!(road1[0], (Timestamp(1_000), 1.0));
+        let tram = s
+            .value_at(
+                &SubjectKey::Item("vehicle=tram-3".into()),
+                Metric::TransitDelay,
+                Timestamp(9_000),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(tram.subject, Subject::Point { x: 10.5, y: -4.25 });
+        assert_eq!(
+            (tram.unit.as_str(), tram.value, tram.source.0.as_str()),
+            ("min", 30.0, "mqtt")
+        );
+        let r = s
+            .value_at(
+                &SubjectKey::Road(RoadId(2)),
+                Metric::TrafficSpeed,
+                Timestamp(29_000),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.value, r.quality), (29.0, Some(Quality::Raw)));
+        drop(s);
+        // Opening again finds version 2 and migrates nothing twice.
+        assert_eq!(
+            Store::open(&path, Durability::Normal).unwrap().count().unwrap(),
+            31
+        );
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("PRAGMA user_version = 9;").unwrap();
+        }
+        let e = Store::open(&path, Durability::Normal).unwrap_err();
+        assert!(matches!(e, StoreError::Version { found: 9, .. }), "{e}");
+        assert!(e.to_string().contains("history.sqlite"), "{e}");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn late_and_out_of_order_values_are_found_by_every_query() {
+        let mut s = Store::in_memory().unwrap();
+        let road = |r| Subject::Road(RoadId(r));
+        // Commit 1: a long chunk (0 s .. 100 s) for road 0; commit 2: road 0 at 50 s..60 s;
+        // commit 3: a late value at 55.5 s, stored last.
+        s.append(&[
+            o(road(0), Metric::TrafficSpeed, 1.0, 0),
+            o(road(0), Metric::TrafficSpeed, 9.0, 100_000),
+        ])
+        .unwrap();
+        s.append(&[
+            o(road(0), Metric::TrafficSpeed, 5.0, 50_000),
+            o(road(0), Metric::TrafficSpeed, 6.0, 60_000),
+        ])
+        .unwrap();
+        s.append(&[o(road(0), Metric::TrafficSpeed, 5.5, 55_500)])
+            .unwrap();
+        let key = SubjectKey::Road(RoadId(0));
+        let at = |s: &Store, t| {
+            s.value_at(&key, Metric::TrafficSpeed, Timestamp(t))
+                .unwrap()
+                .map(|o| o.value)
+        };
+        assert_eq!(at(&s, -1), None);
+        assert_eq!(at(&s, 49_999), Some(1.0));
+        assert_eq!(at(&s, 55_000), Some(5.0));
+        assert_eq!(at(&s, 57_000), Some(5.5));
+        assert_eq!(at(&s, 99_999), Some(6.0));
+        assert_eq!(at(&s, 100_000), Some(9.0));
+        let latest = s.latest_at(Timestamp(58_000), None).unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].observation.value, 5.5);
+        assert!(s.latest_at(Timestamp(58_000), Some(1_000)).unwrap().is_empty());
+        let series = s
+            .series(&key, Metric::TrafficSpeed, Timestamp(10_000), Timestamp(99_000))
+            .unwrap();
+        assert_eq!(
+            series,
+            vec![
+                (Timestamp(50_000), 5.0),
+                (Timestamp(55_500), 5.5),
+                (Timestamp(60_000), 6.0)
+            ]
+        );
+        let range: Vec<f64> = s
+            .range(Timestamp(55_000), Timestamp(100_000))
+            .unwrap()
+            .iter()
+            .map(|o| o.value)
+            .collect();
+        assert_eq!(range, vec![5.5, 6.0, 9.0]);
+        // Equal times: the value stored last wins.
+        s.append(&[o(road(0), Metric::TrafficSpeed, 7.0, 60_000)])
+            .unwrap();
+        assert_eq!(at(&s, 60_000), Some(7.0));
+        // Pruning cuts through the long first chunk.
+        assert_eq!(s.prune_before(Timestamp(55_000)).unwrap(), 2);
+        assert_eq!(s.count().unwrap(), 4);
+        assert_eq!(at(&s, 54_000), None);
+        assert_eq!(at(&s, 100_000), Some(9.0));
+    }
+
+    #[test]
+    fn sources_units_points_and_details_round_trip_in_one_batch() {
+        let mut s = Store::in_memory().unwrap();
+        let (a, b) = (SourceId("a".into()), SourceId("b".into()));
+        let mut batch = Vec::new();
+        for i in 0..20 {
+            let src = if i % 2 == 0 { &a } else { &b };
+            let mut x = Observation::new(
+                src,
+                Subject::Sensor("aq:1".into()),
+                Metric::Pm25,
+                i as f64,
+                Timestamp(i),
+            );
+            if i % 5 == 0 {
+                x.unit = "mg/m³".into();
+            }
+            batch.push(x);
+            let mut p = Observation::new(
+                src,
+                Subject::Point {
+                    x: i as f64 * 0.5,
+                    y: -1.0,
+                },
+                Metric::ServiceRequestOpened,
+                3.0,
+                Timestamp(i),
+            );
+            p.detail = format!("request={i};category=litter");
+            p.quality = Some(Quality::Suspect);
+            batch.push(p);
+        }
+        s.append(&batch).unwrap();
+        let back = s.range(Timestamp(0), Timestamp(100)).unwrap();
+        assert_eq!(back.len(), batch.len());
+        let mut want = batch.clone();
+        let sort = |v: &mut Vec<Observation>| v.sort_by(|x, y| (x.time, &x.detail).cmp(&(y.time, &y.detail)));
+        sort(&mut want);
+        let mut got = back;
+        sort(&mut got);
+        assert_eq!(got, want);
+        let latest = s.latest_at(Timestamp(100), None).unwrap();
+        // One sensor series and 20 request items.
+        assert_eq!(latest.len(), 21);
+        let aq = latest
+            .iter()
+            .find(|x| x.key == SubjectKey::Sensor("aq:1".into()))
+            .unwrap();
+        assert_eq!(
+            (aq.observation.value, aq.observation.source.0.as_str()),
+            (19.0, "b")
+        );
+    }
+
+    #[test]
+    fn a_corrupt_chunk_is_an_error_naming_the_file() {
+        let mut s = Store::in_memory().unwrap();
+        s.append(&[o(Subject::City, Metric::Noise, 50.0, 1_000)]).unwrap();
+        s.conn.execute("UPDATE chunks SET data = x'ff'", []).unwrap();
+        let e = s.range(Timestamp(0), Timestamp(2_000)).unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains(":memory:"), "{e}");
+        assert!(s.latest_at(Timestamp(2_000), None).is_err());
+    }
+
+    #[test]
+    fn records_round_trip_through_their_packing() {
+        let mut c = ChunkBuf::new(1, 1);
+        c.push(-5, 1.5, None, None, None, "");
+        c.push(
+            i64::MAX,
+            f64::MIN_POSITIVE,
+            Some(Quality::Good),
+            Some((1.0, 2.0)),
+            Some(300),
+            "ü=1",
+        );
+        c.push(i64::MIN, -0.0, Some(Quality::Estimated), None, None, "");
+        let back: Vec<_> = Records::new(&c.data).map(Option::unwrap).collect();
+        assert_eq!(back.len(), 3);
+        assert_eq!((back[0].time, back[0].value), (-5, 1.5));
+        assert_eq!(back[1].time, i64::MAX);
+        assert_eq!(
+            (back[1].xy, back[1].unit, back[1].detail),
+            (Some((1.0, 2.0)), Some(300), "ü=1")
+        );
+        assert_eq!(
+            (back[2].time, back[2].quality),
+            (i64::MIN, Some(Quality::Estimated))
+        );
+        assert_eq!((c.t_min, c.t_max, c.n), (i64::MIN, i64::MAX, 3));
+        // Cut anywhere, a chunk yields a bad record rather than a panic.
+        for cut in 0..c.data.len() {
+            let items: Vec<_> = Records::new(&c.data[..cut]).collect();
+            assert!(items.iter().flatten().count() < 3, "{cut}");
+            assert!(items.iter().rev().skip(1).all(Option::is_some), "{cut}");
+        }
+    }
 }
