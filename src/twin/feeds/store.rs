@@ -37,6 +37,8 @@ const CACHE_KIB: i64 = 65_536;
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_096;
 /// Size the WAL file is truncated to after a checkpoint, bytes.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// Bytes first reserved for a chunk being packed (a few records).
+const CHUNK_START_BYTES: usize = 64;
 /// Rows read per step when migrating a version-1 file.
 const MIGRATE_BATCH: i64 = 50_000;
 
@@ -191,7 +193,7 @@ impl ChunkBuf {
             t_max: i64::MIN,
             n: 0,
             prev: 0,
-            data: Vec::new(),
+            data: Vec::with_capacity(CHUNK_START_BYTES),
         }
     }
 
@@ -898,21 +900,27 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT s.id, s.subject, s.metric, c.id, c.source, c.data
-                 FROM series s JOIN chunks c ON c.series = s.id
-                 WHERE c.t_min <= ?1 AND c.t_max >= ?2
-                   AND c.t_min >= (SELECT max(i.t_min) FROM chunks i
-                                   WHERE i.series = s.id AND i.t_min <= ?1) - s.max_span
-                 ORDER BY s.id, c.id",
+                // CROSS JOIN and INDEXED BY fix the plan: series outside, one index range
+                // of chunks per series inside (without statistics SQLite would scan the
+                // time index over the whole history).
+                "WITH b AS (
+                     SELECT s.id AS sid, s.subject AS subject, s.metric AS metric,
+                            (SELECT max(i.t_min) FROM chunks i
+                             WHERE i.series = s.id AND i.t_min <= ?1) - s.max_span AS lo
+                     FROM series s)
+                 SELECT b.sid, b.subject, b.metric, c.id, c.source, c.data
+                 FROM b CROSS JOIN chunks c INDEXED BY chunks_series_time
+                 WHERE c.series = b.sid AND c.t_min >= b.lo AND c.t_min <= ?1 AND c.t_max >= ?2
+                 ORDER BY b.sid",
             )
             .map_err(|e| self.err(e))?;
         let reader = self.reader()?;
         let mut rows = st.query(params![t.0, from]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        // The series being scanned and its best observation so far.
+        // The series being scanned and its best observation so far, by (time, chunk id).
         let mut current: Option<(i64, Option<(SubjectKey, Metric)>)> = None;
-        let mut best: Option<(i64, Observation)> = None;
-        let mut flush = |key: &Option<(SubjectKey, Metric)>, best: &mut Option<(i64, Observation)>| {
+        let mut best: Option<((i64, i64), Observation)> = None;
+        let mut flush = |key: &Option<(SubjectKey, Metric)>, best: &mut Option<((i64, i64), Observation)>| {
             if let (Some((k, _)), Some((_, o))) = (key, best.take())
                 && o.time.0 >= from
             {
@@ -949,9 +957,9 @@ impl Store {
                 }
             })?;
             if let Some(rec) = pick
-                && best.as_ref().is_none_or(|(bt, _)| rec.time >= *bt)
+                && best.as_ref().is_none_or(|(b, _)| (rec.time, chunk) > *b)
             {
-                best = Some((rec.time, reader.observation(key, *metric, source, &rec)?));
+                best = Some(((rec.time, chunk), reader.observation(key, *metric, source, &rec)?));
             }
         }
         if let Some((_, key)) = &current {
@@ -970,8 +978,9 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT c.id, c.source, c.data FROM series s JOIN chunks c ON c.series = s.id
-                 WHERE s.subject = ?1 AND s.metric = ?2 AND c.t_min <= ?3
+                "SELECT c.id, c.source, c.data
+                 FROM series s CROSS JOIN chunks c INDEXED BY chunks_series_time
+                 WHERE c.series = s.id AND s.subject = ?1 AND s.metric = ?2 AND c.t_min <= ?3
                    AND c.t_min >= (SELECT max(i.t_min) FROM chunks i
                                    WHERE i.series = s.id AND i.t_min <= ?3) - s.max_span
                  ORDER BY c.id",
@@ -1016,8 +1025,9 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT c.id, c.data FROM series s JOIN chunks c ON c.series = s.id
-                 WHERE s.subject = ?1 AND s.metric = ?2 AND c.t_min <= ?4
+                "SELECT c.id, c.data
+                 FROM series s CROSS JOIN chunks c INDEXED BY chunks_series_time
+                 WHERE c.series = s.id AND s.subject = ?1 AND s.metric = ?2 AND c.t_min <= ?4
                    AND c.t_min >= ?3 - s.max_span AND c.t_max >= ?3
                  ORDER BY c.id",
             )
