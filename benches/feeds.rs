@@ -26,6 +26,13 @@ fn main() -> Result<(), String> {
     // For profiling one part: `ingest` (the end-to-end runs) or `store` (stages, queries).
     let only = std::env::var("CITYTWIN_BENCH_FEEDS_ONLY").unwrap_or_default();
     std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
+    // Figures depend on what else runs: say how busy the machine was.
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine: {cores} cores, load average {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     let mut rates = Vec::new();
     for run in (1..=runs).filter(|_| only.is_empty() || only == "ingest") {
         let r = measure_ingest(&cfg)?;

@@ -351,7 +351,10 @@ struct SeriesSlot {
 /// The writer's caches of the `series` and `names` tables.
 #[derive(Debug, Default)]
 struct Dict {
-    /// Every known series of a road, building, zone or the city, by [`compact_key`].
+    /// Series of roads, buildings, zones and the city with ids below [`DENSE_IDS`]: a
+    /// table by id per [`dense_table`] (no hashing on the hot path).
+    dense: Vec<Vec<Option<SeriesSlot>>>,
+    /// Every other known series of a road, building, zone or the city, by [`compact_key`].
     compact: FastMap<u64, SeriesSlot>,
     /// Every other known (subject, metric).
     series: FastMap<(SubjectKey, Metric), SeriesSlot>,
@@ -392,10 +395,14 @@ impl Dict {
             let Some((key, metric)) = series_key(&subject, &metric) else {
                 continue;
             };
-            match key_subject(&key).and_then(|s| compact_key(&s, metric)) {
-                Some(k) => d.compact.insert(k, SeriesSlot::new(id)),
-                None => d.series.insert((key, metric), SeriesSlot::new(id)),
-            };
+            let subject = key_subject(&key);
+            if let Some(cell) = subject.as_ref().and_then(|s| d.dense_cell(s, metric)) {
+                *cell = Some(SeriesSlot::new(id));
+            } else if let Some(k) = subject.and_then(|s| compact_key(&s, metric)) {
+                d.compact.insert(k, SeriesSlot::new(id));
+            } else {
+                d.series.insert((key, metric), SeriesSlot::new(id));
+            }
         }
         let mut st = conn.prepare("SELECT id, name FROM names")?;
         let mut rows = st.query([])?;
@@ -419,8 +426,30 @@ impl Dict {
     }
 
     /// The slot of a series, adding the series to the table when new.
+    /// The cell of a series in the dense tables, grown to hold it; `None` for subjects
+    /// that are not there.
+    fn dense_cell(&mut self, subject: &Subject, metric: Metric) -> Option<&mut Option<SeriesSlot>> {
+        let (table, id) = dense_table(subject, metric)?;
+        if self.dense.len() <= table {
+            self.dense.resize_with(table + 1, Vec::new);
+        }
+        let t = &mut self.dense[table];
+        if t.len() <= id {
+            t.resize(id + 1, None);
+        }
+        Some(&mut t[id])
+    }
+
     fn series_slot(&mut self, conn: &Connection, o: &Observation) -> rusqlite::Result<&mut SeriesSlot> {
         use std::collections::hash_map::Entry;
+        if let Some((table, id)) = dense_table(&o.subject, o.metric) {
+            let known = matches!(self.dense.get(table).and_then(|t| t.get(id)), Some(Some(_)));
+            if !known {
+                let slot = add_series(conn, &mut self.spans, &SubjectKey::of(o), o.metric)?;
+                *self.dense_cell(&o.subject, o.metric).expect("a dense subject") = Some(slot);
+            }
+            return Ok(self.dense[table][id].as_mut().expect("known or just added"));
+        }
         // Roads, buildings, zones and the city: an integer key, no allocation.
         if let Some(k) = compact_key(&o.subject, o.metric) {
             return Ok(match self.compact.entry(k) {
@@ -440,15 +469,29 @@ impl Dict {
     }
 }
 
-/// The integer key of a subject that needs no text: kind, metric and id in one word.
-fn compact_key(subject: &Subject, metric: Metric) -> Option<u64> {
-    let (kind, id) = match subject {
-        Subject::Road(r) => (1u64, r.0),
+/// Subject ids below this have their series in [`Dict::dense`] tables.
+const DENSE_IDS: u32 = 1 << 22;
+
+/// The kind (1 road, 2 building, 3 zone, 4 city) and id of a subject that needs no text.
+fn kind_and_id(subject: &Subject) -> Option<(u64, u32)> {
+    Some(match subject {
+        Subject::Road(r) => (1, r.0),
         Subject::Building(b) => (2, b.0),
         Subject::Zone(z) => (3, z.0),
         Subject::City => (4, 0),
         Subject::Sensor(_) | Subject::Point { .. } => return None,
-    };
+    })
+}
+
+/// The dense table (by kind and metric) and row (the id) of a subject's series.
+fn dense_table(subject: &Subject, metric: Metric) -> Option<(usize, usize)> {
+    let (kind, id) = kind_and_id(subject)?;
+    (id < DENSE_IDS).then_some((kind as usize * Metric::ALL.len() + metric as usize, id as usize))
+}
+
+/// The integer key of a subject that needs no text: kind, metric and id in one word.
+fn compact_key(subject: &Subject, metric: Metric) -> Option<u64> {
+    let (kind, id) = kind_and_id(subject)?;
     Some(kind << 40 | (metric as u64) << 32 | u64::from(id))
 }
 
