@@ -37,6 +37,10 @@ const CACHE_KIB: i64 = 65_536;
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_096;
 /// Size the WAL file is truncated to after a checkpoint, bytes.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// Time buckets of chunks, ms: a chunk never spans two, so a series' widest chunk span
+/// (`series.max_span`, which bounds how far back the time-slider queries look) stays under
+/// an hour whatever arrives late.
+const CHUNK_BUCKET_MS: i64 = 3_600_000;
 /// Bytes first reserved for a chunk being packed (a few records).
 const CHUNK_START_BYTES: usize = 64;
 /// Rows read per step when migrating a version-1 file.
@@ -344,6 +348,8 @@ struct SeriesSlot {
     batch: u64,
     /// Source (names id) of `chunk`.
     source: i64,
+    /// Time bucket ([`CHUNK_BUCKET_MS`]) of `chunk`.
+    bucket: i64,
     /// Index of the chunk of the current batch this series last went into.
     chunk: usize,
 }
@@ -374,6 +380,7 @@ impl SeriesSlot {
             id,
             batch: 0,
             source: 0,
+            bucket: 0,
             chunk: 0,
         }
     }
@@ -532,8 +539,9 @@ fn write_batch<'a>(
     dict.batch += 1;
     let batch_no = dict.batch;
     let mut chunks: Vec<ChunkBuf> = Vec::new();
-    // Chunks by (series, source), for series fed by several sources in one batch.
-    let mut chunk_of: FastMap<(i64, i64), usize> = FastMap::default();
+    // Chunks by (series, source, time bucket), for series fed by several sources in one
+    // batch or by observations far apart in time (a backfill, a late message).
+    let mut chunk_of: FastMap<(i64, i64, i64), usize> = FastMap::default();
     let mut last_source: Option<(&str, i64)> = None;
     for o in batch {
         let source = match last_source {
@@ -549,11 +557,12 @@ fn write_batch<'a>(
         } else {
             Some(dict.name_id(conn, &o.unit)?)
         };
+        let bucket = o.time.0.div_euclid(CHUNK_BUCKET_MS);
         let slot = dict.series_slot(conn, o)?;
-        let i = if slot.batch == batch_no && slot.source == source {
+        let i = if slot.batch == batch_no && slot.source == source && slot.bucket == bucket {
             slot.chunk
         } else {
-            let i = *chunk_of.entry((slot.id, source)).or_insert_with(|| {
+            let i = *chunk_of.entry((slot.id, source, bucket)).or_insert_with(|| {
                 chunks.push(ChunkBuf::new(slot.id, source));
                 chunks.len() - 1
             });
@@ -561,6 +570,7 @@ fn write_batch<'a>(
                 id: slot.id,
                 batch: batch_no,
                 source,
+                bucket,
                 chunk: i,
             };
             i
@@ -1487,6 +1497,43 @@ mod tests {
         assert_eq!(s.count().unwrap(), 4);
         assert_eq!(at(&s, 54_000), None);
         assert_eq!(at(&s, 100_000), Some(9.0));
+    }
+
+    #[test]
+    fn chunks_never_span_two_time_buckets() {
+        let mut s = Store::in_memory().unwrap();
+        let day: Vec<_> = (0..48)
+            .map(|h| {
+                o(
+                    Subject::Zone(ZoneId(1)),
+                    Metric::ElectricityLoad,
+                    h as f64,
+                    h * 1_800_000,
+                )
+            })
+            .collect();
+        s.append(&day).unwrap();
+        let span: i64 = s
+            .conn
+            .query_row("SELECT max_span FROM series", [], |r| r.get(0))
+            .unwrap();
+        assert!(span < CHUNK_BUCKET_MS, "{span}");
+        let chunks: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(chunks, 24);
+        let key = SubjectKey::Zone(ZoneId(1));
+        let v = s
+            .value_at(&key, Metric::ElectricityLoad, Timestamp(10 * 3_600_000 + 1))
+            .unwrap();
+        assert_eq!(v.unwrap().value, 20.0);
+        assert_eq!(
+            s.latest_at(Timestamp(i64::MAX), None).unwrap()[0]
+                .observation
+                .value,
+            47.0
+        );
     }
 
     #[test]
