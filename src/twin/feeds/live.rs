@@ -447,6 +447,11 @@ impl LiveState {
                         }
                     }
                     if self.writer.is_some() {
+                        // Keep arrival order: single observations before this batch first.
+                        if !self.pending_single.is_empty() {
+                            let single = std::mem::take(&mut self.pending_single);
+                            self.pending.push(single);
+                        }
                         if !rejected.is_empty() {
                             let mut i = 0;
                             let mut next = rejected.iter().peekable();
