@@ -8,10 +8,27 @@
 //! (observations per run, default 2,000,000), `CITYTWIN_BENCH_FEEDS_RUNS` (ingest runs,
 //! default 3). Goal from the issue: ≥ 1,000,000 observations/s.
 
-use citytwin::twin::feeds::bench::{BenchConfig, measure_frame, measure_ingest, measure_mqtt, measure_store};
+use citytwin::twin::feeds::bench::{
+    BenchConfig, ingest_batches, measure_frame, measure_mqtt, measure_store, run_ingest,
+};
 
 /// Default ingest runs; the median is printed with every run.
 const RUNS: usize = 3;
+
+/// Clock ticks per second of `/proc/self/stat` (Linux's USER_HZ).
+const USER_HZ: f64 = 100.0;
+
+/// CPU time this process has used so far (all threads, user + system), seconds; `None`
+/// where `/proc` is missing. Unlike wall time it hardly depends on what else runs.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): state is the first, utime
+    // the 12th and stime the 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / USER_HZ)
+}
 
 fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok()?.replace('_', "").parse().ok()
@@ -35,9 +52,18 @@ fn main() -> Result<(), String> {
     );
     let mut rates = Vec::new();
     for run in (1..=runs).filter(|_| only.is_empty() || only == "ingest") {
-        let r = measure_ingest(&cfg)?;
+        let batches = ingest_batches(&cfg);
+        let cpu0 = cpu_seconds();
+        let r = run_ingest(&cfg, batches)?;
+        let cpu = cpu_seconds().zip(cpu0).map_or(String::new(), |(b, a)| {
+            format!(
+                "; CPU {:.2} s, {:.2} µs per observation over all threads",
+                b - a,
+                (b - a) * 1e6 / cfg.ingest_observations as f64
+            )
+        });
         println!(
-            "ingest run {run}/{runs}: {:.0} observations/s ({} observations, channel → live state → store, committed)",
+            "ingest run {run}/{runs}: {:.0} observations/s ({} observations, channel → live state → store, committed{cpu})",
             r, cfg.ingest_observations
         );
         rates.push(r);

@@ -91,13 +91,25 @@ fn temp_store(dir: &std::path::Path, name: &str) -> Result<Store, String> {
 
 /// Observations per second through the whole ingest path, until committed.
 pub fn measure_ingest(cfg: &BenchConfig) -> Result<f64, String> {
+    run_ingest(cfg, ingest_batches(cfg))
+}
+
+/// The observations of an ingest run, in the batches a source sends: road speeds spread
+/// over [`ROADS`] roads, one millisecond apart.
+pub fn ingest_batches(cfg: &BenchConfig) -> Vec<Vec<Observation>> {
     let source = SourceId("bench".into());
-    let n = cfg.ingest_observations;
-    let batches: Vec<Vec<Observation>> = (0..n)
+    (0..cfg.ingest_observations)
         .collect::<Vec<_>>()
         .chunks(INGEST_BATCH)
         .map(|c| c.iter().map(|&i| obs(&source, i)).collect())
-        .collect();
+        .collect()
+}
+
+/// Observations per second pushing `batches` through channel → live state → store, until
+/// every one is committed (acknowledged).
+pub fn run_ingest(cfg: &BenchConfig, batches: Vec<Vec<Observation>>) -> Result<f64, String> {
+    let source = SourceId("bench".into());
+    let n: usize = batches.iter().map(Vec::len).sum();
     let config = WriterConfig {
         capacity: n / INGEST_BATCH + 16,
         rows_per_commit: INGEST_ROWS_PER_COMMIT,
