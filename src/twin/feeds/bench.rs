@@ -91,13 +91,25 @@ fn temp_store(dir: &std::path::Path, name: &str) -> Result<Store, String> {
 
 /// Observations per second through the whole ingest path, until committed.
 pub fn measure_ingest(cfg: &BenchConfig) -> Result<f64, String> {
+    run_ingest(cfg, ingest_batches(cfg))
+}
+
+/// The observations of an ingest run, in the batches a source sends: road speeds spread
+/// over [`ROADS`] roads, one millisecond apart.
+pub fn ingest_batches(cfg: &BenchConfig) -> Vec<Vec<Observation>> {
     let source = SourceId("bench".into());
-    let n = cfg.ingest_observations;
-    let batches: Vec<Vec<Observation>> = (0..n)
+    (0..cfg.ingest_observations)
         .collect::<Vec<_>>()
         .chunks(INGEST_BATCH)
         .map(|c| c.iter().map(|&i| obs(&source, i)).collect())
-        .collect();
+        .collect()
+}
+
+/// Observations per second pushing `batches` through channel → live state → store, until
+/// every one is committed (acknowledged).
+pub fn run_ingest(cfg: &BenchConfig, batches: Vec<Vec<Observation>>) -> Result<f64, String> {
+    let source = SourceId("bench".into());
+    let n: usize = batches.iter().map(Vec::len).sum();
     let config = WriterConfig {
         capacity: n / INGEST_BATCH + 16,
         rows_per_commit: INGEST_ROWS_PER_COMMIT,
@@ -281,6 +293,118 @@ pub fn measure_mqtt(cfg: &BenchConfig) -> Result<Option<(f64, f64)>, String> {
     lat.sort_by(f64::total_cmp);
     let q = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
     Ok(Some((q(0.5), q(0.99))))
+}
+
+/// The ingest path taken apart, and the history queries on the store it wrote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoreFigures {
+    /// Observations in the measured store.
+    pub observations: usize,
+    /// Observations per second through channel → live state alone (no store).
+    pub live_obs_per_s: f64,
+    /// Observations per second through [`Store::append`] alone, committed, in batches of
+    /// the ingest run's commit size.
+    pub append_obs_per_s: f64,
+    /// Size of the database file (with its WAL) per observation, bytes.
+    pub bytes_per_obs: f64,
+    /// [`Store::latest_at`] of every series at the newest time, ms.
+    pub latest_at_ms: f64,
+    /// The same limited to the last hour (what the time slider asks), ms.
+    pub latest_at_hour_ms: f64,
+    /// [`Store::value_at`] of one series, ms.
+    pub value_at_ms: f64,
+    /// [`Store::series`] of one road over the whole history, ms.
+    pub series_ms: f64,
+    /// [`Store::range`] of a 10 s window across every series, ms.
+    pub range_10s_ms: f64,
+    /// [`Store::prune_before`] of the oldest tenth, ms.
+    pub prune_tenth_ms: f64,
+}
+
+/// Observations per second through channel → live state without a store.
+pub fn measure_live(cfg: &BenchConfig) -> f64 {
+    let source = SourceId("bench".into());
+    let n = cfg.ingest_observations;
+    let batches: Vec<Vec<Observation>> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(INGEST_BATCH)
+        .map(|c| c.iter().map(|&i| obs(&source, i)).collect())
+        .collect();
+    let mut live = LiveState::new(Validator::permissive(), None);
+    let (ch, rx) = feed_channel(n / INGEST_BATCH + 16);
+    let tx = ch.sender(&source);
+    for b in batches {
+        tx.batch(b);
+    }
+    let start = Instant::now();
+    let mut drained = 0;
+    while drained < n {
+        let r = live.drain(&rx, Duration::from_millis(20), Timestamp::now());
+        drained += r.observations;
+        if r.messages == 0 {
+            break;
+        }
+    }
+    drained as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Milliseconds of one call.
+fn time_ms<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t = Instant::now();
+    let v = f();
+    (t.elapsed().as_secs_f64() * 1_000.0, v)
+}
+
+/// Appends [`BenchConfig::ingest_observations`] straight into a store, then times the
+/// history queries on it.
+pub fn measure_store(cfg: &BenchConfig) -> Result<StoreFigures, String> {
+    let source = SourceId("bench".into());
+    let n = cfg.ingest_observations;
+    let all: Vec<Observation> = (0..n).map(|i| obs(&source, i)).collect();
+    let mut store = temp_store(&cfg.dir, "store.sqlite")?;
+    let e = |e: crate::twin::feeds::store::StoreError| e.to_string();
+    let start = Instant::now();
+    for b in all.chunks(INGEST_ROWS_PER_COMMIT) {
+        store.append(b).map_err(e)?;
+    }
+    let append = n as f64 / start.elapsed().as_secs_f64();
+    let bytes: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|x| std::fs::metadata(format!("{}{x}", store.path().display())).ok())
+        .map(|m| m.len())
+        .sum();
+    let (t0, t1) = store.time_range().map_err(e)?.ok_or("empty store")?;
+    let (latest_at_ms, at) = time_ms(|| store.latest_at(t1, None));
+    let at = at.map_err(e)?;
+    if at.len() != (n.min(ROADS as usize)) {
+        return Err(format!("latest_at gave {} series", at.len()));
+    }
+    let (latest_at_hour_ms, _) = time_ms(|| store.latest_at(t1, Some(Timestamp::HOUR_MS)));
+    let road = crate::twin::feeds::key::SubjectKey::Road(RoadId(7));
+    let (value_at_ms, v) = time_ms(|| store.value_at(&road, Metric::TrafficSpeed, t1));
+    v.map_err(e)?.ok_or("value_at found nothing")?;
+    let (series_ms, s) = time_ms(|| store.series(&road, Metric::TrafficSpeed, t0, t1));
+    if s.map_err(e)?.len() != n.div_ceil(ROADS as usize) {
+        return Err("series misses values".into());
+    }
+    let mid = Timestamp((t0.0 + t1.0) / 2);
+    let (range_10s_ms, r) = time_ms(|| store.range(mid, mid.plus_ms(10 * Timestamp::SECOND_MS)));
+    r.map_err(e)?;
+    let cut = t0.plus_ms((t1.0 - t0.0) / 10);
+    let (prune_tenth_ms, p) = time_ms(|| store.prune_before(cut));
+    p.map_err(e)?;
+    Ok(StoreFigures {
+        observations: n,
+        live_obs_per_s: measure_live(cfg),
+        append_obs_per_s: append,
+        bytes_per_obs: bytes as f64 / n as f64,
+        latest_at_ms,
+        latest_at_hour_ms,
+        value_at_ms,
+        series_ms,
+        range_10s_ms,
+        prune_tenth_ms,
+    })
 }
 
 /// Runs every measurement.

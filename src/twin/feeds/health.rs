@@ -166,6 +166,8 @@ impl FeedHealth {
                 sample,
             } => self.on_bad(*kind, message, sample, now),
             FeedEvent::Stopped => self.link = LinkState::Stopped,
+            // The live state keeps source clocks; a clock says nothing of the link.
+            FeedEvent::Clock(_) => {}
         }
     }
 

@@ -3,7 +3,7 @@
 //! health), and the store writer thread that appends accepted observations to the history
 //! so the frame never waits on disk. What any channel cannot take is counted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
 
+use crate::twin::feeds::fasthash::FastMap;
 use crate::twin::feeds::health::{DEFAULT_STALE_AFTER_S, FeedHealth};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::observation::{Metric, Observation, Quality, SourceId, Subject, Timestamp};
-use crate::twin::feeds::source::{FeedMessage, FeedReceiver};
+use crate::twin::feeds::source::{FeedEvent, FeedMessage, FeedReceiver};
 use crate::twin::feeds::store::{Store, StoredObservation};
 use crate::twin::feeds::validate::Validator;
 
@@ -61,7 +62,7 @@ impl Latest {
 /// A picture of the twin: the latest value per (subject, metric), live or at a past time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Picture {
-    values: HashMap<(SubjectKey, Metric), Latest>,
+    values: FastMap<(SubjectKey, Metric), Latest>,
 }
 
 impl Picture {
@@ -158,7 +159,7 @@ impl Default for WriterConfig {
 /// The thread that appends observations to the [`Store`].
 #[derive(Debug)]
 pub struct StoreWriter {
-    tx: Option<Sender<Vec<Observation>>>,
+    tx: Option<Sender<Vec<Vec<Observation>>>>,
     stats: Arc<WriterStats>,
     thread: Option<JoinHandle<Store>>,
 }
@@ -166,17 +167,24 @@ pub struct StoreWriter {
 impl StoreWriter {
     /// Starts the writer thread, which owns the store until [`StoreWriter::close`].
     pub fn spawn(mut store: Store, config: WriterConfig) -> std::io::Result<StoreWriter> {
-        let (tx, rx) = crossbeam_channel::bounded::<Vec<Observation>>(config.capacity.max(1));
+        // Batches travel as the sources made them: no observation is copied on the way.
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<Vec<Observation>>>(config.capacity.max(1));
         let stats = Arc::new(WriterStats::default());
         let st = stats.clone();
         let thread = std::thread::Builder::new()
             .name("feed-store-writer".into())
             .spawn(move || {
                 let mut last_prune: Option<Instant> = None;
-                let mut rows: Vec<Observation> = Vec::new();
+                let mut batches: Vec<Vec<Observation>> = Vec::new();
+                let mut rows = 0usize;
                 let prune = |store: &mut Store| {
                     if let Some(keep) = config.retention_ms {
-                        let before = Timestamp::now().plus_ms(-keep);
+                        // The twin's clock: the wall clock, or the newest observation stored
+                        // when an accelerated simulator has run ahead of it.
+                        let now = store
+                            .newest_written()
+                            .map_or(Timestamp::now(), |t| t.max(Timestamp::now()));
+                        let before = now.plus_ms(-keep);
                         match store.prune_before(before) {
                             Ok(n) => {
                                 st.pruned.fetch_add(n as u64, Ordering::Relaxed);
@@ -192,27 +200,34 @@ impl StoreWriter {
                         prune(&mut store);
                         last_prune = Some(Instant::now());
                     }
+                    let take = |b: Vec<Vec<Observation>>, batches: &mut Vec<_>, rows: &mut usize| {
+                        *rows += b.iter().map(Vec::len).sum::<usize>();
+                        batches.extend(b);
+                    };
                     match rx.recv_timeout(WRITER_IDLE) {
-                        Ok(b) => rows.extend(b),
+                        Ok(b) => take(b, &mut batches, &mut rows),
                         Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
-                    while rows.len() < config.rows_per_commit {
+                    // The batched write mode: one transaction for whatever has queued up,
+                    // up to `rows_per_commit` rows.
+                    while rows < config.rows_per_commit {
                         match rx.try_recv() {
-                            Ok(b) => rows.extend(b),
+                            Ok(b) => take(b, &mut batches, &mut rows),
                             Err(_) => break,
                         }
                     }
-                    match store.append(&rows) {
+                    match store.append_batches(&batches) {
                         Ok(n) => {
                             st.stored.fetch_add(n as u64, Ordering::Release);
                         }
                         Err(e) => {
-                            st.failed.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                            st.failed.fetch_add(rows as u64, Ordering::Relaxed);
                             *st.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                         }
                     }
-                    rows.clear();
+                    batches.clear();
+                    rows = 0;
                 }
                 store
             })?;
@@ -225,15 +240,22 @@ impl StoreWriter {
 
     /// Hands a batch to the writer without waiting; false (and counted) when it is full.
     pub fn submit(&self, batch: Vec<Observation>) -> bool {
-        if batch.is_empty() {
+        self.submit_many(vec![batch])
+    }
+
+    /// Hands several batches to the writer as one message without waiting; false (and
+    /// every observation counted) when its channel is full.
+    pub fn submit_many(&self, mut batches: Vec<Vec<Observation>>) -> bool {
+        batches.retain(|b| !b.is_empty());
+        if batches.is_empty() {
             return true;
         }
-        let n = batch.len() as u64;
+        let n = batches.iter().map(Vec::len).sum::<usize>() as u64;
         let Some(tx) = &self.tx else {
             self.stats.dropped.fetch_add(n, Ordering::Relaxed);
             return false;
         };
-        match tx.try_send(batch) {
+        match tx.try_send(batches) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.stats.dropped.fetch_add(n, Ordering::Relaxed);
@@ -302,9 +324,11 @@ pub struct DrainReport {
 }
 
 /// Observations of one source in a row, counted into its health together.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Run {
     source: Option<SourceId>,
+    /// The time the run's observations are validated against (see [`LiveState::now_of`]).
+    now: Timestamp,
     received: u64,
     accepted: u64,
 }
@@ -319,7 +343,12 @@ pub struct LiveState {
     /// The checks applied to incoming observations.
     pub validator: Validator,
     writer: Option<StoreWriter>,
-    pending: Vec<Observation>,
+    /// Accepted batches waiting for the end of the drain to go to the writer.
+    pending: Vec<Vec<Observation>>,
+    /// Accepted single observations, likewise.
+    pending_single: Vec<Observation>,
+    /// The last clock each source reported ([`FeedEvent::Clock`]).
+    clocks: BTreeMap<SourceId, Timestamp>,
 }
 
 impl LiveState {
@@ -331,7 +360,20 @@ impl LiveState {
             validator,
             writer,
             pending: Vec::new(),
+            pending_single: Vec::new(),
+            clocks: BTreeMap::new(),
         }
+    }
+
+    /// The clock a source last reported (simulated or replayed time), if it reports one.
+    pub fn source_clock(&self, source: &SourceId) -> Option<Timestamp> {
+        self.clocks.get(source).copied()
+    }
+
+    /// The "now" a source's observations are validated against: its own clock when it
+    /// reports one (simulators, replays), else the wall clock `wall` (real sources).
+    pub fn now_of(&self, source: &SourceId, wall: Timestamp) -> Timestamp {
+        self.source_clock(source).unwrap_or(wall)
     }
 
     /// Registers a source with its stale timeout (unregistered sources get the default).
@@ -350,7 +392,9 @@ impl LiveState {
         self.writer.take()
     }
 
-    /// Drains the channel for at most `budget`; `now` is the wall-clock time.
+    /// Drains the channel for at most `budget`; `now` is the wall-clock time (observations
+    /// of a source with its own clock are validated against that clock, see
+    /// [`LiveState::now_of`]).
     pub fn drain(&mut self, rx: &FeedReceiver, budget: Duration, now: Timestamp) -> DrainReport {
         self.drain_with(rx, budget, now, |_, _| {})
     }
@@ -366,7 +410,12 @@ impl LiveState {
     ) -> DrainReport {
         let start = Instant::now();
         let mut report = DrainReport::default();
-        let mut run = Run::default();
+        let mut run = Run {
+            source: None,
+            now,
+            received: 0,
+            accepted: 0,
+        };
         let mut since_clock = 0usize;
         loop {
             if since_clock >= CLOCK_EVERY {
@@ -383,26 +432,58 @@ impl LiveState {
             match msg {
                 FeedMessage::Observation(o) => {
                     since_clock += 1;
-                    self.ingest(o, now, &mut report, &mut on_accept, &mut run);
+                    if self.ingest(&o, now, &mut report, &mut on_accept, &mut run) && self.writer.is_some() {
+                        self.pending_single.push(o);
+                    }
                 }
-                FeedMessage::Batch(b) => {
+                FeedMessage::Batch(mut b) => {
                     since_clock += b.len();
-                    for o in b {
-                        self.ingest(o, now, &mut report, &mut on_accept, &mut run);
+                    // Rejections are rare: the batch goes to the writer as it came, less
+                    // any rejected observation.
+                    let mut rejected: Vec<usize> = Vec::new();
+                    for (i, o) in b.iter().enumerate() {
+                        if !self.ingest(o, now, &mut report, &mut on_accept, &mut run) {
+                            rejected.push(i);
+                        }
+                    }
+                    if self.writer.is_some() {
+                        // Keep arrival order: single observations before this batch first.
+                        if !self.pending_single.is_empty() {
+                            let single = std::mem::take(&mut self.pending_single);
+                            self.pending.push(single);
+                        }
+                        if !rejected.is_empty() {
+                            let mut i = 0;
+                            let mut next = rejected.iter().peekable();
+                            b.retain(|_| {
+                                let keep = next.next_if_eq(&&i).is_none();
+                                i += 1;
+                                keep
+                            });
+                        }
+                        self.pending.push(b);
                     }
                 }
                 FeedMessage::Event { source, at, event } => {
                     self.flush_run(&mut run, now);
                     report.events += 1;
-                    self.health_of(&source).on_event(&event, at);
+                    if let FeedEvent::Clock(t) = event {
+                        self.clocks.insert(source, t);
+                    } else {
+                        self.health_of(&source).on_event(&event, at);
+                    }
                 }
             }
         }
         self.flush_run(&mut run, now);
+        if !self.pending_single.is_empty() {
+            let single = std::mem::take(&mut self.pending_single);
+            self.pending.push(single);
+        }
         if let Some(w) = &self.writer
             && !self.pending.is_empty()
         {
-            w.submit(std::mem::take(&mut self.pending));
+            w.submit_many(std::mem::take(&mut self.pending));
         }
         for (source, dropped) in rx.dropped() {
             self.health_of(&source).set_dropped(dropped);
@@ -415,35 +496,36 @@ impl LiveState {
         report
     }
 
+    /// Validates one observation and applies it to the picture; true when accepted.
     fn ingest(
         &mut self,
-        o: Observation,
+        o: &Observation,
         now: Timestamp,
         report: &mut DrainReport,
         on_accept: &mut impl FnMut(&SubjectKey, &Observation),
         run: &mut Run,
-    ) {
+    ) -> bool {
         if run.source.as_ref() != Some(&o.source) {
             self.flush_run(run, now);
+            run.now = self.now_of(&o.source, now);
             run.source = Some(o.source.clone());
         }
         run.received += 1;
         report.observations += 1;
-        match self.validator.check(&o, now) {
+        match self.validator.check(o, run.now) {
             Ok(()) => {
-                let key = SubjectKey::of(&o);
-                on_accept(&key, &o);
-                self.picture.apply(key, &o);
+                let key = SubjectKey::of(o);
+                on_accept(&key, o);
+                self.picture.apply(key, o);
                 run.accepted += 1;
                 report.accepted += 1;
-                if self.writer.is_some() {
-                    self.pending.push(o);
-                }
+                true
             }
             Err(r) => {
                 report.rejected += 1;
-                let sample = serde_json::to_string(&o).unwrap_or_default();
+                let sample = serde_json::to_string(o).unwrap_or_default();
                 self.health_of(&o.source).on_bad(r.kind, &r.message, &sample, now);
+                false
             }
         }
     }
@@ -469,7 +551,7 @@ mod tests {
     use super::*;
     use crate::twin::city::RoadId;
     use crate::twin::feeds::health::ErrorKind;
-    use crate::twin::feeds::source::{FeedEvent, feed_channel};
+    use crate::twin::feeds::source::feed_channel;
 
     fn o(source: &SourceId, road: u32, v: f64, t: i64) -> Observation {
         Observation::new(
@@ -570,5 +652,82 @@ mod tests {
         let store = w.close().unwrap();
         assert!(refused > 0, "a one-batch channel must refuse some of 200 batches");
         assert_eq!(store.count().unwrap() + refused, 20_000, "stored {stored_then}");
+    }
+
+    #[test]
+    fn sources_with_their_own_clock_are_checked_against_it() {
+        use crate::twin::feeds::health::ErrorKind;
+        use crate::twin::feeds::source::FeedEvent;
+        let wall = Timestamp(1_700_000_000_000);
+        let v = Validator {
+            max_age_ms: Some(Timestamp::DAY_MS),
+            max_future_ms: crate::twin::feeds::validate::DEFAULT_MAX_FUTURE_MS,
+            ..validator()
+        };
+        let (ch, rx) = feed_channel(100);
+        let (sim, old, mqtt) = (
+            SourceId("sim".into()),
+            SourceId("old".into()),
+            SourceId("mqtt".into()),
+        );
+        // A ×100 simulator ten hours ahead of the wall clock, a replay of last year and a
+        // real source: the same far-ahead time is fine from the simulator only.
+        let ahead = wall.plus_ms(10 * Timestamp::HOUR_MS);
+        let last_year = wall.plus_ms(-365 * Timestamp::DAY_MS);
+        let (ts, to, tm) = (ch.sender(&sim), ch.sender(&old), ch.sender(&mqtt));
+        ts.event(FeedEvent::Clock(ahead));
+        ts.batch(vec![
+            o(&sim, 1, 30.0, ahead.0),
+            o(&sim, 2, 30.0, ahead.0 - 60_000),
+        ]);
+        to.event(FeedEvent::Clock(last_year));
+        to.observation(o(&old, 3, 30.0, last_year.0));
+        tm.observation(o(&mqtt, 4, 30.0, ahead.0));
+        tm.observation(o(&mqtt, 5, 30.0, last_year.0));
+        tm.observation(o(&mqtt, 6, 30.0, wall.0));
+        // Still checked against its own clock: two days before it is beyond the retention.
+        to.observation(o(&old, 7, 30.0, last_year.0 - 2 * Timestamp::DAY_MS));
+        let mut live = LiveState::new(v, None);
+        let r = live.drain(&rx, Duration::from_secs(1), wall);
+        assert_eq!((r.accepted, r.rejected), (4, 3), "{r:?}");
+        assert_eq!(live.source_clock(&sim), Some(ahead));
+        assert_eq!(live.now_of(&mqtt, wall), wall);
+        assert_eq!(live.health[&sim].error_total(), 0);
+        assert_eq!(live.health[&mqtt].errors[&ErrorKind::FutureTime], 1);
+        assert_eq!(live.health[&mqtt].errors[&ErrorKind::PastTime], 1);
+        assert_eq!(live.health[&old].errors[&ErrorKind::PastTime], 1);
+        // A clock is no health event: the link state did not change.
+        assert_eq!(live.health[&sim].link, live.health[&mqtt].link);
+    }
+
+    #[test]
+    fn a_batch_with_rejections_reaches_the_store_without_them() {
+        let (ch, rx) = feed_channel(10);
+        let s = SourceId("s".into());
+        let t = ch.sender(&s);
+        let mut b: Vec<_> = (0..10).map(|i| o(&s, i, 30.0, 1_000 + i as i64)).collect();
+        b[0].value = f64::NAN;
+        b[4].subject = Subject::Road(RoadId(1_000));
+        b[9].value = -1.0;
+        t.batch(b);
+        t.observation(o(&s, 50, 20.0, 1_500));
+        let writer = StoreWriter::spawn(Store::in_memory().unwrap(), WriterConfig::default()).unwrap();
+        let mut live = LiveState::new(validator(), Some(writer));
+        let r = live.drain(&rx, Duration::from_secs(1), Timestamp(2_000));
+        assert_eq!((r.accepted, r.rejected), (8, 3));
+        let w = live.take_writer().unwrap();
+        assert!(w.wait_stored(8, Duration::from_secs(5)));
+        let store = w.close().unwrap();
+        let mut roads: Vec<u32> = store
+            .range(Timestamp(0), Timestamp(3_000))
+            .unwrap()
+            .iter()
+            .map(|o| match o.subject {
+                Subject::Road(r) => r.0,
+                _ => u32::MAX,
+            })
+            .collect();
+        roads.sort();
+        assert_eq!(roads, vec![1, 2, 3, 5, 6, 7, 8, 50]);
     }
 }

@@ -10,6 +10,7 @@
 //! with [`runtime::open_history`]; charts read [`store::Store::series`].
 
 pub mod bench;
+pub mod fasthash;
 pub mod health;
 pub mod key;
 pub mod live;

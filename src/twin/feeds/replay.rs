@@ -239,6 +239,17 @@ impl Replay {
         &self.bad
     }
 
+    /// The replay's clock `elapsed` after it started at wall time `start`: the recorded
+    /// time being replayed at the replay's speed (the first record's time plus `elapsed` ×
+    /// speed), or with `retime` the wall clock from `start`.
+    pub fn clock_at(&self, start: Timestamp, elapsed: Duration) -> Timestamp {
+        let ms = elapsed.as_secs_f64() * 1_000.0;
+        match self.records.first() {
+            Some(first) if !self.retime => first.time.plus_ms((ms * self.speed).ceil() as i64),
+            _ => start.plus_ms(ms.ceil() as i64),
+        }
+    }
+
     /// The `n`-th observation replayed (counting over loops) and when it is due after the
     /// start, at the replay's speed; `None` past the end of a non-looping replay.
     /// Recorded times are shifted by whole loop periods; with `retime` they are replaced
@@ -278,6 +289,8 @@ impl FeedSource for Replay {
         let mut batch = Vec::new();
         'outer: while !stop.is_set() {
             let elapsed = wall0.elapsed();
+            // Observations due by now are at or before the replay's clock.
+            tx.event(FeedEvent::Clock(self.clock_at(start, elapsed)));
             let next_due = loop {
                 match self.nth(n, start) {
                     None => break None,
@@ -389,6 +402,34 @@ mod tests {
             SourceId("r".into()),
         );
         assert!(once.nth(3, Timestamp(0)).is_none());
+    }
+
+    #[test]
+    fn the_replay_clock_follows_the_recording_or_the_wall() {
+        let r = Replay::from_text(
+            &jsonl(3),
+            &spec(ReplayFormat::Jsonl, 100.0, true),
+            SourceId("r".into()),
+        );
+        let start = Timestamp(5_000_000);
+        // 20 ms at ×100 is 2 s into the recording that starts at 1 000 000.
+        assert_eq!(r.clock_at(start, Duration::from_millis(20)), Timestamp(1_002_000));
+        // Every record due by then is at or before the clock.
+        let e = Duration::from_millis(25);
+        for n in 0..6 {
+            if let Some((due, o)) = r.nth(n, start).filter(|(due, _)| *due <= e) {
+                assert!(o.time <= r.clock_at(start, e), "{n} {due:?}");
+            }
+        }
+        let mut sp = spec(ReplayFormat::Jsonl, 100.0, true);
+        sp.retime = true;
+        let re = Replay::from_text(&jsonl(3), &sp, SourceId("r".into()));
+        assert_eq!(
+            re.clock_at(start, Duration::from_millis(20)),
+            Timestamp(5_000_020)
+        );
+        let (_, o) = re.nth(2, start).unwrap();
+        assert!(o.time <= re.clock_at(start, Duration::from_millis(20)));
     }
 
     fn play(text: &str, sp: &ReplaySpec) -> Vec<Observation> {

@@ -627,6 +627,8 @@ impl FeedSource for Simulator {
         let wall0 = Instant::now();
         let mut ticks: u64 = 0;
         while !stop.is_set() {
+            // The simulated "now" of this tick: its observations are at or before it.
+            tx.event(FeedEvent::Clock(self.clock));
             let obs = self.tick();
             for chunk in obs.chunks(BATCH_MAX) {
                 tx.batch(chunk.to_vec());
@@ -868,5 +870,39 @@ pub(crate) mod tests {
             .sum();
         // 600 000× speed at 60 s a tick is 10 000 ticks a second: well over 50 in 100 ms.
         assert!(n > 50 * 16, "{n}");
+    }
+
+    #[test]
+    fn an_accelerated_simulator_passes_validation_ahead_of_the_wall_clock() {
+        use crate::twin::feeds::live::LiveState;
+        let city = small_city();
+        let mut sp = spec(6);
+        // ×100 000 at 60 s a tick: the simulated clock is minutes ahead within milliseconds.
+        sp.speed = 100_000.0;
+        let sim = Simulator::new(&city, &sp, SourceId("sim".into()));
+        let (ch, rx) = feed_channel(100_000);
+        let mut live = LiveState::new(Validator::for_city(&city).with_retention_days(1.0), None);
+        let h = crate::twin::feeds::source::spawn(Box::new(sim), &ch).unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut ahead = 0;
+        while Instant::now() < end {
+            let wall = Timestamp::now();
+            live.drain(&rx, Duration::from_millis(50), wall);
+            ahead = live
+                .source_clock(&SourceId("sim".into()))
+                .map_or(0, |c| c.0 - wall.0);
+            if ahead > 10 * crate::twin::feeds::validate::DEFAULT_MAX_FUTURE_MS {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(h);
+        let health = &live.health[&SourceId("sim".into())];
+        assert!(
+            ahead > 10 * crate::twin::feeds::validate::DEFAULT_MAX_FUTURE_MS,
+            "{ahead} ms ahead"
+        );
+        assert!(health.accepted > 0);
+        assert_eq!(health.error_total(), 0, "{health:?}");
     }
 }

@@ -43,6 +43,12 @@ pub enum FeedEvent {
     },
     /// The source ended (stop requested, or a finite replay ran out).
     Stopped,
+    /// The source's own clock now reads this time: a simulator's simulated time, a
+    /// replay's position in its recording. Observations of a source that reports a clock
+    /// are validated against it rather than against the wall clock (an accelerated
+    /// simulator runs ahead of the wall clock, a replay of last year behind it). Real
+    /// sources (MQTT) never send it and are checked against the wall clock.
+    Clock(Timestamp),
 }
 
 /// One message on the feed channel.
