@@ -207,6 +207,11 @@ pub struct IndicatorContext {
     inter_unzoned: f64,
 }
 
+/// Whether both coordinates are finite (a demolished building's centroid is not).
+fn finite(p: [f64; 2]) -> bool {
+    p[0].is_finite() && p[1].is_finite()
+}
+
 fn line_len(r: &Road) -> f64 {
     r.line
         .0
@@ -302,7 +307,7 @@ impl IndicatorContext {
         let net = &self.network;
         self.buildings
             .par_iter_mut()
-            .for_each(|f| f.node = net.nearest(f.centroid));
+            .for_each(|f| f.node = finite(f.centroid).then(|| net.nearest(f.centroid)).flatten());
         self.refresh_pois(city);
     }
 
@@ -401,11 +406,9 @@ impl IndicatorContext {
             let was_dest = self.dest_building.get(i).copied().unwrap_or(false);
             let mut f = building_facts(b, &self.config);
             f.zone = self.zones.locate(f.centroid);
-            f.node = if f.centroid.iter().all(|c| c.is_finite()) {
-                self.network.nearest(f.centroid)
-            } else {
-                None
-            };
+            f.node = finite(f.centroid)
+                .then(|| self.network.nearest(f.centroid))
+                .flatten();
             if i >= self.buildings.len() {
                 self.buildings.resize(i + 1, BuildingFacts::default());
             }

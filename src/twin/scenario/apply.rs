@@ -317,9 +317,11 @@ impl EditStack {
         }
     }
 
-    /// Buildings of a zone (by footprint centroid), of one use if given, not demolished.
-    fn zone_buildings(&self, z: ZoneId, usage: Option<&str>) -> Vec<BuildingId> {
-        self.ctx
+    /// Buildings of a zone (by footprint centroid), of one use if given, not demolished;
+    /// none is an error.
+    fn zone_buildings(&self, z: ZoneId, usage: Option<&str>) -> Result<Vec<BuildingId>, EditError> {
+        let v: Vec<BuildingId> = self
+            .ctx
             .buildings
             .iter()
             .zip(&self.city.buildings)
@@ -328,7 +330,15 @@ impl EditStack {
                 f.zone == Some(z.0) && !b.footprint.0.is_empty() && usage.is_none_or(|u| b.usage == u)
             })
             .map(|(i, _)| BuildingId(i as u32))
-            .collect()
+            .collect();
+        if v.is_empty() {
+            return Err(EditError::BadValue(format!(
+                "zone {} has no {}buildings",
+                z.0,
+                usage.map(|u| format!("{u} ")).unwrap_or_default()
+            )));
+        }
+        Ok(v)
     }
 
     fn floor_m2(&self, b: &Building) -> f64 {
@@ -473,7 +483,7 @@ impl EditStack {
                     return Err(EditError::BadValue("zero storeys changes nothing".into()));
                 }
                 let storey_m = self.ctx.config.storey_m;
-                for id in self.zone_buildings(*zone, usage.as_deref()) {
+                for id in self.zone_buildings(*zone, usage.as_deref())? {
                     let old = &self.city.buildings[id.0 as usize];
                     let lowest = old.min_height_m + storey_m;
                     let h = (old.height_m + *storeys as f64 * storey_m).max(lowest);
@@ -488,7 +498,7 @@ impl EditStack {
             Edit::ZoneUse { zone, from, to } => {
                 self.check_zone(*zone)?;
                 check_use(to)?;
-                for id in self.zone_buildings(*zone, Some(from)) {
+                for id in self.zone_buildings(*zone, Some(from))? {
                     let old = &self.city.buildings[id.0 as usize];
                     q.converted_floor_m2 += self.floor_m2(old);
                     let new = Building {
@@ -626,7 +636,7 @@ impl EditStack {
                     }
                     SolarTarget::Zone(z) => {
                         self.check_zone(*z)?;
-                        self.zone_buildings(*z, None)
+                        self.zone_buildings(*z, None)?
                     }
                 };
                 let roof: f64 = ids
@@ -672,6 +682,7 @@ impl EditStack {
     fn revert(&mut self, a: &AppliedEdit) {
         let mut buildings: Vec<BuildingId> = Vec::new();
         let (mut popped_buildings, mut areas, mut pois, mut roads) = (false, false, false, false);
+        let mut poi_sets: Vec<usize> = Vec::new();
         for u in a.undo.iter().rev() {
             match u {
                 Undo::Building(i, b) => {
@@ -687,8 +698,13 @@ impl EditStack {
                     areas = true;
                 }
                 Undo::PoiPushed => {
-                    self.city.pois.pop();
                     pois = true;
+                    if let Some(p) = self.city.pois.pop() {
+                        let dests = &self.ctx.catalogue.dests;
+                        poi_sets.extend(
+                            (0..dests.len()).filter(|d| dests[*d].pois.iter().any(|s| s.matches(&p))),
+                        );
+                    }
                 }
                 Undo::Road(i, r) => {
                     self.city.roads[*i as usize] = (**r).clone();
@@ -718,10 +734,9 @@ impl EditStack {
             self.ctx.refresh_areas(&self.city);
         }
         if pois {
-            let sets: Vec<usize> = (0..self.ctx.catalogue.dests.len())
-                .filter(|d| !self.ctx.catalogue.dests[*d].pois.is_empty())
-                .collect();
-            self.ctx.refresh_dests(&self.city, &sets);
+            poi_sets.sort();
+            poi_sets.dedup();
+            self.ctx.refresh_dests(&self.city, &poi_sets);
         }
     }
 }
