@@ -1,5 +1,5 @@
 //! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
-//! `synth`, `render`, `bench render` and `indicators`. Exit codes: 0 ok, 1 bad input (the message names file
+//! `synth`, `render`, `bench render`, `indicators` and `scenario`. Exit codes: 0 ok, 1 bad input (the message names file
 //! and cause), 2 usage.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use citytwin::twin::crs::Crs;
 use citytwin::twin::feeds::Timestamp;
 use citytwin::twin::load::{self, LoadReport};
 use citytwin::twin::scene::DEFAULT_SCENE;
-use citytwin::twin::{import, indicators, inspect, synth};
+use citytwin::twin::{import, indicators, inspect, scenario, synth};
 
 /// Exit code for bad input.
 const EXIT_BAD_INPUT: u8 = 1;
@@ -89,6 +89,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Planner scenarios: apply one to a scene, or compare several.
+    Scenario {
+        #[command(subcommand)]
+        what: ScenarioCommand,
+    },
     /// Print every indicator city-wide and per zone with its status, the dimension scores
     /// and the alerts.
     Indicators {
@@ -102,6 +107,64 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Apply a scenario to a scene's baseline: baseline and scenario indicators, deltas and
+    /// the cost-benefit table.
+    Apply {
+        /// The scene file (.ron).
+        scene: PathBuf,
+        /// The scenario file (.ron).
+        scenario: PathBuf,
+        /// Evaluation time: milliseconds since 1970 or YYYY-MM-DDTHH:MM[:SS]Z (default: now).
+        #[arg(long, value_parser = indicators::report::parse_time)]
+        at: Option<Timestamp>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply several scenarios to a scene's baseline and rank them against each other.
+    Compare {
+        /// The scene file (.ron).
+        scene: PathBuf,
+        /// The scenario files (.ron).
+        #[arg(required = true, num_args = 2..)]
+        scenarios: Vec<PathBuf>,
+        /// Evaluation time: milliseconds since 1970 or YYYY-MM-DDTHH:MM[:SS]Z (default: now).
+        #[arg(long, value_parser = indicators::report::parse_time)]
+        at: Option<Timestamp>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run_scenario(what: ScenarioCommand) -> Result<(), String> {
+    let (scene, files, at, json, single) = match what {
+        ScenarioCommand::Apply {
+            scene,
+            scenario,
+            at,
+            json,
+        } => (scene, vec![scenario], at, json, true),
+        ScenarioCommand::Compare {
+            scene,
+            scenarios,
+            at,
+            json,
+        } => (scene, scenarios, at, json, false),
+    };
+    let at = at.unwrap_or_else(Timestamp::now);
+    let set = scenario::report_for_files(&scene, &files, at).map_err(|e| e.to_string())?;
+    let text = match (json, single) {
+        (true, true) => serde_json::to_string_pretty(&set.scenarios[0]).map_err(|e| e.to_string())? + "\n",
+        (true, false) => serde_json::to_string_pretty(&set).map_err(|e| e.to_string())? + "\n",
+        (false, _) => set.to_text(),
+    };
+    print!("{text}");
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -236,6 +299,7 @@ fn main() -> ExitCode {
             .map(|()| println!("{}", out.display()))
             .map_err(|e| e.to_string()),
         Some(Command::Bench { what }) => run_bench(what),
+        Some(Command::Scenario { what }) => run_scenario(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {
                 println!(

@@ -22,7 +22,7 @@ pub mod population;
 pub mod report;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use alerts::{Alert, AlertKind, AlertLog, Histories, Scope};
 pub use catalogue::{Catalogue, Dimension, IndicatorDef};

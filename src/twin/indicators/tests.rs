@@ -351,7 +351,7 @@ fn default_scene_sums_add_up_and_gis_indicators_have_values() {
 }
 
 /// Compares JSON values, floats within a relative tolerance; returns the first difference.
-fn json_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+pub(crate) fn json_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
     use serde_json::Value as V;
     match (a, b) {
         (V::Number(x), V::Number(y)) => {
