@@ -315,6 +315,30 @@ impl ExportAccess {
     }
 }
 
+/// Loads a scene as a role (`None`: the scene's default role) and reports every indicator
+/// at `at` (now when `None`) as [`crate::twin::indicators::report_for_scene`] does, redacted
+/// for the role; with the [`ExportAccess`] it was redacted under (for the JSON access
+/// summary and attributions).
+pub fn report_for_scene_as(
+    path: &std::path::Path,
+    role: Option<&str>,
+    at: Option<crate::twin::feeds::Timestamp>,
+) -> Result<(Report, Catalogue, ExportAccess), crate::twin::access::AccessError> {
+    use crate::twin::indicators::{AlertLog, FeedInputs, Histories, IndicatorContext, build_report};
+    let scoped = crate::twin::access::load_scene_as(path, role, &Default::default())?;
+    let at = at.unwrap_or_else(crate::twin::feeds::Timestamp::now);
+    let loaded = &scoped.loaded;
+    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+    let computed = ctx.compute(&loaded.city, &FeedInputs::none(at));
+    let eval = crate::twin::indicators::evaluate::evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
+    let mut log = AlertLog::new(ctx.horizon_ms());
+    let alerts = log.update(&ctx.catalogue, &eval, &ctx.zone_names, &Histories::new());
+    let mut report = build_report(&loaded.city.name, &ctx, &computed, &eval, &alerts);
+    let access = ExportAccess::new(&scoped, &ctx.catalogue, RecordCounts::default());
+    access.redact_report(&ctx.catalogue, &mut report);
+    Ok((report, ctx.catalogue, access))
+}
+
 /// Whether a JSON key names identifying data.
 fn is_identifying_key(k: &str) -> bool {
     IDENTIFYING_KEYS.contains(&k) || k.starts_with(ADDRESS_KEY_PREFIX)

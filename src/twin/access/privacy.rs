@@ -64,7 +64,7 @@ pub fn requests_from_observations<'a>(obs: impl IntoIterator<Item = &'a Observat
 /// The value of `key` in a `key=value;key=value` detail string.
 pub fn detail_value<'a>(detail: &'a str, key: &str) -> Option<&'a str> {
     detail
-        .split(|c: char| matches!(c, ';' | ',' | '|'))
+        .split([';', ',', '|'])
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == key)
         .map(|(_, v)| v.trim())
@@ -138,6 +138,9 @@ pub struct Cell {
     pub count: usize,
 }
 
+/// A cell before suppression: id, centre, outline and record count.
+type CellCount = (String, [f64; 2], Vec<[f64; 2]>, usize);
+
 /// Records aggregated to cells with the small cells suppressed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Aggregation {
@@ -162,7 +165,7 @@ impl Aggregation {
         self.cells.iter().map(|c| c.count).sum()
     }
 
-    fn from_counts(counts: Vec<(String, [f64; 2], Vec<[f64; 2]>, usize)>, k: usize, outside: usize) -> Self {
+    fn from_counts(counts: Vec<CellCount>, k: usize, outside: usize) -> Self {
         let mut out = Aggregation {
             k,
             cells: Vec::new(),

@@ -222,11 +222,15 @@ mod tests {
 
     #[test]
     fn bad_specs_are_refused() {
-        let mut s = AccessSpec::default();
-        s.k_anonymity = 1;
+        let s = AccessSpec {
+            k_anonymity: 1,
+            ..AccessSpec::default()
+        };
         assert!(s.validate().unwrap_err().0.contains("k_anonymity"));
-        let mut s = AccessSpec::default();
-        s.default_role = "nobody".into();
+        let s = AccessSpec {
+            default_role: "nobody".into(),
+            ..AccessSpec::default()
+        };
         assert!(s.validate().unwrap_err().0.contains("nobody"));
         let mut s = AccessSpec::default();
         s.roles.push(s.roles[0].clone());
