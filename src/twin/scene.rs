@@ -43,6 +43,10 @@ pub struct Scene {
     /// Where the feeds' history is kept, and for how long.
     #[serde(default)]
     pub history: Option<crate::twin::feeds::spec::HistorySpec>,
+    /// Roles, the default role and k of k-anonymity ([`crate::twin::access`]); a default
+    /// set (public ⊂ staff ⊂ planner / mayor, k = 5) when omitted.
+    #[serde(default)]
+    pub roles: crate::twin::access::AccessSpec,
 }
 
 /// One layer of a scene.
@@ -307,6 +311,7 @@ impl Scene {
                 );
             }
         }
+        self.roles.validate()?;
         crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
     }
 
