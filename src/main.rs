@@ -128,7 +128,8 @@ enum BriefingCommand {
         /// Image size of the views, WIDTHxHEIGHT.
         #[arg(long, default_value = "1600x900", value_parser = citytwin::app::offscreen::parse_size)]
         size: (u32, u32),
-        /// Export for this role: layers it may not see are neither drawn nor credited.
+        /// Export for this role (default: the scene's default role): layers it may not see
+        /// are neither drawn nor credited, indicators it may not see show no value.
         #[arg(long)]
         role: Option<String>,
     },
@@ -257,6 +258,13 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
     }
     for p in &o.problems {
         println!("problem: {p}");
+    }
+    if !o.withheld_indicators.is_empty() {
+        println!(
+            "withheld for role '{}': {}",
+            o.role,
+            o.withheld_indicators.join(", ")
+        );
     }
     println!(
         "{} slides: scene ready in {:.1} s, slides rendered in {:.1} s ({:.2} s per slide)",

@@ -17,12 +17,12 @@ use crate::app::offscreen::bookmark_rig;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::ui::{CleanScreen, chrome_shown, root_ui};
 use crate::app::{AppState, AppSystems};
+use crate::twin::access::Role;
 use crate::twin::briefing::page::{format_value, status_rgb};
 use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view, shown_layers};
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
 use crate::twin::flight::Flight;
-use crate::twin::gis::layer::Classification;
 use crate::twin::scene::{Bookmark, LayerSpec, Scene};
 
 /// Where a new briefing is saved unless another path is typed.
@@ -48,18 +48,13 @@ const CAPTURE_DEGREE_DECIMALS: i32 = 6;
 /// Whether a layer may be shown (and credited) to the role exported for.
 pub type LayerFilter = Box<dyn Fn(&LayerSpec) -> bool + Send + Sync>;
 
-/// Who the app shows things to, for exports and the briefing: `None` is the desktop user
-/// who sees every layer the scene loads.
-///
-/// Interim rule until the access rules (roles defined in the scene) are merged: `public`
-/// sees only layers classified public; any other role name is refused rather than guessed.
-pub fn role_allows(role: Option<&str>) -> Result<LayerFilter, String> {
+/// The layer filter of a role ([`crate::twin::access`]): a layer whose classification the
+/// role may not see is neither drawn nor credited. `None`: every layer (the desktop user,
+/// whose app has loaded only what its role may see).
+pub fn role_allows(role: Option<Role>) -> LayerFilter {
     match role {
-        None => Ok(Box::new(|_| true)),
-        Some("public") => Ok(Box::new(|l| l.meta.classification == Classification::Public)),
-        Some(other) => Err(format!(
-            "role '{other}': only 'public' is known until the scene's role definitions exist"
-        )),
+        None => Box::new(|_| true),
+        Some(role) => Box::new(move |l| role.may_see(l.meta.classification)),
     }
 }
 
@@ -618,13 +613,16 @@ mod tests {
 
     #[test]
     fn roles_filter_layers() {
+        use crate::twin::gis::layer::Classification;
         let scene = crate::app::outline::tests::tiny_loaded_scene().scene;
         let mut l = scene.layers[0].clone();
-        assert!(role_allows(None).unwrap()(&l));
-        assert!(role_allows(Some("public")).unwrap()(&l));
+        let public = scene.roles.role(Some("public")).unwrap();
+        let staff = scene.roles.role(Some("staff")).unwrap();
+        assert!(role_allows(None)(&l));
+        assert!(role_allows(Some(public.clone()))(&l));
         l.meta.classification = Classification::Internal;
-        assert!(!role_allows(Some("public")).unwrap()(&l));
-        assert!(role_allows(Some("wizard")).is_err());
+        assert!(!role_allows(Some(public))(&l));
+        assert!(role_allows(Some(staff))(&l));
     }
 
     /// Presenting: a key moves to the next slide, the camera flies there and the slide's

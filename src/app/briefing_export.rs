@@ -19,6 +19,7 @@ use crate::app::dashboard::{Dashboard, IndicatorEngine};
 use crate::app::loading::{LoadError, LoadedCity};
 use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app};
 use crate::app::outline::LayerEntity;
+use crate::twin::access::{IndicatorPolicy, RecordCounts, filter_scene};
 use crate::twin::briefing::page::{ExportSummary, briefing_pdf};
 use crate::twin::briefing::pdf::RgbImage;
 use crate::twin::briefing::{Briefing, resolve_view};
@@ -50,7 +51,8 @@ pub struct ExportJob {
     pub png_dir: Option<PathBuf>,
     /// Image size of the views, pixels.
     pub size: (u32, u32),
-    /// The role exported for (see [`role_allows`]).
+    /// The role exported for (`None`: the scene's default role); layers above it are
+    /// neither drawn nor credited, indicators it may not see have no value.
     pub role: Option<String>,
 }
 
@@ -69,6 +71,10 @@ pub struct ExportOutcome {
     pub render_s: f64,
     /// Slides whose choropleth could not be applied, with why.
     pub problems: Vec<String>,
+    /// Indicators whose values the role may not see (shown without a value).
+    pub withheld_indicators: Vec<String>,
+    /// The role exported for.
+    pub role: String,
 }
 
 /// Where the export driver is.
@@ -144,7 +150,15 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
     let (catalogue, _) = Catalogue::from_config(&scene.indicators);
     let ids: Vec<&str> = catalogue.indicators.iter().map(|d| d.id.as_str()).collect();
     briefing.check(&job.briefing, &scene, &ids)?;
-    let allow = role_allows(job.role.as_deref()).map_err(|e| anyhow!(e))?;
+    // The role exported for: the scene's default role unless one is named.
+    let role = scene
+        .roles
+        .role(job.role.as_deref())
+        .map_err(|e| anyhow!("{}: {e}", scene_path.display()))?;
+    let (_, withheld) = filter_scene(&scene, &role);
+    let policy = IndicatorPolicy::new(&catalogue, &withheld, &role);
+    let role_name = role.name.clone();
+    let allow = role_allows(Some(role));
     let at = match &briefing.data_time {
         Some(t) => parse_time(t).with_context(|| job.briefing.display().to_string())?,
         None => Timestamp::now(),
@@ -202,6 +216,8 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         load_s: (ready_at - started).as_secs_f64(),
         render_s: (finished - ready_at).as_secs_f64(),
         problems: std::mem::take(&mut shared.problems),
+        withheld_indicators: Vec::new(),
+        role: role_name.clone(),
     };
     if let Some(pdf_path) = &job.pdf {
         let world = app.world();
@@ -215,7 +231,17 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         let ctx = &engine.0.ctx;
         let computed = ctx.compute(&loaded.0.city, &FeedInputs::none(at));
         let eval = evaluate::evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
-        let report = build_report(&loaded.0.city.name, ctx, &computed, &eval, &[]);
+        let mut report = build_report(&loaded.0.city.name, ctx, &computed, &eval, &[]);
+        // Values the role may not see never reach the page (no live records in exports, so
+        // values about individuals have fewer than k records behind them).
+        for (i, row) in report.indicators.iter_mut().enumerate() {
+            if !policy.may_show(i, None, &RecordCounts::default()) {
+                row.value = None;
+                row.status = crate::twin::indicators::Status::NoData;
+                row.name = format!("{} (withheld for role '{role_name}')", row.name);
+                outcome.withheld_indicators.push(row.id.clone());
+            }
+        }
         let data_time = format!("{} (no live feeds in exports)", format_rfc3339(at));
         let driver = world.resource::<ExportDriver>();
         let (bytes, summary) = briefing_pdf(
