@@ -24,11 +24,11 @@ use crate::twin::briefing::page::{ExportSummary, briefing_pdf};
 use crate::twin::briefing::pdf::RgbImage;
 use crate::twin::briefing::{Briefing, resolve_view};
 use crate::twin::feeds::Timestamp;
-use crate::twin::feeds::timefmt::format_rfc3339;
 use crate::twin::indicators::catalogue::Catalogue;
 use crate::twin::indicators::report::{build_report, parse_time};
 use crate::twin::indicators::{FeedInputs, evaluate};
 use crate::twin::scene::Scene;
+use crate::twin::timeline::format_utc;
 
 /// Frames rendered after a slide is applied before its capture (the choropleth needs the
 /// dashboard to recompute and repaint the zone colours).
@@ -242,7 +242,7 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
                 outcome.withheld_indicators.push(row.id.clone());
             }
         }
-        let data_time = format!("{} (no live feeds in exports)", format_rfc3339(at));
+        let data_time = format!("{} UTC (no live feeds in exports)", format_utc(at));
         let driver = world.resource::<ExportDriver>();
         let (bytes, summary) = briefing_pdf(
             &briefing,

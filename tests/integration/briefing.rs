@@ -71,7 +71,7 @@ fn sample_briefing_exports_one_page_with_an_image_per_slide() {
             "page {}",
             i + 1
         );
-        assert!(page.content.contains("Data time: 2026-06-01T08:00:00Z"));
+        assert!(page.content.contains("Data time: 2026-06-01 08:00:00 UTC"));
         let first_word = slide.title.split_whitespace().next().unwrap();
         assert!(
             page.content.contains(first_word),
