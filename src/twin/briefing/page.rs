@@ -72,8 +72,8 @@ pub fn format_value(v: f64) -> String {
 }
 
 /// The sources of the layers shown: one line per licence and attribution, naming the
-/// layers (with their owners) under it, e.g. "Buildings (Building Control), Street network
-/// (Traffic and Street Planning): ODbL-1.0, © OpenStreetMap contributors".
+/// layers (with their owners) under it, e.g. "© OpenStreetMap contributors (ODbL-1.0):
+/// Buildings (Building Control), Street network (Traffic and Street Planning)".
 pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
     let mut groups: Vec<((String, String), Vec<String>)> = Vec::new();
     for l in layers {
@@ -98,12 +98,12 @@ pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
             } else {
                 licence
             };
-            let terms = if attribution.is_empty() {
-                licence
+            // The attribution leads its line, so that wrapping never splits it.
+            if attribution.is_empty() {
+                format!("{licence}: {}", names.join(", "))
             } else {
-                format!("{licence}, {attribution}")
-            };
-            format!("{}: {terms}", names.join(", "))
+                format!("{attribution} ({licence}): {}", names.join(", "))
+            }
         })
         .collect()
 }
@@ -309,12 +309,17 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
         ));
     }
     foot.write(&first, Font::Bold, FOOTER_SIZE, GREY);
-    let sources = if slide.sources.is_empty() {
-        "Sources: no layers shown.".to_string()
-    } else {
-        format!("Sources: {}", slide.sources.join("; "))
-    };
-    foot.write(&sources, Font::Regular, FOOTER_SIZE, GREY);
+    if slide.sources.is_empty() {
+        foot.write("Sources: no layers shown.", Font::Regular, FOOTER_SIZE, GREY);
+    }
+    for (i, source) in slide.sources.iter().enumerate() {
+        let line = if i == 0 {
+            format!("Sources: {source}")
+        } else {
+            source.clone()
+        };
+        foot.write(&line, Font::Regular, FOOTER_SIZE, GREY);
+    }
     cut += foot.cut;
     let (n, of) = slide.number;
     let number = format!("{n} / {of}");
@@ -481,8 +486,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "Buildings (Building Control), Street network (Streets): ODbL-1.0, © OpenStreetMap contributors",
-                "Sensors (Environment): CC-BY-4.0, Helsinki Region Environmental Services",
+                "© OpenStreetMap contributors (ODbL-1.0): Buildings (Building Control), Street network (Streets)",
+                "Helsinki Region Environmental Services (CC-BY-4.0): Sensors (Environment)",
             ]
         );
         assert!(source_lines(&[]).is_empty());
