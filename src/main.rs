@@ -1,6 +1,7 @@
-//! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
-//! `synth`, `render`, `bench render`, `indicators` and `scenario`. Exit codes: 0 ok, 1 bad input (the message names file
-//! and cause), 2 usage.
+//! The `citytwin` command: the app (default; `--briefing` presents a briefing), and the
+//! headless tools `inspect`, `import`, `synth`, `render`, `bench render`, `bench feeds`,
+//! `indicators`, `scenario apply|compare` and `briefing export`. Exit codes: 0 ok, 1 bad
+//! input (the message names file and cause), 2 usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +27,11 @@ const EXIT_BAD_INPUT: u8 = 1;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Scene file to open in the app (default: scenes/default.ron).
+    /// Scene file to open in the app (default: scenes/default.ron, or the briefing's scene).
     scene: Option<PathBuf>,
+    /// Present a briefing full screen (arrows, PageUp/PageDown or space move between slides).
+    #[arg(long)]
+    briefing: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +75,11 @@ enum Command {
         /// Look from this scene bookmark instead of framing the whole city.
         #[arg(long)]
         bookmark: Option<String>,
+    },
+    /// Briefings: export to PDF and PNG.
+    Briefing {
+        #[command(subcommand)]
+        what: BriefingCommand,
     },
     /// Measure how fast a city loads and draws.
     Bench {
@@ -168,6 +177,29 @@ fn run_scenario(what: ScenarioCommand) -> Result<(), String> {
 }
 
 #[derive(Subcommand)]
+enum BriefingCommand {
+    /// Render every slide offscreen and write a PDF (one page per slide: the view, the
+    /// indicators with their status, the notes, data time and sources) and/or PNG files.
+    Export {
+        /// The briefing file (.ron).
+        briefing: PathBuf,
+        /// The PDF file to write.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+        /// A folder for one PNG per slide (slide-01.png, ...).
+        #[arg(long)]
+        png_dir: Option<PathBuf>,
+        /// Image size of the views, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1600x900", value_parser = citytwin::app::offscreen::parse_size)]
+        size: (u32, u32),
+        /// Export for this role (default: the scene's default role): layers it may not see
+        /// are neither drawn nor credited, indicators it may not see show no value.
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
     /// Render offscreen: time from start to the first frame, the CPU part (city to meshes
     /// ready for upload) and frame time min/median/p90, waiting for the GPU every frame.
@@ -262,6 +294,62 @@ fn run_bench_feeds(json: bool) -> Result<(), String> {
     Ok(())
 }
 
+fn run_presenting(path: PathBuf, scene: Option<PathBuf>) -> Result<(), String> {
+    let briefing = citytwin::twin::briefing::Briefing::load(&path).map_err(|e| e.to_string())?;
+    let scene = scene.unwrap_or_else(|| briefing.scene_path(&path));
+    let plugin = citytwin::app::briefing::BriefingPlugin {
+        briefing: Some((briefing, path)),
+        presenting: true,
+    };
+    citytwin::app::run_with(scene, plugin).map_err(|e| e.to_string())
+}
+
+fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result<(), String> {
+    let o = citytwin::app::briefing_export::export_briefing(&job).map_err(|e| format!("{e:#}"))?;
+    for p in &o.pngs {
+        println!("{}", p.display());
+    }
+    if let (Some(path), Some(s)) = (&job.pdf, &o.pdf) {
+        println!("{}: {} pages, {} bytes", path.display(), s.pages, s.bytes);
+        if !s.missing_indicators.is_empty() {
+            println!(
+                "indicators without a value row: {}",
+                s.missing_indicators.join(", ")
+            );
+        }
+        if s.lines_cut > 0 {
+            println!(
+                "{} line(s) of text did not fit their page (the pages say so)",
+                s.lines_cut
+            );
+        }
+        if s.unencodable > 0 {
+            println!(
+                "{} character(s) the PDF fonts cannot show were written as '?'",
+                s.unencodable
+            );
+        }
+    }
+    for p in &o.problems {
+        println!("problem: {p}");
+    }
+    if !o.withheld_indicators.is_empty() {
+        println!(
+            "withheld for role '{}': {}",
+            o.role,
+            o.withheld_indicators.join(", ")
+        );
+    }
+    println!(
+        "{} slides: scene ready in {:.1} s, slides rendered in {:.1} s ({:.2} s per slide)",
+        o.slides,
+        o.load_s,
+        o.render_s,
+        o.render_s / o.slides.max(1) as f64
+    );
+    Ok(())
+}
+
 fn parse_epsg(s: &str) -> Result<Crs, String> {
     match Crs::parse(s) {
         c @ Crs::Epsg(_) => Ok(c),
@@ -272,10 +360,29 @@ fn parse_epsg(s: &str) -> Result<Crs, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
-            citytwin::app::run(scene).map_err(|e| e.to_string())
-        }
+        None => match cli.briefing {
+            Some(path) => run_presenting(path, cli.scene),
+            None => {
+                let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
+                citytwin::app::run(scene).map_err(|e| e.to_string())
+            }
+        },
+        Some(Command::Briefing {
+            what:
+                BriefingCommand::Export {
+                    briefing,
+                    pdf,
+                    png_dir,
+                    size,
+                    role,
+                },
+        }) => run_briefing_export(citytwin::app::briefing_export::ExportJob {
+            briefing,
+            pdf,
+            png_dir,
+            size,
+            role,
+        }),
         Some(Command::Inspect {
             paths,
             crs,

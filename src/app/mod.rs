@@ -8,6 +8,8 @@
 //! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
 pub mod bench;
+pub mod briefing;
+pub mod briefing_export;
 pub mod camera;
 pub mod city_view;
 pub mod dashboard;
@@ -122,12 +124,20 @@ pub fn window_title(scene_path: &Path) -> String {
 
 /// Opens the window and runs citytwin on a scene file until the window is closed.
 pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
+    run_with(scene_path, briefing::BriefingPlugin::default())
+}
+
+/// [`run`] with a briefing: presenting one opens the window borderless full screen.
+pub fn run_with(scene_path: PathBuf, briefing: briefing::BriefingPlugin) -> anyhow::Result<()> {
     let [r, g, b] = CLEAR_COLOUR;
-    let window = Window {
+    let mut window = Window {
         title: window_title(&scene_path),
         resolution: WINDOW_SIZE.into(),
         ..default()
     };
+    if briefing.presenting {
+        window.mode = bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current);
+    }
     let exit = App::new()
         .insert_resource(ClearColor(Color::srgb(r, g, b)))
         .add_plugins(DefaultPlugins.set(WindowPlugin {
@@ -139,6 +149,7 @@ pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
             scene_path,
             live_feeds: true,
         })
+        .add_plugins(briefing)
         .run();
     match exit {
         AppExit::Success => Ok(()),

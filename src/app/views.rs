@@ -44,7 +44,12 @@ impl Plugin for ViewsPlugin {
                     .before(camera_input)
                     .before(apply_rig),
             )
-            .add_systems(EguiPrimaryContextPass, views_ui.run_if(in_state(AppState::Ready)));
+            .add_systems(
+                EguiPrimaryContextPass,
+                views_ui
+                    .run_if(in_state(AppState::Ready))
+                    .run_if(crate::app::ui::chrome_shown),
+            );
     }
 }
 

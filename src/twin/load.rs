@@ -152,6 +152,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         feeds: Vec::new(),
         history: None,
         costs: Default::default(),
+        roles: Default::default(),
     }
 }
 

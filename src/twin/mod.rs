@@ -1,6 +1,8 @@
 //! The pure half of citytwin: GIS readers and writers, CRS, heights, the city model and
 //! scene files. Nothing below this module imports Bevy.
 
+pub mod access;
+pub mod briefing;
 pub mod city;
 pub mod crs;
 pub mod error;

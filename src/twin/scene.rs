@@ -46,6 +46,10 @@ pub struct Scene {
     /// Unit costs of scenario edits (defaults in code; any field may be overridden).
     #[serde(default)]
     pub costs: crate::twin::scenario::CostTable,
+    /// Roles, the default role and k of k-anonymity ([`crate::twin::access`]); a default
+    /// set (public ⊂ staff ⊂ planner / mayor, k = 5) when omitted.
+    #[serde(default)]
+    pub roles: crate::twin::access::AccessSpec,
 }
 
 /// One layer of a scene.
@@ -313,6 +317,7 @@ impl Scene {
                 );
             }
         }
+        self.roles.validate()?;
         crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
     }
 

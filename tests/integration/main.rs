@@ -1,6 +1,7 @@
 //! Integration tests on real city data (one binary, since each test binary links Bevy).
 
 mod bench;
+mod briefing;
 mod cli;
 mod common;
 mod default_city;

@@ -31,7 +31,9 @@ impl Plugin for DashboardPanelPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<SelectedDimension>().add_systems(
             EguiPrimaryContextPass,
-            dashboard_panel.run_if(in_state(AppState::Ready).and_then(resource_exists::<IndicatorEngine>)),
+            dashboard_panel
+                .run_if(super::chrome_shown)
+                .run_if(in_state(AppState::Ready).and_then(resource_exists::<IndicatorEngine>)),
         );
     }
 }

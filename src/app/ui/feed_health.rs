@@ -28,7 +28,9 @@ impl Plugin for FeedHealthPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             EguiPrimaryContextPass,
-            health_panel.run_if(in_state(AppState::Ready).and_then(resource_exists::<LiveFeeds>)),
+            health_panel
+                .run_if(super::chrome_shown)
+                .run_if(in_state(AppState::Ready).and_then(resource_exists::<LiveFeeds>)),
         );
     }
 }

@@ -33,7 +33,7 @@ impl Plugin for InspectorPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             EguiPrimaryContextPass,
-            inspector.run_if(
+            inspector.run_if(super::chrome_shown).run_if(
                 in_state(AppState::Ready)
                     .and_then(resource_exists::<LoadedCity>)
                     .and_then(resource_exists::<SelectedBuilding>)

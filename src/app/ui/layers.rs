@@ -36,7 +36,9 @@ impl Plugin for LayersPanelPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             EguiPrimaryContextPass,
-            layers_panel.run_if(in_state(AppState::Ready).and_then(resource_exists::<LoadedCity>)),
+            layers_panel
+                .run_if(super::chrome_shown)
+                .run_if(in_state(AppState::Ready).and_then(resource_exists::<LoadedCity>)),
         );
     }
 }

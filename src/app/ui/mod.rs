@@ -64,6 +64,16 @@ impl UiCovered {
     }
 }
 
+/// Present while the app shows a clean screen (presenting a briefing): the editing panels
+/// stay away, leaving the 3D view and what the presenting mode draws.
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct CleanScreen;
+
+/// Run condition of the editing panels: no [`CleanScreen`].
+pub fn chrome_shown(clean: Option<Res<CleanScreen>>) -> bool {
+    clean.is_none()
+}
+
 /// A top-level `Ui` spanning the whole window, for panels to be shown into.
 pub fn root_ui(ctx: &egui::Context, id: &'static str) -> egui::Ui {
     egui::Ui::new(

@@ -59,7 +59,7 @@ impl Plugin for TimelinePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<TwinTime>()
             .add_systems(Update, advance_time.in_set(AppSystems::Ingest))
-            .add_systems(EguiPrimaryContextPass, timeline_bar);
+            .add_systems(EguiPrimaryContextPass, timeline_bar.run_if(super::chrome_shown));
     }
 }
 

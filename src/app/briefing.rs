@@ -1,0 +1,703 @@
+//! Briefings in the app: presenting one (`citytwin --briefing FILE`: a clean full screen,
+//! the 3D view and a slim strip with the slide's title and indicators; next / previous with
+//! the arrow keys, PageUp / PageDown as clickers send them, or space; a fly-to between
+//! slides, each slide's layers and choropleth applied) and the "Briefing" editing window of
+//! the normal app (capture the current view as a slide, reorder, delete, title and notes,
+//! save). Showing a slide is shared with the headless export ([`crate::app::briefing_export`]).
+
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use crate::app::camera::{CameraRig, Flying, apply_rig, camera_input};
+use crate::app::dashboard::{Dashboard, IndicatorEngine};
+use crate::app::loading::LoadedCity;
+use crate::app::offscreen::bookmark_rig;
+use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
+use crate::app::ui::{CleanScreen, chrome_shown, root_ui};
+use crate::app::{AppState, AppSystems};
+use crate::twin::access::Role;
+use crate::twin::briefing::page::{format_value, status_rgb};
+use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view, shown_layers};
+use crate::twin::city::CityModel;
+use crate::twin::crs::{Transformer, WGS84};
+use crate::twin::flight::Flight;
+use crate::twin::scene::{Bookmark, LayerSpec, Scene};
+
+/// Where a new briefing is saved unless another path is typed.
+const NEW_BRIEFING_PATH: &str = "scenes/briefings/briefing.ron";
+/// Keys that go to the next slide.
+const NEXT_KEYS: [KeyCode; 3] = [KeyCode::ArrowRight, KeyCode::PageDown, KeyCode::Space];
+/// Keys that go to the previous slide.
+const PREVIOUS_KEYS: [KeyCode; 2] = [KeyCode::ArrowLeft, KeyCode::PageUp];
+/// Keys the camera would also use, kept from it while presenting.
+const PRESENTING_KEYS: [KeyCode; 4] = [
+    KeyCode::ArrowRight,
+    KeyCode::ArrowLeft,
+    KeyCode::ArrowUp,
+    KeyCode::ArrowDown,
+];
+/// Height of the presenting strip's text, points.
+const STRIP_TITLE_SIZE: f32 = 22.0;
+/// Size of the indicator chips' text, points.
+const STRIP_TEXT_SIZE: f32 = 15.0;
+/// Decimals kept when a view is captured (degrees: about 10 cm).
+const CAPTURE_DEGREE_DECIMALS: i32 = 6;
+
+/// Whether a layer may be shown (and credited) to the role exported for.
+pub type LayerFilter = Box<dyn Fn(&LayerSpec) -> bool + Send + Sync>;
+
+/// The layer filter of a role ([`crate::twin::access`]): a layer whose classification the
+/// role may not see is neither drawn nor credited. `None`: every layer (the desktop user,
+/// whose app has loaded only what its role may see).
+pub fn role_allows(role: Option<Role>) -> LayerFilter {
+    match role {
+        None => Box::new(|_| true),
+        Some(role) => Box::new(move |l| role.may_see(l.meta.classification)),
+    }
+}
+
+/// The briefing being presented or edited.
+#[derive(Resource, Debug, Clone)]
+pub struct ActiveBriefing {
+    /// The briefing.
+    pub briefing: Briefing,
+    /// Its file.
+    pub path: PathBuf,
+    /// The slide shown (or selected in the editor).
+    pub current: usize,
+    /// The slide last applied to the view, layers and choropleth.
+    pub applied: Option<usize>,
+    /// Unsaved changes.
+    pub dirty: bool,
+    /// The last save or error message.
+    pub message: String,
+}
+
+impl ActiveBriefing {
+    /// A briefing read from `path`, at its first slide.
+    pub fn new(briefing: Briefing, path: PathBuf) -> ActiveBriefing {
+        ActiveBriefing {
+            briefing,
+            path,
+            current: 0,
+            applied: None,
+            dirty: false,
+            message: String::new(),
+        }
+    }
+}
+
+/// Moving through the slides.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlideCommand {
+    /// The next slide (stays on the last).
+    Next,
+    /// The previous slide (stays on the first).
+    Previous,
+    /// A slide by index.
+    Go(usize),
+}
+
+/// The slide a command leads to among `len` slides.
+pub fn step(current: usize, len: usize, command: SlideCommand) -> usize {
+    let last = len.saturating_sub(1);
+    match command {
+        SlideCommand::Next => (current + 1).min(last),
+        SlideCommand::Previous => current.saturating_sub(1),
+        SlideCommand::Go(i) => i.min(last),
+    }
+}
+
+/// Briefings: presenting (with a briefing and `presenting`) and the editing window.
+#[derive(Default)]
+pub struct BriefingPlugin {
+    /// A briefing to open, with its file.
+    pub briefing: Option<(Briefing, PathBuf)>,
+    /// Present it full screen without the editing panels.
+    pub presenting: bool,
+}
+
+impl Plugin for BriefingPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<SlideCommand>();
+        if let Some((b, path)) = &self.briefing {
+            app.insert_resource(ActiveBriefing::new(b.clone(), path.clone()));
+        }
+        if self.presenting {
+            app.insert_resource(CleanScreen).add_systems(
+                EguiPrimaryContextPass,
+                presenting_strip.run_if(in_state(AppState::Ready)),
+            );
+        }
+        app.add_systems(
+            Update,
+            (
+                presenting_keys.run_if(resource_exists::<CleanScreen>),
+                follow_commands,
+                show_slide,
+            )
+                .chain()
+                .run_if(in_state(AppState::Ready).and_then(resource_exists::<ActiveBriefing>))
+                .in_set(AppSystems::Visuals)
+                .before(camera_input)
+                .before(apply_rig),
+        )
+        .add_systems(
+            EguiPrimaryContextPass,
+            editor_window.run_if(in_state(AppState::Ready).and_then(chrome_shown)),
+        );
+    }
+}
+
+/// Turns the presenting keys into slide commands and keeps the arrows from the camera.
+fn presenting_keys(mut keys: ResMut<ButtonInput<KeyCode>>, mut commands: MessageWriter<SlideCommand>) {
+    if keys.any_just_pressed(NEXT_KEYS) {
+        commands.write(SlideCommand::Next);
+    } else if keys.any_just_pressed(PREVIOUS_KEYS) {
+        commands.write(SlideCommand::Previous);
+    }
+    for k in PRESENTING_KEYS {
+        keys.reset(k);
+    }
+}
+
+/// Moves the current slide.
+fn follow_commands(mut commands: MessageReader<SlideCommand>, mut active: ResMut<ActiveBriefing>) {
+    for c in commands.read() {
+        let len = active.briefing.slides.len();
+        let next = step(active.current, len, *c);
+        if next != active.current {
+            active.current = next;
+        }
+    }
+}
+
+/// Which layer entities a slide shows: by index into `city.layers` (the generated zone grid
+/// at `city.layers.len()`), true for shown. A layer the role may not see is never shown.
+pub fn slide_layer_visibility(
+    city: &CityModel,
+    scene: &Scene,
+    slide: &Slide,
+    allow: &dyn Fn(&LayerSpec) -> bool,
+) -> Vec<bool> {
+    let shown = shown_layers(scene, slide);
+    let mut v: Vec<bool> = city
+        .layers
+        .iter()
+        .map(|info| {
+            shown.contains(&info.name.as_str())
+                && scene
+                    .layers
+                    .iter()
+                    .find(|l| l.name == info.name)
+                    .is_none_or(allow)
+        })
+        .collect();
+    let zones = slide.choropleth.is_some()
+        || slide
+            .layers
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|n| n == GENERATED_ZONES_NAME));
+    v.push(zones);
+    v
+}
+
+/// The rig a slide looks from, or why it has none.
+pub fn slide_rig(city: &CityModel, scene: &Scene, slide: &Slide) -> Result<CameraRig, String> {
+    let bookmark = resolve_view(scene, &slide.view)?;
+    bookmark_rig(city, &bookmark)
+}
+
+/// Applies a slide's layers and choropleth (the camera is the caller's: a flight in the
+/// window, a jump offscreen). Returns why the choropleth could not be applied, if so.
+pub fn apply_slide_layers(
+    loaded: &LoadedCity,
+    slide: &Slide,
+    allow: &dyn Fn(&LayerSpec) -> bool,
+    engine: Option<&IndicatorEngine>,
+    dash: &mut Dashboard,
+    layers: &mut Query<(&LayerEntity, &mut Visibility)>,
+) -> Result<(), String> {
+    let visible = slide_layer_visibility(&loaded.0.city, &loaded.0.scene, slide, allow);
+    for (layer, mut v) in layers.iter_mut() {
+        let want = if visible.get(layer.index).copied().unwrap_or(false) {
+            Visibility::Visible
+        } else {
+            Visibility::Hidden
+        };
+        if *v != want {
+            *v = want;
+        }
+    }
+    let choropleth = match (&slide.choropleth, engine) {
+        (None, _) => None,
+        (Some(id), Some(engine)) => Some(
+            engine
+                .0
+                .ctx
+                .catalogue
+                .indicators
+                .iter()
+                .position(|d| &d.id == id)
+                .ok_or_else(|| format!("unknown indicator '{id}'"))?,
+        ),
+        (Some(_), None) => return Err("the indicators are not ready".into()),
+    };
+    if dash.choropleth != choropleth {
+        dash.choropleth = choropleth;
+    }
+    Ok(())
+}
+
+/// Flies to the current slide and applies its layers and choropleth when it changed.
+fn show_slide(
+    mut commands: Commands,
+    mut active: ResMut<ActiveBriefing>,
+    loaded: Res<LoadedCity>,
+    engine: Option<Res<IndicatorEngine>>,
+    mut dash: ResMut<Dashboard>,
+    mut layers: Query<(&LayerEntity, &mut Visibility)>,
+    cameras: Query<(Entity, &CameraRig)>,
+) {
+    let current = active.current;
+    if active.applied == Some(current) || engine.is_none() {
+        return;
+    }
+    let Some(slide) = active.briefing.slides.get(current).cloned() else {
+        return;
+    };
+    active.applied = Some(current);
+    let allow = |_: &LayerSpec| true;
+    if let Err(e) = apply_slide_layers(&loaded, &slide, &allow, engine.as_deref(), &mut dash, &mut layers) {
+        warn!("slide {} '{}': {e}", current + 1, slide.title);
+    }
+    match slide_rig(&loaded.0.city, &loaded.0.scene, &slide) {
+        Ok(to) => {
+            for (entity, rig) in &cameras {
+                commands
+                    .entity(entity)
+                    .insert(Flying(Flight::new(rig.view(), to.view())));
+            }
+        }
+        Err(e) => {
+            warn!("slide {} '{}': {e}", current + 1, slide.title);
+            active.message = e;
+        }
+    }
+}
+
+/// An egui colour of an sRGB triple.
+fn colour32(c: [u8; 3]) -> egui::Color32 {
+    egui::Color32::from_rgb(c[0], c[1], c[2])
+}
+
+/// The presenting strip: slide number and title, and the slide's indicators with value and
+/// status colour.
+fn presenting_strip(
+    mut contexts: EguiContexts,
+    active: Option<Res<ActiveBriefing>>,
+    engine: Option<Res<IndicatorEngine>>,
+    dash: Res<Dashboard>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let Some(active) = active else { return Ok(()) };
+    let n = active.briefing.slides.len();
+    let Some(slide) = active.briefing.slides.get(active.current) else {
+        return Ok(());
+    };
+    let frame = egui::Frame::new()
+        .fill(egui::Color32::from_black_alpha(170))
+        .inner_margin(egui::Margin::symmetric(18, 10));
+    let mut root = root_ui(ctx, "briefing_strip_root");
+    egui::Panel::top("briefing_strip")
+        .frame(frame)
+        .show_separator_line(false)
+        .show(&mut root, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(
+                    egui::RichText::new(format!("{} / {n}", active.current + 1))
+                        .size(STRIP_TEXT_SIZE)
+                        .color(egui::Color32::GRAY),
+                );
+                ui.add_space(12.0);
+                ui.label(
+                    egui::RichText::new(&slide.title)
+                        .size(STRIP_TITLE_SIZE)
+                        .strong()
+                        .color(egui::Color32::WHITE),
+                );
+            });
+            let (Some(engine), Some(eval)) = (engine.as_ref(), dash.eval.as_ref()) else {
+                return;
+            };
+            if slide.indicators.is_empty() {
+                return;
+            }
+            ui.horizontal_wrapped(|ui| {
+                for id in &slide.indicators {
+                    let cat = &engine.0.ctx.catalogue.indicators;
+                    let Some(k) = cat.iter().position(|d| &d.id == id) else {
+                        continue;
+                    };
+                    let def = &cat[k];
+                    let e = eval.city.get(k);
+                    let status = e.map_or(crate::twin::indicators::Status::NoData, |e| e.status);
+                    let value = e.and_then(|e| e.value).map_or("no data".to_string(), |v| {
+                        format!("{} {}", format_value(v), def.unit)
+                    });
+                    ui.label(
+                        egui::RichText::new("●")
+                            .size(STRIP_TEXT_SIZE)
+                            .color(colour32(status_rgb(status))),
+                    );
+                    ui.label(
+                        egui::RichText::new(format!("{}  {value}", def.name))
+                            .size(STRIP_TEXT_SIZE)
+                            .color(egui::Color32::WHITE),
+                    );
+                    ui.add_space(14.0);
+                }
+            });
+        });
+    Ok(())
+}
+
+/// A bookmark of the camera's current view, rounded to sensible precision.
+pub fn rig_bookmark(city: &CityModel, rig: &CameraRig, name: &str) -> Result<Bookmark, String> {
+    let east = f64::from(rig.target.x) + city.origin.x;
+    let north = -f64::from(rig.target.z) + city.origin.y;
+    let t = Transformer::new(&city.crs, &WGS84).map_err(|e| e.to_string())?;
+    let (lon, lat) = t
+        .point(east, north)
+        .ok_or_else(|| format!("cannot place the view ({east:.0}, {north:.0}) in WGS84"))?;
+    let round = |v: f64, d: i32| (v * 10f64.powi(d)).round() / 10f64.powi(d);
+    Ok(Bookmark {
+        name: name.to_string(),
+        target_lonlat: (
+            round(lon, CAPTURE_DEGREE_DECIMALS),
+            round(lat, CAPTURE_DEGREE_DECIMALS),
+        ),
+        distance_m: round(f64::from(rig.distance), 1),
+        pitch_deg: round(f64::from(rig.pitch).to_degrees(), 1),
+        heading_deg: round(f64::from(rig.yaw).to_degrees(), 1),
+    })
+}
+
+/// The "Briefing" window: start or edit the briefing, capture views as slides, reorder,
+/// delete, edit title, indicators and notes, save.
+#[allow(clippy::too_many_arguments)]
+fn editor_window(
+    mut contexts: EguiContexts,
+    mut commands: Commands,
+    active: Option<ResMut<ActiveBriefing>>,
+    loaded: Option<Res<LoadedCity>>,
+    engine: Option<Res<IndicatorEngine>>,
+    dash: Res<Dashboard>,
+    cameras: Query<&CameraRig>,
+    layers: Query<(&LayerEntity, &Visibility)>,
+    mut slide_commands: MessageWriter<SlideCommand>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let Some(loaded) = loaded else { return Ok(()) };
+    egui::Window::new("Briefing")
+        .default_open(false)
+        .resizable(true)
+        .default_width(320.0)
+        .show(ctx, |ui| {
+            let Some(mut active) = active else {
+                ui.weak("No briefing open.");
+                if ui.button("New briefing").clicked() {
+                    let path = PathBuf::from(NEW_BRIEFING_PATH);
+                    let scene = path_from(&path, &loaded.0.path);
+                    let mut b = Briefing::new(loaded.0.scene.name.clone(), scene);
+                    b.date = String::new();
+                    commands.insert_resource(ActiveBriefing::new(b, path));
+                }
+                return;
+            };
+            let active = &mut *active;
+            ui.horizontal(|ui| {
+                ui.label("Title");
+                if ui.text_edit_singleline(&mut active.briefing.title).changed() {
+                    active.dirty = true;
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.label("Author");
+                if ui.text_edit_singleline(&mut active.briefing.author).changed() {
+                    active.dirty = true;
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.label("Date");
+                if ui.text_edit_singleline(&mut active.briefing.date).changed() {
+                    active.dirty = true;
+                }
+            });
+            ui.separator();
+            let n = active.briefing.slides.len();
+            let mut action: Option<EditAction> = None;
+            egui::ScrollArea::vertical().max_height(180.0).show(ui, |ui| {
+                for i in 0..n {
+                    ui.horizontal(|ui| {
+                        let title = format!("{}. {}", i + 1, active.briefing.slides[i].title);
+                        if ui.selectable_label(active.current == i, title).clicked() {
+                            action = Some(EditAction::Show(i));
+                        }
+                        if ui.add_enabled(i > 0, egui::Button::new("↑")).clicked() {
+                            action = Some(EditAction::Move(i, i - 1));
+                        }
+                        if ui.add_enabled(i + 1 < n, egui::Button::new("↓")).clicked() {
+                            action = Some(EditAction::Move(i, i + 1));
+                        }
+                        if ui.button("✕").on_hover_text("Delete this slide").clicked() {
+                            action = Some(EditAction::Delete(i));
+                        }
+                    });
+                }
+            });
+            if ui
+                .button("Capture view as slide")
+                .on_hover_text("The camera, the layers shown and the choropleth, after the selected slide")
+                .clicked()
+            {
+                action = Some(EditAction::Capture);
+            }
+            match action {
+                Some(EditAction::Show(i)) => {
+                    slide_commands.write(SlideCommand::Go(i));
+                    active.applied = None;
+                }
+                Some(EditAction::Move(from, to)) if active.briefing.move_slide(from, to).is_ok() => {
+                    active.current = to;
+                    active.applied = Some(to);
+                    active.dirty = true;
+                }
+                Some(EditAction::Delete(i)) if active.briefing.delete(i).is_ok() => {
+                    active.current = active.current.min(active.briefing.slides.len().saturating_sub(1));
+                    active.applied = Some(active.current);
+                    active.dirty = true;
+                }
+                Some(EditAction::Capture) => {
+                    let city = &loaded.0.city;
+                    let name = format!("View {}", n + 1);
+                    match cameras.iter().next().map(|rig| rig_bookmark(city, rig, &name)) {
+                        Some(Ok(view)) => {
+                            let mut slide = Slide::new(name, SlideView::Camera(view));
+                            let shown: Vec<String> = city
+                                .layers
+                                .iter()
+                                .enumerate()
+                                .filter(|(i, _)| {
+                                    layers
+                                        .iter()
+                                        .any(|(l, v)| l.index == *i && *v != Visibility::Hidden)
+                                })
+                                .map(|(_, l)| l.name.clone())
+                                .collect();
+                            slide.layers = Some(shown);
+                            slide.choropleth = dash.choropleth.and_then(|k| {
+                                engine
+                                    .as_ref()
+                                    .and_then(|e| e.0.ctx.catalogue.indicators.get(k))
+                                    .map(|d| d.id.clone())
+                            });
+                            let at = if n == 0 { 0 } else { (active.current + 1).min(n) };
+                            if active.briefing.insert(at, slide).is_ok() {
+                                active.current = at;
+                                active.applied = Some(at);
+                                active.dirty = true;
+                            }
+                        }
+                        Some(Err(e)) => active.message = e,
+                        None => active.message = "no camera".into(),
+                    }
+                }
+                _ => {}
+            }
+            let current = active.current;
+            if let Some(slide) = active.briefing.slides.get_mut(current) {
+                ui.separator();
+                let mut changed = false;
+                ui.horizontal(|ui| {
+                    ui.label("Slide title");
+                    changed |= ui.text_edit_singleline(&mut slide.title).changed();
+                });
+                let mut ids = slide.indicators.join(", ");
+                ui.horizontal(|ui| {
+                    ui.label("Indicators")
+                        .on_hover_text("Indicator ids, separated by commas");
+                    if ui.text_edit_singleline(&mut ids).changed() {
+                        slide.indicators = ids
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect();
+                        changed = true;
+                    }
+                });
+                ui.label("Notes");
+                changed |= ui
+                    .add(egui::TextEdit::multiline(&mut slide.notes).desired_rows(5))
+                    .changed();
+                active.dirty |= changed;
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                let mut path = active.path.display().to_string();
+                if ui.text_edit_singleline(&mut path).changed() {
+                    active.path = PathBuf::from(path);
+                }
+                let label = if active.dirty { "Save*" } else { "Save" };
+                if ui.button(label).clicked() {
+                    active.message = save(active);
+                }
+            });
+            if !active.message.is_empty() {
+                ui.small(&active.message);
+            }
+        });
+    Ok(())
+}
+
+/// What the editor was asked to do this frame.
+enum EditAction {
+    Show(usize),
+    Move(usize, usize),
+    Delete(usize),
+    Capture,
+}
+
+/// Saves the briefing; returns the message to show.
+fn save(active: &mut ActiveBriefing) -> String {
+    if let Some(dir) = active.path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return format!("{}: {e}", dir.display());
+    }
+    match active.briefing.save(&active.path) {
+        Ok(()) => {
+            active.dirty = false;
+            format!("saved {}", active.path.display())
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Whether a path names a briefing file (`.ron`).
+pub fn is_briefing_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "ron")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bevy::state::app::StatesPlugin;
+
+    use super::*;
+    use crate::app::camera::CameraPlugin;
+
+    #[test]
+    fn slide_steps_stay_in_range() {
+        assert_eq!(step(0, 3, SlideCommand::Next), 1);
+        assert_eq!(step(2, 3, SlideCommand::Next), 2);
+        assert_eq!(step(0, 3, SlideCommand::Previous), 0);
+        assert_eq!(step(2, 3, SlideCommand::Previous), 1);
+        assert_eq!(step(0, 3, SlideCommand::Go(7)), 2);
+        assert_eq!(step(0, 0, SlideCommand::Next), 0);
+    }
+
+    #[test]
+    fn roles_filter_layers() {
+        use crate::twin::gis::layer::Classification;
+        let scene = crate::app::outline::tests::tiny_loaded_scene().scene;
+        let mut l = scene.layers[0].clone();
+        let public = scene.roles.role(Some("public")).unwrap();
+        let staff = scene.roles.role(Some("staff")).unwrap();
+        assert!(role_allows(None)(&l));
+        assert!(role_allows(Some(public.clone()))(&l));
+        l.meta.classification = Classification::Internal;
+        assert!(!role_allows(Some(public))(&l));
+        assert!(role_allows(Some(staff))(&l));
+    }
+
+    /// Presenting: a key moves to the next slide, the camera flies there and the slide's
+    /// layers are applied.
+    #[test]
+    fn keys_move_through_slides() {
+        let loaded = crate::app::outline::tests::tiny_loaded_scene();
+        let city = &loaded.city;
+        let to_wgs84 = Transformer::new(&city.crs, &WGS84).unwrap();
+        let lonlat = to_wgs84.point(city.origin.x + 200.0, city.origin.y).unwrap();
+        let layer0 = city.layers[0].name.clone();
+        let mut b = Briefing::new("t", "s.ron");
+        let view = |d: f64| {
+            SlideView::Camera(Bookmark {
+                name: "v".into(),
+                target_lonlat: lonlat,
+                distance_m: d,
+                pitch_deg: 50.0,
+                heading_deg: 0.0,
+            })
+        };
+        b.slides.push(Slide::new("one", view(300.0)));
+        let mut two = Slide::new("two", view(900.0));
+        two.layers = Some(vec![layer0]);
+        b.slides.push(two);
+
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            StatesPlugin,
+            AssetPlugin::default(),
+            bevy::input::InputPlugin,
+        ))
+        .init_asset::<Mesh>()
+        .init_asset::<StandardMaterial>()
+        .init_state::<AppState>()
+        .init_resource::<Dashboard>()
+        .add_plugins((CameraPlugin, crate::app::outline::OutlinePlugin))
+        .insert_resource(LoadedCity(Arc::new(loaded.clone())))
+        .insert_resource(ActiveBriefing::new(b, PathBuf::from("b.ron")))
+        .insert_resource(CleanScreen)
+        .add_message::<SlideCommand>()
+        .add_systems(
+            Update,
+            (presenting_keys, follow_commands, show_slide)
+                .chain()
+                .run_if(in_state(AppState::Ready)),
+        );
+        app.world_mut()
+            .resource_mut::<NextState<AppState>>()
+            .set(AppState::Ready);
+        app.update();
+        let engine = crate::twin::indicators::Indicators::new(&loaded.city, &loaded.scene.indicators);
+        app.insert_resource(IndicatorEngine(engine));
+        app.update();
+        assert_eq!(app.world().resource::<ActiveBriefing>().applied, Some(0));
+        // A clicker's "next": PageDown, through the input system like a real key.
+        app.world_mut()
+            .write_message(bevy::input::keyboard::KeyboardInput {
+                key_code: KeyCode::PageDown,
+                logical_key: bevy::input::keyboard::Key::PageDown,
+                state: bevy::input::ButtonState::Pressed,
+                text: None,
+                repeat: false,
+                window: Entity::PLACEHOLDER,
+            });
+        app.update();
+        let world = app.world_mut();
+        assert_eq!(world.resource::<ActiveBriefing>().current, 1);
+        assert_eq!(world.resource::<ActiveBriefing>().applied, Some(1));
+        let flying = world.query::<&Flying>().single(world).expect("the camera flies");
+        assert!((flying.0.to.distance - 900.0).abs() < 1.0, "{:?}", flying.0.to);
+        let mut q = world.query::<(&LayerEntity, &Visibility)>();
+        for (l, v) in q.iter(world) {
+            assert_eq!(*v == Visibility::Visible, l.index == 0, "layer {}", l.index);
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! Exporting a briefing headless (`citytwin briefing export`): every slide rendered by ONE
+//! offscreen app (the camera jumps from slide to slide, each slide's layers and choropleth
+//! applied, a few frames settle, the frame is read back), written as PNG files and/or one
+//! PDF with a page per slide ([`crate::twin::briefing::page::briefing_pdf`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+
+use crate::app::AppState;
+use crate::app::AppSystems;
+use crate::app::briefing::{LayerFilter, apply_slide_layers, role_allows, slide_rig};
+use crate::app::camera::{CameraRig, Flying};
+use crate::app::dashboard::{Dashboard, IndicatorEngine};
+use crate::app::loading::{LoadError, LoadedCity};
+use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app};
+use crate::app::outline::LayerEntity;
+use crate::twin::access::{IndicatorPolicy, RecordCounts, filter_scene};
+use crate::twin::briefing::page::{ExportSummary, briefing_pdf};
+use crate::twin::briefing::pdf::RgbImage;
+use crate::twin::briefing::{Briefing, resolve_view};
+use crate::twin::feeds::Timestamp;
+use crate::twin::indicators::catalogue::Catalogue;
+use crate::twin::indicators::report::{build_report, parse_time};
+use crate::twin::indicators::{FeedInputs, evaluate};
+use crate::twin::scene::Scene;
+use crate::twin::timeline::format_utc;
+
+/// Frames rendered after a slide is applied before its capture (the choropleth needs the
+/// dashboard to recompute and repaint the zone colours).
+const SETTLE_FRAMES: u32 = 6;
+/// Frames waited for a capture to come back before giving up.
+const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
+/// Longest a whole export may take, load included.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(900);
+/// Default image size of the rendered views.
+pub const DEFAULT_EXPORT_SIZE: (u32, u32) = (1600, 900);
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportJob {
+    /// The briefing file.
+    pub briefing: PathBuf,
+    /// The PDF to write.
+    pub pdf: Option<PathBuf>,
+    /// A folder for one PNG per slide (`slide-01.png`, ...).
+    pub png_dir: Option<PathBuf>,
+    /// Image size of the views, pixels.
+    pub size: (u32, u32),
+    /// The role exported for (`None`: the scene's default role); layers above it are
+    /// neither drawn nor credited, indicators it may not see have no value.
+    pub role: Option<String>,
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportOutcome {
+    /// Slides rendered.
+    pub slides: usize,
+    /// PNG files written.
+    pub pngs: Vec<PathBuf>,
+    /// The PDF's summary, when one was written.
+    pub pdf: Option<ExportSummary>,
+    /// Seconds from start until the scene was ready in the offscreen app.
+    pub load_s: f64,
+    /// Seconds rendering the slides (after the load).
+    pub render_s: f64,
+    /// Slides whose choropleth could not be applied, with why.
+    pub problems: Vec<String>,
+    /// Indicators whose values the role may not see (shown without a value).
+    pub withheld_indicators: Vec<String>,
+    /// The role exported for.
+    pub role: String,
+}
+
+/// Where the export driver is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the scene and the indicator engine.
+    Loading,
+    /// Slide applied; frames rendered since.
+    Settling(u32),
+    /// A capture is on its way; frames waited.
+    Capturing(u32),
+    /// Finished.
+    Done,
+}
+
+/// Shared between the driver system and [`export_briefing`].
+#[derive(Debug, Default)]
+struct Shared {
+    images: Vec<RgbImage>,
+    pngs: Vec<PathBuf>,
+    problems: Vec<String>,
+    error: Option<String>,
+    ready_at: Option<Instant>,
+}
+
+/// The offscreen run through the slides.
+#[derive(Resource)]
+struct ExportDriver {
+    briefing: Briefing,
+    allow: LayerFilter,
+    target: Handle<Image>,
+    png_dir: Option<PathBuf>,
+    slide: usize,
+    phase: Phase,
+    captured: Arc<Mutex<Option<Image>>>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl ExportDriver {
+    fn fail(&mut self, message: String, exit: &mut MessageWriter<AppExit>) {
+        error!("{message}");
+        if let Ok(mut s) = self.shared.lock() {
+            s.error = Some(message);
+        }
+        self.phase = Phase::Done;
+        exit.write(AppExit::error());
+    }
+}
+
+/// The PNG file of slide `i` (0-based) in `dir`.
+pub fn png_path(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("slide-{:02}.png", i + 1))
+}
+
+/// Renders every slide of a briefing with one offscreen app and writes the PNGs and / or
+/// the PDF. Bad input (briefing, scene, bookmarks, layers, indicators, role) fails before
+/// Bevy starts, naming the file.
+pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
+    let started = Instant::now();
+    let (w, h) = job.size;
+    if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
+        bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
+    }
+    if job.pdf.is_none() && job.png_dir.is_none() {
+        bail!("nothing to write: give --pdf FILE and/or --png-dir DIR");
+    }
+    let briefing = Briefing::load(&job.briefing)?;
+    if briefing.slides.is_empty() {
+        bail!("{}: the briefing has no slides", job.briefing.display());
+    }
+    let scene_path = briefing.scene_path(&job.briefing);
+    let scene = Scene::load(&scene_path)?;
+    let (catalogue, _) = Catalogue::from_config(&scene.indicators);
+    let ids: Vec<&str> = catalogue.indicators.iter().map(|d| d.id.as_str()).collect();
+    briefing.check(&job.briefing, &scene, &ids)?;
+    // The role exported for: the scene's default role unless one is named.
+    let role = scene
+        .roles
+        .role(job.role.as_deref())
+        .map_err(|e| anyhow!("{}: {e}", scene_path.display()))?;
+    let (_, withheld) = filter_scene(&scene, &role);
+    let policy = IndicatorPolicy::new(&catalogue, &withheld, &role);
+    let role_name = role.name.clone();
+    let allow = role_allows(Some(role));
+    let at = match &briefing.data_time {
+        Some(t) => parse_time(t).with_context(|| job.briefing.display().to_string())?,
+        None => Timestamp::now(),
+    };
+    if let Some(dir) = &job.png_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    for slide in &briefing.slides {
+        if let Some(s) = &slide.scenario {
+            warn!(
+                "slide '{}': scenario {} is not applied by exports yet; the view shows the city as is",
+                slide.title,
+                s.display()
+            );
+        }
+        resolve_view(&scene, &slide.view).map_err(|e| anyhow!("{}: {e}", job.briefing.display()))?;
+    }
+
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let (mut app, target) = offscreen_app(&scene_path, job.size, None);
+    app.insert_resource(ExportDriver {
+        briefing: briefing.clone(),
+        allow,
+        target,
+        png_dir: job.png_dir.clone(),
+        slide: 0,
+        phase: Phase::Loading,
+        captured: Arc::new(Mutex::new(None)),
+        shared: shared.clone(),
+    })
+    .add_systems(Update, drive_export.in_set(AppSystems::Model));
+    loop {
+        frame(&mut app);
+        if app.should_exit().is_some() {
+            break;
+        }
+        if started.elapsed() > EXPORT_TIMEOUT {
+            bail!(
+                "{}: export did not finish within {} s",
+                job.briefing.display(),
+                EXPORT_TIMEOUT.as_secs()
+            );
+        }
+    }
+    let finished = Instant::now();
+    let mut shared = std::mem::take(&mut *shared.lock().map_err(|_| anyhow!("export state poisoned"))?);
+    if let Some(e) = shared.error {
+        bail!(e);
+    }
+    let ready_at = shared.ready_at.unwrap_or(started);
+    let mut outcome = ExportOutcome {
+        slides: shared.images.len(),
+        pngs: std::mem::take(&mut shared.pngs),
+        pdf: None,
+        load_s: (ready_at - started).as_secs_f64(),
+        render_s: (finished - ready_at).as_secs_f64(),
+        problems: std::mem::take(&mut shared.problems),
+        withheld_indicators: Vec::new(),
+        role: role_name.clone(),
+    };
+    if let Some(pdf_path) = &job.pdf {
+        let world = app.world();
+        let loaded = world
+            .get_resource::<LoadedCity>()
+            .ok_or_else(|| anyhow!("the scene was not loaded"))?;
+        let engine = world
+            .get_resource::<IndicatorEngine>()
+            .ok_or_else(|| anyhow!("the indicators were not built"))?;
+        // Offscreen renders run without live feeds: feed indicators report no data.
+        let ctx = &engine.0.ctx;
+        let computed = ctx.compute(&loaded.0.city, &FeedInputs::none(at));
+        let eval = evaluate::evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
+        let mut report = build_report(&loaded.0.city.name, ctx, &computed, &eval, &[]);
+        // Values the role may not see never reach the page (no live records in exports, so
+        // values about individuals have fewer than k records behind them).
+        for (i, row) in report.indicators.iter_mut().enumerate() {
+            if !policy.may_show(i, None, &RecordCounts::default()) {
+                row.value = None;
+                row.status = crate::twin::indicators::Status::NoData;
+                row.name = format!("{} (withheld for role '{role_name}')", row.name);
+                outcome.withheld_indicators.push(row.id.clone());
+            }
+        }
+        let data_time = format!("{} UTC (no live feeds in exports)", format_utc(at));
+        let driver = world.resource::<ExportDriver>();
+        let (bytes, summary) = briefing_pdf(
+            &briefing,
+            &loaded.0.scene,
+            &report.indicators,
+            &data_time,
+            shared.images,
+            &*driver.allow,
+        )?;
+        std::fs::write(pdf_path, &bytes).with_context(|| format!("{}: cannot write", pdf_path.display()))?;
+        outcome.pdf = Some(summary);
+    }
+    Ok(outcome)
+}
+
+/// Points the camera at the current slide and applies its layers and choropleth (a
+/// choropleth that cannot be applied is recorded as a problem, not fatal).
+fn apply_current(
+    driver: &mut ExportDriver,
+    loaded: &LoadedCity,
+    dash: &mut Dashboard,
+    layers: &mut Query<(&LayerEntity, &mut Visibility)>,
+    rigs: &mut Query<(Entity, &mut CameraRig)>,
+    commands: &mut Commands,
+    engine: Option<&IndicatorEngine>,
+) -> Result<(), String> {
+    let i = driver.slide;
+    let slide = driver.briefing.slides[i].clone();
+    let rig = slide_rig(&loaded.0.city, &loaded.0.scene, &slide)
+        .map_err(|e| format!("slide {} '{}': {e}", i + 1, slide.title))?;
+    for (entity, mut r) in rigs.iter_mut() {
+        *r = rig;
+        commands.entity(entity).remove::<Flying>();
+    }
+    if let Err(e) = apply_slide_layers(loaded, &slide, &*driver.allow, engine, dash, layers) {
+        let message = format!("slide {} '{}': {e}", i + 1, slide.title);
+        warn!("{message}");
+        if let Ok(mut s) = driver.shared.lock() {
+            s.problems.push(message);
+        }
+    }
+    Ok(())
+}
+
+/// Steps the export: wait for the scene, apply each slide, settle, capture, store.
+#[allow(clippy::too_many_arguments)]
+fn drive_export(
+    mut commands: Commands,
+    mut driver: ResMut<ExportDriver>,
+    state: Res<State<AppState>>,
+    loaded: Option<Res<LoadedCity>>,
+    load_error: Option<Res<LoadError>>,
+    engine: Option<Res<IndicatorEngine>>,
+    mut dash: ResMut<Dashboard>,
+    mut layers: Query<(&LayerEntity, &mut Visibility)>,
+    mut rigs: Query<(Entity, &mut CameraRig)>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    match driver.phase {
+        Phase::Done => {}
+        Phase::Loading => match (state.get(), loaded, engine) {
+            (AppState::Failed, _, _) => {
+                let message =
+                    load_error.map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
+                driver.fail(message, &mut exit);
+            }
+            (AppState::Ready, Some(loaded), Some(engine)) => {
+                if let Ok(mut s) = driver.shared.lock() {
+                    s.ready_at = Some(Instant::now());
+                }
+                let applied = apply_current(
+                    &mut driver,
+                    &loaded,
+                    &mut dash,
+                    &mut layers,
+                    &mut rigs,
+                    &mut commands,
+                    Some(&engine),
+                );
+                match applied {
+                    Ok(()) => driver.phase = Phase::Settling(0),
+                    Err(e) => driver.fail(e, &mut exit),
+                }
+            }
+            _ => {}
+        },
+        Phase::Settling(n) if n < SETTLE_FRAMES => driver.phase = Phase::Settling(n + 1),
+        Phase::Settling(_) => {
+            let slot = driver.captured.clone();
+            commands.spawn(Screenshot::image(driver.target.clone())).observe(
+                move |captured: On<ScreenshotCaptured>| {
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some(captured.image.clone());
+                    }
+                },
+            );
+            driver.phase = Phase::Capturing(0);
+        }
+        Phase::Capturing(n) => {
+            let image = driver.captured.lock().ok().and_then(|mut s| s.take());
+            let Some(image) = image else {
+                if n >= CAPTURE_TIMEOUT_FRAMES {
+                    driver.fail(
+                        format!("no frame came back from the GPU after {n} frames"),
+                        &mut exit,
+                    );
+                } else {
+                    driver.phase = Phase::Capturing(n + 1);
+                }
+                return;
+            };
+            let i = driver.slide;
+            let rgb = match image.try_into_dynamic() {
+                Ok(d) => d.to_rgb8(),
+                Err(e) => {
+                    return driver.fail(
+                        format!("slide {}: cannot convert the frame: {e}", i + 1),
+                        &mut exit,
+                    );
+                }
+            };
+            if let Some(dir) = driver.png_dir.clone() {
+                let out = png_path(&dir, i);
+                if let Err(e) = rgb.save(&out) {
+                    return driver.fail(
+                        format!("{}: cannot write the image: {e}", out.display()),
+                        &mut exit,
+                    );
+                }
+                if let Ok(mut s) = driver.shared.lock() {
+                    s.pngs.push(out);
+                }
+            }
+            let (width, height) = rgb.dimensions();
+            if let Ok(mut s) = driver.shared.lock() {
+                s.images.push(RgbImage {
+                    width,
+                    height,
+                    rgb: rgb.into_raw(),
+                });
+            }
+            driver.slide += 1;
+            if driver.slide >= driver.briefing.slides.len() {
+                driver.phase = Phase::Done;
+                exit.write(AppExit::Success);
+                return;
+            }
+            let Some(loaded) = loaded else {
+                return driver.fail("the scene is gone".into(), &mut exit);
+            };
+            match apply_current(
+                &mut driver,
+                &loaded,
+                &mut dash,
+                &mut layers,
+                &mut rigs,
+                &mut commands,
+                engine.as_deref(),
+            ) {
+                Ok(()) => driver.phase = Phase::Settling(0),
+                Err(e) => driver.fail(e, &mut exit),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_requests_fail_before_starting_bevy() {
+        let job = ExportJob {
+            briefing: PathBuf::from("/nonexistent/b.ron"),
+            pdf: Some(std::env::temp_dir().join("citytwin-never.pdf")),
+            png_dir: None,
+            size: (64, 64),
+            role: None,
+        };
+        let e = export_briefing(&job).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/b.ron"), "{e}");
+        let e = export_briefing(&ExportJob {
+            pdf: None,
+            ..job.clone()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--pdf"), "{e}");
+        let e = export_briefing(&ExportJob { size: (0, 9), ..job })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("0x9"), "{e}");
+        assert_eq!(png_path(Path::new("d"), 0), Path::new("d/slide-01.png"));
+    }
+}

@@ -1,0 +1,557 @@
+//! The PDF page of a slide: the rendered view, the slide's indicators with value, target
+//! and status (coloured), the speaker notes, the data time, and the sources, licences and
+//! attributions of the layers shown; and the whole briefing as one PDF ([`briefing_pdf`]).
+
+use crate::twin::briefing::pdf::{self, A4_LANDSCAPE_H, A4_LANDSCAPE_W, DocInfo, Font, Page, RgbImage};
+use crate::twin::briefing::{Briefing, shown_layers};
+use crate::twin::indicators::Status;
+use crate::twin::indicators::report::IndicatorRow;
+use crate::twin::scene::{LayerSpec, Scene};
+
+/// Page margin, points.
+const MARGIN: f64 = 36.0;
+/// Width of the rendered view on the page, points.
+const IMAGE_W: f64 = 500.0;
+/// Gap between the view and the indicator column, points.
+const GUTTER: f64 = 16.0;
+/// Title size, points.
+const TITLE_SIZE: f64 = 20.0;
+/// Heading size (indicators, notes), points.
+const HEADING_SIZE: f64 = 11.0;
+/// Body text size, points.
+const BODY_SIZE: f64 = 10.0;
+/// Indicator text size, points.
+const INDICATOR_SIZE: f64 = 9.0;
+/// Footer text size, points.
+const FOOTER_SIZE: f64 = 7.0;
+/// Line height as a multiple of the text size.
+const LEADING: f64 = 1.3;
+/// Height reserved at the bottom for the footer, points.
+const FOOTER_H: f64 = 52.0;
+/// Text colour.
+const INK: [u8; 3] = [30, 32, 36];
+/// Secondary text colour.
+const GREY: [u8; 3] = [110, 114, 120];
+/// Rule colour.
+const RULE: [u8; 3] = [200, 203, 208];
+/// Side of a status swatch, points.
+const SWATCH: f64 = 8.0;
+
+/// The colour a status is shown in (the dashboard's red, amber, green; grey without data).
+pub fn status_rgb(status: Status) -> [u8; 3] {
+    match status {
+        Status::OnTarget => [60, 170, 90],
+        Status::Warning => [240, 190, 60],
+        Status::Alarm => [215, 60, 50],
+        Status::NoData => [160, 160, 160],
+        Status::Stale => [120, 140, 170],
+    }
+}
+
+/// A status in words.
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::OnTarget => "on target",
+        Status::Warning => "warning",
+        Status::Alarm => "alarm",
+        Status::NoData => "no data",
+        Status::Stale => "stale",
+    }
+}
+
+/// A value with a sensible number of decimals.
+pub fn format_value(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The sources of the layers shown: one line per licence and attribution, naming the
+/// layers (with their owners) under it, e.g. "© OpenStreetMap contributors (ODbL-1.0):
+/// Buildings (Building Control), Street network (Traffic and Street Planning)".
+pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
+    let mut groups: Vec<((String, String), Vec<String>)> = Vec::new();
+    for l in layers {
+        let m = &l.meta;
+        let title = if m.title.is_empty() { &l.name } else { &m.title };
+        let named = if m.owner.is_empty() {
+            title.clone()
+        } else {
+            format!("{title} ({})", m.owner)
+        };
+        let key = (m.licence.clone(), m.attribution.clone());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, names)) => names.push(named),
+            None => groups.push((key, vec![named])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((licence, attribution), names)| {
+            let licence = if licence.is_empty() {
+                "licence not stated".to_string()
+            } else {
+                licence
+            };
+            // The attribution leads its line, so that wrapping never splits it.
+            if attribution.is_empty() {
+                format!("{licence}: {}", names.join(", "))
+            } else {
+                format!("{attribution} ({licence}): {}", names.join(", "))
+            }
+        })
+        .collect()
+}
+
+/// Everything on one slide's page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlidePage {
+    /// Slide title.
+    pub title: String,
+    /// The rendered view.
+    pub image: RgbImage,
+    /// The slide's indicators, city-wide.
+    pub indicators: Vec<IndicatorRow>,
+    /// The indicator the zones are coloured by, if any.
+    pub choropleth: Option<String>,
+    /// The scenario applied, as written in the briefing.
+    pub scenario: Option<String>,
+    /// Speaker notes.
+    pub notes: String,
+    /// Data time, as text.
+    pub data_time: String,
+    /// Sources, licences and attributions of the layers shown.
+    pub sources: Vec<String>,
+    /// The footer's left part: briefing title, author, date.
+    pub footer: String,
+    /// 1-based page number and page count.
+    pub number: (usize, usize),
+}
+
+/// What laying out a page had to leave out or replace (never silently).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayoutReport {
+    /// Lines of notes, indicators or sources that did not fit and were cut (the page says so).
+    pub lines_cut: usize,
+    /// Characters the standard fonts cannot show, written as `?`.
+    pub unencodable: usize,
+}
+
+/// A column of wrapped text being written top down, stopping above `bottom`.
+struct Column<'a> {
+    page: &'a mut Page,
+    x: f64,
+    y: f64,
+    width: f64,
+    bottom: f64,
+    cut: usize,
+}
+
+impl Column<'_> {
+    /// Writes wrapped text; lines below the bottom are counted as cut.
+    fn write(&mut self, text: &str, font: Font, size: f64, colour: [u8; 3]) {
+        for line in pdf::wrap(text, font, size, self.width) {
+            if !self.room(size) {
+                self.cut += 1;
+                continue;
+            }
+            self.y -= size * LEADING;
+            self.page.text(self.x, self.y, font, size, colour, &line);
+        }
+    }
+
+    /// Whether a line of `size` still fits.
+    fn room(&self, size: f64) -> bool {
+        self.y - size * LEADING >= self.bottom
+    }
+
+    /// Leaves a gap.
+    fn gap(&mut self, points: f64) {
+        self.y -= points;
+    }
+}
+
+/// Lays out one slide's page (A4 landscape).
+pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
+    let (w, h) = (A4_LANDSCAPE_W, A4_LANDSCAPE_H);
+    let mut page = Page::new(w, h);
+    let mut cut = 0;
+
+    // Title.
+    let title_y = h - MARGIN - TITLE_SIZE;
+    let title = pdf::wrap(&slide.title, Font::Bold, TITLE_SIZE, w - 2.0 * MARGIN);
+    page.text(MARGIN, title_y, Font::Bold, TITLE_SIZE, INK, &title[0]);
+    cut += title.len() - 1;
+    let top = title_y - 12.0;
+
+    // The view, keeping its aspect, at most down to the notes' minimum space.
+    let footer_top = MARGIN + FOOTER_H;
+    let (iw, ih) = (f64::from(slide.image.width), f64::from(slide.image.height));
+    let max_h = (top - footer_top - 80.0).max(50.0);
+    let (img_w, img_h) = if IMAGE_W * ih / iw <= max_h {
+        (IMAGE_W, IMAGE_W * ih / iw)
+    } else {
+        (max_h * iw / ih, max_h)
+    };
+    page.image(slide.image.clone(), MARGIN, top - img_h, img_w, img_h);
+
+    // Notes under the view.
+    let mut notes = Column {
+        page: &mut page,
+        x: MARGIN,
+        y: top - img_h - 8.0,
+        width: IMAGE_W,
+        bottom: footer_top + 4.0,
+        cut: 0,
+    };
+    if !slide.notes.trim().is_empty() {
+        notes.write("Notes", Font::Bold, HEADING_SIZE, INK);
+        notes.write(slide.notes.trim(), Font::Regular, BODY_SIZE, INK);
+    }
+    if notes.cut > 0 {
+        // Make room to say so.
+        notes.bottom -= 0.0;
+    }
+    cut += notes.cut;
+    let notes_cut = notes.cut;
+
+    // Indicators in the right-hand column.
+    let col_x = MARGIN + IMAGE_W + GUTTER;
+    let mut col = Column {
+        page: &mut page,
+        x: col_x,
+        y: top,
+        width: w - MARGIN - col_x,
+        bottom: footer_top + 4.0,
+        cut: 0,
+    };
+    col.y += HEADING_SIZE * LEADING - HEADING_SIZE;
+    col.write("Indicators", Font::Bold, HEADING_SIZE, INK);
+    if slide.indicators.is_empty() {
+        col.write(
+            "None highlighted on this slide.",
+            Font::Regular,
+            INDICATOR_SIZE,
+            GREY,
+        );
+    }
+    for row in &slide.indicators {
+        col.gap(4.0);
+        col.write(&row.name, Font::Bold, INDICATOR_SIZE, INK);
+        let value = row.value.map_or("no value".to_string(), |v| {
+            format!("{} {}", format_value(v), row.unit)
+        });
+        let direction = if row.higher_is_better {
+            "at least"
+        } else {
+            "at most"
+        };
+        let line = format!(
+            "{value}  ·  target {direction} {} {}",
+            format_value(row.target),
+            row.unit
+        );
+        col.write(line.trim_end(), Font::Regular, INDICATOR_SIZE, INK);
+        if col.room(INDICATOR_SIZE) {
+            let y = col.y - INDICATOR_SIZE * LEADING;
+            col.page
+                .rect(col.x, y - 1.0, SWATCH, SWATCH, status_rgb(row.status));
+            col.page.text(
+                col.x + SWATCH + 4.0,
+                y,
+                Font::Bold,
+                INDICATOR_SIZE,
+                status_rgb(row.status),
+                status_label(row.status),
+            );
+            col.y = y;
+        } else {
+            col.cut += 1;
+        }
+    }
+    if let Some(c) = &slide.choropleth {
+        col.gap(6.0);
+        col.write(
+            &format!("Zones coloured by {c}: green on target, amber warning, red alarm, grey no data."),
+            Font::Regular,
+            INDICATOR_SIZE,
+            GREY,
+        );
+    }
+    if let Some(s) = &slide.scenario {
+        col.gap(6.0);
+        col.write(&format!("Scenario: {s}"), Font::Regular, INDICATOR_SIZE, GREY);
+    }
+    cut += col.cut;
+    let col_cut = col.cut;
+
+    // Footer: rule, data time, sources, page number.
+    let rule_y = MARGIN + FOOTER_H - 4.0;
+    page.line((MARGIN, rule_y), (w - MARGIN, rule_y), 0.5, RULE);
+    let mut foot = Column {
+        page: &mut page,
+        x: MARGIN,
+        y: rule_y - 2.0,
+        width: w - 2.0 * MARGIN,
+        bottom: MARGIN + FOOTER_SIZE * LEADING,
+        cut: 0,
+    };
+    let mut first = format!("Data time: {}", slide.data_time);
+    if notes_cut + col_cut > 0 {
+        first.push_str(&format!(
+            "  ·  {} line(s) of notes or indicators did not fit this page",
+            notes_cut + col_cut
+        ));
+    }
+    foot.write(&first, Font::Bold, FOOTER_SIZE, GREY);
+    if slide.sources.is_empty() {
+        foot.write("Sources: no layers shown.", Font::Regular, FOOTER_SIZE, GREY);
+    }
+    for (i, source) in slide.sources.iter().enumerate() {
+        let line = if i == 0 {
+            format!("Sources: {source}")
+        } else {
+            source.clone()
+        };
+        foot.write(&line, Font::Regular, FOOTER_SIZE, GREY);
+    }
+    cut += foot.cut;
+    let (n, of) = slide.number;
+    let number = format!("{n} / {of}");
+    let nw = pdf::text_width(&number, Font::Regular, FOOTER_SIZE);
+    page.text(MARGIN, MARGIN, Font::Regular, FOOTER_SIZE, GREY, &slide.footer);
+    page.text(w - MARGIN - nw, MARGIN, Font::Regular, FOOTER_SIZE, GREY, &number);
+
+    let report = LayoutReport {
+        lines_cut: cut,
+        unencodable: page.unencodable,
+    };
+    (page, report)
+}
+
+/// What went into an exported PDF.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Pages written (one per slide).
+    pub pages: usize,
+    /// Bytes of the PDF.
+    pub bytes: usize,
+    /// Lines cut for want of room, all pages.
+    pub lines_cut: usize,
+    /// Characters the standard fonts cannot show, all pages.
+    pub unencodable: usize,
+    /// Indicator ids of slides that the report did not have (left out of their page).
+    pub missing_indicators: Vec<String>,
+}
+
+/// The briefing as a PDF: one page per slide with its rendered view (`images[i]` for
+/// slide `i`), the indicator rows of `report` it names, the notes, the data time and the
+/// sources of the layers shown that `allow_layer` lets through (the role's filter: a layer
+/// it refuses is neither drawn in the views nor credited here).
+pub fn briefing_pdf(
+    briefing: &Briefing,
+    scene: &Scene,
+    indicators: &[IndicatorRow],
+    data_time: &str,
+    images: Vec<RgbImage>,
+    allow_layer: &dyn Fn(&LayerSpec) -> bool,
+) -> Result<(Vec<u8>, ExportSummary), pdf::PdfError> {
+    let mut summary = ExportSummary::default();
+    let n = briefing.slides.len();
+    let footer = [briefing.title.as_str(), &briefing.author, &briefing.date]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("  ·  ");
+    let mut pages = Vec::with_capacity(n);
+    for (i, (slide, image)) in briefing.slides.iter().zip(images).enumerate() {
+        let shown: Vec<&LayerSpec> = shown_layers(scene, slide)
+            .into_iter()
+            .filter_map(|name| scene.layers.iter().find(|l| l.name == name))
+            .filter(|l| allow_layer(l))
+            .collect();
+        let mut rows = Vec::new();
+        for id in &slide.indicators {
+            match indicators.iter().find(|r| &r.id == id) {
+                Some(r) => rows.push(r.clone()),
+                None => summary.missing_indicators.push(id.clone()),
+            }
+        }
+        let choropleth = slide.choropleth.as_ref().map(|id| {
+            indicators
+                .iter()
+                .find(|r| &r.id == id)
+                .map_or(id.clone(), |r| r.name.clone())
+        });
+        let page = SlidePage {
+            title: slide.title.clone(),
+            image,
+            indicators: rows,
+            choropleth,
+            scenario: slide.scenario.as_ref().map(|p| p.display().to_string()),
+            notes: slide.notes.clone(),
+            data_time: data_time.to_string(),
+            sources: source_lines(&shown),
+            footer: footer.clone(),
+            number: (i + 1, n),
+        };
+        let (page, report) = layout(&page);
+        summary.lines_cut += report.lines_cut;
+        summary.unencodable += report.unencodable;
+        pages.push(page);
+    }
+    let info = DocInfo {
+        title: briefing.title.clone(),
+        author: briefing.author.clone(),
+        subject: format!("{} — data time {data_time}", scene.name),
+    };
+    let bytes = pdf::write_pdf(&info, &pages)?;
+    summary.pages = pages.len();
+    summary.bytes = bytes.len();
+    Ok((bytes, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::twin::indicators::Dimension;
+
+    const SCENE: &str = r#"(
+        name: "t",
+        layers: [
+            (name: "b", path: "b.shp", kind: buildings,
+             meta: (title: "Buildings", owner: "Building Control", licence: "ODbL-1.0",
+                    attribution: "© OpenStreetMap contributors")),
+            (name: "r", path: "r.geojson", kind: roads,
+             meta: (title: "Street network", owner: "Streets", licence: "ODbL-1.0",
+                    attribution: "© OpenStreetMap contributors")),
+            (name: "s", path: "s.geojson", kind: pois,
+             meta: (title: "Sensors", owner: "Environment", licence: "CC-BY-4.0",
+                    attribution: "Helsinki Region Environmental Services", classification: restricted)),
+        ],
+        bookmarks: [(name: "centre", target_lonlat: (24.94, 60.17), distance_m: 800.0)],
+    )"#;
+
+    fn row(id: &str, value: Option<f64>, status: Status) -> IndicatorRow {
+        IndicatorRow {
+            id: id.into(),
+            name: format!("Indicator {id}"),
+            dimension: Dimension::Environment,
+            unit: "µg/m³".into(),
+            value,
+            target: 10.0,
+            warning: 25.0,
+            alarm: 35.0,
+            higher_is_better: false,
+            status,
+            iso: None,
+            estimate: false,
+        }
+    }
+
+    fn image(seed: u8) -> RgbImage {
+        let (w, h) = (64, 36);
+        let rgb = (0..w * h * 3).map(|i| (i as u8).wrapping_mul(seed)).collect();
+        RgbImage {
+            width: w,
+            height: h,
+            rgb,
+        }
+    }
+
+    fn briefing() -> Briefing {
+        Briefing::parse(
+            r#"(title: "Air (and) streets", author: "Office", date: "2026-06-01", scene: "s.ron", slides: [
+                (title: "One", view: bookmark("centre"), indicators: ["env.a", "env.b"], notes: "First point."),
+                (title: "Two", view: bookmark("centre"), layers: Some(["r", "s"]), indicators: ["env.zz"],
+                 choropleth: Some("env.a")),
+            ])"#,
+            Path::new("b.ron"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn sources_group_by_licence() {
+        let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
+        let all: Vec<&LayerSpec> = scene.layers.iter().collect();
+        let lines = source_lines(&all);
+        assert_eq!(
+            lines,
+            [
+                "© OpenStreetMap contributors (ODbL-1.0): Buildings (Building Control), Street network (Streets)",
+                "Helsinki Region Environmental Services (CC-BY-4.0): Sensors (Environment)",
+            ]
+        );
+        assert!(source_lines(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_briefing_becomes_one_page_per_slide() {
+        let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
+        let rows = [
+            row("env.a", Some(8.25), Status::OnTarget),
+            row("env.b", Some(41.0), Status::Alarm),
+        ];
+        let public = |l: &LayerSpec| l.meta.classification == crate::twin::gis::layer::Classification::Public;
+        let (pdf_bytes, summary) = briefing_pdf(
+            &briefing(),
+            &scene,
+            &rows,
+            "2026-06-01T08:00:00Z",
+            vec![image(3), image(7)],
+            &public,
+        )
+        .unwrap();
+        assert_eq!(summary.pages, 2);
+        assert_eq!(summary.missing_indicators, ["env.zz"]);
+        assert_eq!(summary.lines_cut, 0);
+        let s = pdf::inspect(&pdf_bytes).unwrap();
+        assert_eq!((s.count, s.pages.len()), (2, 2));
+        let one = &s.pages[0].content;
+        assert_eq!(s.pages[0].images.len(), 1);
+        assert!(
+            one.contains("(Indicator env.a) Tj") && one.contains("(8.25 \\265g/m\\263"),
+            "{one}"
+        );
+        assert!(one.contains("(on target) Tj") && one.contains("(alarm) Tj"));
+        // Alarm red as fill colour operands.
+        assert!(one.contains("0.84 0.24 0.2 rg"), "{one}");
+        assert!(one.contains("(First point.) Tj"));
+        assert!(one.contains("Data time: 2026-06-01T08:00:00Z"));
+        assert!(one.contains("\\251 OpenStreetMap contributors"), "© in WinAnsi");
+        assert!(one.contains("(Air \\(and\\) streets"));
+        assert!(one.contains("(1 / 2) Tj"));
+        let two = &s.pages[1].content;
+        // The restricted layer is shown on slide 2 but refused by the filter: not credited.
+        assert!(
+            !two.contains("Sensors") && two.contains("Street network"),
+            "{two}"
+        );
+        assert!(
+            !two.contains("Buildings (Building"),
+            "slide 2 does not show buildings"
+        );
+        assert!(two.contains("Zones coloured by Indicator env.a"));
+    }
+
+    #[test]
+    fn long_notes_are_cut_and_said_so() {
+        let mut b = briefing();
+        b.slides.truncate(1);
+        b.slides[0].notes = "A sentence about the centre of the city. ".repeat(200);
+        let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
+        let (bytes, summary) = briefing_pdf(&b, &scene, &[], "now", vec![image(5)], &|_| true).unwrap();
+        assert!(summary.lines_cut > 10, "{summary:?}");
+        let s = pdf::inspect(&bytes).unwrap();
+        assert!(s.pages[0].content.contains("did not fit this page"));
+        assert!(s.pages[0].content.contains("(None highlighted on this slide.)"));
+    }
+}
