@@ -28,6 +28,10 @@ struct Cli {
     command: Option<Command>,
     /// Scene file to open in the app (default: scenes/default.ron).
     scene: Option<PathBuf>,
+    /// Run as this role of the scene (default: the scene's default role, normally
+    /// `public`): layers and feeds above it are not loaded at all.
+    #[arg(long)]
+    role: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +75,9 @@ enum Command {
         /// Look from this scene bookmark instead of framing the whole city.
         #[arg(long)]
         bookmark: Option<String>,
+        /// Render as this role of the scene (default: the scene's default role).
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Measure how fast a city loads and draws.
     Bench {
@@ -100,6 +107,10 @@ enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Report as this role of the scene (default: the scene's default role): what the
+        /// role may not see is left out.
+        #[arg(long)]
+        role: Option<String>,
     },
 }
 
@@ -200,7 +211,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => {
             let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
-            citytwin::app::run(scene).map_err(|e| e.to_string())
+            citytwin::app::run_as(scene, cli.role).map_err(|e| e.to_string())
         }
         Some(Command::Inspect {
             paths,
@@ -221,9 +232,16 @@ fn main() -> ExitCode {
             out,
             size,
             bookmark,
-        }) => citytwin::app::offscreen::render_to_png(&scene, &out, size, bookmark.as_deref())
-            .map(|()| println!("{}", out.display()))
-            .map_err(|e| e.to_string()),
+            role,
+        }) => citytwin::app::offscreen::render_to_png_as(
+            &scene,
+            &out,
+            size,
+            bookmark.as_deref(),
+            role.as_deref(),
+        )
+        .map(|()| println!("{}", out.display()))
+        .map_err(|e| e.to_string()),
         Some(Command::Bench { what }) => run_bench(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {
@@ -237,14 +255,31 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
-        Some(Command::Indicators { scene, at, json }) => indicators::report_for_scene(&scene, at)
+        Some(Command::Indicators {
+            scene,
+            at,
+            json,
+            role,
+        }) => citytwin::twin::access::export::report_for_scene_as(&scene, role.as_deref(), at)
             .map_err(|e| e.to_string())
-            .and_then(|r| {
+            .and_then(|(r, catalogue, access)| {
                 if json {
-                    let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
+                    let v = access.report_json(&catalogue, r).map_err(|e| e.to_string())?;
+                    let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
                     println!("{text}");
                 } else {
                     print!("{}", r.to_text());
+                    let s = access.summary();
+                    let withheld = access.withheld.summary(&s.role);
+                    println!(
+                        "role {}: {}; {} indicators withheld",
+                        s.role,
+                        withheld.unwrap_or_else(|| "nothing withheld".into()),
+                        s.withheld_indicators.len()
+                    );
+                    if !s.attributions.is_empty() {
+                        println!("{}", citytwin::twin::access::attribution_line(&s.attributions));
+                    }
                 }
                 Ok(())
             }),

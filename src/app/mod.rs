@@ -7,6 +7,7 @@
 //! egui panels ([`ui`]). [`run`] opens
 //! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
+pub mod access;
 pub mod bench;
 pub mod camera;
 pub mod city_view;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 use bevy_egui::EguiPlugin;
 
+use crate::app::access::{AccessPlugin, RequestedRole};
 use crate::app::camera::CameraPlugin;
 use crate::app::city_view::CityViewPlugin;
 use crate::app::dashboard::DashboardPlugin;
@@ -104,6 +106,7 @@ impl Plugin for AppPlugin {
                 DashboardPlugin,
                 UiPlugin,
                 ViewsPlugin,
+                AccessPlugin,
             ));
         if self.live_feeds {
             app.add_plugins(FeedsPlugin);
@@ -120,8 +123,14 @@ pub fn window_title(scene_path: &Path) -> String {
     format!("citytwin — {name}")
 }
 
-/// Opens the window and runs citytwin on a scene file until the window is closed.
+/// Opens the window and runs citytwin on a scene file until the window is closed, as the
+/// scene's default role.
 pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
+    run_as(scene_path, None)
+}
+
+/// [`run`] as a role (`--role NAME`; `None`: the scene's default role).
+pub fn run_as(scene_path: PathBuf, role: Option<String>) -> anyhow::Result<()> {
     let [r, g, b] = CLEAR_COLOUR;
     let window = Window {
         title: window_title(&scene_path),
@@ -130,6 +139,7 @@ pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
     };
     let exit = App::new()
         .insert_resource(ClearColor(Color::srgb(r, g, b)))
+        .insert_resource(RequestedRole(role))
         .add_plugins(DefaultPlugins.set(WindowPlugin {
             primary_window: Some(window),
             ..default()
