@@ -32,6 +32,10 @@ struct Cli {
     /// Present a briefing full screen (arrows, PageUp/PageDown or space move between slides).
     #[arg(long)]
     briefing: Option<PathBuf>,
+    /// Run as this role of the scene (default: the scene's default role, normally
+    /// `public`): layers and feeds above it are not loaded at all.
+    #[arg(long)]
+    role: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -75,6 +79,9 @@ enum Command {
         /// Look from this scene bookmark instead of framing the whole city.
         #[arg(long)]
         bookmark: Option<String>,
+        /// Render as this role of the scene (default: the scene's default role).
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Briefings: export to PDF and PNG.
     Briefing {
@@ -115,6 +122,9 @@ enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Report as this role of the scene (default: the scene's default role).
+        #[arg(long)]
+        role: Option<String>,
     },
 }
 
@@ -133,6 +143,10 @@ enum ScenarioCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Report as this role of the scene (default: the scene's default role): what the
+        /// role may not see is left out.
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Apply several scenarios to a scene's baseline and rank them against each other.
     Compare {
@@ -294,14 +308,14 @@ fn run_bench_feeds(json: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn run_presenting(path: PathBuf, scene: Option<PathBuf>) -> Result<(), String> {
+fn run_presenting(path: PathBuf, scene: Option<PathBuf>, role: Option<String>) -> Result<(), String> {
     let briefing = citytwin::twin::briefing::Briefing::load(&path).map_err(|e| e.to_string())?;
     let scene = scene.unwrap_or_else(|| briefing.scene_path(&path));
     let plugin = citytwin::app::briefing::BriefingPlugin {
         briefing: Some((briefing, path)),
         presenting: true,
     };
-    citytwin::app::run_with(scene, plugin).map_err(|e| e.to_string())
+    citytwin::app::run_with(scene, role, plugin).map_err(|e| e.to_string())
 }
 
 fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result<(), String> {
@@ -361,10 +375,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => match cli.briefing {
-            Some(path) => run_presenting(path, cli.scene),
+            Some(path) => run_presenting(path, cli.scene, cli.role),
             None => {
                 let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
-                citytwin::app::run(scene).map_err(|e| e.to_string())
+                citytwin::app::run_as(scene, cli.role).map_err(|e| e.to_string())
             }
         },
         Some(Command::Briefing {
@@ -402,9 +416,16 @@ fn main() -> ExitCode {
             out,
             size,
             bookmark,
-        }) => citytwin::app::offscreen::render_to_png(&scene, &out, size, bookmark.as_deref())
-            .map(|()| println!("{}", out.display()))
-            .map_err(|e| e.to_string()),
+            role,
+        }) => citytwin::app::offscreen::render_to_png_as(
+            &scene,
+            &out,
+            size,
+            bookmark.as_deref(),
+            role.as_deref(),
+        )
+        .map(|()| println!("{}", out.display()))
+        .map_err(|e| e.to_string()),
         Some(Command::Bench { what }) => run_bench(what),
         Some(Command::Scenario { what }) => run_scenario(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
@@ -419,19 +440,34 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
-        Some(Command::Indicators { scene, at, json }) => {
-            indicators::report_for_scene_from_history(&scene, at)
-                .map_err(|e| e.to_string())
-                .and_then(|r| {
-                    if json {
-                        let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
-                        println!("{text}");
-                    } else {
-                        print!("{}", r.to_text());
+        Some(Command::Indicators {
+            scene,
+            at,
+            json,
+            role,
+        }) => citytwin::twin::access::export::report_for_scene_as(&scene, role.as_deref(), at)
+            .map_err(|e| e.to_string())
+            .and_then(|(r, catalogue, access)| {
+                if json {
+                    let v = access.report_json(&catalogue, r).map_err(|e| e.to_string())?;
+                    let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+                    println!("{text}");
+                } else {
+                    print!("{}", r.to_text());
+                    let s = access.summary();
+                    let withheld = access.withheld.summary(&s.role);
+                    println!(
+                        "role {}: {}; {} indicators withheld",
+                        s.role,
+                        withheld.unwrap_or_else(|| "nothing withheld".into()),
+                        s.withheld_indicators.len()
+                    );
+                    if !s.attributions.is_empty() {
+                        println!("{}", citytwin::twin::access::attribution_line(&s.attributions));
                     }
-                    Ok(())
-                })
-        }
+                }
+                Ok(())
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

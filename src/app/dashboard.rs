@@ -12,8 +12,10 @@ use crate::app::loading::LoadedCity;
 use crate::app::outline::LayerEntity;
 use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
+use crate::twin::access::{IndicatorPolicy, RecordCounts};
 use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::composite::{SCORE_MAX, normalise};
+use crate::twin::indicators::evaluate::evaluate;
 use crate::twin::indicators::{Evaluation, FeedInputs, Indicators, hourly_histories};
 
 /// Recompute when the instant shown has moved this far (data time) since the last one.
@@ -179,6 +181,7 @@ fn paint_choropleth(
 /// shown moved by [`RECOMPUTE_EVERY_MS`].
 fn recompute(
     loaded: Res<LoadedCity>,
+    access: Option<Res<crate::app::access::SceneAccess>>,
     time: Res<TwinTime>,
     inputs: Res<IndicatorFeedInputs>,
     mut engine: ResMut<IndicatorEngine>,
@@ -196,7 +199,27 @@ fn recompute(
     let mut feeds = inputs.0.clone().unwrap_or_else(|| FeedInputs::none(at));
     feeds.window.at = at;
     let histories = hourly_histories(&engine.0.ctx, &feeds);
-    let (_, eval, raised) = engine.0.recompute(&loaded.0.city, &feeds, &histories);
+    let (eval, raised) = match access {
+        // Under a role: values the role may not see are removed before the alert log and
+        // the dashboard see them (see `twin::access::indicators`).
+        Some(access) => {
+            let engine = &mut engine.0;
+            let catalogue = &engine.ctx.catalogue;
+            let policy = IndicatorPolicy::new(catalogue, &access.withheld, &access.role);
+            let counts = RecordCounts::from_observations(&feeds.window.observations, &loaded.0.city.zones);
+            let computed = engine.ctx.compute(&loaded.0.city, &feeds);
+            let mut eval = evaluate(catalogue, &computed, engine.ctx.stale_after_ms());
+            policy.redact_evaluation(catalogue, &mut eval, &counts);
+            let raised = engine
+                .alerts
+                .update(catalogue, &eval, &engine.ctx.zone_names, &histories);
+            (eval, raised)
+        }
+        None => {
+            let (_, eval, raised) = engine.0.recompute(&loaded.0.city, &feeds, &histories);
+            (eval, raised)
+        }
+    };
     for a in &raised {
         info!("alert {:?} {} {:?}: {}", a.kind, a.indicator, a.zone, a.evidence);
     }

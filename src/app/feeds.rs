@@ -141,6 +141,7 @@ fn drain(mut feeds: ResMut<LiveFeeds>, mut twin: ResMut<TwinTime>) {
 /// when live, from the history store for a past instant.
 fn refresh_inputs(
     feeds: Res<LiveFeeds>,
+    loaded: Res<LoadedCity>,
     twin: Res<TwinTime>,
     mut inputs: ResMut<IndicatorFeedInputs>,
     mut last: Local<Option<(Instant, Timestamp, bool)>>,
@@ -156,7 +157,7 @@ fn refresh_inputs(
     if !due {
         return;
     }
-    let observations: Vec<Observation> = if twin.clock.is_live() {
+    let mut observations: Vec<Observation> = if twin.clock.is_live() {
         feeds.recent.iter().cloned().collect()
     } else {
         match feeds.history.as_ref().and_then(|m| m.lock().ok()) {
@@ -169,11 +170,18 @@ fn refresh_inputs(
             None => feeds.recent.iter().filter(|o| o.time <= at).cloned().collect(),
         }
     };
+    // The history may hold feeds this role was not given (written by another role's run).
+    observations.retain(|o| is_scene_feed(&loaded.0.scene, &o.source));
     *last = Some((Instant::now(), at, !observations.is_empty()));
     inputs.0 = Some(FeedInputs {
         window: FeedWindow::new(at, observations),
         sensors: feeds.sensors.clone(),
     });
+}
+
+/// Whether observations of `source` belong to a feed of the (role-filtered) scene.
+fn is_scene_feed(scene: &crate::twin::scene::Scene, source: &SourceId) -> bool {
+    scene.feeds.iter().any(|f| f.name == source.0)
 }
 
 /// The colour of a road by its speed as a share of free flow: red (jammed) to green.
@@ -210,7 +218,10 @@ fn paint_roads(
             .as_ref()
             .and_then(|m| m.lock().ok())
             .and_then(|s| s.latest_at(at, Some(Timestamp::HOUR_MS)).ok())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| is_scene_feed(&loaded.0.scene, &r.observation.source))
+            .collect();
         past_picture = Picture::from_stored(rows);
         &past_picture
     };

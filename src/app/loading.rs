@@ -11,10 +11,12 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::{Receiver, TryRecvError};
 
+use crate::app::access::{RequestedRole, SceneAccess};
 use crate::app::city_view::TILE_M;
 use crate::app::{AppState, AppSystems};
+use crate::twin::access::{ScopedScene, Withheld, attributions, catalogue_rows, load_scene_as};
 use crate::twin::extrude::{ExtrudeReport, TileLods, extrude_city_with, tile_lods};
-use crate::twin::load::{LoadedScene, load_scene_with};
+use crate::twin::load::LoadedScene;
 use crate::twin::progress::{Progress, Stage};
 use crate::twin::synth::load_synth;
 
@@ -74,6 +76,7 @@ pub struct LoadTimings {
 /// What the loader thread sends back.
 struct LoaderOutput {
     loaded: LoadedScene,
+    access: SceneAccess,
     buildings: (Vec<TileLods>, ExtrudeReport),
     timings: LoadTimings,
 }
@@ -123,18 +126,35 @@ fn error_naming_path(path: &std::path::Path, message: &str) -> String {
     }
 }
 
-/// The loader thread's work: the scene (or a synthetic city), then its building meshes.
+/// The loader thread's work: the scene as the role may see it (or a synthetic city, all
+/// public), then its building meshes.
 fn load_and_mesh(
     scene_path: &std::path::Path,
     synth: Option<LoadSynth>,
+    role: Option<&str>,
     progress: &Progress,
 ) -> Result<LoaderOutput, String> {
     let t = Instant::now();
-    let loaded = match synth {
-        Some(s) => load_synth(s.buildings, s.seed, progress),
-        None => load_scene_with(scene_path, progress),
-    }
-    .map_err(|e| error_naming_path(scene_path, &e.to_string()))?;
+    let named = |e: &dyn std::fmt::Display| error_naming_path(scene_path, &e.to_string());
+    let scoped = match synth {
+        Some(s) => {
+            let loaded = load_synth(s.buildings, s.seed, progress).map_err(|e| named(&e))?;
+            let role = loaded.scene.roles.role(role).map_err(|e| named(&e))?;
+            ScopedScene {
+                loaded,
+                role,
+                withheld: Withheld::default(),
+            }
+        }
+        None => load_scene_as(scene_path, role, progress).map_err(|e| named(&e))?,
+    };
+    let access = SceneAccess {
+        catalogue: catalogue_rows(&scoped),
+        attributions: attributions(&scoped.loaded.city),
+        role: scoped.role,
+        withheld: scoped.withheld,
+    };
+    let loaded = scoped.loaded;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let (tiles, report) = extrude_city_with(&loaded.city, TILE_M, progress);
@@ -143,6 +163,7 @@ fn load_and_mesh(
     progress.begin(Stage::Done, 0);
     Ok(LoaderOutput {
         loaded,
+        access,
         buildings,
         timings: LoadTimings { load_s, mesh_s },
     })
@@ -153,11 +174,13 @@ fn start_loading(
     mut commands: Commands,
     path: Res<ScenePath>,
     synth: Option<Res<LoadSynth>>,
+    role: Option<Res<RequestedRole>>,
     mut next: ResMut<NextState<AppState>>,
 ) {
     let (sender, receiver) = crossbeam_channel::bounded(1);
     let scene_path = path.0.clone();
     let synth = synth.map(|s| *s);
+    let role = role.and_then(|r| r.0.clone());
     match synth {
         Some(s) => info!("generating a synthetic city of {} buildings", s.buildings),
         None => info!("loading scene {}", scene_path.display()),
@@ -167,7 +190,7 @@ fn start_loading(
     let spawned = std::thread::Builder::new()
         .name(LOADER_THREAD_NAME.to_string())
         .spawn(move || {
-            let result = load_and_mesh(&scene_path, synth, &worker_progress);
+            let result = load_and_mesh(&scene_path, synth, role.as_deref(), &worker_progress);
             // The app may have closed meanwhile; nobody is left to tell then.
             let _ = sender.send(result);
         });
@@ -207,9 +230,14 @@ fn poll_loading(
     match outcome {
         Ok(LoaderOutput {
             loaded,
+            access,
             buildings,
             timings,
         }) => {
+            match access.withheld.summary(&access.role.name) {
+                Some(w) => info!("running as role '{}': {w}", access.role.name),
+                None => info!("running as role '{}': nothing withheld", access.role.name),
+            }
             info!(
                 "loaded scene '{}' in {seconds:.1} s ({:.2} s reading, {:.2} s meshing): {} layers, {} buildings, {} roads",
                 loaded.city.name,
@@ -220,6 +248,7 @@ fn poll_loading(
                 loaded.city.roads.len()
             );
             commands.insert_resource(LoadedCity(Arc::new(loaded)));
+            commands.insert_resource(access);
             commands.insert_resource(PreparedBuildings(Some(buildings)));
             commands.insert_resource(timings);
             next.set(AppState::Ready);

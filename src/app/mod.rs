@@ -7,6 +7,7 @@
 //! egui panels ([`ui`]). [`run`] opens
 //! the window and runs the whole program; [`offscreen`] renders a scene to PNG without one.
 
+pub mod access;
 pub mod bench;
 pub mod briefing;
 pub mod briefing_export;
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 use bevy_egui::EguiPlugin;
 
+use crate::app::access::{AccessPlugin, RequestedRole};
 use crate::app::camera::CameraPlugin;
 use crate::app::city_view::CityViewPlugin;
 use crate::app::dashboard::DashboardPlugin;
@@ -106,6 +108,7 @@ impl Plugin for AppPlugin {
                 DashboardPlugin,
                 UiPlugin,
                 ViewsPlugin,
+                AccessPlugin,
             ));
         if self.live_feeds {
             app.add_plugins(FeedsPlugin);
@@ -122,13 +125,24 @@ pub fn window_title(scene_path: &Path) -> String {
     format!("citytwin — {name}")
 }
 
-/// Opens the window and runs citytwin on a scene file until the window is closed.
+/// Opens the window and runs citytwin on a scene file until the window is closed, as the
+/// scene's default role.
 pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
-    run_with(scene_path, briefing::BriefingPlugin::default())
+    run_with(scene_path, None, briefing::BriefingPlugin::default())
 }
 
-/// [`run`] with a briefing: presenting one opens the window borderless full screen.
-pub fn run_with(scene_path: PathBuf, briefing: briefing::BriefingPlugin) -> anyhow::Result<()> {
+/// [`run`] as a role (`--role NAME`; `None`: the scene's default role).
+pub fn run_as(scene_path: PathBuf, role: Option<String>) -> anyhow::Result<()> {
+    run_with(scene_path, role, briefing::BriefingPlugin::default())
+}
+
+/// [`run`] as a role and with a briefing: presenting one opens the window borderless full
+/// screen.
+pub fn run_with(
+    scene_path: PathBuf,
+    role: Option<String>,
+    briefing: briefing::BriefingPlugin,
+) -> anyhow::Result<()> {
     let [r, g, b] = CLEAR_COLOUR;
     let mut window = Window {
         title: window_title(&scene_path),
@@ -140,6 +154,7 @@ pub fn run_with(scene_path: PathBuf, briefing: briefing::BriefingPlugin) -> anyh
     }
     let exit = App::new()
         .insert_resource(ClearColor(Color::srgb(r, g, b)))
+        .insert_resource(RequestedRole(role))
         .add_plugins(DefaultPlugins.set(WindowPlugin {
             primary_window: Some(window),
             ..default()

@@ -119,8 +119,38 @@ pub fn render_to_png(
     .map(|_| ())
 }
 
-/// Renders every shot of a job with one offscreen app, writing each PNG in turn.
+/// Renders every shot of a job with one offscreen app, writing each PNG in turn, as the
+/// scene's default role.
 pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
+    render_as(job, None)
+}
+
+/// [`render_to_png`] as a role (`None`: the scene's default role).
+pub fn render_to_png_as(
+    scene: &Path,
+    out: &Path,
+    size: (u32, u32),
+    bookmark: Option<&str>,
+    role: Option<&str>,
+) -> anyhow::Result<()> {
+    render_as(
+        &RenderJob {
+            scene: scene.to_path_buf(),
+            size,
+            bookmark: bookmark.map(str::to_string),
+            shots: vec![Shot {
+                out: out.to_path_buf(),
+                ..Shot::default()
+            }],
+        },
+        role,
+    )
+    .map(|_| ())
+}
+
+/// [`render`] as a role (`None`: the scene's default role): layers and feeds above the
+/// role are never loaded, so they are in no image.
+pub fn render_as(job: &RenderJob, role: Option<&str>) -> anyhow::Result<RenderOutcome> {
     let (w, h) = job.size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
         bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
@@ -136,6 +166,7 @@ pub fn render(job: &RenderJob) -> anyhow::Result<RenderOutcome> {
 
     let status = Arc::new(Mutex::new(Status::default()));
     let (mut app, target) = offscreen_app(&job.scene, job.size, None);
+    app.insert_resource(crate::app::access::RequestedRole(role.map(str::to_string)));
     app.insert_resource(Driver {
         target,
         bookmark,

@@ -1,5 +1,6 @@
 //! Integration tests on real city data (one binary, since each test binary links Bevy).
 
+mod access;
 mod bench;
 mod briefing;
 mod cli;

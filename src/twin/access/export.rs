@@ -316,7 +316,8 @@ impl ExportAccess {
 }
 
 /// Loads a scene as a role (`None`: the scene's default role) and reports every indicator
-/// at `at` (now when `None`) as [`crate::twin::indicators::report_for_scene`] does, redacted
+/// at `at` (now when `None`) as [`crate::twin::indicators::report_for_scene_from_history`]
+/// does (feeds from the scene's history, only those the role may see), redacted
 /// for the role; with the [`ExportAccess`] it was redacted under (for the JSON access
 /// summary and attributions).
 pub fn report_for_scene_as(
@@ -324,17 +325,22 @@ pub fn report_for_scene_as(
     role: Option<&str>,
     at: Option<crate::twin::feeds::Timestamp>,
 ) -> Result<(Report, Catalogue, ExportAccess), crate::twin::access::AccessError> {
-    use crate::twin::indicators::{AlertLog, FeedInputs, Histories, IndicatorContext, build_report};
+    use crate::twin::indicators::report::history_inputs;
+    use crate::twin::indicators::{AlertLog, IndicatorContext, build_report};
     let scoped = crate::twin::access::load_scene_as(path, role, &Default::default())?;
     let at = at.unwrap_or_else(crate::twin::feeds::Timestamp::now);
     let loaded = &scoped.loaded;
+    let (feeds, histories, read) = history_inputs(loaded, path, at)
+        .map_err(|e| crate::twin::access::AccessError::History(e.to_string()))?;
     let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
-    let computed = ctx.compute(&loaded.city, &FeedInputs::none(at));
+    let computed = ctx.compute(&loaded.city, &feeds);
     let eval = crate::twin::indicators::evaluate::evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
     let mut log = AlertLog::new(ctx.horizon_ms());
-    let alerts = log.update(&ctx.catalogue, &eval, &ctx.zone_names, &Histories::new());
+    let alerts = log.update(&ctx.catalogue, &eval, &ctx.zone_names, &histories);
     let mut report = build_report(&loaded.city.name, &ctx, &computed, &eval, &alerts);
-    let access = ExportAccess::new(&scoped, &ctx.catalogue, RecordCounts::default());
+    report.feed_observations = read;
+    let counts = RecordCounts::from_observations(&feeds.window.observations, &loaded.city.zones);
+    let access = ExportAccess::new(&scoped, &ctx.catalogue, counts);
     access.redact_report(&ctx.catalogue, &mut report);
     Ok((report, ctx.catalogue, access))
 }

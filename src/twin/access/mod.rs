@@ -47,4 +47,7 @@ pub enum AccessError {
     /// The scene could not be loaded.
     #[error(transparent)]
     Scene(#[from] crate::twin::scene::SceneError),
+    /// The scene's observation history could not be read (the message names the file).
+    #[error("{0}")]
+    History(String),
 }

@@ -235,24 +235,42 @@ pub fn report_for_scene(path: &Path, at: Option<Timestamp>) -> Result<Report, In
 /// one and its file exists (otherwise no feed data, as [`report_for_scene`]). Forecast
 /// alerts use the hourly series of that window.
 pub fn report_for_scene_from_history(path: &Path, at: Option<Timestamp>) -> Result<Report, IndicatorError> {
+    let loaded = load::load_scene(path)?;
+    let at = at.unwrap_or_else(Timestamp::now);
+    let (feeds, histories, n) = history_inputs(&loaded, path, at)?;
+    report_for_loaded(&loaded, &feeds, &histories, n)
+}
+
+/// The feed inputs of a loaded scene (from `path`) at `at`: the 24 hours before `at` from
+/// its history store, only observations of the scene's own feeds (a role's scene lacks the
+/// feeds it may not see, and so their history); the hourly series for forecasts; and how
+/// many observations were read (`None`: the scene has no history file, no feed data).
+pub fn history_inputs(
+    loaded: &load::LoadedScene,
+    path: &Path,
+    at: Timestamp,
+) -> Result<(FeedInputs, Histories, Option<usize>), IndicatorError> {
     use crate::twin::feeds::runtime::sensor_positions;
     use crate::twin::feeds::store::{Durability, Store};
     use crate::twin::indicators::{FeedWindow, hourly_histories};
 
-    let loaded = load::load_scene(path)?;
-    let at = at.unwrap_or_else(Timestamp::now);
     let file = loaded.scene.history.as_ref().map(|h| h.resolve(path));
     let Some(file) = file.filter(|f| f.exists()) else {
-        return report_for_loaded(&loaded, &FeedInputs::none(at), &Histories::new(), None);
+        return Ok((FeedInputs::none(at), Histories::new(), None));
     };
     let history_error = |e: &dyn std::fmt::Display| IndicatorError::History {
         path: file.display().to_string(),
         message: e.to_string(),
     };
     let store = Store::open(&file, Durability::Normal).map_err(|e| history_error(&e))?;
-    let observations = store
+    let feeds_shown: std::collections::HashSet<&str> =
+        loaded.scene.feeds.iter().map(|f| f.name.as_str()).collect();
+    let observations: Vec<_> = store
         .range(at.plus_ms(-Timestamp::DAY_MS), at)
-        .map_err(|e| history_error(&e))?;
+        .map_err(|e| history_error(&e))?
+        .into_iter()
+        .filter(|o| feeds_shown.contains(o.source.0.as_str()))
+        .collect();
     let n = observations.len();
     let feeds = FeedInputs {
         window: FeedWindow::new(at, observations),
@@ -260,7 +278,7 @@ pub fn report_for_scene_from_history(path: &Path, at: Option<Timestamp>) -> Resu
     };
     let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
     let histories = hourly_histories(&ctx, &feeds);
-    report_for_loaded(&loaded, &feeds, &histories, Some(n))
+    Ok((feeds, histories, Some(n)))
 }
 
 /// The report of a loaded scene with these feed inputs and histories.

@@ -468,11 +468,14 @@ fn the_headless_report_at_a_past_instant_reads_the_history() {
     assert_eq!(r.feed_observations, None);
     assert!(!dir.join("history.sqlite").exists());
 
-    // Two sensors' readings an hour before `at`, and one after it that must not count.
-    let src = SourceId("sim".into());
+    // Two sensors' readings an hour before `at`, one after it and one from a feed the
+    // scene does not have: neither of the last two counts.
+    let src = SourceId("simulator".into());
     let obs = |sensor: &str, v: f64, t: Timestamp| {
         Observation::new(&src, Subject::Sensor(sensor.into()), Metric::Pm25, v, t)
     };
+    let mut foreign = obs("aq-1", 900.0, at.plus_ms(-Timestamp::HOUR_MS));
+    foreign.source = SourceId("not-in-this-scene".into());
     {
         let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
         store
@@ -480,6 +483,7 @@ fn the_headless_report_at_a_past_instant_reads_the_history() {
                 obs("aq-1", 10.0, at.plus_ms(-Timestamp::HOUR_MS)),
                 obs("aq-2", 20.0, at.plus_ms(-Timestamp::HOUR_MS)),
                 obs("aq-1", 500.0, at.plus_ms(Timestamp::HOUR_MS)),
+                foreign,
             ])
             .unwrap();
     }

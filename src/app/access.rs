@@ -1,0 +1,259 @@
+//! Who may see what, in the app: the role asked for on the command line
+//! ([`RequestedRole`], inserted before the app starts), what the loader resolved and
+//! withheld ([`SceneAccess`], present from `Ready` on), the always-visible attribution line
+//! the licences of the layers shown require, and the "Data catalogue" window (key `C`):
+//! every layer and feed with owner, licence, attribution, classification and freshness,
+//! withheld ones listed by name as withheld, without their data.
+//!
+//! The filtering itself happens in the loader thread ([`crate::twin::access::load_scene_as`]):
+//! withheld layers are never read, so they never become entities, and withheld feeds are
+//! never started.
+
+use bevy::prelude::*;
+use bevy_egui::input::EguiWantsInput;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use crate::app::AppState;
+use crate::app::feeds::LiveFeeds;
+use crate::app::ui::UiCovered;
+use crate::app::ui::feed_health::age_text;
+use crate::twin::access::{CatalogueRow, Role, Withheld, attribution_line};
+use crate::twin::feeds::{SourceId, Timestamp};
+use crate::twin::gis::layer::Classification;
+
+/// egui id of the attribution line, and its key in [`UiCovered`].
+const ATTRIBUTION_ID: &str = "attribution_line";
+/// egui id of the catalogue window, and its key in [`UiCovered`].
+const CATALOGUE_ID: &str = "data_catalogue";
+/// The key that opens and closes the catalogue.
+pub const CATALOGUE_KEY: KeyCode = KeyCode::KeyC;
+/// Margin of the attribution line from the window's bottom-right corner, logical pixels.
+const ATTRIBUTION_MARGIN: f32 = 6.0;
+/// Colour of withheld rows.
+const WITHHELD_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 120, 90);
+/// Width of the catalogue window, logical pixels.
+const CATALOGUE_WIDTH: f32 = 460.0;
+
+/// The role asked for (`--role NAME`); `None` or absent: the scene's default role.
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestedRole(pub Option<String>);
+
+/// The role the app runs as and what it was not given, from the loader.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct SceneAccess {
+    /// The role.
+    pub role: Role,
+    /// Layers and feeds withheld (never loaded).
+    pub withheld: Withheld,
+    /// Every layer and feed, withheld ones last.
+    pub catalogue: Vec<CatalogueRow>,
+    /// Attributions of the loaded layers.
+    pub attributions: Vec<String>,
+}
+
+/// Whether the catalogue window is open.
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogueOpen(pub bool);
+
+/// The attribution line and the data catalogue.
+pub struct AccessPlugin;
+
+impl Plugin for AccessPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<CatalogueOpen>()
+            .add_systems(
+                Update,
+                toggle_catalogue.run_if(resource_exists::<ButtonInput<KeyCode>>),
+            )
+            .add_systems(
+                EguiPrimaryContextPass,
+                (attribution_ui, catalogue_ui)
+                    .run_if(in_state(AppState::Ready).and_then(resource_exists::<SceneAccess>)),
+            );
+    }
+}
+
+/// Opens or closes the catalogue with [`CATALOGUE_KEY`] (not while typing into a panel).
+fn toggle_catalogue(
+    keys: Res<ButtonInput<KeyCode>>,
+    mut open: ResMut<CatalogueOpen>,
+    egui: Option<Res<EguiWantsInput>>,
+) {
+    let typing = egui.as_ref().is_some_and(|e| e.wants_any_keyboard_input());
+    if keys.just_pressed(CATALOGUE_KEY) && !typing {
+        open.0 = !open.0;
+    }
+}
+
+/// The small always-visible line: attributions and the role.
+fn attribution_ui(
+    mut contexts: EguiContexts,
+    access: Res<SceneAccess>,
+    mut covered: ResMut<UiCovered>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let text = status_line(&access);
+    let response = egui::Area::new(egui::Id::new(ATTRIBUTION_ID))
+        .anchor(
+            egui::Align2::RIGHT_BOTTOM,
+            egui::vec2(-ATTRIBUTION_MARGIN, -ATTRIBUTION_MARGIN),
+        )
+        .order(egui::Order::Foreground)
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| ui.small(text));
+        })
+        .response;
+    covered.set(ATTRIBUTION_ID, Some(response.rect));
+    Ok(())
+}
+
+/// The attribution line's text: "© OpenStreetMap contributors · role public · 1 layer
+/// withheld".
+pub fn status_line(access: &SceneAccess) -> String {
+    let mut parts = vec![attribution_line(&access.attributions)];
+    parts.retain(|p| !p.is_empty());
+    parts.push(format!("role {}", access.role.name));
+    if let Some(w) = access.withheld.summary(&access.role.name) {
+        // "n layers withheld for role 'x'" → "n layers withheld" (the role is already named).
+        parts.push(w.split(" for role").next().unwrap_or(&w).to_string());
+    }
+    parts.join(" · ")
+}
+
+/// Freshness of a catalogue row: a layer's source file age, a feed's last message age.
+fn freshness(row: &CatalogueRow, now: Timestamp, feeds: Option<&LiveFeeds>) -> String {
+    if row.withheld {
+        return "withheld".into();
+    }
+    if row.is_feed() {
+        let health = feeds.and_then(|f| f.running.live.health.get(&SourceId(row.name.clone())));
+        return match health.and_then(|h| h.last_message) {
+            Some(t) => format!("last message {} ago", age_text(now.0 - t.0)),
+            None if feeds.is_some() => "no message yet".into(),
+            None => "not running".into(),
+        };
+    }
+    match row.source_modified_s {
+        Some(s) => format!("file {} old", age_text(now.0 - s as i64 * Timestamp::SECOND_MS)),
+        None => "unknown".into(),
+    }
+}
+
+/// The "Data catalogue" window.
+fn catalogue_ui(
+    mut contexts: EguiContexts,
+    access: Res<SceneAccess>,
+    feeds: Option<Res<LiveFeeds>>,
+    mut open: ResMut<CatalogueOpen>,
+    mut covered: ResMut<UiCovered>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    if !open.0 {
+        covered.set(CATALOGUE_ID, None);
+        return Ok(());
+    }
+    let now = Timestamp::now();
+    let mut still_open = true;
+    let response = egui::Window::new("Data catalogue")
+        .id(egui::Id::new(CATALOGUE_ID))
+        .open(&mut still_open)
+        .default_width(CATALOGUE_WIDTH)
+        .show(ctx, |ui| {
+            ui.label(format!(
+                "Role {} · sees {}{}",
+                access.role.name,
+                access
+                    .role
+                    .sees
+                    .iter()
+                    .map(|c| crate::twin::access::roles::classification_name(*c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if access.role.individual_data {
+                    " · individual records"
+                } else {
+                    " · individual records only aggregated"
+                }
+            ));
+            if let Some(w) = access.withheld.summary(&access.role.name) {
+                ui.colored_label(WITHHELD_COLOUR, w);
+            }
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                for row in &access.catalogue {
+                    ui.separator();
+                    catalogue_row(ui, row, &freshness(row, now, feeds.as_deref()));
+                }
+            });
+        });
+    if !still_open {
+        open.0 = false;
+    }
+    covered.set(CATALOGUE_ID, response.map(|r| r.response.rect));
+    Ok(())
+}
+
+/// One row: name and title, kind, owner · licence, attribution, classification, freshness.
+fn catalogue_row(ui: &mut egui::Ui, row: &CatalogueRow, fresh: &str) {
+    let what = row.kind.map_or("feed", |k| k.name());
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(&row.title);
+        ui.small(format!("{} · {what}", row.name));
+    });
+    if row.withheld {
+        ui.colored_label(
+            WITHHELD_COLOUR,
+            format!("withheld ({})", row.classification_name()),
+        );
+    }
+    let mut parts: Vec<&str> = [row.owner.as_str(), row.licence.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let class = row.classification_name();
+    parts.push(class);
+    ui.small(parts.join(" · "));
+    if !row.attribution.is_empty() {
+        ui.small(&row.attribution);
+    }
+    if let Some(n) = row.features {
+        ui.small(format!("{n} features · {fresh}"));
+    } else if !row.withheld {
+        ui.small(fresh);
+    }
+    if let Some(e) = &row.error {
+        ui.colored_label(WITHHELD_COLOUR, format!("failed: {e}"));
+    }
+    if row.classification == Classification::Restricted && !row.withheld {
+        ui.small("restricted: not shown to public roles");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twin::access::AccessSpec;
+    use crate::twin::access::filter::WithheldItem;
+
+    #[test]
+    fn status_line_names_attribution_role_and_withheld() {
+        let role = AccessSpec::default().role(Some("public")).unwrap();
+        let mut access = SceneAccess {
+            role,
+            withheld: Withheld::default(),
+            catalogue: Vec::new(),
+            attributions: vec!["© OpenStreetMap contributors".into()],
+        };
+        assert_eq!(status_line(&access), "© OpenStreetMap contributors · role public");
+        access.withheld.layers.push(WithheldItem {
+            name: "water".into(),
+            kind: None,
+            meta: Default::default(),
+            metrics: Vec::new(),
+        });
+        assert_eq!(
+            status_line(&access),
+            "© OpenStreetMap contributors · role public · 1 layer withheld"
+        );
+    }
+}
