@@ -17,6 +17,7 @@ pub mod load;
 pub mod perf;
 pub mod picking;
 pub mod progress;
+pub mod scenario;
 pub mod scene;
 pub mod synth;
 #[cfg(test)]

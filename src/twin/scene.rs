@@ -43,6 +43,9 @@ pub struct Scene {
     /// Where the feeds' history is kept, and for how long.
     #[serde(default)]
     pub history: Option<crate::twin::feeds::spec::HistorySpec>,
+    /// Unit costs of scenario edits (defaults in code; any field may be overridden).
+    #[serde(default)]
+    pub costs: crate::twin::scenario::CostTable,
 }
 
 /// One layer of a scene.
@@ -291,6 +294,9 @@ impl Scene {
         }
         if let Err(m) = self.indicators.validate() {
             return bad(m, "indicators");
+        }
+        if let Err(m) = self.costs.validate() {
+            return bad(m, "costs");
         }
         for b in &self.bookmarks {
             let (lon, lat) = b.target_lonlat;
