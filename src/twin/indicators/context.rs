@@ -280,16 +280,7 @@ impl IndicatorContext {
             })
             .collect();
         ctx.dest_building = city.buildings.iter().map(|b| ctx.is_dest_use(&b.usage)).collect();
-        for a in &city.areas {
-            if a.kind != crate::twin::gis::layer::LayerKind::Green {
-                continue;
-            }
-            let m2 = a.area.unsigned_area();
-            match a.area.centroid().and_then(|c| ctx.zones.locate([c.x(), c.y()])) {
-                Some(z) => ctx.green_by_zone[z as usize] += m2,
-                None => ctx.green_unzoned += m2,
-            }
-        }
+        ctx.add_green(city);
         ctx.refresh_roads(city);
         ctx
     }
@@ -298,26 +289,7 @@ impl IndicatorContext {
     pub fn refresh_roads(&mut self, city: &CityModel) {
         self.network = WalkNetwork::build(&city.roads, self.config.snap_m);
         let nz = self.zone_names.len();
-        self.road_zone = city
-            .roads
-            .iter()
-            .map(|r| self.zones.locate(road_mid(r)))
-            .collect();
-        self.road_len_free = city
-            .roads
-            .iter()
-            .map(|r| (line_len(r), free_flow_kmh(r)))
-            .collect();
-        self.cycle_by_zone = vec![0.0; nz];
-        self.cycle_unzoned = 0.0;
-        for (i, r) in city.roads.iter().enumerate() {
-            if r.class == CYCLEWAY_CLASS {
-                match self.road_zone[i] {
-                    Some(z) => self.cycle_by_zone[z as usize] += self.road_len_free[i].0,
-                    None => self.cycle_unzoned += self.road_len_free[i].0,
-                }
-            }
-        }
+        self.refresh_road_attributes(city);
         self.inter_by_zone = vec![0.0; nz];
         self.inter_unzoned = 0.0;
         let inter: Vec<[f64; 2]> = self.network.intersections().collect();
@@ -414,6 +386,205 @@ impl IndicatorContext {
         if is_dest || was_dest {
             self.refresh_pois(city);
         }
+    }
+
+    /// Updates several buildings after they changed or were appended (ids past the end of
+    /// the facts are appended); the destination sets with building uses are recomputed
+    /// once, and only when one of the buildings is or was a destination.
+    pub fn update_buildings(&mut self, city: &CityModel, ids: &[BuildingId]) {
+        let mut dest_changed = false;
+        for id in ids {
+            let i = id.0 as usize;
+            let Some(b) = city.buildings.get(i) else {
+                continue;
+            };
+            let was_dest = self.dest_building.get(i).copied().unwrap_or(false);
+            let mut f = building_facts(b, &self.config);
+            f.zone = self.zones.locate(f.centroid);
+            f.node = if f.centroid.iter().all(|c| c.is_finite()) {
+                self.network.nearest(f.centroid)
+            } else {
+                None
+            };
+            if i >= self.buildings.len() {
+                self.buildings.resize(i + 1, BuildingFacts::default());
+            }
+            self.buildings[i] = f;
+            let is_dest = self.is_dest_use(&b.usage);
+            self.dest_building.resize(self.buildings.len(), false);
+            self.dest_building[i] = is_dest;
+            dest_changed |= is_dest || was_dest;
+        }
+        if dest_changed {
+            let sets: Vec<usize> = (0..self.catalogue.dests.len())
+                .filter(|d| !self.catalogue.dests[*d].building_uses.is_empty())
+                .collect();
+            self.refresh_dests(city, &sets);
+        }
+    }
+
+    /// Drops the facts of buildings past the end of the model (after its building list was
+    /// truncated), recomputing the destination sets with building uses if one was a
+    /// destination.
+    pub fn truncate_buildings(&mut self, city: &CityModel) {
+        let n = city.buildings.len();
+        let was_dest = self.dest_building.iter().skip(n).any(|d| *d);
+        self.buildings.truncate(n);
+        self.dest_building.truncate(n);
+        if was_dest {
+            let sets: Vec<usize> = (0..self.catalogue.dests.len())
+                .filter(|d| !self.catalogue.dests[*d].building_uses.is_empty())
+                .collect();
+            self.refresh_dests(city, &sets);
+        }
+    }
+
+    /// Recomputes POI zones and the distances of some destination sets from scratch.
+    pub fn refresh_dests(&mut self, city: &CityModel, sets: &[usize]) {
+        self.poi_zone = city
+            .pois
+            .iter()
+            .map(|p| self.zones.locate([p.point.x(), p.point.y()]))
+            .collect();
+        let results: Vec<(usize, Vec<f32>, usize)> = sets
+            .par_iter()
+            .filter(|d| **d < self.catalogue.dests.len())
+            .map(|d| {
+                let sources = self.sources(city, &self.catalogue.dests[*d]);
+                (
+                    *d,
+                    self.network.distances_from(&sources, self.cutoff_m),
+                    sources.len(),
+                )
+            })
+            .collect();
+        for (d, dist, n) in results {
+            self.dest_dist[d] = dist;
+            self.dest_counts[d] = n;
+        }
+    }
+
+    /// Lowers the distances of destination set `d` with new destinations at `points`: a
+    /// Dijkstra from the new points only, bounded by the cut-off, merged by minimum (adding
+    /// destinations can only bring them closer).
+    fn add_dest_points(&mut self, d: usize, points: &[[f64; 2]]) {
+        let sources: Vec<(u32, f64)> = points.iter().filter_map(|p| self.network.nearest(*p)).collect();
+        if sources.is_empty() || d >= self.dest_dist.len() {
+            return;
+        }
+        let fresh = self.network.distances_from(&sources, self.cutoff_m);
+        for (old, new) in self.dest_dist[d].iter_mut().zip(fresh) {
+            if new < *old {
+                *old = new;
+            }
+        }
+        self.dest_counts[d] += sources.len();
+    }
+
+    /// Takes in POIs appended to the model from index `from` on: their zones, and the
+    /// distances of the destination sets they belong to, lowered incrementally.
+    pub fn add_pois(&mut self, city: &CityModel, from: usize) {
+        self.poi_zone.truncate(from);
+        for p in city.pois.iter().skip(from) {
+            let z = self.zones.locate([p.point.x(), p.point.y()]);
+            self.poi_zone.push(z);
+        }
+        for d in 0..self.catalogue.dests.len() {
+            let pts: Vec<[f64; 2]> = city
+                .pois
+                .iter()
+                .skip(from)
+                .filter(|p| self.catalogue.dests[d].pois.iter().any(|s| s.matches(p)))
+                .map(|p| [p.point.x(), p.point.y()])
+                .collect();
+            self.add_dest_points(d, &pts);
+        }
+    }
+
+    /// Takes in land areas appended to the model from index `from` on: green sums, and the
+    /// distances of the destination sets of their classes, lowered incrementally.
+    pub fn add_areas(&mut self, city: &CityModel, from: usize) {
+        for a in city.areas.iter().skip(from) {
+            if a.kind == crate::twin::gis::layer::LayerKind::Green {
+                let m2 = a.area.unsigned_area();
+                match a.area.centroid().and_then(|c| self.zones.locate([c.x(), c.y()])) {
+                    Some(z) => self.green_by_zone[z as usize] += m2,
+                    None => self.green_unzoned += m2,
+                }
+            }
+        }
+        for d in 0..self.catalogue.dests.len() {
+            let pts: Vec<[f64; 2]> = city
+                .areas
+                .iter()
+                .skip(from)
+                .filter(|a| self.catalogue.dests[d].area_classes.contains(&a.class))
+                .flat_map(|a| {
+                    a.area
+                        .0
+                        .iter()
+                        .flat_map(|p| p.exterior().0.iter().map(|c| [c.x, c.y]))
+                })
+                .collect();
+            self.add_dest_points(d, &pts);
+        }
+    }
+
+    /// Recomputes the green sums and the destination sets with area classes from scratch
+    /// (after land areas were removed or changed).
+    pub fn refresh_areas(&mut self, city: &CityModel) {
+        self.green_by_zone = vec![0.0; self.zone_names.len()];
+        self.green_unzoned = 0.0;
+        self.add_green(city);
+        let sets: Vec<usize> = (0..self.catalogue.dests.len())
+            .filter(|d| !self.catalogue.dests[*d].area_classes.is_empty())
+            .collect();
+        self.refresh_dests(city, &sets);
+    }
+
+    fn add_green(&mut self, city: &CityModel) {
+        for a in &city.areas {
+            if a.kind != crate::twin::gis::layer::LayerKind::Green {
+                continue;
+            }
+            let m2 = a.area.unsigned_area();
+            match a.area.centroid().and_then(|c| self.zones.locate([c.x(), c.y()])) {
+                Some(z) => self.green_by_zone[z as usize] += m2,
+                None => self.green_unzoned += m2,
+            }
+        }
+    }
+
+    /// Recomputes what hangs on road attributes (zones, lengths, free-flow speeds, cycleway
+    /// sums) after roads changed class or speed or were appended, keeping the walk network
+    /// (use [`IndicatorContext::refresh_roads`] when walkable geometry changed).
+    pub fn refresh_road_attributes(&mut self, city: &CityModel) {
+        let nz = self.zone_names.len();
+        self.road_zone = city
+            .roads
+            .iter()
+            .map(|r| self.zones.locate(road_mid(r)))
+            .collect();
+        self.road_len_free = city
+            .roads
+            .iter()
+            .map(|r| (line_len(r), free_flow_kmh(r)))
+            .collect();
+        self.cycle_by_zone = vec![0.0; nz];
+        self.cycle_unzoned = 0.0;
+        for (i, r) in city.roads.iter().enumerate() {
+            if r.class == CYCLEWAY_CLASS {
+                match self.road_zone[i] {
+                    Some(z) => self.cycle_by_zone[z as usize] += self.road_len_free[i].0,
+                    None => self.cycle_unzoned += self.road_len_free[i].0,
+                }
+            }
+        }
+    }
+
+    /// The zone holding a point (scene CRS).
+    pub fn zone_at(&self, p: [f64; 2]) -> Option<u32> {
+        self.zones.locate(p)
     }
 
     fn is_dest_use(&self, usage: &str) -> bool {
