@@ -19,7 +19,7 @@ use crate::app::loading::LoadedCity;
 use crate::app::picking::{HIGHLIGHT_COLOUR, Highlight, SelectedBuilding};
 use crate::app::scenario_draw::render_ground_point;
 use crate::app::{AppState, AppSystems};
-use crate::twin::city::{Building, BuildingId, CityModel, RoadId};
+use crate::twin::city::{Building, BuildingId, CityModel};
 use crate::twin::extrude::extrude_city;
 use crate::twin::ground::{GroundMesh, push_polygon_fill};
 
@@ -105,8 +105,8 @@ pub struct ScenarioMarks {
     pub parks: Vec<MultiPolygon<f64>>,
     /// New transit stops.
     pub stops: Vec<StopMark>,
-    /// Marked roads.
-    pub roads: Vec<(RoadId, RoadMark)>,
+    /// Marked roads: centre line (scene CRS) and mark.
+    pub roads: Vec<(Vec<[f64; 2]>, RoadMark)>,
     /// Transit lines through stops, as polylines (scene CRS).
     pub lines: Vec<Vec<[f64; 2]>>,
 }
@@ -444,18 +444,13 @@ fn draw_marked_roads(
     if view.show_baseline {
         return;
     }
-    let city = &loaded.0.city;
-    let origin = &city.origin;
-    for (id, mark) in &marks.roads {
-        if let Some(road) = city.roads.get(id.0 as usize) {
-            gizmos.linestrip(
-                road.line
-                    .0
-                    .iter()
-                    .map(|c| render_ground_point(origin, [c.x, c.y], ROAD_MARK_LIFT_M)),
-                mark.colour(),
-            );
-        }
+    let origin = &loaded.0.city.origin;
+    for (line, mark) in &marks.roads {
+        gizmos.linestrip(
+            line.iter()
+                .map(|p| render_ground_point(origin, *p, ROAD_MARK_LIFT_M)),
+            mark.colour(),
+        );
     }
     for line in &marks.lines {
         gizmos.linestrip(
