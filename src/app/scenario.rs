@@ -26,10 +26,11 @@ use crate::twin::city::{BuildingId, CityModel, RoadId, ZoneId};
 use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::{Evaluation, FeedInputs, IndicatorContext};
 use crate::twin::load::LoadedScene;
-use crate::twin::scenario::benefit::Benefit;
+use crate::twin::scenario::benefit::{Benefit, rank};
+use crate::twin::scenario::report::{ScenarioSummary, report};
 use crate::twin::scenario::{
-    Comparison, CostBenefit, CostOverride, Edit, EditStack, Scenario, ScenarioEdit, SkippedEdit, SolarTarget,
-    TransitMode, compare, cost_benefit, run_scenario,
+    Comparison, CostBenefit, CostOverride, Edit, EditStack, Ranking, Scenario, ScenarioEdit, SkippedEdit,
+    SolarTarget, TransitMode, compare, cost_benefit, run_scenario,
 };
 
 /// Height a new or re-heighted building gets by default, metres.
@@ -123,6 +124,8 @@ pub enum ScenarioCommand {
     },
     /// Set the scenario's name, author, date and description.
     SetMeta(ScenarioMeta),
+    /// Compare the current scenario with saved scenario files (on a worker thread).
+    CompareScenarios(Vec<PathBuf>),
 }
 
 /// A scenario's name, author, date and description.
@@ -337,6 +340,11 @@ pub fn edit_for_tool(output: &ToolOutput, s: &EditSettings) -> Option<ScenarioEd
             mode: s.stop_mode,
             name: None,
         },
+        ToolOutput::Line(stops) => Edit::TransitLine {
+            stops: stops.iter().map(|p| (p[0], p[1])).collect(),
+            mode: s.stop_mode,
+            name: None,
+        },
         ToolOutput::Road(_) => return None,
     };
     Some(ScenarioEdit::new(edit))
@@ -508,6 +516,8 @@ pub struct ScenarioSession {
     /// The generation and cost overrides the cost-benefit table was made for.
     costed: Option<CostKey>,
     pending: Option<Receiver<CostBenefit>>,
+    scenario_set: Option<ScenarioSet>,
+    pending_set: Option<Receiver<Result<ScenarioSet, String>>>,
     /// The scenario file, once loaded or saved.
     pub path: Option<PathBuf>,
     /// Changed since loaded or saved.
@@ -542,6 +552,8 @@ impl ScenarioSession {
             shown: None,
             costed: None,
             pending: None,
+            scenario_set: None,
+            pending_set: None,
             path: None,
             dirty: false,
             notice: None,
@@ -715,7 +727,80 @@ impl ScenarioSession {
                 self.meta = m;
                 self.dirty = true;
             }
+            ScenarioCommand::CompareScenarios(paths) => self.compare_scenarios(paths),
         }
+    }
+
+    /// Starts comparing the current scenario with saved ones on a worker thread; the
+    /// result lands in [`ScenarioSession::scenario_set`].
+    fn compare_scenarios(&mut self, paths: Vec<PathBuf>) {
+        let n = paths.len();
+        let current = self.to_scenario();
+        let scene_path = self.baseline.path.clone();
+        let (baseline, ctx, at) = (
+            self.baseline.clone(),
+            self.baseline_ctx.clone(),
+            self.feeds.window.at,
+        );
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let spawned = std::thread::Builder::new()
+            .name(SCENARIO_SET_THREAD.to_string())
+            .spawn(move || {
+                let mut scenarios = vec![Scenario {
+                    name: format!("{} (current)", current.name),
+                    ..current
+                }];
+                let result = paths
+                    .iter()
+                    .map(|p| Scenario::load(p).and_then(|s| s.check_scene(&scene_path, p).map(|_| s)))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())
+                    .map(|files| {
+                        scenarios.extend(files);
+                        scenario_set(&baseline, &ctx, &scenarios, at)
+                    });
+                // The receiver may be gone (the session was replaced): nothing to do.
+                let _ = tx.send(result);
+            });
+        match spawned {
+            Ok(_) => {
+                self.pending_set = Some(rx);
+                self.say(format!("comparing with {n} saved scenarios…"), false);
+            }
+            Err(e) => self.say(format!("cannot start the comparison worker: {e}"), true),
+        }
+    }
+
+    /// Takes in a finished comparison of scenarios.
+    fn poll_scenario_set(&mut self) -> bool {
+        let Some(rx) = &self.pending_set else { return false };
+        match rx.try_recv() {
+            Ok(Ok(set)) => {
+                self.scenario_set = Some(set);
+                self.pending_set = None;
+                self.say("scenarios compared", false);
+            }
+            Ok(Err(e)) => {
+                self.pending_set = None;
+                self.say(e, true);
+            }
+            Err(TryRecvError::Empty) => return false,
+            Err(TryRecvError::Disconnected) => {
+                self.pending_set = None;
+                self.say("the comparison worker stopped", true);
+            }
+        }
+        true
+    }
+
+    /// The last comparison of scenarios: each one's summary and the rankings.
+    pub fn scenario_set(&self) -> Option<&ScenarioSet> {
+        self.scenario_set.as_ref()
+    }
+
+    /// Whether scenarios are being compared.
+    pub fn comparing_scenarios(&self) -> bool {
+        self.pending_set.is_some()
     }
 
     /// Replaces the scenario with a file's; edits that no longer apply are skipped and
@@ -837,6 +922,40 @@ impl ScenarioSession {
 
 /// The generation of the applied edits and their cost overrides.
 type CostKey = (u64, Vec<CostOverride>);
+
+/// Name of the thread that compares scenarios.
+const SCENARIO_SET_THREAD: &str = "citytwin-scenario-set";
+
+/// Several scenarios, each against the baseline: their summaries (in the order given) and
+/// the rankings by cost per unit of each gain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioSet {
+    /// Each scenario's summary.
+    pub summaries: Vec<ScenarioSummary>,
+    /// Scenarios ranked by cost per unit of each gain (items index `summaries`).
+    pub rankings: Vec<Ranking>,
+}
+
+/// Reports each scenario against the baseline and ranks them (the core's report, shared by
+/// `citytwin scenario apply`).
+pub fn scenario_set(
+    loaded: &LoadedScene,
+    ctx: &IndicatorContext,
+    scenarios: &[Scenario],
+    at: Timestamp,
+) -> ScenarioSet {
+    let summaries: Vec<ScenarioSummary> = scenarios
+        .iter()
+        .map(|s| report(loaded, ctx, s, at).summary())
+        .collect();
+    let rankings = rank(
+        summaries
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.name.clone(), s.gains.as_slice())),
+    );
+    ScenarioSet { summaries, rankings }
+}
 
 /// Name of the thread that works out cost-benefit tables.
 const COST_BENEFIT_THREAD: &str = "citytwin-cost-benefit";
@@ -975,7 +1094,8 @@ fn recompute(mut session: ResMut<ScenarioSession>) {
     let had = s.cost_benefit.is_some();
     let was_pending = s.pending.is_some();
     s.refresh_cost_benefit();
-    if compared || had != s.cost_benefit.is_some() || was_pending != s.pending.is_some() {
+    let set = s.poll_scenario_set();
+    if compared || set || had != s.cost_benefit.is_some() || was_pending != s.pending.is_some() {
         session.set_changed();
     }
 }
@@ -1182,6 +1302,30 @@ mod tests {
         assert_eq!(marks.stops.len(), 1);
         assert_eq!(overlay_count(&mut app), 3, "building tile, parks, stop");
 
+        // A line through two new stops, and a road closed to cars, are marked.
+        app.world_mut().write_message(ToolOutput::Line(vec![
+            [x - 300.0, y - 300.0],
+            [x - 300.0, y + 300.0],
+        ]));
+        app.update();
+        send(
+            &mut app,
+            ScenarioCommand::Push(edit_for_roads(
+                RoadAction::Close,
+                &[RoadId(0)],
+                &EditSettings::default(),
+            )),
+        );
+        assert_eq!(session(&app).applied(), 5, "{:?}", session(&app).notice);
+        let marks = app.world().resource::<ScenarioMarks>().clone();
+        assert_eq!(marks.lines.len(), 1);
+        let new_pois = session(&app).stack().city().pois.len() - city.pois.len();
+        assert!(new_pois >= 2, "the placed stop and at least one of the line's");
+        assert_eq!(marks.stops.len(), new_pois, "every new stop is drawn");
+        assert_eq!(marks.roads.len(), 1);
+        assert_eq!(marks.roads[0].1, RoadMark::Closed);
+        send(&mut app, ScenarioCommand::StepTo(3));
+
         // A re-heighted building is hidden in the city and drawn anew.
         let colours_before = colours(&app);
         send(
@@ -1278,7 +1422,20 @@ mod tests {
         assert_eq!(session(&app).applied(), 0);
         assert!(values(&app).iter().all(|(b, s)| b == s));
         send(&mut app, ScenarioCommand::Load(path.clone()));
+        // The reloaded scenario against its own file: both summaries agree.
+        send(&mut app, ScenarioCommand::CompareScenarios(vec![path.clone()]));
+        let start = Instant::now();
+        while session(&app).comparing_scenarios() && start.elapsed() < WORKER_TIMEOUT {
+            app.update();
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = std::fs::remove_dir_all(&dir);
+        let set = session(&app).scenario_set().expect("scenarios compared").clone();
+        assert_eq!(set.summaries.len(), 2);
+        assert!(set.summaries[0].name.ends_with("(current)"));
+        assert_eq!(set.summaries[0].cost, set.summaries[1].cost);
+        assert_eq!(set.summaries[0].index, set.summaries[1].index);
+        assert!(!set.rankings.is_empty(), "solar yield at least is ranked");
         assert_eq!(session(&app).applied(), 2, "{:?}", session(&app).notice);
         assert_eq!(session(&app).edits()[0].note, "every roof");
         assert_eq!(session(&app).edits()[1].cost.capital_eur, Some(123_456.0));

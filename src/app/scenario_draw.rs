@@ -1,7 +1,8 @@
 //! The scenario's map tools: drawing a building footprint or a park on the ground (click
 //! the vertices, close the ring by clicking the first one again or pressing Enter;
 //! Backspace takes the last vertex back, Escape drops the tool), placing a transit stop,
-//! and picking a road. A vertex whose edge would cross an earlier edge is refused with a
+//! drawing a transit line through stops (Enter finishes it), and picking roads (Shift+click
+//! for more). A vertex whose edge would cross an earlier edge is refused with a
 //! message, so a drawn ring is never self-intersecting. What a tool finishes goes out as a
 //! [`ToolOutput`] message for the scenario to turn into an edit. While a tool is active,
 //! clicks no longer select buildings ([`PickingPaused`]).
@@ -55,6 +56,8 @@ pub enum ActiveTool {
     Park,
     /// Placing a transit stop.
     Stop,
+    /// Drawing a transit line through stops.
+    Line,
     /// Picking a road.
     Road,
 }
@@ -63,6 +66,11 @@ impl ActiveTool {
     /// True for the tools that draw a ring.
     pub fn draws_ring(self) -> bool {
         matches!(self, ActiveTool::Footprint | ActiveTool::Park)
+    }
+
+    /// True for the tools that click a series of points (rings and lines).
+    pub fn draws_points(self) -> bool {
+        self.draws_ring() || self == ActiveTool::Line
     }
 
     /// What the tool asks of the user, for the status line.
@@ -74,7 +82,11 @@ impl ActiveTool {
                  Backspace removes the last corner; Escape stops"
             }
             ActiveTool::Stop => "click the ground where the stop goes; Escape stops",
-            ActiveTool::Road => "click a road to pick it; Escape stops",
+            ActiveTool::Line => {
+                "click the stops in order; press Enter to finish the line; Backspace removes \
+                 the last stop; Escape stops"
+            }
+            ActiveTool::Road => "click a road to pick it, Shift+click to add more; Escape stops",
         }
     }
 }
@@ -92,13 +104,29 @@ pub enum ToolOutput {
     },
     /// A point placed with [`ActiveTool::Stop`].
     Point([f64; 2]),
-    /// A road picked with [`ActiveTool::Road`] (also in [`PickedRoad`]).
+    /// The stops of a line drawn with [`ActiveTool::Line`], in order.
+    Line(Vec<[f64; 2]>),
+    /// A road picked with [`ActiveTool::Road`] (also in [`PickedRoads`]).
     Road(RoadId),
 }
 
-/// The road last picked with the road tool.
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PickedRoad(pub Option<RoadId>);
+/// The roads picked with the road tool (a click replaces them, Shift+click adds or
+/// removes one).
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PickedRoads(pub Vec<RoadId>);
+
+impl PickedRoads {
+    /// Picks a road: alone, or (`add`) toggled in the list.
+    pub fn pick(&mut self, road: RoadId, add: bool) {
+        if !add {
+            self.0 = vec![road];
+        } else if let Some(i) = self.0.iter().position(|r| *r == road) {
+            self.0.remove(i);
+        } else {
+            self.0.push(road);
+        }
+    }
+}
 
 /// Why a vertex or a ring was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -114,6 +142,9 @@ pub enum DrawRefusal {
     /// Too few corners to close.
     #[error("refused: a ring needs at least 3 corners, it has {0}")]
     TooFewCorners(usize),
+    /// Too few stops for a line.
+    #[error("refused: a line needs at least 2 stops, it has {0}")]
+    TooFewStops(usize),
     /// A coordinate was not finite.
     #[error("refused: the point is not on the ground")]
     NotFinite,
@@ -193,6 +224,31 @@ impl Drawing {
         Ok(std::mem::take(&mut self.vertices))
     }
 
+    /// Adds a stop of a line (lines may cross themselves). A stop on top of the last one is
+    /// ignored (`Ok(false)`).
+    pub fn add_stop(&mut self, p: [f64; 2]) -> Result<bool, DrawRefusal> {
+        if !(p[0].is_finite() && p[1].is_finite()) {
+            return Err(DrawRefusal::NotFinite);
+        }
+        if let Some(last) = self.vertices.last()
+            && (last[0] - p[0]).hypot(last[1] - p[1]) < MIN_VERTEX_GAP_M
+        {
+            return Ok(false);
+        }
+        self.vertices.push(p);
+        Ok(true)
+    }
+
+    /// Finishes a line: its stops, and an empty drawing; refused (kept) with fewer than 2.
+    pub fn finish_line(&mut self) -> Result<Vec<[f64; 2]>, DrawRefusal> {
+        let n = self.vertices.len();
+        if n < 2 {
+            return Err(DrawRefusal::TooFewStops(n));
+        }
+        self.message = None;
+        Ok(std::mem::take(&mut self.vertices))
+    }
+
     /// Forgets the ring being drawn.
     pub fn clear(&mut self) {
         self.vertices.clear();
@@ -233,7 +289,7 @@ impl Plugin for ScenarioDrawPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<ActiveTool>()
             .init_resource::<Drawing>()
-            .init_resource::<PickedRoad>()
+            .init_resource::<PickedRoads>()
             .init_resource::<PickingPaused>()
             .add_message::<ToolOutput>()
             .add_systems(
@@ -266,11 +322,16 @@ fn pause_picking(tool: Res<ActiveTool>, mut paused: ResMut<PickingPaused>) {
     }
 }
 
-/// Closes a ring (or reports why not), sending it on.
+/// Closes a ring or finishes a line (or reports why not), sending it on.
 pub fn finish_ring(tool: ActiveTool, drawing: &mut Drawing, out: &mut MessageWriter<ToolOutput>) {
-    match drawing.close() {
-        Ok(ring) => {
-            out.write(ToolOutput::Ring { tool, ring });
+    let done = if tool == ActiveTool::Line {
+        drawing.finish_line().map(ToolOutput::Line)
+    } else {
+        drawing.close().map(|ring| ToolOutput::Ring { tool, ring })
+    };
+    match done {
+        Ok(o) => {
+            out.write(o);
         }
         Err(e) => drawing.message = Some(e.to_string()),
     }
@@ -294,7 +355,7 @@ fn tool_keys(
         *tool = ActiveTool::Select;
         return;
     }
-    if !tool.draws_ring() {
+    if !tool.draws_points() {
         return;
     }
     if keys.just_pressed(KeyCode::Enter) || keys.just_pressed(KeyCode::NumpadEnter) {
@@ -323,7 +384,8 @@ fn tool_mouse(
     tool: Res<ActiveTool>,
     mut press: Local<PressState>,
     mut drawing: ResMut<Drawing>,
-    mut picked: ResMut<PickedRoad>,
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    mut picked: ResMut<PickedRoads>,
     mut out: MessageWriter<ToolOutput>,
 ) {
     if *tool == ActiveTool::Select {
@@ -389,9 +451,14 @@ fn tool_mouse(
         ActiveTool::Stop => {
             out.write(ToolOutput::Point(p));
         }
+        ActiveTool::Line => match drawing.add_stop(p) {
+            Ok(_) => drawing.message = None,
+            Err(e) => drawing.message = Some(e.to_string()),
+        },
         ActiveTool::Road => match nearest_road(&loaded.0.city, p, ROAD_PICK_M) {
             Some(road) => {
-                picked.0 = Some(road);
+                let add = keys.is_some_and(|k| k.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]));
+                picked.pick(road, add);
                 drawing.message = None;
                 out.write(ToolOutput::Road(road));
             }
@@ -403,17 +470,17 @@ fn tool_mouse(
 }
 
 /// Draws the ring being drawn (with a rubber band to the cursor, red where it would cross)
-/// and the picked road.
+/// and the picked roads.
 fn draw_preview(
     loaded: Res<LoadedCity>,
     tool: Res<ActiveTool>,
     drawing: Res<Drawing>,
-    picked: Res<PickedRoad>,
+    picked: Res<PickedRoads>,
     mut gizmos: Gizmos,
 ) {
     let city = &loaded.0.city;
     let origin = &city.origin;
-    if let Some(road) = picked.0.and_then(|r| city.roads.get(r.0 as usize)) {
+    for road in picked.0.iter().filter_map(|r| city.roads.get(r.0 as usize)) {
         gizmos.linestrip(
             road.line
                 .0
@@ -422,7 +489,7 @@ fn draw_preview(
             ROAD_COLOUR,
         );
     }
-    if !tool.draws_ring() {
+    if !tool.draws_points() {
         if let (ActiveTool::Stop, Some(c)) = (*tool, drawing.cursor) {
             let at = render_ground_point(origin, c, PREVIEW_LIFT_M);
             gizmos.circle(
@@ -443,7 +510,7 @@ fn draw_preview(
         gizmos.sphere(Isometry3d::from_translation(*p), VERTEX_MARKER_M, PREVIEW_COLOUR);
     }
     if let (Some(last), Some(c)) = (pts.last(), drawing.cursor) {
-        let colour = if drawing.would_cross(c) {
+        let colour = if tool.draws_ring() && drawing.would_cross(c) {
             REFUSED_COLOUR
         } else {
             PREVIEW_COLOUR
@@ -451,6 +518,7 @@ fn draw_preview(
         gizmos.line(*last, render_ground_point(origin, c, PREVIEW_LIFT_M), colour);
         if let Some(first) = pts.first()
             && pts.len() >= 2
+            && tool.draws_ring()
         {
             gizmos.line(
                 render_ground_point(origin, c, PREVIEW_LIFT_M),
@@ -507,6 +575,28 @@ mod tests {
         two.add_vertex([0.0, 0.0]).expect("corner");
         two.add_vertex([5.0, 0.0]).expect("corner");
         assert_eq!(two.close(), Err(DrawRefusal::TooFewCorners(2)));
+    }
+
+    #[test]
+    fn lines_need_two_stops_and_roads_are_picked_alone_or_added() {
+        let mut d = Drawing::default();
+        d.add_stop([0.0, 0.0]).expect("stop");
+        assert_eq!(d.finish_line(), Err(DrawRefusal::TooFewStops(1)));
+        // A line may cross itself.
+        for p in [[10.0, 0.0], [0.0, 10.0], [10.0, 10.0], [5.0, -5.0]] {
+            assert_eq!(d.add_stop(p), Ok(true));
+        }
+        assert_eq!(d.finish_line().expect("line").len(), 5);
+        assert!(d.vertices.is_empty());
+
+        let mut r = PickedRoads::default();
+        r.pick(RoadId(1), false);
+        r.pick(RoadId(2), true);
+        assert_eq!(r.0, vec![RoadId(1), RoadId(2)]);
+        r.pick(RoadId(1), true);
+        assert_eq!(r.0, vec![RoadId(2)]);
+        r.pick(RoadId(5), false);
+        assert_eq!(r.0, vec![RoadId(5)]);
     }
 
     #[test]

@@ -13,11 +13,12 @@ use crate::app::scenario::{
     BuildingAction, CompareScope, EditSettings, RoadAction, ScenarioCommand, ScenarioSession, ZoneAction,
     cost_rows, edit_for_roads, edit_for_selection, edit_for_zone, format_eur, zone_of_building,
 };
-use crate::app::scenario_draw::{ActiveTool, Drawing, PickedRoad};
+use crate::app::scenario_draw::{ActiveTool, Drawing, PickedRoads};
 use crate::app::scenario_view::{BuildingSelection, CompareView};
 use crate::app::ui::UiCovered;
 use crate::app::ui::dashboard::status_colour;
 use crate::twin::city::{CityModel, ZoneId};
+use crate::twin::indicators::Dimension;
 use crate::twin::scenario::compare::{DimensionDelta, IndicatorDelta, ScoreDelta};
 use crate::twin::scenario::model::{list_scenarios, scenarios_dir};
 use crate::twin::scenario::{Comparison, TransitMode};
@@ -77,6 +78,10 @@ struct PanelState {
     save_as: String,
     /// Whether only indicators that changed are listed.
     changed_only: bool,
+    /// Only indicators of this dimension are listed (`None`: all).
+    dimension: Option<Dimension>,
+    /// Saved scenario files ticked for comparison with the current one.
+    compare_files: std::collections::BTreeSet<std::path::PathBuf>,
 }
 
 /// Everything the panel reads and writes.
@@ -88,7 +93,7 @@ struct PanelParams<'w> {
     settings: ResMut<'w, EditSettings>,
     tool: ResMut<'w, ActiveTool>,
     drawing: ResMut<'w, Drawing>,
-    picked_road: Res<'w, PickedRoad>,
+    picked_roads: Res<'w, PickedRoads>,
     selection: Res<'w, BuildingSelection>,
     view: ResMut<'w, CompareView>,
     scope: ResMut<'w, CompareScope>,
@@ -140,7 +145,11 @@ fn scenario_panel(
                 Tab::Scenario => scenario_tab(ui, &mut p, &mut sent),
                 Tab::Edit => edit_tab(ui, &mut p, &mut sent),
                 Tab::Compare => compare_tab(ui, &mut p),
-                Tab::Costs => costs_tab(ui, &p),
+                Tab::Costs => {
+                    costs_tab(ui, &p);
+                    ui.separator();
+                    scenarios_section(ui, &mut p, &mut sent);
+                }
             }
         });
     p.covered.set(PANEL_ID, response.map(|r| r.response.rect));
@@ -370,6 +379,7 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
             (ActiveTool::Footprint, "Draw building"),
             (ActiveTool::Park, "Draw park"),
             (ActiveTool::Stop, "Place stop"),
+            (ActiveTool::Line, "Draw line"),
             (ActiveTool::Road, "Pick road"),
         ] {
             if ui.selectable_value(&mut *p.tool, tool, label).changed() {
@@ -396,7 +406,10 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
         ActiveTool::Park => {
             ui.label(format!("{} corners", p.drawing.vertices.len()));
         }
-        ActiveTool::Stop => {
+        ActiveTool::Stop | ActiveTool::Line => {
+            if *p.tool == ActiveTool::Line {
+                ui.label(format!("{} stops", p.drawing.vertices.len()));
+            }
             ui.horizontal(|ui| {
                 ui.label("mode");
                 for m in TransitMode::ALL {
@@ -534,45 +547,46 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
     }
     ui.separator();
 
-    // The picked road.
-    ui.strong("Road");
-    match p
-        .picked_road
-        .0
-        .and_then(|r| city.roads.get(r.0 as usize).map(|road| (r, road)))
-    {
-        None => {
-            ui.weak("pick a road with the road tool");
-        }
-        Some((id, road)) => {
-            ui.label(format!(
+    // The picked roads.
+    let roads = &p.picked_roads.0;
+    ui.strong(format!("Roads picked: {}", roads.len()));
+    if roads.is_empty() {
+        ui.weak("pick roads with the road tool (Shift+click for more)");
+        return;
+    }
+    for id in roads.iter().take(SELECTION_NAMED) {
+        if let Some(road) = city.roads.get(id.0 as usize) {
+            ui.weak(format!(
                 "{} · {} · {}",
                 road.name.clone().unwrap_or_else(|| format!("road {}", id.0)),
                 road.class,
                 road.maxspeed_kmh
                     .map_or("no limit known".to_string(), |v| format!("{v:.0} km/h"))
             ));
-            let mut action = None;
-            ui.horizontal(|ui| {
-                if ui.button("Close to cars").clicked() {
-                    action = Some(RoadAction::Close);
-                }
-                if ui.button("Bike lane").clicked() {
-                    action = Some(RoadAction::BikeLane);
-                }
-                ui.add(
-                    egui::DragValue::new(&mut s.speed_kmh)
-                        .range(5.0..=120.0)
-                        .suffix(" km/h"),
-                );
-                if ui.button("Speed limit").clicked() {
-                    action = Some(RoadAction::Speed);
-                }
-            });
-            if let Some(a) = action {
-                sent.push(ScenarioCommand::Push(edit_for_roads(a, &[id], s)));
-            }
         }
+    }
+    if roads.len() > SELECTION_NAMED {
+        ui.weak(format!("and {} more", roads.len() - SELECTION_NAMED));
+    }
+    let mut action = None;
+    ui.horizontal(|ui| {
+        if ui.button("Close to cars").clicked() {
+            action = Some(RoadAction::Close);
+        }
+        if ui.button("Bike lane").clicked() {
+            action = Some(RoadAction::BikeLane);
+        }
+        ui.add(
+            egui::DragValue::new(&mut s.speed_kmh)
+                .range(5.0..=120.0)
+                .suffix(" km/h"),
+        );
+        if ui.button("Speed limit").clicked() {
+            action = Some(RoadAction::Speed);
+        }
+    });
+    if let Some(a) = action {
+        sent.push(ScenarioCommand::Push(edit_for_roads(a, roads, s)));
     }
 }
 
@@ -600,6 +614,13 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
                 }
             });
         ui.checkbox(&mut p.state.changed_only, "changed only");
+    });
+    ui.horizontal(|ui| {
+        ui.label("dimension");
+        ui.selectable_value(&mut p.state.dimension, None, "all");
+        for d in Dimension::ALL {
+            ui.selectable_value(&mut p.state.dimension, Some(d), d.id());
+        }
     });
     ui.weak(format!(
         "{} edits applied · scenario indicators recomputed in {:.1} ms",
@@ -643,7 +664,9 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
                     }
                     ui.end_row();
                     for r in indicators {
-                        if p.state.changed_only && !r.changed() {
+                        if (p.state.changed_only && !r.changed())
+                            || p.state.dimension.is_some_and(|d| d != r.dimension)
+                        {
                             continue;
                         }
                         ui.label(&r.name).on_hover_text(format!(
@@ -792,4 +815,91 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
                     });
             }
         });
+}
+
+/// The current scenario against saved ones: tick files, compare (on a worker thread), and
+/// read each scenario's costs, index change and main gain, and the rankings.
+fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioCommand>) {
+    ui.strong("Against other scenarios");
+    let files = list_scenarios(&p.scene_path.0);
+    if files.is_empty() {
+        ui.weak("no saved scenarios to compare with");
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for f in &files {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut on = p.state.compare_files.contains(f);
+            if ui.checkbox(&mut on, name).changed() {
+                if on {
+                    p.state.compare_files.insert(f.clone());
+                } else {
+                    p.state.compare_files.remove(f);
+                }
+            }
+        }
+    });
+    let busy = p.session.comparing_scenarios();
+    let chosen: Vec<_> = p
+        .state
+        .compare_files
+        .iter()
+        .filter(|f| files.contains(f))
+        .cloned()
+        .collect();
+    if ui
+        .add_enabled(
+            !busy && !chosen.is_empty(),
+            egui::Button::new(if busy { "comparing…" } else { "Compare" }),
+        )
+        .clicked()
+    {
+        sent.push(ScenarioCommand::CompareScenarios(chosen));
+    }
+    let Some(set) = p.session.scenario_set() else {
+        return;
+    };
+    egui::Grid::new("scenario_set")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            for h in ["scenario", "capital", "€/year", "Δ index", "skipped"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for s in &set.summaries {
+                ui.label(&s.name).on_hover_text(
+                    s.gains
+                        .iter()
+                        .map(|g| format!("{} {:+.1} {}", g.name, g.amount, g.unit))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+                ui.label(format_eur(s.cost.capital_eur));
+                ui.label(format_eur(s.cost.operating_eur_per_year));
+                ui.label(fmt_opt(s.index.delta, 2));
+                ui.label(s.skipped.to_string());
+                ui.end_row();
+            }
+        });
+    for r in &set.rankings {
+        egui::CollapsingHeader::new(format!("ranked by € per {} of {}", r.unit, r.name))
+            .id_salt(("set", &r.gain))
+            .show(ui, |ui| {
+                for (k, e) in r.entries.iter().enumerate() {
+                    ui.label(format!(
+                        "{}. {} — {:+.1} {}, {} per {}",
+                        k + 1,
+                        e.label,
+                        e.amount,
+                        r.unit,
+                        format_eur(e.eur_per_unit),
+                        r.unit
+                    ));
+                }
+            });
+    }
 }
