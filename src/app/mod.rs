@@ -20,6 +20,9 @@ pub mod loading;
 pub mod offscreen;
 pub mod outline;
 pub mod picking;
+pub mod scenario;
+pub mod scenario_draw;
+pub mod scenario_view;
 pub mod ui;
 pub mod views;
 
@@ -37,6 +40,7 @@ use crate::app::ground_view::GroundViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::picking::PickingPlugin;
+use crate::app::scenario::ScenarioPlugin;
 use crate::app::ui::UiPlugin;
 use crate::app::views::ViewsPlugin;
 
@@ -165,6 +169,7 @@ pub fn run_with(
             live_feeds: true,
         })
         .add_plugins(briefing)
+        .add_plugins(ScenarioPlugin)
         .run();
     match exit {
         AppExit::Success => Ok(()),

@@ -30,6 +30,8 @@ impl Plugin for PickingPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<HoveredBuilding>()
             .init_resource::<SelectedBuilding>()
+            .init_resource::<PickingPaused>()
+            .init_resource::<Highlight>()
             .add_systems(OnEnter(AppState::Ready), build_index)
             .add_systems(
                 Update,
@@ -54,6 +56,10 @@ pub struct HoveredBuilding(pub Option<BuildingId>);
 /// The building last clicked, if any.
 #[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SelectedBuilding(pub Option<BuildingId>);
+
+/// While true, clicks do not select buildings (a map tool uses them); hovering goes on.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PickingPaused(pub bool);
 
 /// Indexes the loaded city's buildings.
 fn build_index(mut commands: Commands, loaded: Res<LoadedCity>) {
@@ -98,6 +104,7 @@ fn pick_under_cursor(
     covered: Option<Res<UiCovered>>,
     colours: Option<Res<BuildingColours>>,
     tiles: Query<(&LayerEntity, &Visibility), With<BuildingTile>>,
+    paused: Option<Res<PickingPaused>>,
     mut press: Local<PressState>,
     mut hovered: ResMut<HoveredBuilding>,
     mut selected: ResMut<SelectedBuilding>,
@@ -147,7 +154,7 @@ fn pick_under_cursor(
             press.at = None;
         }
         if buttons.just_released(MouseButton::Left) {
-            if press.at.take().is_some() && !on_ui {
+            if press.at.take().is_some() && !on_ui && !paused.is_some_and(|p| p.0) {
                 selected.set_if_neq(SelectedBuilding(hit));
             }
         } else if !buttons.pressed(MouseButton::Left) {
@@ -160,8 +167,9 @@ fn pick_under_cursor(
     }
 }
 
-/// The building now drawn highlighted, and the colour it had before.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
+/// The building now drawn highlighted, and the colour it had before. Whoever rewrites
+/// [`BuildingColours`] wholesale resets `saved` and applies the highlight again.
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq)]
 pub struct Highlight {
     /// `(building index, its previous linear RGBA)`.
     pub saved: Option<(usize, [f32; 4])>,
@@ -191,7 +199,7 @@ impl Highlight {
 fn highlight_selection(
     selected: Res<SelectedBuilding>,
     colours: Option<ResMut<BuildingColours>>,
-    mut highlight: Local<Highlight>,
+    mut highlight: ResMut<Highlight>,
 ) {
     let Some(mut colours) = colours else { return };
     if !selected.is_changed() && !colours.is_added() {
