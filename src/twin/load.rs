@@ -151,6 +151,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         indicators: Default::default(),
         feeds: Vec::new(),
         history: None,
+        wall: None,
     }
 }
 

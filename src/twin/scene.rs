@@ -43,6 +43,10 @@ pub struct Scene {
     /// Where the feeds' history is kept, and for how long.
     #[serde(default)]
     pub history: Option<crate::twin::feeds::spec::HistorySpec>,
+    /// The control-room wall: panel layout and camera tour (`citytwin --wall`); the
+    /// standard wall when omitted.
+    #[serde(default)]
+    pub wall: Option<crate::twin::wall::WallSpec>,
 }
 
 /// One layer of a scene.
@@ -306,6 +310,11 @@ impl Scene {
                     &format!("\"{}\"", b.name),
                 );
             }
+        }
+        if let Some(w) = &self.wall
+            && let Err(e) = w.validate(&self.bookmarks, &self.indicators)
+        {
+            return bad(e.to_string(), "wall");
         }
         crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
     }
