@@ -1,5 +1,6 @@
-//! The `citytwin` command: the app (default), and the headless tools `inspect`, `import`,
-//! `synth`, `render`, `bench render` and `indicators`. Exit codes: 0 ok, 1 bad input (the message names file
+//! The `citytwin` command: the app (default; `--wall` for the control-room wall), and the
+//! headless tools `inspect`, `import`, `synth`, `render`, `bench render`, `indicators` and
+//! `soak --wall`. Exit codes: 0 ok, 1 bad input (the message names file
 //! and cause), 2 usage.
 
 use std::path::PathBuf;
@@ -28,6 +29,12 @@ struct Cli {
     command: Option<Command>,
     /// Scene file to open in the app (default: scenes/default.ron).
     scene: Option<PathBuf>,
+    /// Run as a control-room wall: borderless fullscreen, wall panels, automatic tour.
+    #[arg(long)]
+    wall: bool,
+    /// The monitor (0-based index) the wall fills; the primary monitor by default.
+    #[arg(long, requires = "wall")]
+    monitor: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -69,8 +76,32 @@ enum Command {
         #[arg(long, default_value = "1920x1080", value_parser = citytwin::app::offscreen::parse_size)]
         size: (u32, u32),
         /// Look from this scene bookmark instead of framing the whole city.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wall")]
         bookmark: Option<String>,
+        /// Render the control-room wall (panels over the city, at the wall's UI scale).
+        #[arg(long)]
+        wall: bool,
+    },
+    /// Run the wall headless with sped-up simulators for a span of simulated time and
+    /// report memory over time.
+    Soak {
+        /// Soak the wall mode (the only soak there is; say it to be explicit).
+        #[arg(long, required = true)]
+        wall: bool,
+        /// The scene file (default: scenes/default.ron); it needs a simulator feed.
+        scene: Option<PathBuf>,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 100.0)]
+        speed: f64,
+        /// Simulated hours to run.
+        #[arg(long, default_value_t = 24.0)]
+        sim_hours: f64,
+        /// Samples over the span.
+        #[arg(long, default_value_t = 24)]
+        samples: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure how fast a city loads and draws.
     Bench {
@@ -188,6 +219,42 @@ fn run_bench_feeds(json: bool) -> Result<(), String> {
     Ok(())
 }
 
+fn run_soak(
+    scene: Option<PathBuf>,
+    speed: f64,
+    sim_hours: f64,
+    samples: usize,
+    json: bool,
+) -> Result<(), String> {
+    use citytwin::app::wall::soak::{SoakJob, soak_wall};
+    let job = SoakJob {
+        scene: scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE)),
+        speed,
+        sim_hours,
+        samples,
+    };
+    let report = soak_wall(&job, |s| {
+        if !json {
+            eprintln!(
+                "sim {:6.2} h · real {:7.1} s · RSS {:7.1} MiB · {} entities · {} recent obs · {} alerts logged",
+                s.sim_h,
+                s.real_s,
+                s.rss_bytes as f64 / (1024.0 * 1024.0),
+                s.entities,
+                s.recent_observations,
+                s.alerts_logged
+            );
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
+}
+
 fn parse_epsg(s: &str) -> Result<Crs, String> {
     match Crs::parse(s) {
         c @ Crs::Epsg(_) => Ok(c),
@@ -200,7 +267,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => {
             let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
-            citytwin::app::run(scene).map_err(|e| e.to_string())
+            if cli.wall {
+                citytwin::app::wall::run_wall(scene, cli.monitor).map_err(|e| e.to_string())
+            } else {
+                citytwin::app::run(scene).map_err(|e| e.to_string())
+            }
         }
         Some(Command::Inspect {
             paths,
@@ -220,10 +291,28 @@ fn main() -> ExitCode {
             scene,
             out,
             size,
+            wall: true,
+            ..
+        }) => citytwin::app::wall::render::render_wall(&scene, &out, size)
+            .map(|_| println!("{}", out.display()))
+            .map_err(|e| e.to_string()),
+        Some(Command::Render {
+            scene,
+            out,
+            size,
             bookmark,
+            wall: false,
         }) => citytwin::app::offscreen::render_to_png(&scene, &out, size, bookmark.as_deref())
             .map(|()| println!("{}", out.display()))
             .map_err(|e| e.to_string()),
+        Some(Command::Soak {
+            wall: _,
+            scene,
+            speed,
+            sim_hours,
+            samples,
+            json,
+        }) => run_soak(scene, speed, sim_hours, samples, json),
         Some(Command::Bench { what }) => run_bench(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {

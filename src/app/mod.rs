@@ -19,6 +19,7 @@ pub mod outline;
 pub mod picking;
 pub mod ui;
 pub mod views;
+pub mod wall;
 
 use std::path::{Path, PathBuf};
 
@@ -102,9 +103,14 @@ impl Plugin for AppPlugin {
                 CameraPlugin,
                 PickingPlugin,
                 DashboardPlugin,
-                UiPlugin,
                 ViewsPlugin,
             ));
+        // A wall shows its own panels and none of the desk's chrome.
+        if app.world().contains_resource::<wall::WallMode>() {
+            app.add_plugins(wall::WallPlugin);
+        } else {
+            app.add_plugins(UiPlugin);
+        }
         if self.live_feeds {
             app.add_plugins(FeedsPlugin);
         }

@@ -7,3 +7,4 @@ mod default_city;
 mod picking;
 mod real_data;
 mod render;
+mod wall;
