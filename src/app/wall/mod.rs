@@ -270,8 +270,8 @@ mod tests {
     use crate::twin::wall::TourPhase;
     use crate::twin::wall::tour::{TourSpec, TourStop};
 
-    /// Simulated time per frame.
-    const FRAME: Duration = Duration::from_millis(500);
+    /// Simulated time per frame (at most the virtual clock's largest step, 250 ms).
+    const FRAME: Duration = Duration::from_millis(250);
 
     /// A headless wall over the tiny city with two bookmarks, one of them unplaceable.
     fn wall_app() -> App {
@@ -360,7 +360,7 @@ mod tests {
         let flying = world.query_filtered::<(), With<Flying>>().iter(world).count();
         assert_eq!(flying, 1, "the camera flies to the first stop");
         // Flight (1.5 s) + dwell (5 s), then the broken stop fails and the tour recovers.
-        for _ in 0..16 {
+        for _ in 0..32 {
             app.update();
         }
         let tour = &app.world().resource::<WallTour>().0;
@@ -371,7 +371,7 @@ mod tests {
         );
         // It comes back to the good stop after the retry wait: never stuck.
         let mut back = false;
-        for _ in 0..20 {
+        for _ in 0..40 {
             app.update();
             back |= matches!(phase(&app), TourPhase::Dwelling { stop: 0, .. });
         }
@@ -387,7 +387,7 @@ mod tests {
             "{:?}",
             phase(&app)
         );
-        for _ in 0..30 {
+        for _ in 0..60 {
             app.update();
         }
         assert!(
@@ -395,7 +395,7 @@ mod tests {
             "{:?}",
             phase(&app)
         );
-        for _ in 0..12 {
+        for _ in 0..24 {
             app.update();
         }
         assert!(
