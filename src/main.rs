@@ -1,7 +1,8 @@
-//! The `citytwin` command: the app (default; `--briefing` presents a briefing), and the
-//! headless tools `inspect`, `import`, `synth`, `render`, `bench render`, `bench feeds`,
-//! `indicators`, `scenario apply|compare` and `briefing export`. Exit codes: 0 ok, 1 bad
-//! input (the message names file and cause), 2 usage.
+//! The `citytwin` command: the app (default; `--wall` for the control-room wall,
+//! `--briefing` presents a briefing), and the headless tools `inspect`, `import`, `synth`,
+//! `render`, `bench render|feeds|panels`, `indicators`, `scenario apply|compare`, `briefing
+//! export` and `soak --wall`. Exit codes: 0 ok, 1 bad input (the message names file and
+//! cause), 2 usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,12 @@ struct Cli {
     /// `public`): layers and feeds above it are not loaded at all.
     #[arg(long)]
     role: Option<String>,
+    /// Run as a control-room wall: borderless fullscreen, wall panels, automatic tour.
+    #[arg(long)]
+    wall: bool,
+    /// The monitor (0-based index) the wall fills; the primary monitor by default.
+    #[arg(long, requires = "wall")]
+    monitor: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -77,11 +84,35 @@ enum Command {
         #[arg(long, default_value = "1920x1080", value_parser = citytwin::app::offscreen::parse_size)]
         size: (u32, u32),
         /// Look from this scene bookmark instead of framing the whole city.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wall")]
         bookmark: Option<String>,
         /// Render as this role of the scene (default: the scene's default role).
         #[arg(long)]
         role: Option<String>,
+        /// Render the control-room wall (panels over the city, at the wall's UI scale).
+        #[arg(long)]
+        wall: bool,
+    },
+    /// Run the wall headless with sped-up simulators for a span of simulated time and
+    /// report memory over time.
+    Soak {
+        /// Soak the wall mode (the only soak there is; say it to be explicit).
+        #[arg(long, required = true)]
+        wall: bool,
+        /// The scene file (default: scenes/default.ron); it needs a simulator feed.
+        scene: Option<PathBuf>,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 100.0)]
+        speed: f64,
+        /// Simulated hours to run.
+        #[arg(long, default_value_t = 24.0)]
+        sim_hours: f64,
+        /// Samples over the span.
+        #[arg(long, default_value_t = 24)]
+        samples: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Briefings: export to PDF and PNG.
     Briefing {
@@ -364,6 +395,42 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
     Ok(())
 }
 
+fn run_soak(
+    scene: Option<PathBuf>,
+    speed: f64,
+    sim_hours: f64,
+    samples: usize,
+    json: bool,
+) -> Result<(), String> {
+    use citytwin::app::wall::soak::{SoakJob, soak_wall};
+    let job = SoakJob {
+        scene: scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE)),
+        speed,
+        sim_hours,
+        samples,
+    };
+    let report = soak_wall(&job, |s| {
+        if !json {
+            eprintln!(
+                "sim {:6.2} h · real {:7.1} s · RSS {:7.1} MiB · {} entities · {} recent obs · {} alerts logged",
+                s.sim_h,
+                s.real_s,
+                s.rss_bytes as f64 / (1024.0 * 1024.0),
+                s.entities,
+                s.recent_observations,
+                s.alerts_logged
+            );
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
+}
+
 fn parse_epsg(s: &str) -> Result<Crs, String> {
     match Crs::parse(s) {
         c @ Crs::Epsg(_) => Ok(c),
@@ -374,13 +441,16 @@ fn parse_epsg(s: &str) -> Result<Crs, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => match cli.briefing {
-            Some(path) => run_presenting(path, cli.scene, cli.role),
-            None => {
-                let scene = cli.scene.unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
-                citytwin::app::run_as(scene, cli.role).map_err(|e| e.to_string())
+        None => {
+            let scene = cli.scene.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
+            match (cli.wall, cli.briefing) {
+                (true, _) => {
+                    citytwin::app::wall::run_wall(scene, cli.monitor, cli.role).map_err(|e| e.to_string())
+                }
+                (false, Some(path)) => run_presenting(path, cli.scene, cli.role),
+                (false, None) => citytwin::app::run_as(scene, cli.role).map_err(|e| e.to_string()),
             }
-        },
+        }
         Some(Command::Briefing {
             what:
                 BriefingCommand::Export {
@@ -415,8 +485,18 @@ fn main() -> ExitCode {
             scene,
             out,
             size,
+            wall: true,
+            ..
+        }) => citytwin::app::wall::render::render_wall(&scene, &out, size)
+            .map(|_| println!("{}", out.display()))
+            .map_err(|e| e.to_string()),
+        Some(Command::Render {
+            scene,
+            out,
+            size,
             bookmark,
             role,
+            wall: false,
         }) => citytwin::app::offscreen::render_to_png_as(
             &scene,
             &out,
@@ -426,6 +506,14 @@ fn main() -> ExitCode {
         )
         .map(|()| println!("{}", out.display()))
         .map_err(|e| e.to_string()),
+        Some(Command::Soak {
+            wall: _,
+            scene,
+            speed,
+            sim_hours,
+            samples,
+            json,
+        }) => run_soak(scene, speed, sim_hours, samples, json),
         Some(Command::Bench { what }) => run_bench(what),
         Some(Command::Scenario { what }) => run_scenario(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)

@@ -25,6 +25,7 @@ pub mod scenario_draw;
 pub mod scenario_view;
 pub mod ui;
 pub mod views;
+pub mod wall;
 
 use std::path::{Path, PathBuf};
 
@@ -110,10 +111,15 @@ impl Plugin for AppPlugin {
                 CameraPlugin,
                 PickingPlugin,
                 DashboardPlugin,
-                UiPlugin,
                 ViewsPlugin,
                 AccessPlugin,
             ));
+        // A wall shows its own panels and none of the desk's chrome.
+        if app.world().contains_resource::<wall::WallMode>() {
+            app.add_plugins(wall::WallPlugin);
+        } else {
+            app.add_plugins(UiPlugin);
+        }
         if self.live_feeds {
             app.add_plugins(FeedsPlugin);
         }

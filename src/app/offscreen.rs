@@ -215,31 +215,42 @@ pub(crate) fn offscreen_app(
     size: (u32, u32),
     synth: Option<LoadSynth>,
 ) -> (App, Handle<Image>) {
+    offscreen_app_with(scene, size, synth, |_| {})
+}
+
+/// [`offscreen_app`] with `setup` run on the app before [`AppPlugin`] is added (to add
+/// egui, or insert a resource such as [`crate::app::wall::WallMode`] that changes it).
+pub(crate) fn offscreen_app_with(
+    scene: &Path,
+    size: (u32, u32),
+    synth: Option<LoadSynth>,
+    setup: impl FnOnce(&mut App),
+) -> (App, Handle<Image>) {
     let mut app = App::new();
     let [r, g, b] = CLEAR_COLOUR;
     if let Some(s) = synth {
         app.insert_resource(s);
     }
-    app.insert_resource(ClearColor(Color::srgb(r, g, b)))
-        .add_plugins(
-            DefaultPlugins
-                .build()
-                .disable::<WinitPlugin>()
-                .disable::<PipelinedRenderingPlugin>()
-                .set(WindowPlugin {
-                    primary_window: None,
-                    exit_condition: ExitCondition::DontExit,
-                    ..default()
-                })
-                .set(RenderPlugin {
-                    synchronous_pipeline_compilation: true,
-                    ..default()
-                }),
-        )
-        .add_plugins(AppPlugin {
-            scene_path: scene.to_path_buf(),
-            live_feeds: false,
-        });
+    app.insert_resource(ClearColor(Color::srgb(r, g, b))).add_plugins(
+        DefaultPlugins
+            .build()
+            .disable::<WinitPlugin>()
+            .disable::<PipelinedRenderingPlugin>()
+            .set(WindowPlugin {
+                primary_window: None,
+                exit_condition: ExitCondition::DontExit,
+                ..default()
+            })
+            .set(RenderPlugin {
+                synchronous_pipeline_compilation: true,
+                ..default()
+            }),
+    );
+    setup(&mut app);
+    app.add_plugins(AppPlugin {
+        scene_path: scene.to_path_buf(),
+        live_feeds: false,
+    });
     let target = app
         .world_mut()
         .resource_mut::<Assets<Image>>()
@@ -385,7 +396,7 @@ fn aim_cameras_at_target(
 }
 
 /// Writes a captured image as a PNG (RGB).
-fn save_png(image: Image, out: &Path) -> Result<(), String> {
+pub(crate) fn save_png(image: Image, out: &Path) -> Result<(), String> {
     let dynamic = image
         .try_into_dynamic()
         .map_err(|e| format!("{}: cannot convert the frame: {e}", out.display()))?;

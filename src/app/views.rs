@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crate::app::camera::{CameraRig, CityBounds, Flying, apply_rig, camera_input, fov_aspect};
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
+use crate::app::wall::WallMode;
 use crate::app::{AppState, AppSystems};
 use crate::twin::flight::Flight;
 
@@ -47,7 +48,7 @@ impl Plugin for ViewsPlugin {
             .add_systems(
                 EguiPrimaryContextPass,
                 views_ui
-                    .run_if(in_state(AppState::Ready))
+                    .run_if(in_state(AppState::Ready).and_then(not(resource_exists::<WallMode>)))
                     .run_if(crate::app::ui::chrome_shown),
             );
     }

@@ -153,6 +153,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         history: None,
         costs: Default::default(),
         roles: Default::default(),
+        wall: None,
     }
 }
 

@@ -25,3 +25,4 @@ pub mod synth;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod timeline;
+pub mod wall;

@@ -50,6 +50,10 @@ pub struct Scene {
     /// set (public ⊂ staff ⊂ planner / mayor, k = 5) when omitted.
     #[serde(default)]
     pub roles: crate::twin::access::AccessSpec,
+    /// The control-room wall: panel layout and camera tour (`citytwin --wall`); the
+    /// standard wall when omitted.
+    #[serde(default)]
+    pub wall: Option<crate::twin::wall::WallSpec>,
 }
 
 /// One layer of a scene.
@@ -318,6 +322,11 @@ impl Scene {
             }
         }
         self.roles.validate()?;
+        if let Some(w) = &self.wall
+            && let Err(e) = w.validate(&self.bookmarks, &self.indicators)
+        {
+            return bad(e.to_string(), "wall");
+        }
         crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
     }
 

@@ -10,3 +10,4 @@ mod picking;
 mod real_data;
 mod render;
 mod scenario;
+mod wall;

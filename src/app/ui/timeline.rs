@@ -64,7 +64,7 @@ impl Plugin for TimelinePlugin {
 }
 
 /// Moves "now" with the wall clock (unless feeds drive it) and advances playback.
-fn advance_time(time: Res<Time<Real>>, mut twin: ResMut<TwinTime>) {
+pub(crate) fn advance_time(time: Res<Time<Real>>, mut twin: ResMut<TwinTime>) {
     if !twin.now_from_feeds {
         twin.now = Timestamp::now();
     }

@@ -1,0 +1,202 @@
+//! Rendering the wall offscreen to PNG (`citytwin render --wall SCENE --size 3840x2160
+//! --out wall.png`): the whole app in wall mode with egui, its camera drawing into an
+//! image; once the scene is loaded, the indicators computed, the panels drawn and the
+//! tour's first flight landed, a few frames settle, the frame is captured and written. The layout and the rectangles the
+//! panels drew come back for checking.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy_egui::EguiPlugin;
+
+use crate::app::dashboard::Dashboard;
+use crate::app::loading::LoadError;
+use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app_with, save_png};
+use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTour};
+use crate::app::{AppState, AppSystems};
+use crate::twin::scene::Scene;
+use crate::twin::wall::{PxRect, TourPhase, WallLayout};
+
+/// Frames drawn after the wall is complete before the capture (egui's scale and fonts
+/// settle over the first frames).
+const SETTLE_FRAMES: u32 = 4;
+/// Frames waited for the capture to come back.
+const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
+/// Longest the whole render may take, load included.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// What a wall render laid out and drew.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WallRender {
+    /// The layout for the image size.
+    pub layout: WallLayout,
+    /// What the panels drew, by name, physical pixels.
+    pub drawn: Vec<(String, PxRect)>,
+}
+
+/// Where the capture is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Waiting,
+    Settling(u32),
+    Capturing(u32),
+    Done,
+}
+
+/// Shared between the driver system and [`render_wall`].
+#[derive(Debug, Default)]
+struct Outcome {
+    error: Option<String>,
+    result: Option<WallRender>,
+}
+
+#[derive(Resource)]
+struct WallDriver {
+    target: Handle<Image>,
+    out: std::path::PathBuf,
+    phase: Phase,
+    captured: Arc<Mutex<Option<Image>>>,
+    outcome: Arc<Mutex<Outcome>>,
+}
+
+impl WallDriver {
+    fn finish(&mut self, error: Option<String>, exit: &mut MessageWriter<AppExit>) {
+        if let Some(e) = &error {
+            error!("{e}");
+        }
+        let failed = error.is_some();
+        if let Ok(mut o) = self.outcome.lock() {
+            o.error = error;
+        }
+        self.phase = Phase::Done;
+        exit.write(if failed {
+            AppExit::error()
+        } else {
+            AppExit::Success
+        });
+    }
+}
+
+/// Renders the wall of a scene at `size` to a PNG file.
+pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result<WallRender> {
+    let (w, h) = size;
+    if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
+        bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
+    }
+    // Fail on a bad scene before starting the renderer.
+    Scene::load(scene)?;
+    let outcome = Arc::new(Mutex::new(Outcome::default()));
+    let (mut app, target) = offscreen_app_with(scene, size, None, |app| {
+        app.add_plugins(EguiPlugin::default())
+            .insert_resource(WallMode::default());
+    });
+    app.insert_resource(WallDriver {
+        target,
+        out: out.to_path_buf(),
+        phase: Phase::Waiting,
+        captured: Arc::new(Mutex::new(None)),
+        outcome: outcome.clone(),
+    })
+    .add_systems(Update, drive.in_set(AppSystems::Ui));
+    let started = Instant::now();
+    loop {
+        frame(&mut app);
+        if app.should_exit().is_some() {
+            break;
+        }
+        if started.elapsed() > RENDER_TIMEOUT {
+            bail!(
+                "{}: the wall did not render within {} s",
+                scene.display(),
+                RENDER_TIMEOUT.as_secs()
+            );
+        }
+    }
+    let mut o = outcome
+        .lock()
+        .map_err(|_| anyhow!("wall render state poisoned"))?;
+    match (o.error.take(), o.result.take()) {
+        (Some(e), _) => Err(anyhow!(e)),
+        (None, Some(r)) => Ok(r),
+        (None, None) => Err(anyhow!(
+            "{}: the wall render ended without a frame",
+            scene.display()
+        )),
+    }
+}
+
+/// Waits for a complete wall, settles, captures, saves and exits.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    mut commands: Commands,
+    mut driver: ResMut<WallDriver>,
+    state: Res<State<AppState>>,
+    load_error: Option<Res<LoadError>>,
+    dash: Option<Res<Dashboard>>,
+    screen: Res<WallScreen>,
+    drawn: Res<WallDrawn>,
+    tour: Option<Res<WallTour>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    match driver.phase {
+        Phase::Done => {}
+        Phase::Waiting => {
+            if *state.get() == AppState::Failed {
+                let e = load_error.map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
+                return driver.finish(Some(e), &mut exit);
+            }
+            let evaluated = dash.is_some_and(|d| d.eval.is_some());
+            let complete = screen
+                .layout
+                .as_ref()
+                .is_some_and(|l| drawn.0.len() > l.panels.len());
+            // The first stop of the tour reached (or no tour): a still view, not a flight.
+            let still =
+                tour.is_some_and(|t| !matches!(t.0.phase(), TourPhase::Starting | TourPhase::Flying { .. }));
+            if *state.get() == AppState::Ready && evaluated && complete && still {
+                driver.phase = Phase::Settling(0);
+            }
+        }
+        Phase::Settling(n) if n < SETTLE_FRAMES => driver.phase = Phase::Settling(n + 1),
+        Phase::Settling(_) => {
+            let slot = driver.captured.clone();
+            commands.spawn(Screenshot::image(driver.target.clone())).observe(
+                move |captured: On<ScreenshotCaptured>| {
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some(captured.image.clone());
+                    }
+                },
+            );
+            driver.phase = Phase::Capturing(0);
+        }
+        Phase::Capturing(n) => {
+            let image = driver.captured.lock().ok().and_then(|mut s| s.take());
+            let Some(image) = image else {
+                if n >= CAPTURE_TIMEOUT_FRAMES {
+                    driver.finish(Some(format!("no frame came back after {n} frames")), &mut exit);
+                } else {
+                    driver.phase = Phase::Capturing(n + 1);
+                }
+                return;
+            };
+            if let Err(e) = save_png(image, &driver.out) {
+                return driver.finish(Some(e), &mut exit);
+            }
+            info!("wrote {}", driver.out.display());
+            let Some(layout) = screen.layout.clone() else {
+                return driver.finish(Some("the wall has no layout".into()), &mut exit);
+            };
+            if let Ok(mut o) = driver.outcome.lock() {
+                o.result = Some(WallRender {
+                    layout,
+                    drawn: drawn.0.iter().map(|(n, r)| (n.to_string(), *r)).collect(),
+                });
+            }
+            driver.finish(None, &mut exit);
+        }
+    }
+}
