@@ -16,6 +16,8 @@ pub mod ground_view;
 pub mod loading;
 pub mod offscreen;
 pub mod outline;
+pub mod overlays;
+pub mod panels_bench;
 pub mod picking;
 pub mod ui;
 pub mod views;
@@ -32,6 +34,7 @@ use crate::app::feeds::FeedsPlugin;
 use crate::app::ground_view::GroundViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
+use crate::app::overlays::OverlaysPlugin;
 use crate::app::picking::PickingPlugin;
 use crate::app::ui::UiPlugin;
 use crate::app::views::ViewsPlugin;
@@ -104,6 +107,7 @@ impl Plugin for AppPlugin {
                 DashboardPlugin,
                 UiPlugin,
                 ViewsPlugin,
+                OverlaysPlugin,
             ));
         if self.live_feeds {
             app.add_plugins(FeedsPlugin);

@@ -248,7 +248,8 @@ impl RequestBook {
             self.unreadable += 1;
             return false;
         };
-        if !(x.is_finite() && y.is_finite()) || (!opening && !(o.value.is_finite() && o.value >= 0.0)) {
+        let hours_ok = opening || (o.value.is_finite() && o.value >= 0.0);
+        if !(x.is_finite() && y.is_finite() && hours_ok) {
             self.unreadable += 1;
             return false;
         }
@@ -328,11 +329,25 @@ pub fn series<'a>(
 ) -> Vec<(Timestamp, f64)> {
     let mut out: Vec<(Timestamp, f64)> = observations
         .into_iter()
-        .filter(|o| o.metric == metric && o.time >= from && o.time <= to && &SubjectKey::of(o) == key)
+        .filter(|o| o.metric == metric && o.time >= from && o.time <= to && is_subject(o, key))
         .map(|o| (o.time, o.value))
         .collect();
     out.sort_by_key(|(t, _)| *t);
     out
+}
+
+/// Whether an observation is about the subject of a key (without building the key, except
+/// for points).
+pub fn is_subject(o: &Observation, key: &SubjectKey) -> bool {
+    match (key, &o.subject) {
+        (SubjectKey::Sensor(a), Subject::Sensor(b)) => a == b,
+        (SubjectKey::Road(a), Subject::Road(b)) => a == b,
+        (SubjectKey::Building(a), Subject::Building(b)) => a == b,
+        (SubjectKey::Zone(a), Subject::Zone(b)) => a == b,
+        (SubjectKey::City, Subject::City) => true,
+        (SubjectKey::Item(_) | SubjectKey::Point(..), Subject::Point { .. }) => &SubjectKey::of(o) == key,
+        _ => false,
+    }
 }
 
 /// Where a ray meets the ground plane (height 0), scene frame (`z` up); `None` when it runs

@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod common;
 mod default_city;
+mod panels;
 mod picking;
 mod real_data;
 mod render;

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod feed_health;
 pub mod inspector;
 pub mod layers;
+pub mod overlays;
 pub mod timeline;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use crate::app::ui::dashboard::DashboardPanelPlugin;
 use crate::app::ui::feed_health::FeedHealthPlugin;
 use crate::app::ui::inspector::InspectorPlugin;
 use crate::app::ui::layers::LayersPanelPlugin;
+use crate::app::ui::overlays::OverlaysPanelPlugin;
 use crate::app::ui::timeline::TimelinePlugin;
 
 /// All egui panels.
@@ -29,6 +31,7 @@ impl Plugin for UiPlugin {
             TimelinePlugin,
             DashboardPanelPlugin,
             FeedHealthPlugin,
+            OverlaysPanelPlugin,
         ));
     }
 }

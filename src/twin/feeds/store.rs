@@ -397,6 +397,31 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// Every observation of one metric with `from <= time <= to`, in time order (e.g. the
+    /// service requests behind the map): one index range per subject of that metric.
+    pub fn metric_range(
+        &self,
+        metric: Metric,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Observation>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM observations WHERE metric = ?1 AND time >= ?2 AND time <= ?3
+             AND subject IN (SELECT subject FROM series_keys WHERE metric = ?1) ORDER BY time, id"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![metric.id(), from.0, to.0], row_to)
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(o) = r.map_err(|e| self.err(e))? {
+                out.push(o.observation);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every observation with `from <= time <= to`, in time order (exports, replays).
     pub fn range(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Observation>, StoreError> {
         let sql =
@@ -531,6 +556,22 @@ mod tests {
             ]
         );
         assert_eq!(s.time_range().unwrap(), Some((Timestamp(0), Timestamp(570_000))));
+        // One metric over a time range, every subject.
+        let speeds = s
+            .metric_range(Metric::TrafficSpeed, Timestamp(60_000), Timestamp(120_000))
+            .unwrap();
+        assert_eq!(speeds.len(), 6);
+        assert!(speeds.iter().all(|o| o.metric == Metric::TrafficSpeed));
+        assert!(speeds.windows(2).all(|w| w[0].time <= w[1].time));
+        let moods = s
+            .metric_range(Metric::Sentiment, Timestamp(0), Timestamp(1_000_000))
+            .unwrap();
+        assert_eq!(moods.len(), 10);
+        assert!(
+            s.metric_range(Metric::Pm25, Timestamp(0), Timestamp(1_000_000))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
