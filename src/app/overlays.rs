@@ -336,13 +336,8 @@ fn zone_loads(
         .zip(&loads.areas_m2)
         .map(|(k, a)| k.and_then(|k| load_per_ha(k, *a)))
         .collect();
-    // Until there is a ramp, try again every second.
-    let every = if loads.ramp.is_some() {
-        LOAD_RAMP_EVERY_S
-    } else {
-        1.0
-    };
-    if ramp_at.is_none_or(|t| t.elapsed().as_secs_f64() >= every) {
+    // Until there is a ramp, try again with every new data.
+    if loads.ramp.is_none() || ramp_at.is_none_or(|t| t.elapsed().as_secs_f64() >= LOAD_RAMP_EVERY_S) {
         let day: Vec<f64> = feeds
             .recent
             .iter()

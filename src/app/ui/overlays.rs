@@ -410,9 +410,10 @@ mod tests {
         };
         let mut settings = OverlaySettings::default();
         let mut changed = Some(ZonesBy::Load);
-        let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+        let out = ctx.run_ui(egui::RawInput::default(), |ui| {
             changed = overlays_body(ui, &mut settings, &facts);
         });
+        out.drop_without_applying_deltas();
         assert_eq!(changed, None, "nothing clicked, nothing changed");
     }
 }
