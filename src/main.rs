@@ -276,6 +276,18 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The egui panels' cost per frame (dashboard, map overlays, a zone's window) with a
+    /// simulated day of feeds, laid out and tessellated headless.
+    Panels {
+        /// The scene file (.ron).
+        scene: PathBuf,
+        /// Frames timed.
+        #[arg(long, default_value_t = 300)]
+        frames: u32,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn run_bench(what: BenchCommand) -> Result<(), String> {
@@ -291,6 +303,15 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
             json,
         } => (scene, buildings, size, frames, seed, msaa, json),
         BenchCommand::Feeds { json } => return run_bench_feeds(json),
+        BenchCommand::Panels { scene, frames, json } => {
+            let r = citytwin::app::panels_bench::bench_panels(&scene, frames).map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", r.text());
+            }
+            return Ok(());
+        }
     };
     let city = match (scene, buildings) {
         (Some(path), _) => BenchCity::Scene(path),

@@ -141,7 +141,7 @@ const NO_DATA_ALPHA: f32 = 0.12;
 
 /// Writes the choropleth into the zones' colour buffer (and shows the zones), or restores
 /// the plain zone colours when none is chosen. Only the buffer changes, never a mesh.
-fn paint_choropleth(
+pub(crate) fn paint_choropleth(
     dash: Res<Dashboard>,
     loaded: Res<LoadedCity>,
     mut colours: ResMut<ZoneColours>,

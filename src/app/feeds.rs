@@ -2,7 +2,9 @@
 //! channel every frame within a time budget, keeps the last day of observations for the
 //! indicators, follows the feeds' clock on the time slider, and paints roads by speed
 //! relative to free flow through the roads' colour buffer (live, or from the history at the
-//! instant the slider shows). The feed health panel is [`crate::app::ui::feed_health`].
+//! instant the slider shows, [`PastPicture`]). It also keeps the book of service requests
+//! (the map's request points, [`crate::app::overlays`]). The feed health panel is
+//! [`crate::app::ui::feed_health`].
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -24,6 +26,7 @@ use crate::twin::feeds::store::Store;
 use crate::twin::feeds::{Metric, Observation, SourceId, Timestamp};
 use crate::twin::indicators::feeds::free_flow_kmh;
 use crate::twin::indicators::{FeedInputs, FeedWindow};
+use crate::twin::overlay::RequestBook;
 
 /// Observations kept in memory for the indicators (one day of data time, at most this many).
 const RECENT_MAX: usize = 200_000;
@@ -34,7 +37,14 @@ const JAM_RATIO: f64 = 0.3;
 /// Speed relative to free flow at or above which a road is drawn free-flowing.
 const FREE_RATIO: f64 = 0.85;
 /// A past instant is repainted from the history when the slider moved this far.
-const REPAINT_STEP_MS: i64 = 30 * Timestamp::SECOND_MS;
+pub const REPAINT_STEP_MS: i64 = 30 * Timestamp::SECOND_MS;
+/// The picture at a past instant holds values no older than this before it.
+const PAST_MAX_AGE_MS: i64 = Timestamp::HOUR_MS;
+/// Service requests are read back from the history this far before now at start, and
+/// forgotten this long after they closed.
+pub const REQUESTS_KEPT_MS: i64 = 3 * Timestamp::DAY_MS;
+/// Frames between prunings of the request book.
+const PRUNE_REQUESTS_EVERY: u32 = 600;
 
 /// The scene's running feeds (absent when the scene has none).
 #[derive(Resource)]
@@ -52,6 +62,27 @@ pub struct LiveFeeds {
     pub last_drain: DrainReport,
     /// The newest observation time seen.
     pub newest: Option<Timestamp>,
+    /// Every service request seen (from the history at start, then live).
+    pub requests: RequestBook,
+}
+
+/// The picture of the twin at the past instant the slider shows, read from the history when
+/// the slider moves; `None` while live (the live picture is in [`LiveFeeds`]).
+#[derive(Resource, Debug, Default)]
+pub struct PastPicture {
+    /// The instant read and its picture.
+    pub shown: Option<(Timestamp, Picture)>,
+}
+
+impl PastPicture {
+    /// The picture to draw: the live one when the clock is live, else the past one.
+    pub fn pick<'a>(&'a self, feeds: &'a LiveFeeds, live: bool) -> Option<&'a Picture> {
+        if live {
+            Some(&feeds.running.live.picture)
+        } else {
+            self.shown.as_ref().map(|(_, p)| p)
+        }
+    }
 }
 
 /// Starts, drains and paints the live feeds.
@@ -59,10 +90,11 @@ pub struct FeedsPlugin;
 
 impl Plugin for FeedsPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(AppState::Ready), start)
+        app.init_resource::<PastPicture>()
+            .add_systems(OnEnter(AppState::Ready), start)
             .add_systems(
                 Update,
-                (drain, refresh_inputs)
+                (drain, refresh_inputs, refresh_past)
                     .chain()
                     .in_set(AppSystems::Ingest)
                     .run_if(resource_exists::<LiveFeeds>),
@@ -95,6 +127,27 @@ fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
         .map(Mutex::new);
     let sensors = sensor_positions(&scene.feeds, city);
     info!("feeds: {} sources started", running.handles.len());
+    let requests = history.as_ref().map_or_else(RequestBook::default, |h| {
+        let now = Timestamp::now();
+        let mut book = RequestBook::default();
+        let store = h.lock().unwrap_or_else(|p| p.into_inner());
+        for metric in [Metric::ServiceRequestOpened, Metric::ServiceRequestClosed] {
+            match store.metric_range(metric, now.plus_ms(-REQUESTS_KEPT_MS), now) {
+                Ok(rows) => rows
+                    .iter()
+                    .filter(|o| is_scene_feed(scene, &o.source))
+                    .for_each(|o| {
+                        book.apply(o);
+                    }),
+                Err(e) => warn!("history: service requests not read back: {e}"),
+            }
+        }
+        info!(
+            "feeds: {} service requests read back from the history",
+            book.len()
+        );
+        book
+    });
     commands.insert_resource(LiveFeeds {
         running,
         history,
@@ -102,12 +155,13 @@ fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
         recent: VecDeque::new(),
         last_drain: DrainReport::default(),
         newest: None,
+        requests,
     });
 }
 
 /// Drains the channel within the frame budget, keeps the recent window and moves "now"
 /// with the feeds' clock.
-fn drain(mut feeds: ResMut<LiveFeeds>, mut twin: ResMut<TwinTime>) {
+fn drain(mut feeds: ResMut<LiveFeeds>, mut twin: ResMut<TwinTime>, mut frames: Local<u32>) {
     let feeds = &mut *feeds;
     let wall = Timestamp::now();
     let mut accepted = Vec::new();
@@ -120,9 +174,16 @@ fn drain(mut feeds: ResMut<LiveFeeds>, mut twin: ResMut<TwinTime>) {
             });
     for o in accepted {
         feeds.newest = Some(feeds.newest.map_or(o.time, |n| n.max(o.time)));
+        feeds.requests.apply(&o);
         feeds.recent.push_back(o);
     }
     let newest = feeds.newest.unwrap_or(wall);
+    *frames = frames.wrapping_add(1);
+    if frames.is_multiple_of(PRUNE_REQUESTS_EVERY) {
+        feeds
+            .requests
+            .prune_closed_before(newest.plus_ms(-REQUESTS_KEPT_MS));
+    }
     while feeds.recent.len() > RECENT_MAX
         || feeds
             .recent
@@ -184,6 +245,57 @@ fn is_scene_feed(scene: &crate::twin::scene::Scene, source: &SourceId) -> bool {
     scene.feeds.iter().any(|f| f.name == source.0)
 }
 
+/// Reads the picture at the instant shown from the history when the slider moved far enough
+/// (forgets it when live).
+fn refresh_past(
+    feeds: Res<LiveFeeds>,
+    loaded: Res<LoadedCity>,
+    twin: Res<TwinTime>,
+    mut past: ResMut<PastPicture>,
+) {
+    if twin.clock.is_live() {
+        if past.shown.is_some() {
+            past.shown = None;
+        }
+        return;
+    }
+    let at = twin.shown();
+    if past
+        .shown
+        .as_ref()
+        .is_some_and(|(t, _)| (t.0 - at.0).abs() < REPAINT_STEP_MS)
+    {
+        return;
+    }
+    let picture = match feeds.history.as_ref().and_then(|m| m.lock().ok()) {
+        // Only the scene's own feeds: the history file may hold feeds a role may not see.
+        Some(store) => Picture::from_stored(
+            store
+                .latest_at(at, Some(PAST_MAX_AGE_MS))
+                .unwrap_or_else(|e| {
+                    warn!("history: {e}");
+                    Vec::new()
+                })
+                .into_iter()
+                .filter(|r| is_scene_feed(&loaded.0.scene, &r.observation.source))
+                .collect(),
+        ),
+        // No history: the recent window, up to the instant.
+        None => {
+            let mut p = Picture::default();
+            for o in feeds
+                .recent
+                .iter()
+                .filter(|o| o.time <= at && o.time.0 >= at.0 - PAST_MAX_AGE_MS)
+            {
+                p.apply(SubjectKey::of(o), o);
+            }
+            p
+        }
+    };
+    past.shown = Some((at, picture));
+}
+
 /// The colour of a road by its speed as a share of free flow: red (jammed) to green.
 pub fn speed_colour(ratio: f64) -> Color {
     let t = ((ratio - JAM_RATIO) / (FREE_RATIO - JAM_RATIO)).clamp(0.0, 1.0) as f32;
@@ -197,33 +309,23 @@ pub fn speed_colour(ratio: f64) -> Color {
 fn paint_roads(
     feeds: Res<LiveFeeds>,
     twin: Res<TwinTime>,
+    past: Res<PastPicture>,
     loaded: Res<LoadedCity>,
     mut colours: ResMut<RoadColours>,
     mut painted: Local<Option<(bool, Timestamp)>>,
 ) {
     let live = twin.clock.is_live();
     let at = twin.shown();
-    let past_picture;
-    let picture: &Picture = if live {
+    if live {
         if feeds.last_drain.accepted == 0 && painted.is_some_and(|(l, _)| l) {
             return;
         }
-        &feeds.running.live.picture
-    } else {
-        if painted.is_some_and(|(l, t)| !l && (t.0 - at.0).abs() < REPAINT_STEP_MS) {
-            return;
-        }
-        let rows = feeds
-            .history
-            .as_ref()
-            .and_then(|m| m.lock().ok())
-            .and_then(|s| s.latest_at(at, Some(Timestamp::HOUR_MS)).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| is_scene_feed(&loaded.0.scene, &r.observation.source))
-            .collect();
-        past_picture = Picture::from_stored(rows);
-        &past_picture
+    } else if !past.is_changed() && painted.is_some_and(|(l, _)| !l) {
+        // Already painted from this past picture.
+        return;
+    }
+    let Some(picture) = past.pick(&feeds, live) else {
+        return;
     };
     *painted = Some((live, at));
     let city = &loaded.0.city;

@@ -527,7 +527,7 @@ fn spawn_ground(
 }
 
 /// Writes a set's colours into its storage buffer (only runs when they changed).
-fn upload<R: Resource + std::ops::Deref<Target = FeatureColours>>(
+pub(crate) fn upload<R: Resource + std::ops::Deref<Target = FeatureColours>>(
     colours: Res<R>,
     mut buffers: ResMut<Assets<ShaderBuffer>>,
 ) {

@@ -19,6 +19,8 @@ pub mod ground_view;
 pub mod loading;
 pub mod offscreen;
 pub mod outline;
+pub mod overlays;
+pub mod panels_bench;
 pub mod picking;
 pub mod scenario;
 pub mod scenario_draw;
@@ -40,6 +42,7 @@ use crate::app::feeds::FeedsPlugin;
 use crate::app::ground_view::GroundViewPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
+use crate::app::overlays::OverlaysPlugin;
 use crate::app::picking::PickingPlugin;
 use crate::app::scenario::ScenarioPlugin;
 use crate::app::ui::UiPlugin;
@@ -113,6 +116,7 @@ impl Plugin for AppPlugin {
                 DashboardPlugin,
                 ViewsPlugin,
                 AccessPlugin,
+                OverlaysPlugin,
             ));
         // A wall shows its own panels and none of the desk's chrome.
         if app.world().contains_resource::<wall::WallMode>() {

@@ -16,6 +16,7 @@ pub mod import;
 pub mod indicators;
 pub mod inspect;
 pub mod load;
+pub mod overlay;
 pub mod perf;
 pub mod picking;
 pub mod progress;

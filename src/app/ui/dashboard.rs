@@ -40,7 +40,7 @@ impl Plugin for DashboardPanelPlugin {
 
 /// The dimension whose indicator table is open.
 #[derive(Resource, Debug, Default)]
-struct SelectedDimension(usize);
+pub(crate) struct SelectedDimension(pub(crate) usize);
 
 /// The colour of a status.
 pub fn status_colour(s: Status) -> egui::Color32 {
@@ -73,18 +73,30 @@ fn dashboard_panel(
     mut covered: ResMut<UiCovered>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    let rect = draw_dashboard(ctx, &mut engine, &mut dash, &time, &mut selected);
+    covered.set(PANEL_ID, Some(rect));
+    Ok(())
+}
+
+/// Draws the panel into a context (the app's, or a benchmark's); returns its rectangle.
+pub(crate) fn draw_dashboard(
+    ctx: &egui::Context,
+    engine: &mut IndicatorEngine,
+    dash: &mut Dashboard,
+    time: &TwinTime,
+    selected: &mut SelectedDimension,
+) -> egui::Rect {
     let mut root = root_ui(ctx, "dashboard_root");
-    let response = egui::Panel::right(PANEL_ID)
+    egui::Panel::right(PANEL_ID)
         .default_size(PANEL_WIDTH)
         .resizable(true)
         .show(&mut root, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                panel_body(ui, &mut engine, &mut dash, &time, &mut selected);
+                panel_body(ui, engine, dash, time, selected);
             });
         })
-        .response;
-    covered.set(PANEL_ID, Some(response.rect));
-    Ok(())
+        .response
+        .rect
 }
 
 /// Everything inside the panel.

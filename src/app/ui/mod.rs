@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod feed_health;
 pub mod inspector;
 pub mod layers;
+pub mod overlays;
 pub mod scenario;
 pub mod timeline;
 
@@ -17,6 +18,7 @@ use crate::app::ui::dashboard::DashboardPanelPlugin;
 use crate::app::ui::feed_health::FeedHealthPlugin;
 use crate::app::ui::inspector::InspectorPlugin;
 use crate::app::ui::layers::LayersPanelPlugin;
+use crate::app::ui::overlays::OverlaysPanelPlugin;
 use crate::app::ui::timeline::TimelinePlugin;
 
 /// All egui panels.
@@ -30,6 +32,7 @@ impl Plugin for UiPlugin {
             TimelinePlugin,
             DashboardPanelPlugin,
             FeedHealthPlugin,
+            OverlaysPanelPlugin,
         ));
     }
 }

@@ -1111,6 +1111,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Every observation of one metric with `from <= time <= to`, in time order (e.g. the
+    /// service requests behind the map).
+    pub fn metric_range(
+        &self,
+        metric: Metric,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Observation>, StoreError> {
+        let mut all = self.range(from, to)?;
+        all.retain(|o| o.metric == metric);
+        Ok(all)
+    }
+
     /// Every observation with `from <= time <= to`, in time order (exports, replays); equal
     /// times in the order they were stored.
     pub fn range(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Observation>, StoreError> {
@@ -1303,6 +1316,22 @@ mod tests {
             ]
         );
         assert_eq!(s.time_range().unwrap(), Some((Timestamp(0), Timestamp(570_000))));
+        // One metric over a time range, every subject.
+        let speeds = s
+            .metric_range(Metric::TrafficSpeed, Timestamp(60_000), Timestamp(120_000))
+            .unwrap();
+        assert_eq!(speeds.len(), 6);
+        assert!(speeds.iter().all(|o| o.metric == Metric::TrafficSpeed));
+        assert!(speeds.windows(2).all(|w| w[0].time <= w[1].time));
+        let moods = s
+            .metric_range(Metric::Sentiment, Timestamp(0), Timestamp(1_000_000))
+            .unwrap();
+        assert_eq!(moods.len(), 10);
+        assert!(
+            s.metric_range(Metric::Pm25, Timestamp(0), Timestamp(1_000_000))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,0 +1,419 @@
+//! The map overlays panel and the clicked feature's window. The panel chooses what sensors
+//! are coloured by (with the legend of its bands), what zones are coloured by (the
+//! dashboard's indicator, electricity load with its legend, or nothing) and whether service
+//! requests show (open and recently closed counts). Clicking a sensor or a road opens a
+//! window with its recent values as small charts (egui_plot); clicking a zone opens one with
+//! every indicator's value in that zone, status coloured, and its load and sentiment.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use egui_plot::{Line, Plot};
+
+use crate::app::AppState;
+use crate::app::dashboard::{Dashboard, IndicatorEngine};
+use crate::app::loading::LoadedCity;
+use crate::app::overlays::{
+    CHART_SPAN_MS, CLOSED_SHOWN_MS, FeatureChart, MapFeature, OverlaySettings, REQUEST_CLOSED_COLOUR,
+    REQUEST_OPEN_COLOUR, RequestPoints, SelectedFeature, SensorMarkers, ZoneLoads, ZoneValues, ZonesBy,
+};
+use crate::app::ui::UiCovered;
+use crate::app::ui::dashboard::status_colour;
+use crate::twin::city::CityModel;
+use crate::twin::feeds::{Metric, Timestamp};
+use crate::twin::indicators::Dimension;
+use crate::twin::overlay::{Ramp, SENSOR_METRICS, ZoneValue};
+
+/// egui id of the overlays panel, and its key in [`UiCovered`].
+const PANEL_ID: &str = "overlays_panel";
+/// egui id of the feature window, and its key in [`UiCovered`].
+const FEATURE_ID: &str = "feature_window";
+/// Where the overlays panel starts (right of the layers panel), logical pixels.
+const PANEL_POS: egui::Pos2 = egui::pos2(300.0, 8.0);
+/// Width of the overlays panel, logical pixels.
+const PANEL_WIDTH: f32 = 250.0;
+/// Width of the feature window, logical pixels.
+const FEATURE_WIDTH: f32 = 360.0;
+/// Height of one chart, logical pixels.
+const CHART_HEIGHT: f32 = 90.0;
+/// Size of a legend swatch, logical pixels.
+const SWATCH: egui::Vec2 = egui::vec2(18.0, 12.0);
+
+/// The overlays panel and the feature window.
+pub struct OverlaysPanelPlugin;
+
+impl Plugin for OverlaysPanelPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            EguiPrimaryContextPass,
+            (overlays_panel, feature_panel).run_if(in_state(AppState::Ready)),
+        );
+    }
+}
+
+/// A short label of a metric.
+pub fn metric_label(m: Metric) -> &'static str {
+    match m {
+        Metric::TrafficSpeed => "speed",
+        Metric::TrafficFlow => "flow",
+        Metric::Pm25 => "PM2.5",
+        Metric::Pm10 => "PM10",
+        Metric::No2 => "NO₂",
+        Metric::Noise => "noise",
+        Metric::ElectricityLoad => "electricity load",
+        Metric::RenewableShare => "renewable share",
+        Metric::TransitDelay => "transit delay",
+        Metric::ServiceRequestOpened => "requests opened",
+        Metric::ServiceRequestClosed => "requests closed",
+        Metric::Sentiment => "sentiment",
+    }
+}
+
+/// An egui colour of an sRGB triple.
+fn rgb(c: [u8; 3]) -> egui::Color32 {
+    egui::Color32::from_rgb(c[0], c[1], c[2])
+}
+
+/// One swatch and its label.
+fn swatch(ui: &mut egui::Ui, colour: [u8; 3], label: &str) {
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(SWATCH, egui::Sense::hover());
+        ui.painter().rect_filled(rect, 2.0, rgb(colour));
+        ui.small(label);
+    });
+}
+
+/// A ramp's legend: a swatch and a value range per class.
+pub fn legend(ui: &mut egui::Ui, ramp: &Ramp) {
+    for e in ramp.legend() {
+        swatch(ui, e.colour, &e.label);
+    }
+}
+
+/// What the overlays panel shows besides the settings.
+pub struct OverlayFacts<'a> {
+    /// The sensor markers, once the feeds run.
+    pub sensors: Option<&'a SensorMarkers>,
+    /// The request points, once the feeds run.
+    pub requests: Option<&'a RequestPoints>,
+    /// Loads per zone.
+    pub loads: &'a ZoneLoads,
+    /// The name of the indicator the dashboard colours the zones by.
+    pub indicator: Option<&'a str>,
+}
+
+/// The overlays panel's content; returns the zones choice when the user changed it.
+pub fn overlays_body(
+    ui: &mut egui::Ui,
+    settings: &mut OverlaySettings,
+    facts: &OverlayFacts,
+) -> Option<ZonesBy> {
+    ui.strong("Sensors");
+    ui.checkbox(&mut settings.show_sensors, "show sensors");
+    ui.horizontal(|ui| {
+        for m in SENSOR_METRICS {
+            ui.selectable_value(&mut settings.sensor_metric, m, metric_label(m));
+        }
+    });
+    match facts.sensors {
+        Some(s) => {
+            let with_value = s.values.iter().flatten().count();
+            ui.small(format!("{} on the map, {with_value} with a value", s.ids.len()));
+            if !s.unplaced.is_empty() {
+                ui.small(format!("{} more without a known position", s.unplaced.len()))
+                    .on_hover_text(s.unplaced.iter().cloned().collect::<Vec<_>>().join(", "));
+            }
+        }
+        None => {
+            ui.small("no live feeds");
+        }
+    }
+    if let Some(r) = Ramp::for_metric(settings.sensor_metric) {
+        legend(ui, &r);
+    }
+    swatch(ui, crate::app::overlays::NO_VALUE_COLOUR, "no value");
+    ui.separator();
+
+    ui.strong("Zones by");
+    let mut by = settings.zones_by;
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut by, ZonesBy::Indicator, "indicator");
+        ui.radio_value(&mut by, ZonesBy::Load, "load");
+        ui.radio_value(&mut by, ZonesBy::None, "none");
+    });
+    match by {
+        ZonesBy::Indicator => match facts.indicator {
+            Some(name) => {
+                ui.small(format!("{name} (legend in the dashboard)"));
+            }
+            None => {
+                ui.small("click an indicator in the dashboard's table");
+            }
+        },
+        ZonesBy::Load => match &facts.loads.ramp {
+            Some(r) => {
+                ui.small("electricity load per hectare");
+                legend(ui, r);
+            }
+            None => {
+                ui.small("no load observed yet");
+            }
+        },
+        ZonesBy::None => {}
+    }
+    ui.separator();
+
+    ui.strong("Service requests");
+    ui.checkbox(&mut settings.show_requests, "show requests");
+    let (open, closed, not_drawn) = facts
+        .requests
+        .map_or((0, 0, 0), |r| (r.open, r.closed, r.not_drawn));
+    swatch(ui, REQUEST_OPEN_COLOUR, &format!("open: {open}"));
+    swatch(
+        ui,
+        REQUEST_CLOSED_COLOUR,
+        &format!(
+            "closed in the last {} h: {closed}",
+            CLOSED_SHOWN_MS / Timestamp::HOUR_MS
+        ),
+    );
+    if not_drawn > 0 {
+        ui.small(format!("{not_drawn} more not drawn (too many)"));
+    }
+    (by != settings.zones_by).then_some(by)
+}
+
+/// Draws the overlays panel.
+#[allow(clippy::too_many_arguments)]
+fn overlays_panel(
+    mut contexts: EguiContexts,
+    mut settings: ResMut<OverlaySettings>,
+    mut dash: ResMut<Dashboard>,
+    engine: Option<Res<IndicatorEngine>>,
+    sensors: Option<Res<SensorMarkers>>,
+    requests: Option<Res<RequestPoints>>,
+    loads: Res<ZoneLoads>,
+    mut covered: ResMut<UiCovered>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let indicator = dash
+        .choropleth
+        .and_then(|k| engine.as_ref()?.0.ctx.catalogue.indicators.get(k))
+        .map(|d| d.name.clone());
+    let facts = OverlayFacts {
+        sensors: sensors.as_deref(),
+        requests: requests.as_deref(),
+        loads: &loads,
+        indicator: indicator.as_deref(),
+    };
+    let mut next = settings.clone();
+    let (rect, by) = overlays_window(ctx, &mut next, &facts);
+    if let Some(by) = by {
+        next.set_zones_by(by, &mut dash);
+    }
+    if next != *settings {
+        *settings = next;
+    }
+    covered.set(PANEL_ID, rect);
+    Ok(())
+}
+
+/// The overlays panel as a window; returns its rectangle and a changed zones choice.
+pub fn overlays_window(
+    ctx: &egui::Context,
+    settings: &mut OverlaySettings,
+    facts: &OverlayFacts,
+) -> (Option<egui::Rect>, Option<ZonesBy>) {
+    let mut by = None;
+    let response = egui::Window::new("Map overlays")
+        .id(egui::Id::new(PANEL_ID))
+        .default_pos(PANEL_POS)
+        .default_width(PANEL_WIDTH)
+        .collapsible(true)
+        .resizable(false)
+        .show(ctx, |ui| by = overlays_body(ui, settings, facts));
+    (response.map(|r| r.response.rect), by)
+}
+
+/// The title of a feature's window.
+pub fn feature_title(city: &CityModel, f: &MapFeature) -> String {
+    match f {
+        MapFeature::Sensor(id) => format!("Sensor {id}"),
+        MapFeature::Road(r) => match city.roads.get(r.0 as usize) {
+            Some(road) => format!(
+                "Road {} ({}, #{})",
+                road.name.as_deref().unwrap_or("unnamed"),
+                road.class,
+                r.0
+            ),
+            None => format!("Road #{}", r.0),
+        },
+        MapFeature::Zone(z) => match city.zones.get(z.0 as usize) {
+            Some(zone) => format!("Zone {}", zone.name),
+            None => format!("Zone #{}", z.0),
+        },
+    }
+}
+
+/// Small charts of a feature's recent values: one per metric, hours before the instant
+/// shown along x.
+pub fn chart_body(ui: &mut egui::Ui, chart: &FeatureChart) {
+    let Some(at) = chart.at else {
+        ui.weak("no values yet");
+        return;
+    };
+    for (metric, points) in &chart.lines {
+        let latest = points
+            .last()
+            .map_or("–".to_string(), |(_, v)| format!("{v:.1} {}", metric.unit()));
+        ui.horizontal(|ui| {
+            ui.strong(metric_label(*metric));
+            ui.label(latest);
+        });
+        if points.is_empty() {
+            ui.weak(format!(
+                "no observation in the last {} h",
+                CHART_SPAN_MS / Timestamp::HOUR_MS
+            ));
+            continue;
+        }
+        let hours: Vec<[f64; 2]> = points
+            .iter()
+            .map(|(t, v)| [(t.0 - at.0) as f64 / Timestamp::HOUR_MS as f64, *v])
+            .collect();
+        let colour = match Ramp::for_metric(*metric) {
+            Some(r) => rgb(r.colour(points.last().map_or(0.0, |p| p.1))),
+            None => egui::Color32::LIGHT_BLUE,
+        };
+        Plot::new(("feature_chart", metric.id()))
+            .height(CHART_HEIGHT)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .x_axis_label("hours before the instant shown")
+            .show(ui, |plot| {
+                plot.line(Line::new(metric_label(*metric), hours).color(colour))
+            });
+    }
+}
+
+/// Every indicator of a zone by dimension: value, target, status in its colour.
+pub fn zone_body(ui: &mut egui::Ui, rows: &[ZoneValue]) {
+    for dim in Dimension::ALL {
+        let of_dim: Vec<&ZoneValue> = rows.iter().filter(|r| r.dimension == dim).collect();
+        if of_dim.is_empty() {
+            continue;
+        }
+        egui::CollapsingHeader::new(dim.id())
+            .id_salt(("zone_dim", dim.id()))
+            .default_open(true)
+            .show(ui, |ui| {
+                egui::Grid::new(("zone_values", dim.id()))
+                    .striped(true)
+                    .num_columns(4)
+                    .show(ui, |ui| {
+                        for r in of_dim {
+                            ui.label(&r.name);
+                            let value = r.value.map_or("–".to_string(), |v| {
+                                let est = if r.estimate { " (est.)" } else { "" };
+                                format!("{v:.3} {}{est}", r.unit)
+                            });
+                            ui.label(value);
+                            ui.weak(format!("target {}", r.target));
+                            ui.colored_label(status_colour(r.status), r.status.id());
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+}
+
+/// The feature window as a window; `open` turns false when the user closes it.
+pub fn feature_window(
+    ctx: &egui::Context,
+    city: &CityModel,
+    feature: &MapFeature,
+    chart: &FeatureChart,
+    zone: Option<&[ZoneValue]>,
+    open: &mut bool,
+) -> Option<egui::Rect> {
+    let right = ctx.viewport_rect().right();
+    egui::Window::new(feature_title(city, feature))
+        .id(egui::Id::new(FEATURE_ID))
+        .open(open)
+        .default_width(FEATURE_WIDTH)
+        .default_pos(egui::pos2(right - 2.0 * FEATURE_WIDTH, 60.0))
+        .resizable(true)
+        .show(ctx, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                if let MapFeature::Zone(_) = feature {
+                    match zone {
+                        Some(rows) => zone_body(ui, rows),
+                        None => {
+                            ui.weak("computing indicators…");
+                        }
+                    }
+                    ui.separator();
+                }
+                chart_body(ui, chart);
+            });
+        })
+        .map(|r| r.response.rect)
+}
+
+/// Draws the clicked feature's window; closing it clears the selection.
+fn feature_panel(
+    mut contexts: EguiContexts,
+    loaded: Res<LoadedCity>,
+    mut selected: ResMut<SelectedFeature>,
+    chart: Res<FeatureChart>,
+    values: Res<ZoneValues>,
+    mut covered: ResMut<UiCovered>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let Some(feature) = selected.0.clone() else {
+        covered.set(FEATURE_ID, None);
+        return Ok(());
+    };
+    let mut open = true;
+    let zone = values.0.as_ref().map(|(_, rows)| rows.as_slice());
+    let rect = feature_window(ctx, &loaded.0.city, &feature, &chart, zone, &mut open);
+    covered.set(FEATURE_ID, rect);
+    if !open {
+        selected.0 = None;
+        covered.set(FEATURE_ID, None);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_has_a_label() {
+        let mut labels: Vec<&str> = Metric::ALL.iter().map(|m| metric_label(*m)).collect();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), Metric::ALL.len());
+    }
+
+    #[test]
+    fn the_panel_reports_a_changed_zones_choice() {
+        let ctx = egui::Context::default();
+        let loads = ZoneLoads::default();
+        let facts = OverlayFacts {
+            sensors: None,
+            requests: None,
+            loads: &loads,
+            indicator: None,
+        };
+        let mut settings = OverlaySettings::default();
+        let mut changed = Some(ZonesBy::Load);
+        let out = ctx.run_ui(egui::RawInput::default(), |ui| {
+            changed = overlays_body(ui, &mut settings, &facts);
+        });
+        out.drop_without_applying_deltas();
+        assert_eq!(changed, None, "nothing clicked, nothing changed");
+    }
+}
