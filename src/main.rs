@@ -174,10 +174,6 @@ enum ScenarioCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
-        /// Report as this role of the scene (default: the scene's default role): what the
-        /// role may not see is left out.
-        #[arg(long)]
-        role: Option<String>,
     },
     /// Apply several scenarios to a scene's baseline and rank them against each other.
     Compare {

@@ -20,8 +20,6 @@ use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::{DEFAULT_DRAIN_BUDGET, DrainReport, Picture};
 use crate::twin::feeds::runtime::{RunningFeeds, open_history, sensor_positions, start_feeds};
-use crate::twin::feeds::simulator::Simulator;
-use crate::twin::feeds::spec::FeedKind;
 use crate::twin::feeds::store::Store;
 use crate::twin::feeds::{Metric, Observation, SourceId, Timestamp};
 use crate::twin::indicators::feeds::free_flow_kmh;

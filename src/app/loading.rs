@@ -348,7 +348,7 @@ mod tests {
             .as_ref()
             .expect("meshes made on the loader thread");
         assert_eq!(report.buildings, 40);
-        assert!(!tiles.is_empty() && tiles.iter().all(|t| !t.is_empty()));
+        assert!(!tiles.is_empty() && tiles.iter().all(|t| !t.near.is_empty()));
         let timings = world.resource::<LoadTimings>();
         assert!(timings.load_s > 0.0 && timings.mesh_s > 0.0, "{timings:?}");
         assert!(!world.contains_resource::<PendingLoad>());

@@ -502,7 +502,7 @@ fn a_scenario_for_another_scene_is_refused() {
     let path = dir.join("x.ron");
     Scenario::new("x", "elsewhere.ron").save(&path).unwrap();
     let scene = root().join(crate::twin::scene::DEFAULT_SCENE);
-    let e = report_for_files(&scene, &[path.clone()], Timestamp(0))
+    let e = report_for_files(&scene, std::slice::from_ref(&path), Timestamp(0))
         .unwrap_err()
         .to_string();
     let _ = std::fs::remove_dir_all(&dir);
