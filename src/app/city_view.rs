@@ -410,12 +410,31 @@ mod tests {
         assert_eq!(tiles.len(), 1);
         let (layer, vertices, ix) = &tiles[0];
         assert_eq!(*layer, 0);
-        // Roof + floor (4 each) + 4 walls of 4 vertices.
-        assert_eq!(*vertices, 4 + 4 + 4 * 4);
+        // Near level: roof (4) + 4 walls of 4 vertices; the floor stands on the ground.
+        assert_eq!(*vertices, 4 + 4 * 4);
         assert!(ix.iter().all(|&i| i == 0));
+        // Far level of the same tile and layer: the roof alone, switching at the same box.
+        let far: Vec<(usize, usize, VisibilityRange)> = world
+            .query_filtered::<(&LayerEntity, &Mesh3d, &VisibilityRange), With<BuildingTileFar>>()
+            .iter(world)
+            .map(|(layer, mesh, range)| {
+                let mesh = world.resource::<Assets<Mesh>>().get(&mesh.0).expect("mesh added");
+                (layer.index, mesh.count_vertices(), range.clone())
+            })
+            .collect();
+        assert_eq!(far.len(), 1);
+        assert_eq!((far[0].0, far[0].1), (0, 4));
+        assert!(far[0].2 == far_range());
+        let near_range_of_tile = world
+            .query_filtered::<&VisibilityRange, With<BuildingTile>>()
+            .single(world)
+            .expect("one near tile")
+            .clone();
+        assert!(near_range_of_tile == near_range());
+        assert_eq!(near_range_of_tile.end_margin, far[0].2.start_margin);
         // The buildings layer has no outline any more; the other layers keep theirs.
         let outlined: Vec<usize> = world
-            .query_filtered::<&LayerEntity, Without<BuildingTile>>()
+            .query_filtered::<&LayerEntity, (Without<BuildingTile>, Without<BuildingTileFar>)>()
             .iter(world)
             .map(|l| l.index)
             .collect();

@@ -625,6 +625,7 @@ mod tests {
                 Without<GroundTileEntity>,
                 Without<PoiMarker>,
                 Without<crate::app::city_view::BuildingTile>,
+                Without<crate::app::city_view::BuildingTileFar>,
             )>()
             .iter(world)
             .map(|l| l.index)

@@ -26,7 +26,7 @@ use bevy::{image::Image, prelude::*};
 use geo_types::Coord;
 
 use crate::app::camera::CameraRig;
-use crate::app::city_view::{BuildingColours, BuildingTile};
+use crate::app::city_view::{BuildingColours, BuildingTile, BuildingTileFar};
 use crate::app::ground_view::{AreaColours, FeatureSet, GroundTileEntity, RoadColours, ZoneColours};
 use crate::app::loading::{LoadError, LoadSynth, LoadedCity};
 use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
@@ -532,7 +532,7 @@ fn recolour_features(
 }
 
 /// Entities drawing building or ground tiles.
-type DrawnTiles = Or<(With<BuildingTile>, With<GroundTileEntity>)>;
+type DrawnTiles = Or<(With<BuildingTile>, With<BuildingTileFar>, With<GroundTileEntity>)>;
 
 /// Counts modifications of building and ground meshes after the first shot.
 fn count_mesh_changes(

@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 
 use citytwin::app::offscreen::read_png_rgba;
 use citytwin::app::wall::render::render_wall;
-use citytwin::app::wall::soak::{SoakJob, soak_wall};
 use citytwin::twin::scene::DEFAULT_SCENE;
 use citytwin::twin::wall::PxRect;
+use citytwin::twin::wall::soak::SoakReport;
 
 use crate::common::{root, tmp};
 
@@ -141,13 +141,23 @@ fn wall_options_on_the_command_line() {
 
 #[test]
 fn a_simulated_hour_at_100x_keeps_memory_bounded() {
-    let job = SoakJob {
-        scene: root().join(DEFAULT_SCENE),
-        speed: 100.0,
-        sim_hours: 1.0,
-        samples: 12,
-    };
-    let report = soak_wall(&job, |_| {}).expect("the soak runs");
+    // In its own process: the memory of other tests running beside it in this one would
+    // count too.
+    let scene = root().join(DEFAULT_SCENE);
+    let out = citytwin(&[
+        "soak",
+        "--wall",
+        scene.to_str().unwrap(),
+        "--speed",
+        "100",
+        "--sim-hours",
+        "1",
+        "--samples",
+        "12",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: SoakReport = serde_json::from_slice(&out.stdout).expect("one JSON soak report");
     eprint!("{}", report.text());
     let s = &report.samples;
     assert!(s.len() >= 12, "{} samples", s.len());

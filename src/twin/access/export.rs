@@ -206,7 +206,8 @@ impl ExportAccess {
             Value::Object(map) => {
                 if self.role.needs_aggregation() {
                     let before = map.len();
-                    map.retain(|k, _| !is_identifying_key(k) && k != RECORDS_KEY);
+                    let personal = is_personal(map);
+                    map.retain(|k, _| !(personal && is_identifying_key(k)) && k != RECORDS_KEY);
                     *n += before - map.len();
                 }
                 if self.is_withheld_indicator(map) {
@@ -276,7 +277,9 @@ impl ExportAccess {
         match v {
             Value::Object(map) => {
                 for k in map.keys() {
-                    if self.role.needs_aggregation() && (is_identifying_key(k) || k == RECORDS_KEY) {
+                    if self.role.needs_aggregation()
+                        && ((is_personal(map) && is_identifying_key(k)) || k == RECORDS_KEY)
+                    {
                         leaks.push(format!("{path}.{k}: personal data"));
                     }
                 }
@@ -343,6 +346,14 @@ pub fn report_for_scene_as(
     let access = ExportAccess::new(&scoped, &ctx.catalogue, counts);
     access.redact_report(&ctx.catalogue, &mut report);
     Ok((report, ctx.catalogue, access))
+}
+
+/// Whether a JSON object is about a person: it carries an address, a phone number or an
+/// `addr:*` key. Only there are names and buildings identifying; an indicator's or a
+/// layer's `name` is not.
+fn is_personal(map: &serde_json::Map<String, Value>) -> bool {
+    map.keys()
+        .any(|k| k == "address" || k == "phone" || k.starts_with(ADDRESS_KEY_PREFIX))
 }
 
 /// Whether a JSON key names identifying data.

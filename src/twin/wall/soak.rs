@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// One sample of a soak run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct SoakSample {
     /// Simulated hours since the start.
     pub sim_h: f64,
@@ -26,7 +26,7 @@ pub struct SoakSample {
 }
 
 /// The figures of a soak run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SoakReport {
     /// Every sample, in order.
     pub samples: Vec<SoakSample>,
