@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail};
 use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
+use bevy::render::storage::ShaderBuffer;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -97,6 +98,46 @@ pub struct BenchReport {
     pub ground_tiles: usize,
     /// Peak resident memory of the process, MiB (Linux; `null` elsewhere).
     pub peak_rss_mib: Option<f64>,
+    /// Assets changed per timed frame (each one is uploaded to the GPU again): a city at
+    /// rest should change none.
+    pub churn: AssetChurn,
+}
+
+/// Assets added or modified during the timed frames, per frame: what the main world sends
+/// to the GPU again although nothing in the city changed.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct AssetChurn {
+    /// Storage buffers (colour buffers) changed per frame.
+    pub buffers: f64,
+    /// Their bytes per frame.
+    pub buffer_bytes: f64,
+    /// Meshes changed per frame.
+    pub meshes: f64,
+    /// Images changed per frame.
+    pub images: f64,
+}
+
+/// Counts changed assets (as totals; divided by the frames at the end).
+fn count_churn(
+    mut churn: ResMut<AssetChurn>,
+    mut buffers: MessageReader<AssetEvent<ShaderBuffer>>,
+    mut meshes: MessageReader<AssetEvent<Mesh>>,
+    mut images: MessageReader<AssetEvent<Image>>,
+    store: Res<Assets<ShaderBuffer>>,
+) {
+    for e in buffers.read() {
+        if let AssetEvent::Added { id } | AssetEvent::Modified { id } = e {
+            churn.buffers += 1.0;
+            churn.buffer_bytes += store.get(*id).and_then(|b| b.data.as_ref()).map_or(0, Vec::len) as f64;
+        }
+    }
+    churn.meshes += meshes.read().filter(|e| changed(e)).count() as f64;
+    churn.images += images.read().filter(|e| changed(e)).count() as f64;
+}
+
+/// Whether an asset event says the asset is new or changed (so it goes to the GPU again).
+fn changed<A: Asset>(e: &AssetEvent<A>) -> bool {
+    matches!(e, AssetEvent::Added { .. } | AssetEvent::Modified { .. })
 }
 
 impl BenchReport {
@@ -110,7 +151,8 @@ impl BenchReport {
              frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {})\n\
              of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
              of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
-             building tiles       {} (ground tiles {})\n",
+             building tiles       {} (ground tiles {})\n\
+             changed per frame    {:.1} buffers ({:.0} bytes), {:.1} meshes, {:.1} images\n",
             self.buildings,
             self.adapter,
             self.load_to_first_frame_s,
@@ -130,6 +172,10 @@ impl BenchReport {
             self.main_ms.p90,
             self.building_tiles,
             self.ground_tiles,
+            self.churn.buffers,
+            self.churn.buffer_bytes,
+            self.churn.meshes,
+            self.churn.images,
         );
         if let Some(m) = self.peak_rss_mib {
             s.push_str(&format!("peak memory          {m:.0} MiB\n"));
@@ -244,6 +290,9 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         app.world_mut().entity_mut(c).insert(msaa);
     }
     frame(&mut app);
+    app.init_resource::<AssetChurn>().add_systems(Last, count_churn);
+    frame(&mut app);
+    app.insert_resource(AssetChurn::default());
 
     let mut frame_ms = Vec::with_capacity(job.frames as usize);
     let mut update_ms = Vec::with_capacity(job.frames as usize);
@@ -258,6 +307,14 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     }
 
     let world = app.world_mut();
+    let frames = f64::from(job.frames);
+    let totals = *world.resource::<AssetChurn>();
+    let churn = AssetChurn {
+        buffers: totals.buffers / frames,
+        buffer_bytes: totals.buffer_bytes / frames,
+        meshes: totals.meshes / frames,
+        images: totals.images / frames,
+    };
     let buildings = world
         .get_resource::<LoadedCity>()
         .map_or(0, |c| c.0.city.buildings.len());
@@ -295,6 +352,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         building_tiles,
         ground_tiles,
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / MIB),
+        churn,
     })
 }
 
@@ -360,6 +418,12 @@ mod tests {
             building_tiles: 4,
             ground_tiles: 5,
             peak_rss_mib: Some(100.0),
+            churn: AssetChurn {
+                buffers: 2.5,
+                buffer_bytes: 4096.0,
+                meshes: 0.0,
+                images: 1.0,
+            },
         };
         let t = r.text();
         for part in [
@@ -371,6 +435,7 @@ mod tests {
             "p90 3.00",
             "median 0.75",
             "median 0.38",
+            "2.5 buffers (4096 bytes)",
             "msaa 4",
             "ground tiles 5",
             "100 MiB",

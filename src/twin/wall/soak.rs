@@ -40,6 +40,11 @@ pub struct SoakReport {
     pub alert_log_slope_per_h: Option<f64>,
     /// Simulated hours treated as warm-up (excluded from the slopes).
     pub warmup_h: f64,
+    /// Slope of resident memory over the second half of the run, bytes per simulated hour:
+    /// caches that fill up (the recent-observation window, SQLite's page cache) have
+    /// reached their caps by then, so this is what a run of days would show.
+    #[serde(default)]
+    pub rss_slope_last_half_bytes_per_h: Option<f64>,
 }
 
 /// The least-squares slope of `y` over `x`; `None` with fewer than two distinct `x`.
@@ -66,7 +71,14 @@ impl SoakReport {
         let series = |f: &dyn Fn(&SoakSample) -> f64| -> Option<f64> {
             slope(&after.iter().map(|s| (s.sim_h, f(s))).collect::<Vec<_>>())
         };
+        let half = samples.last().map_or(0.0, |s| s.sim_h / 2.0);
+        let last_half: Vec<(f64, f64)> = samples
+            .iter()
+            .filter(|s| s.sim_h >= half)
+            .map(|s| (s.sim_h, s.rss_bytes as f64))
+            .collect();
         SoakReport {
+            rss_slope_last_half_bytes_per_h: slope(&last_half),
             rss_slope_bytes_per_h: series(&|s| s.rss_bytes as f64),
             entity_slope_per_h: series(&|s| s.entities as f64),
             alert_log_slope_per_h: series(&|s| s.alerts_logged as f64),
@@ -117,6 +129,10 @@ impl SoakReport {
             f(self.entity_slope_per_h, "/h"),
             f(self.alert_log_slope_per_h, "/h"),
         ));
+        out.push_str(&format!(
+            "second half of the run: RSS slope {}\n",
+            f(self.rss_slope_last_half_bytes_per_h.map(|b| b / MIB), "MiB/h")
+        ));
         out
     }
 }
@@ -164,6 +180,24 @@ mod tests {
             text.contains("RSS slope 1.00 MiB/h") && text.contains("peak RSS 300.0 MiB"),
             "{text}"
         );
-        assert_eq!(text.lines().count(), 1 + 7 + 1);
+        assert_eq!(text.lines().count(), 1 + 7 + 2);
+    }
+
+    #[test]
+    fn the_second_half_shows_memory_that_stopped_growing() {
+        // Caches fill for 12 hours (10 MiB/h), then memory stays put.
+        let samples: Vec<SoakSample> = (0..=24)
+            .map(|h| sample(f64::from(h), 100.0 + 10.0 * f64::from(h.min(12)), 81))
+            .collect();
+        let r = SoakReport::new(samples, None, 1.0);
+        let after_warmup = r.rss_slope_bytes_per_h.unwrap() / (1024.0 * 1024.0);
+        let last_half = r.rss_slope_last_half_bytes_per_h.unwrap() / (1024.0 * 1024.0);
+        assert!(after_warmup > 3.0, "{after_warmup}");
+        assert!(last_half.abs() < 1e-9, "{last_half}");
+        assert!(
+            r.text().contains("second half of the run: RSS slope 0.00 MiB/h"),
+            "{}",
+            r.text()
+        );
     }
 }
