@@ -7,85 +7,25 @@
 //! synthetic city, default 100,000), `CITYTWIN_BENCH_DIR` (where it is cached).
 //! Targets from the issue: ≤ 50 ms for the default city, ≤ 500 ms for 100,000 buildings.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Instant;
 
 use geo::Centroid;
-use geo_types::{MultiPolygon, Point, polygon};
 
-use citytwin::twin::city::{BuildingId, CityModel, LandArea, LayerId, Poi, RoadId, ZoneId};
+use citytwin::twin::city::{BuildingId, CityModel, RoadId, ZoneId};
 use citytwin::twin::feeds::Timestamp;
-use citytwin::twin::gis::layer::LayerKind;
 use citytwin::twin::indicators::{FeedInputs, IndicatorConfig, IndicatorContext, evaluate};
-use citytwin::twin::load;
 use citytwin::twin::scenario::{CostTable, Edit, EditStack, ScenarioEdit, SolarTarget, TransitMode};
-use citytwin::twin::scene::DEFAULT_SCENE;
+use common::{RUNS, median, mid, ms};
 
-/// Runs per measurement; the median is printed.
-const RUNS: usize = 7;
-/// Default size of the synthetic city.
-const SYNTH_BUILDINGS: usize = 100_000;
-/// Roads between synthetic POIs of each kind (the synthetic city has none of its own).
-const POI_EVERY: [(usize, &str, &str); 4] = [
-    (6, "public_transport", "platform"),
-    (40, "amenity", "school"),
-    (50, "amenity", "clinic"),
-    (15, "shop", "supermarket"),
-];
-/// Roads between synthetic parks.
-const PARK_EVERY: usize = 60;
 /// Side of a synthetic park and of drawn edits, metres.
 const SIDE_M: f64 = 40.0;
 /// Evaluation time.
 const AT: Timestamp = Timestamp(1_768_478_400_000);
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1_000.0
-}
-
-fn mid(city: &CityModel, r: usize) -> [f64; 2] {
-    let l = &city.roads[r].line.0;
-    let (a, b) = (l[0], l[l.len() - 1]);
-    [(a.x + b.x) / 2.0, (a.y + b.y) / 2.0]
-}
-
 fn square(x: f64, y: f64) -> Vec<(f64, f64)> {
     vec![(x, y), (x + SIDE_M, y), (x + SIDE_M, y + SIDE_M), (x, y + SIDE_M)]
-}
-
-/// Adds stops, schools, clinics, groceries and parks along the roads of a city without POIs.
-fn add_destinations(city: &mut CityModel) {
-    let layer = LayerId(city.layers.len() as u16);
-    for (every, category, kind) in POI_EVERY {
-        for r in (0..city.roads.len()).step_by(every) {
-            let [x, y] = mid(city, r);
-            city.pois.push(Poi {
-                layer,
-                source_id: r as i64,
-                point: Point::new(x + 3.0, y + 3.0),
-                category: category.into(),
-                kind: kind.into(),
-                name: None,
-            });
-        }
-    }
-    for r in (0..city.roads.len()).step_by(PARK_EVERY) {
-        let [x, y] = mid(city, r);
-        let (x, y) = (x + 5.0, y + 5.0);
-        city.areas.push(LandArea {
-            layer,
-            kind: LayerKind::Green,
-            class: "park".into(),
-            area: MultiPolygon(vec![
-                polygon![(x: x, y: y), (x: x + SIDE_M, y: y), (x: x + SIDE_M, y: y + SIDE_M), (x: x, y: y + SIDE_M)],
-            ]),
-        });
-    }
 }
 
 /// One edit of each kind, on features near the middle of the city.
@@ -283,29 +223,6 @@ fn bench(label: &str, city: CityModel, config: &IndicatorConfig) {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let loaded = load::load_scene(&root.join(DEFAULT_SCENE)).expect("default scene loads");
-    bench(
-        "default city (Helsinki centre)",
-        loaded.city,
-        &loaded.scene.indicators,
-    );
-    let n: usize = std::env::var("CITYTWIN_BENCH_SCENARIO_BUILDINGS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(SYNTH_BUILDINGS);
-    let dir = std::env::var_os("CITYTWIN_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("citytwin-synth-{n}")));
-    if !dir.join("synth.ron").exists() {
-        citytwin::twin::synth::write_synth(&dir, n, 1).expect("synth");
-    }
-    let loaded = load::load_scene(Path::new(&dir.join("synth.ron"))).expect("synth scene loads");
-    let mut city = loaded.city;
-    add_destinations(&mut city);
-    bench(
-        "synthetic city (with added stops, schools, clinics, groceries, parks)",
-        city,
-        &loaded.scene.indicators,
-    );
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    common::on_both_cities("CITYTWIN_BENCH_SCENARIO_BUILDINGS", bench);
 }

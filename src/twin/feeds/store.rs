@@ -669,6 +669,17 @@ impl Reader<'_> {
         }
         Ok(())
     }
+
+    /// The chunk's latest record at or before `t` (the later one of equal times).
+    fn latest<'d>(&self, chunk: i64, data: &'d [u8], t: Timestamp) -> Result<Option<Record<'d>>, StoreError> {
+        let mut pick: Option<Record<'d>> = None;
+        self.each(chunk, data, |rec| {
+            if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
+                pick = Some(rec);
+            }
+        })?;
+        Ok(pick)
+    }
 }
 
 /// The subject and metric of a `series` row; `None` for pairs this version does not know.
@@ -812,6 +823,14 @@ impl Store {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Column `i` of a row as a blob (a chunk's packed records).
+    fn blob<'r>(&self, r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8], StoreError> {
+        r.get_ref(i)
+            .map_err(|e| self.err(e))?
+            .as_blob()
+            .map_err(|e| self.err(e.into()))
     }
 
     fn reader(&self) -> Result<Reader<'_>, StoreError> {
@@ -998,18 +1017,8 @@ impl Store {
             };
             let chunk: i64 = r.get(3).map_err(|e| self.err(e))?;
             let source: i64 = r.get(4).map_err(|e| self.err(e))?;
-            let data = r
-                .get_ref(5)
-                .map_err(|e| self.err(e))?
-                .as_blob()
-                .map_err(|e| self.err(e.into()))?;
-            let mut pick: Option<Record<'_>> = None;
-            reader.each(chunk, data, |rec| {
-                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
-                    pick = Some(rec);
-                }
-            })?;
-            if let Some(rec) = pick
+            let data = self.blob(r, 5)?;
+            if let Some(rec) = reader.latest(chunk, data, t)?
                 && best.as_ref().is_none_or(|(b, _)| (rec.time, chunk) > *b)
             {
                 best = Some(((rec.time, chunk), reader.observation(key, *metric, source, &rec)?));
@@ -1047,18 +1056,8 @@ impl Store {
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let chunk: i64 = r.get(0).map_err(|e| self.err(e))?;
             let source: i64 = r.get(1).map_err(|e| self.err(e))?;
-            let data = r
-                .get_ref(2)
-                .map_err(|e| self.err(e))?
-                .as_blob()
-                .map_err(|e| self.err(e.into()))?;
-            let mut pick: Option<Record<'_>> = None;
-            reader.each(chunk, data, |rec| {
-                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
-                    pick = Some(rec);
-                }
-            })?;
-            if let Some(rec) = pick
+            let data = self.blob(r, 2)?;
+            if let Some(rec) = reader.latest(chunk, data, t)?
                 && best.as_ref().is_none_or(|b| rec.time >= b.time.0)
             {
                 best = Some(reader.observation(key, metric, source, &rec)?);
@@ -1095,11 +1094,7 @@ impl Store {
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let chunk: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let data = r
-                .get_ref(1)
-                .map_err(|e| self.err(e))?
-                .as_blob()
-                .map_err(|e| self.err(e.into()))?;
+            let data = self.blob(r, 1)?;
             reader.each(chunk, data, |rec| {
                 if rec.time >= from.0 && rec.time <= to.0 {
                     out.push((Timestamp(rec.time), rec.value));
@@ -1148,11 +1143,7 @@ impl Store {
             };
             let chunk: i64 = r.get(2).map_err(|e| self.err(e))?;
             let source: i64 = r.get(3).map_err(|e| self.err(e))?;
-            let data = r
-                .get_ref(4)
-                .map_err(|e| self.err(e))?
-                .as_blob()
-                .map_err(|e| self.err(e.into()))?;
+            let data = self.blob(r, 4)?;
             let mut failed = None;
             reader.each(chunk, data, |rec| {
                 if rec.time >= from.0 && rec.time <= to.0 && failed.is_none() {
