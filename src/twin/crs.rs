@@ -95,6 +95,11 @@ pub enum CrsError {
 /// hash table would cost more than the PROJ calls it saves.
 const DEDUP_MIN_COORDS: usize = 64;
 
+/// Repeated coordinates are looked for within windows of this many: a ring's closing point
+/// and walls shared by neighbouring buildings lie close together in a file, and a window's
+/// hash table (512 KiB) stays in cache where one for millions of points would not.
+const DEDUP_WINDOW: usize = 1 << 16;
+
 /// Marker PROJ puts in a definition when the operation is chosen point by point.
 const PROJ_DEF_UNKNOWN: [&str; 2] = ["unavailable until proj_trans is called", "unknown"];
 
@@ -386,9 +391,15 @@ fn make_candidates(from: &Crs, to: &Crs) -> Result<Proj, CrsError> {
 }
 
 /// Converts a batch, each distinct coordinate once (compared bit for bit, so the result is
-/// exactly what converting every point would give).
+/// exactly what converting every point would give), window by window.
 fn convert_unique(proj: &Proj, coords: &mut [Coord<f64>]) {
-    if coords.len() < DEDUP_MIN_COORDS || coords.len() >= u32::MAX as usize {
+    for window in coords.chunks_mut(DEDUP_WINDOW) {
+        convert_unique_window(proj, window);
+    }
+}
+
+fn convert_unique_window(proj: &Proj, coords: &mut [Coord<f64>]) {
+    if coords.len() < DEDUP_MIN_COORDS {
         convert_or_nan(proj, coords);
         return;
     }

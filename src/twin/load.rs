@@ -529,33 +529,41 @@ fn add_layer(
     let name_of = |f: &Feature| f.text(&spec.name_field);
     match spec.kind {
         LayerKind::Buildings => {
-            city.buildings.reserve(features.len());
-            for f in features {
-                let name = name_of(&f);
-                let Some(footprint) = polygons(f.geometry) else {
-                    skipped.skip("not a polygon in a building layer");
-                    continue;
-                };
-                let h = heights::resolve(&f.attributes, &spec.heights);
-                let usage = f
-                    .attributes
-                    .get(&spec.heights.type_field)
-                    .map(|v| v.as_text())
-                    .unwrap_or_else(|| "yes".into());
-                let mut attributes = f.attributes;
-                // Kept as long as the city: no spare capacity.
-                attributes.shrink_to_fit();
-                city.buildings.push(Building {
-                    layer: id,
-                    source_id: f.source_id,
-                    footprint,
-                    height_m: h.height_m,
-                    min_height_m: h.min_height_m,
-                    height_source: h.source,
-                    name,
-                    usage,
-                    attributes,
-                });
+            // Heights, names and uses come from each feature's own attributes: resolved on
+            // all cores, kept in source order.
+            let built: Vec<Result<Building, &'static str>> = features
+                .into_par_iter()
+                .map(|f| {
+                    let name = name_of(&f);
+                    let footprint = polygons(f.geometry).ok_or("not a polygon in a building layer")?;
+                    let h = heights::resolve(&f.attributes, &spec.heights);
+                    let usage = f
+                        .attributes
+                        .get(&spec.heights.type_field)
+                        .map(|v| v.as_text())
+                        .unwrap_or_else(|| "yes".into());
+                    let mut attributes = f.attributes;
+                    // Kept as long as the city: no spare capacity.
+                    attributes.shrink_to_fit();
+                    Ok(Building {
+                        layer: id,
+                        source_id: f.source_id,
+                        footprint,
+                        height_m: h.height_m,
+                        min_height_m: h.min_height_m,
+                        height_source: h.source,
+                        name,
+                        usage,
+                        attributes,
+                    })
+                })
+                .collect();
+            city.buildings.reserve(built.len());
+            for b in built {
+                match b {
+                    Ok(b) => city.buildings.push(b),
+                    Err(reason) => skipped.skip(reason),
+                }
             }
         }
         LayerKind::Roads => {
@@ -685,6 +693,51 @@ mod tests {
             assert_eq!(city.crs, Crs::Epsg(utm), "{rel}");
         }
         assert_eq!(guess_scene_crs(&[]), None);
+    }
+
+    #[test]
+    fn buildings_keep_source_order_and_count_what_is_not_a_polygon() {
+        use crate::twin::gis::layer::{AttrValue, Attributes};
+        use geo_types::{Point, Polygon, Rect};
+        let n = 2_000;
+        let features: Vec<Feature> = (0..n)
+            .map(|i| {
+                let mut a = Attributes::new();
+                a.insert("height".into(), AttrValue::Text(format!("{} m", 3 + i % 40)));
+                let x = (i % 100) as f64 * 20.0;
+                let y = (i / 100) as f64 * 20.0;
+                let geometry = if i % 250 == 7 {
+                    Geometry::Point(Point::new(x, y))
+                } else {
+                    Geometry::Polygon(Polygon::from(Rect::new((x, y), (x + 10.0, y + 10.0))))
+                };
+                Feature {
+                    source_id: i as i64,
+                    geometry,
+                    attributes: a,
+                }
+            })
+            .collect();
+        let layer = Layer {
+            name: "b".into(),
+            format: LayerFormat::Generated,
+            kind: LayerKind::Buildings,
+            crs: Crs::Epsg(32635),
+            features,
+            skipped: SkipReport::default(),
+            catalogue: Default::default(),
+        };
+        let mut scene = scene_for_file(Path::new("buildings.shp"), None);
+        scene.crs = Some("EPSG:32635".into());
+        let (city, report) = load_layers_from(&scene, vec![layer], &Progress::default()).unwrap();
+        let points = (0..n).filter(|i| i % 250 == 7).count();
+        assert_eq!(city.buildings.len(), n - points);
+        assert_eq!(report.layers[0].skipped.total(), points);
+        let ids: Vec<i64> = city.buildings.iter().map(|b| b.source_id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "source order kept");
+        for b in &city.buildings {
+            assert_eq!(b.height_m, (3 + b.source_id % 40) as f64, "{}", b.source_id);
+        }
     }
 
     #[test]
