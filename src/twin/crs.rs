@@ -1,7 +1,9 @@
 //! Coordinate reference systems: naming a CRS, batched PROJ transforms of whole layers,
 //! the default UTM scene CRS, and the scene origin that keeps render coordinates small.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use geo_types::Coord;
 use proj::Proj;
@@ -14,9 +16,9 @@ use crate::twin::gis::layer::{Layer, for_each_coord, for_each_coord_mut};
 pub const WGS84: Crs = Crs::Epsg(4326);
 
 /// Layers with more coordinates than this are transformed on several threads, one PROJ
-/// object per thread. Setting up a PROJ transformation (≈ 40 ms) costs about as much as
-/// converting 100,000 points, so smaller layers stay on one thread.
-const PARALLEL_TRANSFORM_MIN_COORDS: usize = 100_000;
+/// object per thread, rebuilt from the operation's PROJ string (≈ 0.5 ms, about as much as
+/// converting 1,000 points; a PROJ search for the pair would cost ≈ 40 ms).
+const PARALLEL_TRANSFORM_MIN_COORDS: usize = 20_000;
 
 /// A coordinate reference system: an EPSG code or a WKT text (e.g. from a .prj file).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,33 +91,181 @@ pub enum CrsError {
     },
 }
 
+/// Layers with fewer coordinates than this are not searched for repeated coordinates: the
+/// hash table would cost more than the PROJ calls it saves.
+const DEDUP_MIN_COORDS: usize = 64;
+
+/// Repeated coordinates are looked for within windows of this many: a ring's closing point
+/// and walls shared by neighbouring buildings lie close together in a file, and a window's
+/// hash table (512 KiB) stays in cache where one for millions of points would not.
+const DEDUP_WINDOW: usize = 1 << 16;
+
+/// Marker PROJ puts in a definition when the operation is chosen point by point.
+const PROJ_DEF_UNKNOWN: [&str; 2] = ["unavailable until proj_trans is called", "unknown"];
+
+/// A single-operation transformation must reproduce the candidates' own result at the
+/// sample point to this tolerance (in target units) before it replaces them.
+const SINGLE_OP_TOLERANCE: f64 = 1e-6;
+
+/// How PROJ transforms between one pair of CRSs, found once per process.
+enum PairOps {
+    /// One operation wherever the data lies: its PROJ string (`None`: nothing to do).
+    Single(Option<String>),
+    /// Several candidate operations, chosen by location; kept to resolve a layer's
+    /// location to one of them.
+    ByLocation(Mutex<SendProj>),
+}
+
+/// A PROJ object that moves between threads. PROJ objects and their context may be used
+/// from any thread as long as only one thread uses them at a time; the mutex around it in
+/// [`PairOps::ByLocation`] guarantees that.
+struct SendProj(Proj);
+
+// SAFETY: see `SendProj`: every use is behind a `Mutex`, so one thread at a time.
+unsafe impl Send for SendProj {}
+
+/// A pair's operations, or PROJ's message when it cannot build them.
+type PairSlot = Arc<OnceLock<Result<Arc<PairOps>, String>>>;
+
+/// Every CRS pair resolved so far in this process. Setting up a transformation costs tens of
+/// milliseconds (opening proj.db, parsing WKT, searching operations), converting a point
+/// about a microsecond: a pair is searched once, then rebuilt from its PROJ string (< 1 ms).
+static PAIRS: LazyLock<Mutex<HashMap<(Crs, Crs), PairSlot>>> = LazyLock::new(Default::default);
+
+/// The operations between two CRSs, searched once per process; concurrent callers for the
+/// same pair wait for the first one's search instead of repeating it.
+fn pair_ops(from: &Crs, to: &Crs) -> Result<Arc<PairOps>, CrsError> {
+    let key = (from.clone(), to.clone());
+    let slot = PAIRS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let r = slot.get_or_init(|| search_pair(from, to)).clone();
+    if r.is_err() {
+        // Failures are not kept: the next caller gets PROJ's own answer again.
+        PAIRS.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+    }
+    r.map_err(|cause| CrsError::Create {
+        from: from.label(),
+        to: to.label(),
+        cause,
+    })
+}
+
+fn search_pair(from: &Crs, to: &Crs) -> Result<Arc<PairOps>, String> {
+    let p = Proj::new_known_crs(&from.definition(), &to.definition(), None).map_err(|e| e.to_string())?;
+    Ok(Arc::new(match single_definition(&p) {
+        Some(def) if is_noop(&def) => PairOps::Single(None),
+        Some(def) => PairOps::Single(Some(def)),
+        None => PairOps::ByLocation(Mutex::new(SendProj(p))),
+    }))
+}
+
+/// The PROJ string of an object that is one operation (or whose operation for the last
+/// point converted is known); `None` while PROJ still chooses per point.
+fn single_definition(p: &Proj) -> Option<String> {
+    p.def()
+        .ok()
+        .filter(|d| !d.is_empty() && !PROJ_DEF_UNKNOWN.contains(&d.trim()))
+}
+
+fn is_noop(def: &str) -> bool {
+    def.split_whitespace().any(|w| w == "proj=noop")
+}
+
+/// Sets up the transformation between two CRSs ahead of need (e.g. on another thread while
+/// a file is read), so that [`Transformer::new`] for the pair later costs under a millisecond.
+/// Errors are returned, not kept: the later call reports them again.
+pub fn prepare(from: &Crs, to: &Crs) -> Result<(), CrsError> {
+    if from != to {
+        pair_ops(from, to)?;
+    }
+    Ok(())
+}
+
 /// A PROJ transformation from one CRS to another, built once and applied to whole batches.
+/// It is one PROJ operation for the whole layer (the one PROJ itself picks for the layer's
+/// centre), so no point pays for choosing among candidates and neighbouring points never
+/// take different datum shifts.
 pub struct Transformer {
     from: Crs,
     to: Crs,
     proj: Option<Proj>,
+    /// The single operation's PROJ string, for the extra threads of a large batch; `None`
+    /// when PROJ chooses among candidates point by point.
+    pipeline: Option<String>,
 }
 
 impl Transformer {
-    /// Builds the transformation (identity when both CRSs are the same).
+    /// Builds the transformation (identity when both CRSs are the same). Where PROJ has
+    /// several candidate operations for the pair, they are kept and chosen point by point;
+    /// [`Transformer::for_extent`] settles on one for a layer.
     pub fn new(from: &Crs, to: &Crs) -> Result<Transformer, CrsError> {
-        let proj = if from == to {
-            None
-        } else {
-            // The same CRS written two ways (a .prj WKT and its EPSG code): PROJ builds a
-            // no-op pipeline, which is skipped rather than run point by point.
-            Some(make_proj(from, to)?).filter(|p| !p.def().is_ok_and(|d| d.contains("proj=noop")))
-        };
-        Ok(Transformer {
+        Transformer::for_extent(from, to, None)
+    }
+
+    /// Builds the transformation for data within `bbox` (`[min_x, min_y, max_x, max_y]` in
+    /// the source CRS): where PROJ has several candidate operations, the one it picks for
+    /// the bbox's centre is used for every point.
+    pub fn for_extent(from: &Crs, to: &Crs, bbox: Option<[f64; 4]>) -> Result<Transformer, CrsError> {
+        let mut t = Transformer {
             from: from.clone(),
             to: to.clone(),
-            proj,
-        })
+            proj: None,
+            pipeline: None,
+        };
+        if from == to {
+            return Ok(t);
+        }
+        let create = |e: proj::ProjCreateError| CrsError::Create {
+            from: from.label(),
+            to: to.label(),
+            cause: e.to_string(),
+        };
+        match pair_ops(from, to)?.as_ref() {
+            // The same CRS written two ways (a .prj WKT and its EPSG code): PROJ builds a
+            // no-op pipeline, which is skipped rather than run point by point.
+            PairOps::Single(None) => {}
+            PairOps::Single(Some(def)) => {
+                t.proj = Some(Proj::new(def).map_err(create)?);
+                t.pipeline = Some(def.clone());
+            }
+            PairOps::ByLocation(candidates) => {
+                let chosen = bbox.and_then(|b| {
+                    let centre = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+                    let guard = candidates.lock().unwrap_or_else(|e| e.into_inner());
+                    let expected = guard.0.convert(centre).ok()?;
+                    let def = single_definition(&guard.0)?;
+                    drop(guard);
+                    let single = Proj::new(&def).ok()?;
+                    let got = single.convert(centre).ok()?;
+                    let same = (got.0 - expected.0).abs() <= SINGLE_OP_TOLERANCE
+                        && (got.1 - expected.1).abs() <= SINGLE_OP_TOLERANCE;
+                    same.then_some((single, def))
+                });
+                match chosen {
+                    Some((_, def)) if is_noop(&def) => {}
+                    Some((single, def)) => {
+                        t.proj = Some(single);
+                        t.pipeline = Some(def);
+                    }
+                    None => t.proj = Some(make_candidates(from, to)?),
+                }
+            }
+        }
+        Ok(t)
     }
 
     /// True when nothing needs to be done.
     pub fn is_identity(&self) -> bool {
         self.proj.is_none()
+    }
+
+    /// The PROJ string of the one operation used for every point, if it is one.
+    pub fn definition(&self) -> Option<&str> {
+        self.pipeline.as_deref()
     }
 
     /// Transforms one point; `None` when PROJ fails or returns a non-finite value.
@@ -130,27 +280,29 @@ impl Transformer {
     }
 
     /// Transforms a batch of coordinates in place. Points PROJ cannot transform become NaN.
+    /// A coordinate that occurs several times (a ring's closing point, a wall two buildings
+    /// share) is converted once.
     pub fn batch(&self, coords: &mut [Coord<f64>]) {
         let Some(proj) = &self.proj else { return };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         if coords.len() < PARALLEL_TRANSFORM_MIN_COORDS || threads < 2 {
-            convert_or_nan(proj, coords);
+            convert_unique(proj, coords);
             return;
         }
         // Proj is neither Send nor Sync: this thread converts the first chunk with the
-        // transformer's own PROJ object; each other thread builds one for its chunk (once per
-        // chunk, never per point), so a layer costs one PROJ set-up per extra core.
+        // transformer's own PROJ object; each other thread builds one for its chunk from the
+        // operation's PROJ string (well under a millisecond; never per point).
         let chunk = coords.len().div_ceil(threads);
         let (first, rest) = coords.split_at_mut(chunk);
-        let (from, to) = (&self.from, &self.to);
+        let (from, to, pipeline) = (&self.from, &self.to, self.pipeline.as_deref());
         std::thread::scope(|s| {
             for part in rest.chunks_mut(chunk) {
-                s.spawn(move || match make_proj(from, to) {
-                    Ok(p) => convert_or_nan(&p, part),
+                s.spawn(move || match thread_proj(from, to, pipeline) {
+                    Ok(p) => convert_unique(&p, part),
                     Err(_) => part.iter_mut().for_each(|c| *c = nan_coord()),
                 });
             }
-            convert_or_nan(proj, first);
+            convert_unique(proj, first);
         });
     }
 
@@ -216,7 +368,21 @@ fn nan_coord() -> Coord<f64> {
     }
 }
 
-fn make_proj(from: &Crs, to: &Crs) -> Result<Proj, CrsError> {
+/// A PROJ object for another thread: the single operation rebuilt from its PROJ string, or
+/// PROJ's candidates for the pair.
+fn thread_proj(from: &Crs, to: &Crs, pipeline: Option<&str>) -> Result<Proj, CrsError> {
+    match pipeline {
+        Some(def) => Proj::new(def).map_err(|e| CrsError::Create {
+            from: from.label(),
+            to: to.label(),
+            cause: e.to_string(),
+        }),
+        None => make_candidates(from, to),
+    }
+}
+
+/// PROJ's own object for the pair, choosing among candidate operations point by point.
+fn make_candidates(from: &Crs, to: &Crs) -> Result<Proj, CrsError> {
     Proj::new_known_crs(&from.definition(), &to.definition(), None).map_err(|e| CrsError::Create {
         from: from.label(),
         to: to.label(),
@@ -224,15 +390,68 @@ fn make_proj(from: &Crs, to: &Crs) -> Result<Proj, CrsError> {
     })
 }
 
+/// Converts a batch, each distinct coordinate once (compared bit for bit, so the result is
+/// exactly what converting every point would give), window by window.
+fn convert_unique(proj: &Proj, coords: &mut [Coord<f64>]) {
+    for window in coords.chunks_mut(DEDUP_WINDOW) {
+        convert_unique_window(proj, window);
+    }
+}
+
+fn convert_unique_window(proj: &Proj, coords: &mut [Coord<f64>]) {
+    if coords.len() < DEDUP_MIN_COORDS {
+        convert_or_nan(proj, coords);
+        return;
+    }
+    let (mut unique, index) = distinct(coords);
+    if unique.len() == coords.len() {
+        convert_or_nan(proj, coords);
+        return;
+    }
+    convert_or_nan(proj, &mut unique);
+    for (c, &i) in coords.iter_mut().zip(&index) {
+        *c = unique[i as usize];
+    }
+}
+
+/// The distinct coordinates of a slice (bit for bit), and for each input its position among
+/// them. An open-addressing table: far cheaper than a PROJ call per repeated point.
+fn distinct(coords: &[Coord<f64>]) -> (Vec<Coord<f64>>, Vec<u32>) {
+    const EMPTY: u32 = u32::MAX;
+    let bits = (coords.len() * 2).next_power_of_two().trailing_zeros().max(4);
+    let mask = (1usize << bits) - 1;
+    let mut slots = vec![EMPTY; mask + 1];
+    let mut unique: Vec<Coord<f64>> = Vec::with_capacity(coords.len());
+    let mut index = Vec::with_capacity(coords.len());
+    for c in coords {
+        let (kx, ky) = (c.x.to_bits(), c.y.to_bits());
+        let h =
+            (kx.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ky.rotate_left(31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let mut slot = (h >> (64 - bits)) as usize;
+        loop {
+            let s = slots[slot];
+            if s == EMPTY {
+                slots[slot] = unique.len() as u32;
+                index.push(unique.len() as u32);
+                unique.push(*c);
+                break;
+            }
+            let u = unique[s as usize];
+            if u.x.to_bits() == kx && u.y.to_bits() == ky {
+                index.push(s);
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+    (unique, index)
+}
+
 /// Converts a batch; when PROJ rejects the batch, falls back to point by point so that
 /// only the failing points become NaN.
 fn convert_or_nan(proj: &Proj, coords: &mut [Coord<f64>]) {
-    let mut tuples: Vec<(f64, f64)> = coords.iter().map(|c| (c.x, c.y)).collect();
-    if proj.convert_array(&mut tuples).is_ok() {
-        for (c, t) in coords.iter_mut().zip(&tuples) {
-            *c = Coord { x: t.0, y: t.1 };
-        }
-    } else {
+    // On failure `convert_array` leaves the slice as it was.
+    if proj.convert_array(coords).is_err() {
         for c in coords.iter_mut() {
             *c = match proj.convert((c.x, c.y)) {
                 Ok((x, y)) if x.is_finite() && y.is_finite() => Coord { x, y },
@@ -344,6 +563,169 @@ mod tests {
                 "point {i}"
             );
         }
+    }
+
+    /// Every coordinate of a real shapefile layer.
+    fn layer_coords(rel: &str) -> Option<(Crs, [f64; 4], Vec<Coord<f64>>)> {
+        let dir = crate::twin::testdata::data_dir()?;
+        let layer = crate::twin::gis::shapefile::read_shapefile(
+            &dir.join(rel),
+            crate::twin::gis::layer::LayerKind::Buildings,
+            None,
+        )
+        .unwrap();
+        let mut coords = Vec::new();
+        for f in &layer.features {
+            for_each_coord(&f.geometry, &mut |c| coords.push(c));
+        }
+        Some((layer.crs.clone(), layer.bbox().unwrap(), coords))
+    }
+
+    /// Largest coordinate difference between a transformer's batch and PROJ's own object
+    /// for the pair (choosing among candidates point by point, as before this transformer
+    /// settled on one operation), over every coordinate given.
+    fn max_difference(from: &Crs, to: &Crs, bbox: [f64; 4], coords: &[Coord<f64>]) -> f64 {
+        let t = Transformer::for_extent(from, to, Some(bbox)).unwrap();
+        let reference = make_candidates(from, to).unwrap();
+        let mut got = coords.to_vec();
+        t.batch(&mut got);
+        let mut worst: f64 = 0.0;
+        for (c, g) in coords.iter().zip(&got) {
+            let (x, y) = reference.convert((c.x, c.y)).unwrap();
+            worst = worst.max((g.x - x).abs()).max((g.y - y).abs());
+        }
+        worst
+    }
+
+    #[test]
+    fn one_operation_per_layer_matches_proj_on_real_data() {
+        // Monaco (Lambert-93, metres) and New York (State Plane, US survey feet): the single
+        // operation, rebuilt from its PROJ string, on several threads, each distinct point
+        // once, gives PROJ's own coordinates within 1 mm (1e-8 degree ≈ 1 mm for WGS84).
+        for (rel, utm) in [
+            ("shp/monaco-2016/buildings.shp", 32632),
+            ("shp/nyc-west-village/buildings.shp", 32618),
+        ] {
+            let Some((crs, bbox, coords)) = layer_coords(rel) else {
+                return;
+            };
+            assert!(coords.len() > 10_000, "{rel}: {}", coords.len());
+            let d = max_difference(&crs, &Crs::Epsg(utm), bbox, &coords);
+            assert!(d < 1e-3, "{rel} → UTM: {d} m");
+            let d = max_difference(&crs, &WGS84, bbox, &coords);
+            assert!(d < 1e-8, "{rel} → WGS84: {d}°");
+            let t = Transformer::for_extent(&crs, &Crs::Epsg(utm), Some(bbox)).unwrap();
+            assert!(t.definition().is_some_and(|d| d.contains("proj=utm")));
+        }
+    }
+
+    #[test]
+    fn several_candidate_operations_settle_on_one_for_the_layer() {
+        // NAD27 → WGS84 and OSGB36 → UTM 30N: PROJ offers several operations, chosen per
+        // point. For a city's extent one is chosen once, and gives the same coordinates.
+        for (from, to, bbox) in [
+            (4267, 4326, [-74.05, 40.68, -73.90, 40.80]),
+            (27700, 32630, [525_000.0, 175_000.0, 535_000.0, 185_000.0]),
+        ] {
+            let (from, to) = (Crs::Epsg(from), Crs::Epsg(to));
+            assert!(
+                Transformer::new(&from, &to).unwrap().definition().is_none(),
+                "{from} → {to}: PROJ chooses per point without an extent"
+            );
+            let t = Transformer::for_extent(&from, &to, Some(bbox)).unwrap();
+            assert!(t.definition().is_some(), "{from} → {to}");
+            let coords: Vec<Coord<f64>> = (0..=20)
+                .flat_map(|i| (0..=20).map(move |j| (i, j)))
+                .map(|(i, j)| Coord {
+                    x: bbox[0] + (bbox[2] - bbox[0]) * i as f64 / 20.0,
+                    y: bbox[1] + (bbox[3] - bbox[1]) * j as f64 / 20.0,
+                })
+                .collect();
+            let tolerance = if to == WGS84 { 1e-8 } else { 1e-3 };
+            let d = max_difference(&from, &to, bbox, &coords);
+            assert!(d < tolerance, "{from} → {to}: {d}");
+        }
+    }
+
+    #[test]
+    fn repeated_coordinates_are_found_bit_for_bit() {
+        let c = |x: f64, y: f64| Coord { x, y };
+        let input = [
+            c(1.0, 2.0),
+            c(3.0, 4.0),
+            c(1.0, 2.0),
+            c(0.0, 0.0),
+            c(-0.0, 0.0),
+            c(f64::NAN, 1.0),
+            c(f64::NAN, 1.0),
+            c(3.0, 4.0),
+        ];
+        let (unique, index) = distinct(&input);
+        assert_eq!(unique.len(), 5, "{unique:?}");
+        assert_eq!(index, vec![0, 1, 0, 2, 3, 4, 4, 1]);
+        for (i, c) in input.iter().enumerate() {
+            let u = unique[index[i] as usize];
+            assert_eq!((u.x.to_bits(), u.y.to_bits()), (c.x.to_bits(), c.y.to_bits()));
+        }
+    }
+
+    #[test]
+    fn batches_with_repeated_points_match_point_by_point() {
+        let t = Transformer::new(&Crs::Epsg(2154), &Crs::Epsg(32632)).unwrap();
+        // Closed rings sharing edges, as in a cadastre: most points occur two or three times.
+        let mut coords = Vec::new();
+        for i in 0..500 {
+            let x = 1_050_000.0 + i as f64 * 7.5;
+            for (dx, dy) in [(0.0, 0.0), (7.5, 0.0), (7.5, 9.0), (0.0, 9.0), (0.0, 0.0)] {
+                coords.push(Coord {
+                    x: x + dx,
+                    y: 6_300_000.0 + dy,
+                });
+            }
+        }
+        coords.push(nan_coord());
+        let input = coords.clone();
+        t.batch(&mut coords);
+        for (c, i) in coords.iter().zip(&input) {
+            match t.point(i.x, i.y) {
+                Some((x, y)) => assert!((c.x - x).abs() < 1e-9 && (c.y - y).abs() < 1e-9),
+                None => assert!(!c.x.is_finite() || !c.y.is_finite()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_pair_is_searched_once_for_all_threads() {
+        let (from, to) = (Crs::Epsg(2154), Crs::Epsg(32631));
+        let defs: Vec<Option<String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        Transformer::new(&from, &to)
+                            .unwrap()
+                            .definition()
+                            .map(str::to_string)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(defs[0].is_some());
+        assert!(defs.iter().all(|d| *d == defs[0]), "{defs:?}");
+        let pairs = PAIRS.lock().unwrap();
+        let slot = pairs.get(&(from.clone(), to.clone())).expect("kept");
+        assert!(matches!(slot.get(), Some(Ok(_))));
+    }
+
+    #[test]
+    fn failed_pairs_are_reported_each_time_and_not_kept() {
+        let bad = Crs::Wkt("PROJCS[\"nonsense\",GEOGCS[broken".into());
+        for _ in 0..2 {
+            let e = prepare(&bad, &WGS84).unwrap_err();
+            assert!(e.to_string().contains("nonsense"), "{e}");
+        }
+        assert!(!PAIRS.lock().unwrap().contains_key(&(bad, WGS84)));
+        assert!(prepare(&WGS84, &WGS84).is_ok(), "nothing to prepare");
     }
 
     #[test]

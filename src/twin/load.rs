@@ -200,6 +200,7 @@ pub fn load_layers_with(
 ) -> Result<(CityModel, LoadReport), String> {
     let t0 = Instant::now();
     progress.begin(Stage::Reading, scene.layers.len() as u64);
+    prefetch_transforms(scene, base);
     // 1. Read. OSM files are parsed once even when several layers use them.
     let mut osm_paths: Vec<PathBuf> = scene
         .layers
@@ -230,6 +231,63 @@ pub fn load_layers_with(
     assemble(scene, reads, t0, progress)
 }
 
+/// Starts setting up, on another thread, the PROJ transformations that loading will need,
+/// so that their set-up (tens of milliseconds each) overlaps with reading the files. For
+/// each shapefile layer, whose CRS (.prj) and extent (.shp header) are known before its
+/// shapes are read: to WGS84, and to the scene CRS, named or else guessed as the UTM zone
+/// of the headers' centre the way [`assemble`] chooses it. Only a head start: a guess that
+/// turns out wrong costs that thread's time, never a different result.
+fn prefetch_transforms(scene: &Scene, base: &Path) {
+    let named = scene.scene_crs();
+    let files: Vec<(PathBuf, Option<Crs>)> = scene
+        .layers
+        .iter()
+        .map(|l| (base.join(&l.path), l.crs.as_deref().map(Crs::parse)))
+        .filter(|(p, _)| LayerFormat::from_path(p) == Some(LayerFormat::Shapefile))
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut sources: Vec<(Crs, [f64; 4])> = Vec::new();
+        for (path, crs) in &files {
+            let (Ok(crs), Ok(b)) = (
+                gis::shapefile::read_prj(path, crs.as_ref()),
+                gis::shapefile::header_bbox(path),
+            ) else {
+                continue;
+            };
+            sources.push((crs, b));
+        }
+        let target = named.or_else(|| guess_scene_crs(&sources));
+        let Some(target) = target else { return };
+        // Errors are not kept: loading meets and reports them itself.
+        let _ = crate::twin::crs::prepare(&target, &WGS84);
+        for (crs, _) in &sources {
+            let _ = crate::twin::crs::prepare(crs, &target);
+        }
+    });
+}
+
+/// The scene CRS [`assemble`] will choose when the scene names none (the UTM zone of the
+/// data's centre), guessed from layers' CRSs and extents known before they are read.
+fn guess_scene_crs(sources: &[(Crs, [f64; 4])]) -> Option<Crs> {
+    let mut acc: Option<[f64; 4]> = None;
+    for (crs, b) in sources {
+        let Some(w) = Transformer::for_extent(crs, &WGS84, Some(*b))
+            .ok()
+            .and_then(|t| t.bbox(*b))
+        else {
+            continue;
+        };
+        acc = Some(match acc {
+            None => w,
+            Some(a) => [a[0].min(w[0]), a[1].min(w[1]), a[2].max(w[2]), a[3].max(w[3])],
+        });
+    }
+    acc.map(|a| Crs::utm_for((a[0] + a[2]) / 2.0, (a[1] + a[3]) / 2.0))
+}
+
 /// Steps 2–5 of loading: scene CRS, projection, the model, zones and origin.
 fn assemble(
     scene: &Scene,
@@ -245,7 +303,7 @@ fn assemble(
             for r in &reads {
                 let Ok(l) = &r.layer else { continue };
                 let Some(b) = l.bbox() else { continue };
-                let Ok(t) = Transformer::new(&l.crs, &WGS84) else {
+                let Ok(t) = Transformer::for_extent(&l.crs, &WGS84, Some(b)) else {
                     continue;
                 };
                 if let Some(w) = t.bbox(b) {
@@ -271,7 +329,7 @@ fn assemble(
                 progress.set_label(&layer.name);
             }
             if let Ok(layer) = &mut r.layer {
-                match Transformer::new(&layer.crs, &scene_crs) {
+                match Transformer::for_extent(&layer.crs, &scene_crs, layer.bbox()) {
                     Ok(tr) => tr.layer(layer),
                     Err(e) => r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display())),
                 }
@@ -471,33 +529,41 @@ fn add_layer(
     let name_of = |f: &Feature| f.text(&spec.name_field);
     match spec.kind {
         LayerKind::Buildings => {
-            city.buildings.reserve(features.len());
-            for f in features {
-                let name = name_of(&f);
-                let Some(footprint) = polygons(f.geometry) else {
-                    skipped.skip("not a polygon in a building layer");
-                    continue;
-                };
-                let h = heights::resolve(&f.attributes, &spec.heights);
-                let usage = f
-                    .attributes
-                    .get(&spec.heights.type_field)
-                    .map(|v| v.as_text())
-                    .unwrap_or_else(|| "yes".into());
-                let mut attributes = f.attributes;
-                // Kept as long as the city: no spare capacity.
-                attributes.shrink_to_fit();
-                city.buildings.push(Building {
-                    layer: id,
-                    source_id: f.source_id,
-                    footprint,
-                    height_m: h.height_m,
-                    min_height_m: h.min_height_m,
-                    height_source: h.source,
-                    name,
-                    usage,
-                    attributes,
-                });
+            // Heights, names and uses come from each feature's own attributes: resolved on
+            // all cores, kept in source order.
+            let built: Vec<Result<Building, &'static str>> = features
+                .into_par_iter()
+                .map(|f| {
+                    let name = name_of(&f);
+                    let footprint = polygons(f.geometry).ok_or("not a polygon in a building layer")?;
+                    let h = heights::resolve(&f.attributes, &spec.heights);
+                    let usage = f
+                        .attributes
+                        .get(&spec.heights.type_field)
+                        .map(|v| v.as_text())
+                        .unwrap_or_else(|| "yes".into());
+                    let mut attributes = f.attributes;
+                    // Kept as long as the city: no spare capacity.
+                    attributes.shrink_to_fit();
+                    Ok(Building {
+                        layer: id,
+                        source_id: f.source_id,
+                        footprint,
+                        height_m: h.height_m,
+                        min_height_m: h.min_height_m,
+                        height_source: h.source,
+                        name,
+                        usage,
+                        attributes,
+                    })
+                })
+                .collect();
+            city.buildings.reserve(built.len());
+            for b in built {
+                match b {
+                    Ok(b) => city.buildings.push(b),
+                    Err(reason) => skipped.skip(reason),
+                }
             }
         }
         LayerKind::Roads => {
@@ -606,6 +672,72 @@ mod tests {
         assert_eq!(parse_speed("40 km/h"), Some(40.0));
         assert_eq!(parse_speed("RO:urban"), None);
         assert_eq!(parse_speed("none"), None);
+    }
+
+    #[test]
+    fn the_guess_from_shapefile_headers_is_the_scene_crs_loading_chooses() {
+        let Some(dir) = crate::twin::testdata::data_dir() else {
+            return;
+        };
+        for (rel, utm) in [
+            ("shp/monaco-2016/buildings.shp", 32632),
+            ("shp/nyc-west-village/buildings.shp", 32618),
+        ] {
+            let path = dir.join(rel);
+            let crs = gis::shapefile::read_prj(&path, None).unwrap();
+            let header = gis::shapefile::header_bbox(&path).unwrap();
+            let guess = guess_scene_crs(&[(crs, header)]);
+            let scene = scene_for_file(&path, None);
+            let (city, report) = load_layers(&scene, path.parent().unwrap()).unwrap();
+            assert_eq!(guess, Some(report.scene_crs.clone()), "{rel}");
+            assert_eq!(city.crs, Crs::Epsg(utm), "{rel}");
+        }
+        assert_eq!(guess_scene_crs(&[]), None);
+    }
+
+    #[test]
+    fn buildings_keep_source_order_and_count_what_is_not_a_polygon() {
+        use crate::twin::gis::layer::{AttrValue, Attributes};
+        use geo_types::{Point, Polygon, Rect};
+        let n = 2_000;
+        let features: Vec<Feature> = (0..n)
+            .map(|i| {
+                let mut a = Attributes::new();
+                a.insert("height".into(), AttrValue::Text(format!("{} m", 3 + i % 40)));
+                let x = (i % 100) as f64 * 20.0;
+                let y = (i / 100) as f64 * 20.0;
+                let geometry = if i % 250 == 7 {
+                    Geometry::Point(Point::new(x, y))
+                } else {
+                    Geometry::Polygon(Polygon::from(Rect::new((x, y), (x + 10.0, y + 10.0))))
+                };
+                Feature {
+                    source_id: i as i64,
+                    geometry,
+                    attributes: a,
+                }
+            })
+            .collect();
+        let layer = Layer {
+            name: "b".into(),
+            format: LayerFormat::Generated,
+            kind: LayerKind::Buildings,
+            crs: Crs::Epsg(32635),
+            features,
+            skipped: SkipReport::default(),
+            catalogue: Default::default(),
+        };
+        let mut scene = scene_for_file(Path::new("buildings.shp"), None);
+        scene.crs = Some("EPSG:32635".into());
+        let (city, report) = load_layers_from(&scene, vec![layer], &Progress::default()).unwrap();
+        let points = (0..n).filter(|i| i % 250 == 7).count();
+        assert_eq!(city.buildings.len(), n - points);
+        assert_eq!(report.layers[0].skipped.total(), points);
+        let ids: Vec<i64> = city.buildings.iter().map(|b| b.source_id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "source order kept");
+        for b in &city.buildings {
+            assert_eq!(b.height_m, (3 + b.source_id % 40) as f64, "{}", b.source_id);
+        }
     }
 
     #[test]

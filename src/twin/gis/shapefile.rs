@@ -204,6 +204,35 @@ fn convert_shape(shape: Shape, report: &mut SkipReport) -> Result<Geometry<f64>,
     }
 }
 
+/// Bytes of a .shp file header.
+const SHP_HEADER_LEN: usize = 100;
+/// Offset of the bounding box (`x_min, y_min, x_max, y_max`, little-endian f64) in the header.
+const SHP_HEADER_BBOX_AT: usize = 36;
+
+/// The bounding box `[min_x, min_y, max_x, max_y]` a .shp file's header declares, read
+/// without reading the shapes (e.g. to set up a CRS transformation while the file is read).
+pub fn header_bbox(path: &Path) -> Result<[f64; 4], GisError> {
+    let mut header = [0u8; SHP_HEADER_LEN];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .map_err(|e| GisError::io(path, e))?;
+    let mut b = [0.0; 4];
+    for (i, v) in b.iter_mut().enumerate() {
+        let at = SHP_HEADER_BBOX_AT + 8 * i;
+        *v = f64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
+    }
+    if b.iter().all(|v| v.is_finite()) && b[0] <= b[2] && b[1] <= b[3] {
+        Ok(b)
+    } else {
+        Err(GisError::Malformed {
+            path: path.to_path_buf(),
+            format: FORMAT,
+            feature: None,
+            message: format!("header bounding box {b:?} is not a box"),
+        })
+    }
+}
+
 /// Reads a shapefile into a layer in its own CRS (from the .prj, or `override_crs`).
 /// Missing .shx/.dbf, an unreadable .prj or a corrupt header are errors; bad features are
 /// skipped and counted; a truncated file keeps what was read and counts the rest.
@@ -562,6 +591,39 @@ mod tests {
         let d = std::env::temp_dir().join(format!("citytwin-shp-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn header_bbox_is_the_layers_extent() {
+        let dir = std::env::temp_dir().join(format!("citytwin-hdrbbox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let layer = Layer {
+            name: "p".into(),
+            format: LayerFormat::Generated,
+            kind: LayerKind::Pois,
+            crs: Crs::Epsg(3067),
+            features: [(385_000.0, 6_672_000.0), (386_500.5, 6_671_000.25)]
+                .iter()
+                .enumerate()
+                .map(|(i, &(x, y))| Feature {
+                    source_id: i as i64,
+                    geometry: Geometry::Point(Point::new(x, y)),
+                    attributes: Attributes::new(),
+                })
+                .collect(),
+            skipped: SkipReport::default(),
+            catalogue: Default::default(),
+        };
+        let p = dir.join("h.shp");
+        write_shapefile(&layer, &p).unwrap();
+        assert_eq!(
+            header_bbox(&p).unwrap(),
+            [385_000.0, 6_671_000.25, 386_500.5, 6_672_000.0]
+        );
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..50]).unwrap();
+        assert!(matches!(header_bbox(&p), Err(GisError::Io { .. })));
+        assert!(header_bbox(&dir.join("missing.shp")).is_err());
     }
 
     #[test]
