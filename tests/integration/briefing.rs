@@ -27,7 +27,7 @@ const SIZE: (u32, u32) = (480, 270);
 const MIN_COLOURS: usize = 200;
 /// Fewest pixels the sample scenario changes in the whole-centre view (it rebuilds a zone
 /// and adds buildings, a park and a stop).
-const MIN_SCENARIO_PIXELS: usize = 50;
+const MIN_SCENARIO_PIXELS: usize = 300;
 
 fn citytwin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_citytwin"))
