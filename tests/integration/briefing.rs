@@ -37,17 +37,14 @@ fn citytwin(args: &[&str]) -> Output {
         .expect("runs citytwin")
 }
 
-#[test]
-fn sample_briefing_exports_one_page_with_an_image_per_slide() {
-    let briefing = Briefing::load(&root().join(SAMPLE_BRIEFING)).expect("the sample briefing loads");
-    let dir = tmp("briefing");
-    let pdf = dir.join("briefing.pdf");
-    let pngs = dir.join("png");
+/// Exports a briefing at [`SIZE`] to a PDF and a PNG folder, failing the test with the
+/// command's output when it fails.
+fn export(briefing: &str, pdf: &Path, pngs: &Path) {
     let size = format!("{}x{}", SIZE.0, SIZE.1);
     let out = citytwin(&[
         "briefing",
         "export",
-        SAMPLE_BRIEFING,
+        briefing,
         "--pdf",
         pdf.to_str().unwrap(),
         "--png-dir",
@@ -62,6 +59,15 @@ fn sample_briefing_exports_one_page_with_an_image_per_slide() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{stdout}");
+}
+
+#[test]
+fn sample_briefing_exports_one_page_with_an_image_per_slide() {
+    let briefing = Briefing::load(&root().join(SAMPLE_BRIEFING)).expect("the sample briefing loads");
+    let dir = tmp("briefing");
+    let pdf = dir.join("briefing.pdf");
+    let pngs = dir.join("png");
+    export(SAMPLE_BRIEFING, &pdf, &pngs);
 
     let bytes = std::fs::read(&pdf).expect("the PDF is written");
     let summary = inspect(&bytes).expect("the PDF is structurally sound");
@@ -234,25 +240,7 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
 
     let pdf = dir.join("b.pdf");
     let pngs = dir.join("png");
-    let size = format!("{}x{}", SIZE.0, SIZE.1);
-    let out = citytwin(&[
-        "briefing",
-        "export",
-        file.to_str().unwrap(),
-        "--pdf",
-        pdf.to_str().unwrap(),
-        "--png-dir",
-        pngs.to_str().unwrap(),
-        "--size",
-        &size,
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "export failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{stdout}");
+    export(file.to_str().unwrap(), &pdf, &pngs);
     let summary = inspect(&std::fs::read(&pdf).unwrap()).unwrap();
     let (one, two) = (&summary.pages[0].content, &summary.pages[1].content);
     let pm_text = pdf_text(&value_text(pm, None));
