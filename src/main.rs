@@ -395,6 +395,13 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
     for p in &o.problems {
         println!("problem: {p}");
     }
+    for (i, v) in o.values.iter().enumerate() {
+        let scenario = v
+            .scenario
+            .as_deref()
+            .map_or_else(String::new, |s| format!("; scenario {s}"));
+        println!("slide {}: data time {}{scenario}", i + 1, v.data_time);
+    }
     if !o.withheld_indicators.is_empty() {
         println!(
             "withheld for role '{}': {}",

@@ -1,7 +1,9 @@
 //! Briefings in the app: presenting one (`citytwin --briefing FILE`: a clean full screen,
 //! the 3D view and a slim strip with the slide's title and indicators; next / previous with
 //! the arrow keys, PageUp / PageDown as clickers send them, or space; a fly-to between
-//! slides, each slide's layers and choropleth applied) and the "Briefing" editing window of
+//! slides, each slide's layers, choropleth and scenario applied: a slide that names a
+//! scenario loads it into the scenario session, so the city shows it and the strip shows
+//! the scenario's values with their change against today) and the "Briefing" editing window of
 //! the normal app (capture the current view as a slide, reorder, delete, title and notes,
 //! save). Showing a slide is shared with the headless export ([`crate::app::briefing_export`]).
 
@@ -15,10 +17,12 @@ use crate::app::dashboard::{Dashboard, IndicatorEngine};
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
+use crate::app::scenario::{ScenarioCommand, ScenarioSession};
 use crate::app::ui::{CleanScreen, chrome_shown, root_ui};
 use crate::app::{AppState, AppSystems};
 use crate::twin::access::Role;
-use crate::twin::briefing::page::{format_value, status_rgb};
+use crate::twin::briefing::page::{format_change, format_value, status_rgb};
+use crate::twin::briefing::values::scenario_path;
 use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view, shown_layers};
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
@@ -121,7 +125,7 @@ pub struct BriefingPlugin {
 
 impl Plugin for BriefingPlugin {
     fn build(&self, app: &mut App) {
-        app.add_message::<SlideCommand>();
+        app.add_message::<SlideCommand>().add_message::<ScenarioCommand>();
         if let Some((b, path)) = &self.briefing {
             app.insert_resource(ActiveBriefing::new(b.clone(), path.clone()));
         }
@@ -251,7 +255,21 @@ pub fn apply_slide_layers(
     Ok(())
 }
 
-/// Flies to the current slide and applies its layers and choropleth when it changed.
+/// The scenario command that moves the session from the scenario shown (`shown`) to the
+/// one a slide names (`wanted`, resolved): load it, go back to the baseline (a new, empty
+/// scenario), or nothing when they are the same.
+pub fn scenario_change(shown: Option<&Path>, wanted: Option<&Path>) -> Option<ScenarioCommand> {
+    match (shown, wanted) {
+        (a, b) if a == b => None,
+        (_, Some(p)) => Some(ScenarioCommand::Load(p.to_path_buf())),
+        (Some(_), None) => Some(ScenarioCommand::New),
+        (None, None) => None,
+    }
+}
+
+/// Flies to the current slide and applies its layers, choropleth and scenario when it
+/// changed.
+#[allow(clippy::too_many_arguments)]
 fn show_slide(
     mut commands: Commands,
     mut active: ResMut<ActiveBriefing>,
@@ -260,6 +278,8 @@ fn show_slide(
     mut dash: ResMut<Dashboard>,
     mut layers: Query<(&LayerEntity, &mut Visibility)>,
     cameras: Query<(Entity, &CameraRig)>,
+    mut scenario_commands: MessageWriter<ScenarioCommand>,
+    mut shown_scenario: Local<Option<PathBuf>>,
 ) {
     let current = active.current;
     if active.applied == Some(current) || engine.is_none() {
@@ -269,6 +289,11 @@ fn show_slide(
         return;
     };
     active.applied = Some(current);
+    let wanted = slide.scenario.as_ref().map(|p| scenario_path(&active.path, p));
+    if let Some(c) = scenario_change(shown_scenario.as_deref(), wanted.as_deref()) {
+        scenario_commands.write(c);
+        *shown_scenario = wanted;
+    }
     let allow = |_: &LayerSpec| true;
     if let Err(e) = apply_slide_layers(&loaded, &slide, &allow, engine.as_deref(), &mut dash, &mut layers) {
         warn!("slide {} '{}': {e}", current + 1, slide.title);
@@ -300,6 +325,7 @@ fn presenting_strip(
     active: Option<Res<ActiveBriefing>>,
     engine: Option<Res<IndicatorEngine>>,
     dash: Res<Dashboard>,
+    session: Option<Res<ScenarioSession>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let Some(active) = active else { return Ok(()) };
@@ -328,6 +354,14 @@ fn presenting_strip(
                         .strong()
                         .color(egui::Color32::WHITE),
                 );
+                if let Some(s) = session.as_ref().filter(|_| slide.scenario.is_some()) {
+                    ui.add_space(12.0);
+                    ui.label(
+                        egui::RichText::new(format!("Scenario: {}", s.meta().name))
+                            .size(STRIP_TEXT_SIZE)
+                            .color(egui::Color32::from_rgb(160, 200, 255)),
+                    );
+                }
             });
             let (Some(engine), Some(eval)) = (engine.as_ref(), dash.eval.as_ref()) else {
                 return;
@@ -335,6 +369,11 @@ fn presenting_strip(
             if slide.indicators.is_empty() {
                 return;
             }
+            // A slide with a scenario shows the scenario's values against today.
+            let comparison = session
+                .as_ref()
+                .filter(|_| slide.scenario.is_some())
+                .and_then(|s| s.comparison());
             ui.horizontal_wrapped(|ui| {
                 for id in &slide.indicators {
                     let cat = &engine.0.ctx.catalogue.indicators;
@@ -343,10 +382,19 @@ fn presenting_strip(
                     };
                     let def = &cat[k];
                     let e = eval.city.get(k);
-                    let status = e.map_or(crate::twin::indicators::Status::NoData, |e| e.status);
-                    let value = e.and_then(|e| e.value).map_or("no data".to_string(), |v| {
+                    let mut status = e.map_or(crate::twin::indicators::Status::NoData, |e| e.status);
+                    let mut value = e.and_then(|e| e.value).map_or("no data".to_string(), |v| {
                         format!("{} {}", format_value(v), def.unit)
                     });
+                    if let Some(d) = comparison.and_then(|c| c.indicator(id)) {
+                        status = d.scenario_status;
+                        value = d.scenario.map_or("no data".to_string(), |v| {
+                            format!("{} {}", format_value(v), def.unit)
+                        });
+                        if let Some(change) = d.delta {
+                            value += &format!(" ({} vs today)", format_change(change));
+                        }
+                    }
                     ui.label(
                         egui::RichText::new("●")
                             .size(STRIP_TEXT_SIZE)
@@ -647,6 +695,7 @@ mod tests {
         b.slides.push(Slide::new("one", view(300.0)));
         let mut two = Slide::new("two", view(900.0));
         two.layers = Some(vec![layer0]);
+        two.scenario = Some(PathBuf::from("../scenarios/denser.ron"));
         b.slides.push(two);
 
         let mut app = App::new();
@@ -662,9 +711,10 @@ mod tests {
         .init_resource::<Dashboard>()
         .add_plugins((CameraPlugin, crate::app::outline::OutlinePlugin))
         .insert_resource(LoadedCity(Arc::new(loaded.clone())))
-        .insert_resource(ActiveBriefing::new(b, PathBuf::from("b.ron")))
+        .insert_resource(ActiveBriefing::new(b, PathBuf::from("briefings/b.ron")))
         .insert_resource(CleanScreen)
         .add_message::<SlideCommand>()
+        .add_message::<ScenarioCommand>()
         .add_systems(
             Update,
             (presenting_keys, follow_commands, show_slide)
@@ -699,5 +749,43 @@ mod tests {
         for (l, v) in q.iter(world) {
             assert_eq!(*v == Visibility::Visible, l.index == 0, "layer {}", l.index);
         }
+        // The second slide's scenario goes to the scenario session, resolved against the
+        // briefing file.
+        let sent: Vec<ScenarioCommand> = world
+            .resource_mut::<Messages<ScenarioCommand>>()
+            .drain()
+            .collect();
+        assert_eq!(
+            sent,
+            [ScenarioCommand::Load(PathBuf::from(
+                "briefings/../scenarios/denser.ron"
+            ))]
+        );
+        // Back to the first slide: back to the baseline.
+        world.write_message(SlideCommand::Previous);
+        app.update();
+        let sent: Vec<ScenarioCommand> = app
+            .world_mut()
+            .resource_mut::<Messages<ScenarioCommand>>()
+            .drain()
+            .collect();
+        assert_eq!(sent, [ScenarioCommand::New]);
+    }
+
+    #[test]
+    fn scenario_changes_only_when_the_slide_names_another() {
+        let a = Path::new("a.ron");
+        let b = Path::new("b.ron");
+        assert_eq!(scenario_change(None, None), None);
+        assert_eq!(scenario_change(Some(a), Some(a)), None);
+        assert_eq!(
+            scenario_change(None, Some(a)),
+            Some(ScenarioCommand::Load(a.into()))
+        );
+        assert_eq!(
+            scenario_change(Some(a), Some(b)),
+            Some(ScenarioCommand::Load(b.into()))
+        );
+        assert_eq!(scenario_change(Some(a), None), Some(ScenarioCommand::New));
     }
 }

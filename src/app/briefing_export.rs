@@ -1,7 +1,11 @@
 //! Exporting a briefing headless (`citytwin briefing export`): every slide rendered by ONE
-//! offscreen app (the camera jumps from slide to slide, each slide's layers and choropleth
-//! applied, a few frames settle, the frame is read back), written as PNG files and/or one
-//! PDF with a page per slide ([`crate::twin::briefing::page::briefing_pdf`]).
+//! offscreen app (the camera jumps from slide to slide, each slide's layers, choropleth and
+//! scenario applied, a few frames settle, the frame is read back through
+//! [`crate::app::capture`]), written as PNG files and/or one PDF with a page per slide
+//! ([`crate::twin::briefing::page::briefing_pdf`]). A slide that names a scenario shows the
+//! scenario's city (through the scenario view, as in the app) and the scenario's indicators
+//! with their change against the baseline; feed indicators are computed from the scene's
+//! history store at each slide's data time ([`crate::twin::briefing::values`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -9,32 +13,33 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 
 use crate::app::AppState;
 use crate::app::AppSystems;
+use crate::app::access::RequestedRole;
 use crate::app::briefing::{LayerFilter, apply_slide_layers, role_allows, slide_rig};
 use crate::app::camera::{CameraRig, Flying};
+use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::{Dashboard, IndicatorEngine};
 use crate::app::loading::{LoadError, LoadedCity};
-use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app};
+use crate::app::offscreen::{MAX_SIZE, offscreen_app_with};
 use crate::app::outline::LayerEntity;
+use crate::app::scenario::marks_of;
+use crate::app::scenario_view::{ScenarioMarks, ScenarioViewPlugin};
 use crate::twin::access::{IndicatorPolicy, RecordCounts, filter_scene};
 use crate::twin::briefing::page::{ExportSummary, briefing_pdf};
 use crate::twin::briefing::pdf::RgbImage;
+use crate::twin::briefing::values::{
+    SlideScenario, SlideValues, feeds_at_times, load_slide_scenarios, prepare_slides, slide_times,
+};
 use crate::twin::briefing::{Briefing, resolve_view};
 use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::catalogue::Catalogue;
-use crate::twin::indicators::report::{build_report, parse_time};
-use crate::twin::indicators::{FeedInputs, evaluate};
 use crate::twin::scene::Scene;
-use crate::twin::timeline::format_utc;
 
 /// Frames rendered after a slide is applied before its capture (the choropleth needs the
 /// dashboard to recompute and repaint the zone colours).
 const SETTLE_FRAMES: u32 = 6;
-/// Frames waited for a capture to come back before giving up.
-const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
 /// Longest a whole export may take, load included.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(900);
 /// Default image size of the rendered views.
@@ -75,6 +80,9 @@ pub struct ExportOutcome {
     pub withheld_indicators: Vec<String>,
     /// The role exported for.
     pub role: String,
+    /// Each slide's indicator values as they went on its page (after the role's
+    /// withholding).
+    pub values: Vec<SlideValues>,
 }
 
 /// Where the export driver is.
@@ -82,10 +90,10 @@ pub struct ExportOutcome {
 enum Phase {
     /// Waiting for the scene and the indicator engine.
     Loading,
-    /// Slide applied; frames rendered since.
-    Settling(u32),
-    /// A capture is on its way; frames waited.
-    Capturing(u32),
+    /// The current slide is to be applied.
+    Applying,
+    /// The current slide applied and being captured.
+    Capturing,
     /// Finished.
     Done,
 }
@@ -98,6 +106,7 @@ struct Shared {
     problems: Vec<String>,
     error: Option<String>,
     ready_at: Option<Instant>,
+    values: Vec<SlideValues>,
 }
 
 /// The offscreen run through the slides.
@@ -105,11 +114,17 @@ struct Shared {
 struct ExportDriver {
     briefing: Briefing,
     allow: LayerFilter,
-    target: Handle<Image>,
+    capture: FrameCapture,
     png_dir: Option<PathBuf>,
     slide: usize,
     phase: Phase,
-    captured: Arc<Mutex<Option<Image>>>,
+    /// Each slide's data time.
+    times: Vec<Timestamp>,
+    /// Each slide's scenario, read before the app started.
+    scenarios: Vec<Option<SlideScenario>>,
+    /// Each slide's scenario marks for the view (empty marks: the baseline), made when
+    /// the scene is ready.
+    marks: Vec<ScenarioMarks>,
     shared: Arc<Mutex<Shared>>,
 }
 
@@ -159,50 +174,41 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
     let policy = IndicatorPolicy::new(&catalogue, &withheld, &role);
     let role_name = role.name.clone();
     let allow = role_allows(Some(role));
-    let at = match &briefing.data_time {
-        Some(t) => parse_time(t).with_context(|| job.briefing.display().to_string())?,
-        None => Timestamp::now(),
-    };
+    let times = slide_times(&briefing, &job.briefing, Timestamp::now())?;
+    let scenarios = load_slide_scenarios(&briefing, &job.briefing, &scene_path)?;
     if let Some(dir) = &job.png_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     for slide in &briefing.slides {
-        if let Some(s) = &slide.scenario {
-            warn!(
-                "slide '{}': scenario {} is not applied by exports yet; the view shows the city as is",
-                slide.title,
-                s.display()
-            );
-        }
         resolve_view(&scene, &slide.view).map_err(|e| anyhow!("{}: {e}", job.briefing.display()))?;
     }
 
     let shared = Arc::new(Mutex::new(Shared::default()));
-    let (mut app, target) = offscreen_app(&scene_path, job.size, None);
+    let role_asked = job.role.clone();
+    let (mut app, target) = offscreen_app_with(&scene_path, job.size, None, |app| {
+        // The scene is loaded as the role (layers and feeds above it never read), and
+        // scenarios are drawn as the app's scenario view draws them.
+        app.insert_resource(RequestedRole(role_asked))
+            .add_plugins(ScenarioViewPlugin);
+    });
     app.insert_resource(ExportDriver {
         briefing: briefing.clone(),
         allow,
-        target,
+        capture: FrameCapture::new(target, SETTLE_FRAMES),
         png_dir: job.png_dir.clone(),
         slide: 0,
         phase: Phase::Loading,
-        captured: Arc::new(Mutex::new(None)),
+        times,
+        scenarios,
+        marks: Vec::new(),
         shared: shared.clone(),
     })
     .add_systems(Update, drive_export.in_set(AppSystems::Model));
-    loop {
-        frame(&mut app);
-        if app.should_exit().is_some() {
-            break;
-        }
-        if started.elapsed() > EXPORT_TIMEOUT {
-            bail!(
-                "{}: export did not finish within {} s",
-                job.briefing.display(),
-                EXPORT_TIMEOUT.as_secs()
-            );
-        }
-    }
+    pump(
+        &mut app,
+        EXPORT_TIMEOUT,
+        &format!("{}: export", job.briefing.display()),
+    )?;
     let finished = Instant::now();
     let mut shared = std::mem::take(&mut *shared.lock().map_err(|_| anyhow!("export state poisoned"))?);
     if let Some(e) = shared.error {
@@ -218,51 +224,41 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         problems: std::mem::take(&mut shared.problems),
         withheld_indicators: Vec::new(),
         role: role_name.clone(),
+        values: Vec::new(),
     };
+    // Values the role may not see never reach the page (no live records in exports, so
+    // values about individuals have fewer than k records behind them).
+    let mut values = std::mem::take(&mut shared.values);
+    let why = format!("withheld for role '{role_name}'");
+    for v in &mut values {
+        for id in v.withhold(&|i, _| policy.may_show(i, None, &RecordCounts::default()), &why) {
+            if !outcome.withheld_indicators.contains(&id) {
+                outcome.withheld_indicators.push(id);
+            }
+        }
+    }
     if let Some(pdf_path) = &job.pdf {
         let world = app.world();
         let loaded = world
             .get_resource::<LoadedCity>()
             .ok_or_else(|| anyhow!("the scene was not loaded"))?;
-        let engine = world
-            .get_resource::<IndicatorEngine>()
-            .ok_or_else(|| anyhow!("the indicators were not built"))?;
-        // Offscreen renders run without live feeds: feed indicators report no data.
-        let ctx = &engine.0.ctx;
-        let computed = ctx.compute(&loaded.0.city, &FeedInputs::none(at));
-        let eval = evaluate::evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
-        let mut report = build_report(&loaded.0.city.name, ctx, &computed, &eval, &[]);
-        // Values the role may not see never reach the page (no live records in exports, so
-        // values about individuals have fewer than k records behind them).
-        for (i, row) in report.indicators.iter_mut().enumerate() {
-            if !policy.may_show(i, None, &RecordCounts::default()) {
-                row.value = None;
-                row.status = crate::twin::indicators::Status::NoData;
-                row.name = format!("{} (withheld for role '{role_name}')", row.name);
-                outcome.withheld_indicators.push(row.id.clone());
-            }
-        }
-        let data_time = format!("{} UTC (no live feeds in exports)", format_utc(at));
         let driver = world.resource::<ExportDriver>();
-        let (bytes, summary) = briefing_pdf(
-            &briefing,
-            &loaded.0.scene,
-            &report.indicators,
-            &data_time,
-            shared.images,
-            &*driver.allow,
-        )?;
+        let (bytes, summary) =
+            briefing_pdf(&briefing, &loaded.0.scene, &values, shared.images, &*driver.allow)?;
         std::fs::write(pdf_path, &bytes).with_context(|| format!("{}: cannot write", pdf_path.display()))?;
         outcome.pdf = Some(summary);
     }
+    outcome.values = values;
     Ok(outcome)
 }
 
-/// Points the camera at the current slide and applies its layers and choropleth (a
-/// choropleth that cannot be applied is recorded as a problem, not fatal).
+/// Points the camera at the current slide and applies its layers, choropleth and scenario
+/// (a choropleth that cannot be applied is recorded as a problem, not fatal).
+#[allow(clippy::too_many_arguments)]
 fn apply_current(
     driver: &mut ExportDriver,
     loaded: &LoadedCity,
+    marks: &mut ScenarioMarks,
     dash: &mut Dashboard,
     layers: &mut Query<(&LayerEntity, &mut Visibility)>,
     rigs: &mut Query<(Entity, &mut CameraRig)>,
@@ -277,6 +273,7 @@ fn apply_current(
         *r = rig;
         commands.entity(entity).remove::<Flying>();
     }
+    *marks = driver.marks.get(i).cloned().unwrap_or_default();
     if let Err(e) = apply_slide_layers(loaded, &slide, &*driver.allow, engine, dash, layers) {
         let message = format!("slide {} '{}': {e}", i + 1, slide.title);
         warn!("{message}");
@@ -284,10 +281,48 @@ fn apply_current(
             s.problems.push(message);
         }
     }
+    driver.capture.start();
     Ok(())
 }
 
-/// Steps the export: wait for the scene, apply each slide, settle, capture, store.
+/// Works out every slide's values (the scene's history at its data time, its scenario
+/// applied) and the marks of its scenario, once the scene and the indicators are ready.
+fn prepare(driver: &mut ExportDriver, loaded: &LoadedCity, engine: &IndicatorEngine) -> Result<(), String> {
+    let scene = &loaded.0;
+    let feeds = feeds_at_times(scene, &scene.path, &driver.times).map_err(|e| e.to_string())?;
+    let prepared = prepare_slides(scene, &engine.0.ctx, &driver.times, &driver.scenarios, &feeds);
+    driver.marks = prepared
+        .iter()
+        .map(|p| {
+            p.stack
+                .as_ref()
+                .map(|stack| marks_of(&scene.city, stack))
+                .unwrap_or_default()
+        })
+        .collect();
+    for (i, p) in prepared.iter().enumerate() {
+        if !p.values.skipped.is_empty() {
+            let message = format!(
+                "slide {} '{}': {} edit(s) of the scenario could not be applied: {}",
+                i + 1,
+                driver.briefing.slides[i].title,
+                p.values.skipped.len(),
+                p.values.skipped.join("; ")
+            );
+            warn!("{message}");
+            if let Ok(mut s) = driver.shared.lock() {
+                s.problems.push(message);
+            }
+        }
+    }
+    if let Ok(mut s) = driver.shared.lock() {
+        s.values = prepared.into_iter().map(|p| p.values).collect();
+    }
+    Ok(())
+}
+
+/// Steps the export: wait for the scene, prepare the slides, apply each slide, capture it,
+/// store it.
 #[allow(clippy::too_many_arguments)]
 fn drive_export(
     mut commands: Commands,
@@ -296,63 +331,37 @@ fn drive_export(
     loaded: Option<Res<LoadedCity>>,
     load_error: Option<Res<LoadError>>,
     engine: Option<Res<IndicatorEngine>>,
+    mut marks: ResMut<ScenarioMarks>,
     mut dash: ResMut<Dashboard>,
     mut layers: Query<(&LayerEntity, &mut Visibility)>,
     mut rigs: Query<(Entity, &mut CameraRig)>,
     mut exit: MessageWriter<AppExit>,
 ) {
+    let driver = &mut *driver;
     match driver.phase {
-        Phase::Done => {}
-        Phase::Loading => match (state.get(), loaded, engine) {
-            (AppState::Failed, _, _) => {
-                let message =
-                    load_error.map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
-                driver.fail(message, &mut exit);
+        Phase::Done | Phase::Applying => {}
+        Phase::Loading => {
+            if let Some(e) = load_failure(&state, load_error.as_deref()) {
+                return driver.fail(e, &mut exit);
             }
-            (AppState::Ready, Some(loaded), Some(engine)) => {
-                if let Ok(mut s) = driver.shared.lock() {
-                    s.ready_at = Some(Instant::now());
-                }
-                let applied = apply_current(
-                    &mut driver,
-                    &loaded,
-                    &mut dash,
-                    &mut layers,
-                    &mut rigs,
-                    &mut commands,
-                    Some(&engine),
-                );
-                match applied {
-                    Ok(()) => driver.phase = Phase::Settling(0),
-                    Err(e) => driver.fail(e, &mut exit),
-                }
-            }
-            _ => {}
-        },
-        Phase::Settling(n) if n < SETTLE_FRAMES => driver.phase = Phase::Settling(n + 1),
-        Phase::Settling(_) => {
-            let slot = driver.captured.clone();
-            commands.spawn(Screenshot::image(driver.target.clone())).observe(
-                move |captured: On<ScreenshotCaptured>| {
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some(captured.image.clone());
-                    }
-                },
-            );
-            driver.phase = Phase::Capturing(0);
-        }
-        Phase::Capturing(n) => {
-            let image = driver.captured.lock().ok().and_then(|mut s| s.take());
-            let Some(image) = image else {
-                if n >= CAPTURE_TIMEOUT_FRAMES {
-                    driver.fail(
-                        format!("no frame came back from the GPU after {n} frames"),
-                        &mut exit,
-                    );
-                } else {
-                    driver.phase = Phase::Capturing(n + 1);
-                }
+            let (AppState::Ready, Some(loaded), Some(engine)) =
+                (state.get(), loaded.as_deref(), engine.as_deref())
+            else {
                 return;
+            };
+            if let Ok(mut s) = driver.shared.lock() {
+                s.ready_at = Some(Instant::now());
+            }
+            if let Err(e) = prepare(driver, loaded, engine) {
+                return driver.fail(e, &mut exit);
+            }
+            driver.phase = Phase::Applying;
+        }
+        Phase::Capturing => {
+            let image = match driver.capture.step(&mut commands) {
+                CaptureStep::Idle | CaptureStep::Pending => return,
+                CaptureStep::Failed(e) => return driver.fail(e, &mut exit),
+                CaptureStep::Captured(image) => image,
             };
             let i = driver.slide;
             let rgb = match image.try_into_dynamic() {
@@ -390,21 +399,26 @@ fn drive_export(
                 exit.write(AppExit::Success);
                 return;
             }
-            let Some(loaded) = loaded else {
-                return driver.fail("the scene is gone".into(), &mut exit);
-            };
-            match apply_current(
-                &mut driver,
-                &loaded,
-                &mut dash,
-                &mut layers,
-                &mut rigs,
-                &mut commands,
-                engine.as_deref(),
-            ) {
-                Ok(()) => driver.phase = Phase::Settling(0),
-                Err(e) => driver.fail(e, &mut exit),
-            }
+            driver.phase = Phase::Applying;
+        }
+    }
+    if driver.phase == Phase::Applying {
+        let Some(loaded) = loaded.as_deref() else {
+            return driver.fail("the scene is gone".into(), &mut exit);
+        };
+        let applied = apply_current(
+            driver,
+            loaded,
+            &mut marks,
+            &mut dash,
+            &mut layers,
+            &mut rigs,
+            &mut commands,
+            engine.as_deref(),
+        );
+        match applied {
+            Ok(()) => driver.phase = Phase::Capturing,
+            Err(e) => driver.fail(e, &mut exit),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod briefing;
 pub mod briefing_export;
 pub mod camera;
+pub mod capture;
 pub mod city_view;
 pub mod dashboard;
 pub mod feeds;

@@ -3,13 +3,13 @@
 //! The whole app runs with winit left out and the camera drawing into an [`Image`]; the app
 //! is pumped frame by frame from [`render`]: it waits for the scene to load, frames the city
 //! (or a scene bookmark), lets a few frames render, reads the image back with Bevy's
-//! [`Screenshot`] and writes it. Several shots of one app may recolour buildings between
+//! screenshot ([`crate::app::capture`]) and writes it. Several shots of one app may recolour buildings between
 //! them through [`BuildingColours`], and roads, zones and areas through their feature colour
 //! buffers ([`crate::app::ground_view`]); neither touches a mesh.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use bevy::app::PluginsState;
@@ -19,13 +19,13 @@ use bevy::render::RenderPlugin;
 use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::render_resource::{Extent3d, PollType, TextureDimension, TextureFormat, TextureUsages};
 use bevy::render::renderer::RenderDevice;
-use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 use bevy::{image::Image, prelude::*};
 use geo_types::Coord;
 
 use crate::app::camera::CameraRig;
+use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::city_view::{BuildingColours, BuildingTile, BuildingTileFar};
 use crate::app::ground_view::{AreaColours, FeatureSet, GroundTileEntity, RoadColours, ZoneColours};
 use crate::app::loading::{LoadError, LoadSynth, LoadedCity};
@@ -38,8 +38,6 @@ use crate::twin::scene::{Bookmark, Scene};
 pub const MAX_SIZE: u32 = 8192;
 /// Frames rendered after the scene is ready (or after a recolouring) before a capture.
 const SETTLE_FRAMES: u32 = 4;
-/// Frames waited for a capture to come back before giving up.
-const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
 /// Longest a whole render may take, load included.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -168,12 +166,11 @@ pub fn render_as(job: &RenderJob, role: Option<&str>) -> anyhow::Result<RenderOu
     let (mut app, target) = offscreen_app(&job.scene, job.size, None);
     app.insert_resource(crate::app::access::RequestedRole(role.map(str::to_string)));
     app.insert_resource(Driver {
-        target,
+        capture: FrameCapture::new(target, SETTLE_FRAMES),
         bookmark,
         shots: job.shots.clone(),
         next_shot: 0,
         phase: Phase::Loading,
-        captured: Arc::new(Mutex::new(None)),
         status: status.clone(),
     })
     .add_systems(
@@ -183,20 +180,11 @@ pub fn render_as(job: &RenderJob, role: Option<&str>) -> anyhow::Result<RenderOu
             .in_set(AppSystems::Model),
     );
 
-    let started = Instant::now();
-    loop {
-        frame(&mut app);
-        if app.should_exit().is_some() {
-            break;
-        }
-        if started.elapsed() > RENDER_TIMEOUT {
-            bail!(
-                "{}: rendering did not finish within {} s",
-                job.scene.display(),
-                RENDER_TIMEOUT.as_secs()
-            );
-        }
-    }
+    pump(
+        &mut app,
+        RENDER_TIMEOUT,
+        &format!("{}: rendering", job.scene.display()),
+    )?;
     let status = status
         .lock()
         .map_err(|_| anyhow!("render state poisoned"))?
@@ -343,10 +331,8 @@ fn target_image(width: u32, height: u32) -> Image {
 enum Phase {
     /// Waiting for the scene.
     Loading,
-    /// Rendering frames before the next capture; frames rendered so far.
-    Settling(u32),
-    /// A capture is on its way; frames waited so far.
-    Capturing(u32),
+    /// Capturing the shots.
+    Shooting,
     /// Finished (the app is exiting).
     Done,
 }
@@ -361,12 +347,11 @@ struct Status {
 /// The offscreen run: target, shots and progress.
 #[derive(Resource)]
 struct Driver {
-    target: Handle<Image>,
+    capture: FrameCapture,
     bookmark: Option<Bookmark>,
     shots: Vec<Shot>,
     next_shot: usize,
     phase: Phase,
-    captured: Arc<Mutex<Option<Image>>>,
     status: Arc<Mutex<Status>>,
 }
 
@@ -421,52 +406,32 @@ fn drive(
 ) {
     match driver.phase {
         Phase::Done => {}
-        Phase::Loading => match (state.get(), loaded) {
-            (AppState::Failed, _) => {
-                let message =
-                    load_error.map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
-                driver.fail(message, &mut exit);
+        Phase::Loading => {
+            if let Some(e) = load_failure(&state, load_error.as_deref()) {
+                return driver.fail(e, &mut exit);
             }
-            (AppState::Ready, Some(loaded)) => {
-                let city = &loaded.0.city;
-                if let Ok(mut s) = driver.status.lock() {
-                    s.outcome.buildings = city.buildings.len();
-                    s.outcome.building_tiles = tiles.iter().count();
-                }
-                if let Some(bookmark) = driver.bookmark.clone() {
-                    match bookmark_rig(city, &bookmark) {
-                        Ok(rig) => rigs.iter_mut().for_each(|mut r| *r = rig),
-                        Err(e) => return driver.fail(e, &mut exit),
-                    }
-                }
-                driver.phase = Phase::Settling(0);
-            }
-            _ => {}
-        },
-        Phase::Settling(n) if n < SETTLE_FRAMES => driver.phase = Phase::Settling(n + 1),
-        Phase::Settling(_) => {
-            let slot = driver.captured.clone();
-            commands.spawn(Screenshot::image(driver.target.clone())).observe(
-                move |captured: On<ScreenshotCaptured>| {
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some(captured.image.clone());
-                    }
-                },
-            );
-            driver.phase = Phase::Capturing(0);
-        }
-        Phase::Capturing(n) => {
-            let image = driver.captured.lock().ok().and_then(|mut s| s.take());
-            let Some(image) = image else {
-                if n >= CAPTURE_TIMEOUT_FRAMES {
-                    driver.fail(
-                        format!("no frame came back from the GPU after {n} frames"),
-                        &mut exit,
-                    );
-                } else {
-                    driver.phase = Phase::Capturing(n + 1);
-                }
+            let Some(loaded) = loaded.filter(|_| *state.get() == AppState::Ready) else {
                 return;
+            };
+            let city = &loaded.0.city;
+            if let Ok(mut s) = driver.status.lock() {
+                s.outcome.buildings = city.buildings.len();
+                s.outcome.building_tiles = tiles.iter().count();
+            }
+            if let Some(bookmark) = driver.bookmark.clone() {
+                match bookmark_rig(city, &bookmark) {
+                    Ok(rig) => rigs.iter_mut().for_each(|mut r| *r = rig),
+                    Err(e) => return driver.fail(e, &mut exit),
+                }
+            }
+            driver.phase = Phase::Shooting;
+            driver.capture.start();
+        }
+        Phase::Shooting => {
+            let image = match driver.capture.step(&mut commands) {
+                CaptureStep::Idle | CaptureStep::Pending => return,
+                CaptureStep::Failed(e) => return driver.fail(e, &mut exit),
+                CaptureStep::Captured(image) => image,
             };
             let out = driver.shots[driver.next_shot].out.clone();
             if let Err(e) = save_png(image, &out) {
@@ -490,7 +455,7 @@ fn drive(
                     }
                 }
             }
-            driver.phase = Phase::Settling(0);
+            driver.capture.start();
         }
     }
 }
@@ -505,7 +470,7 @@ fn recolour_features(
     mut applied: Local<usize>,
 ) {
     let next = driver.next_shot;
-    if next == 0 || next <= *applied || driver.phase != Phase::Settling(0) {
+    if next == 0 || next <= *applied || !driver.capture.just_started() {
         return;
     }
     *applied = next;

@@ -2,12 +2,22 @@
 //! image of the rendered view (not blank, and different from slide to slide), the
 //! indicators, notes and the sources' attribution; the PNGs are written too; a briefing
 //! that names an unknown bookmark fails before rendering, naming the file and the slide.
+//! A slide with a scenario shows the scenario's city and values (against today), and feed
+//! indicators come from the scene's history store at the data time.
 
 use std::process::{Command, Output};
 
+use std::path::{Path, PathBuf};
+
 use citytwin::app::offscreen::read_png_rgba;
+use citytwin::twin::briefing::page::value_text;
 use citytwin::twin::briefing::pdf::inspect;
+use citytwin::twin::briefing::values::{feeds_at_times, load_slide_scenarios, prepare_slides, slide_times};
 use citytwin::twin::briefing::{Briefing, SAMPLE_BRIEFING};
+use citytwin::twin::feeds::store::{Durability, Store};
+use citytwin::twin::feeds::{Metric, Observation, SourceId, Subject, Timestamp};
+use citytwin::twin::indicators::context::IndicatorContext;
+use citytwin::twin::indicators::report::IndicatorRow;
 
 use crate::common::{root, tmp};
 
@@ -15,6 +25,9 @@ use crate::common::{root, tmp};
 const SIZE: (u32, u32) = (480, 270);
 /// Fewest distinct colours a rendered city view has (a blank or flat frame has a handful).
 const MIN_COLOURS: usize = 200;
+/// Fewest pixels the sample scenario changes in the whole-centre view (it rebuilds a zone
+/// and adds buildings, a park and a stop).
+const MIN_SCENARIO_PIXELS: usize = 300;
 
 fn citytwin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_citytwin"))
@@ -24,17 +37,14 @@ fn citytwin(args: &[&str]) -> Output {
         .expect("runs citytwin")
 }
 
-#[test]
-fn sample_briefing_exports_one_page_with_an_image_per_slide() {
-    let briefing = Briefing::load(&root().join(SAMPLE_BRIEFING)).expect("the sample briefing loads");
-    let dir = tmp("briefing");
-    let pdf = dir.join("briefing.pdf");
-    let pngs = dir.join("png");
+/// Exports a briefing at [`SIZE`] to a PDF and a PNG folder, failing the test with the
+/// command's output when it fails.
+fn export(briefing: &str, pdf: &Path, pngs: &Path) {
     let size = format!("{}x{}", SIZE.0, SIZE.1);
     let out = citytwin(&[
         "briefing",
         "export",
-        SAMPLE_BRIEFING,
+        briefing,
         "--pdf",
         pdf.to_str().unwrap(),
         "--png-dir",
@@ -49,6 +59,15 @@ fn sample_briefing_exports_one_page_with_an_image_per_slide() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{stdout}");
+}
+
+#[test]
+fn sample_briefing_exports_one_page_with_an_image_per_slide() {
+    let briefing = Briefing::load(&root().join(SAMPLE_BRIEFING)).expect("the sample briefing loads");
+    let dir = tmp("briefing");
+    let pdf = dir.join("briefing.pdf");
+    let pngs = dir.join("png");
+    export(SAMPLE_BRIEFING, &pdf, &pngs);
 
     let bytes = std::fs::read(&pdf).expect("the PDF is written");
     let summary = inspect(&bytes).expect("the PDF is structurally sound");
@@ -131,4 +150,119 @@ fn unknown_bookmark_fails_before_rendering() {
         "{stderr}"
     );
     assert!(!root().join("x.pdf").exists());
+}
+
+/// The default scene written into `dir` with absolute data paths and its history in
+/// `dir/history.sqlite`, and the sample scenario in `dir/scenarios/`.
+fn scene_with_history_in(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("scenes/default.ron")).unwrap();
+    let text = text
+        .replace("\"../data/", &format!("\"{}/", root().join("data").display()))
+        .replace("../.cache/history/default.sqlite", "history.sqlite");
+    let scene = dir.join("default.ron");
+    std::fs::write(&scene, text).unwrap();
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    std::fs::copy(
+        root().join("scenes/scenarios/kluuvi-green-and-transit.ron"),
+        dir.join("scenarios/kluuvi.ron"),
+    )
+    .unwrap();
+    scene
+}
+
+/// Text as the PDF's content stream writes it (WinAnsi octal escapes, escaped brackets).
+fn pdf_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('(', "\\(")
+        .replace(')', "\\)")
+        .replace('µ', "\\265")
+        .replace('²', "\\262")
+        .replace('³', "\\263")
+}
+
+fn row<'a>(rows: &'a [IndicatorRow], id: &str) -> &'a IndicatorRow {
+    rows.iter().find(|r| r.id == id).expect("indicator row")
+}
+
+/// Two slides of the same view, the second with the sample scenario, at a data time with
+/// PM2.5 readings in a temporary history: the first page shows the PM2.5 mean of those
+/// readings and today's transit access, the second the scenario's transit access with its
+/// change, and the second image differs where the scenario rebuilds buildings.
+#[test]
+fn scenario_slides_and_history_feeds_reach_the_pages() {
+    const PM25: &str = "env.pm25_daily_mean";
+    const TRANSIT: &str = "mob.transit_access_400m";
+    let dir = tmp("briefing-scenario");
+    let scene = scene_with_history_in(&dir);
+    let at = Timestamp(1_780_300_800_000); // 2026-06-01T08:00Z
+    let src = SourceId("simulator".into());
+    let obs = |sensor: &str, v: f64, t: Timestamp| {
+        Observation::new(&src, Subject::Sensor(sensor.into()), Metric::Pm25, v, t)
+    };
+    {
+        let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
+        store
+            .append(&[
+                obs("aq-1", 7.0, at.plus_ms(-3 * Timestamp::HOUR_MS)),
+                obs("aq-2", 16.0, at.plus_ms(-Timestamp::HOUR_MS)),
+                // After the data time: not part of the page.
+                obs("aq-1", 300.0, at.plus_ms(Timestamp::HOUR_MS)),
+            ])
+            .unwrap();
+    }
+    let file = dir.join("b.ron");
+    std::fs::write(
+        &file,
+        format!(
+            r#"(title: "What if", scene: "default.ron", data_time: Some("{}"), slides: [
+                (title: "Today", view: bookmark("Whole centre"), indicators: ["{PM25}", "{TRANSIT}"]),
+                (title: "Kluuvi", view: bookmark("Whole centre"), indicators: ["{PM25}", "{TRANSIT}"],
+                 scenario: Some("scenarios/kluuvi.ron")),
+            ])"#,
+            at.0
+        ),
+    )
+    .unwrap();
+
+    // What the pages should say, from the core.
+    let briefing = Briefing::load(&file).unwrap();
+    let loaded = citytwin::twin::load::load_scene(&scene).unwrap();
+    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+    let times = slide_times(&briefing, &file, Timestamp(0)).unwrap();
+    let scenarios = load_slide_scenarios(&briefing, &file, &scene).unwrap();
+    let feeds = feeds_at_times(&loaded, &scene, &times).unwrap();
+    let expected = prepare_slides(&loaded, &ctx, &times, &scenarios, &feeds);
+    let pm = row(&expected[0].values.rows, PM25);
+    assert_eq!(pm.value, Some(11.5), "the mean of 7 and 16");
+    let today = row(&expected[0].values.rows, TRANSIT);
+    let what_if = row(&expected[1].values.rows, TRANSIT);
+    assert_ne!(today.value, what_if.value, "the scenario changes transit access");
+
+    let pdf = dir.join("b.pdf");
+    let pngs = dir.join("png");
+    export(file.to_str().unwrap(), &pdf, &pngs);
+    let summary = inspect(&std::fs::read(&pdf).unwrap()).unwrap();
+    let (one, two) = (&summary.pages[0].content, &summary.pages[1].content);
+    let pm_text = pdf_text(&value_text(pm, None));
+    assert!(pm_text.starts_with("11.5 "), "{pm_text}");
+    assert!(one.contains(&pm_text) && two.contains(&pm_text), "{one}");
+    assert!(one.contains("2 observations"), "{one}");
+    assert!(one.contains(&pdf_text(&value_text(today, None))), "{one}");
+    let changed = pdf_text(&value_text(what_if, Some(today)));
+    assert!(changed.contains("vs today"), "{changed}");
+    assert!(two.contains(&changed), "{changed} not on page 2: {two}");
+    assert!(!one.contains("vs today"), "page 1 shows no scenario");
+    assert!(two.contains("Scenario: Kluuvi"), "{two}");
+
+    // The scenario's buildings are drawn: the two views differ.
+    let (w, h, a) = read_png_rgba(&pngs.join("slide-01.png")).unwrap();
+    let (_, _, b) = read_png_rgba(&pngs.join("slide-02.png")).unwrap();
+    let differing = a
+        .chunks_exact(4)
+        .zip(b.chunks_exact(4))
+        .filter(|(p, q)| p != q)
+        .count();
+    println!("pixels changed by the scenario: {differing} of {}", w * h);
+    assert!(differing >= MIN_SCENARIO_PIXELS, "{differing} pixels differ");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,16 +6,16 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy_egui::EguiPlugin;
 
+use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::Dashboard;
 use crate::app::loading::LoadError;
-use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app_with, save_png};
+use crate::app::offscreen::{MAX_SIZE, offscreen_app_with, save_png};
 use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTour};
 use crate::app::{AppState, AppSystems};
 use crate::twin::scene::Scene;
@@ -24,8 +24,6 @@ use crate::twin::wall::{PxRect, TourPhase, WallLayout};
 /// Frames drawn after the wall is complete before the capture (egui's scale and fonts
 /// settle over the first frames).
 const SETTLE_FRAMES: u32 = 4;
-/// Frames waited for the capture to come back.
-const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
 /// Longest the whole render may take, load included.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -41,9 +39,11 @@ pub struct WallRender {
 /// Where the capture is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// Waiting for a complete wall.
     Waiting,
-    Settling(u32),
-    Capturing(u32),
+    /// Capturing it.
+    Capturing,
+    /// Finished.
     Done,
 }
 
@@ -56,10 +56,9 @@ struct Outcome {
 
 #[derive(Resource)]
 struct WallDriver {
-    target: Handle<Image>,
+    capture: FrameCapture,
     out: std::path::PathBuf,
     phase: Phase,
-    captured: Arc<Mutex<Option<Image>>>,
     outcome: Arc<Mutex<Outcome>>,
 }
 
@@ -95,27 +94,17 @@ pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result
             .insert_resource(WallMode::default());
     });
     app.insert_resource(WallDriver {
-        target,
+        capture: FrameCapture::new(target, SETTLE_FRAMES),
         out: out.to_path_buf(),
         phase: Phase::Waiting,
-        captured: Arc::new(Mutex::new(None)),
         outcome: outcome.clone(),
     })
     .add_systems(Update, drive.in_set(AppSystems::Ui));
-    let started = Instant::now();
-    loop {
-        frame(&mut app);
-        if app.should_exit().is_some() {
-            break;
-        }
-        if started.elapsed() > RENDER_TIMEOUT {
-            bail!(
-                "{}: the wall did not render within {} s",
-                scene.display(),
-                RENDER_TIMEOUT.as_secs()
-            );
-        }
-    }
+    pump(
+        &mut app,
+        RENDER_TIMEOUT,
+        &format!("{}: the wall render", scene.display()),
+    )?;
     let mut o = outcome
         .lock()
         .map_err(|_| anyhow!("wall render state poisoned"))?;
@@ -145,8 +134,7 @@ fn drive(
     match driver.phase {
         Phase::Done => {}
         Phase::Waiting => {
-            if *state.get() == AppState::Failed {
-                let e = load_error.map_or_else(|| "the scene failed to load".to_string(), |e| e.0.clone());
+            if let Some(e) = load_failure(&state, load_error.as_deref()) {
                 return driver.finish(Some(e), &mut exit);
             }
             let evaluated = dash.is_some_and(|d| d.eval.is_some());
@@ -158,30 +146,15 @@ fn drive(
             let still =
                 tour.is_some_and(|t| !matches!(t.0.phase(), TourPhase::Starting | TourPhase::Flying { .. }));
             if *state.get() == AppState::Ready && evaluated && complete && still {
-                driver.phase = Phase::Settling(0);
+                driver.phase = Phase::Capturing;
+                driver.capture.start();
             }
         }
-        Phase::Settling(n) if n < SETTLE_FRAMES => driver.phase = Phase::Settling(n + 1),
-        Phase::Settling(_) => {
-            let slot = driver.captured.clone();
-            commands.spawn(Screenshot::image(driver.target.clone())).observe(
-                move |captured: On<ScreenshotCaptured>| {
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some(captured.image.clone());
-                    }
-                },
-            );
-            driver.phase = Phase::Capturing(0);
-        }
-        Phase::Capturing(n) => {
-            let image = driver.captured.lock().ok().and_then(|mut s| s.take());
-            let Some(image) = image else {
-                if n >= CAPTURE_TIMEOUT_FRAMES {
-                    driver.finish(Some(format!("no frame came back after {n} frames")), &mut exit);
-                } else {
-                    driver.phase = Phase::Capturing(n + 1);
-                }
-                return;
+        Phase::Capturing => {
+            let image = match driver.capture.step(&mut commands) {
+                CaptureStep::Idle | CaptureStep::Pending => return,
+                CaptureStep::Failed(e) => return driver.finish(Some(e), &mut exit),
+                CaptureStep::Captured(image) => image,
             };
             if let Err(e) = save_png(image, &driver.out) {
                 return driver.finish(Some(e), &mut exit);

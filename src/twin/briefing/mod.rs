@@ -6,6 +6,7 @@
 
 pub mod page;
 pub mod pdf;
+pub mod values;
 
 use std::path::{Path, PathBuf};
 
@@ -59,9 +60,14 @@ pub struct Slide {
     /// Id of the indicator the zones are coloured by.
     #[serde(default)]
     pub choropleth: Option<String>,
-    /// A scenario file applied for this slide, relative to the briefing file.
+    /// A scenario file applied for this slide, relative to the briefing file: the view
+    /// shows the scenario's city and the indicators are the scenario's, with the change
+    /// against the baseline.
     #[serde(default)]
     pub scenario: Option<PathBuf>,
+    /// Data time of this slide (as the briefing's `data_time`); the briefing's when absent.
+    #[serde(default)]
+    pub data_time: Option<String>,
     /// Speaker notes.
     #[serde(default)]
     pub notes: String,
@@ -87,6 +93,7 @@ impl Slide {
             indicators: Vec::new(),
             choropleth: None,
             scenario: None,
+            data_time: None,
             notes: String::new(),
         }
     }
@@ -481,6 +488,10 @@ mod tests {
         b.check(path, &scene, &ids).unwrap();
         assert!(b.slides.iter().all(|s| matches!(s.view, SlideView::Bookmark(_))));
         assert!(b.slides.iter().any(|s| s.choropleth.is_some()));
+        // A slide shows the sample scenario, which was made for this scene.
+        assert!(b.slides.iter().any(|s| s.scenario.is_some()));
+        let scenarios = values::load_slide_scenarios(&b, path, &b.scene_path(path)).unwrap();
+        assert!(scenarios.iter().flatten().all(|s| s.scenario.edits.len() > 1));
         let at = b
             .data_time
             .as_deref()

@@ -1,8 +1,11 @@
 //! The PDF page of a slide: the rendered view, the slide's indicators with value, target
 //! and status (coloured), the speaker notes, the data time, and the sources, licences and
 //! attributions of the layers shown; and the whole briefing as one PDF ([`briefing_pdf`]).
+//! A slide that shows a scenario has the scenario's values with their change against the
+//! baseline ("81.6 % (+9.59 vs today)").
 
 use crate::twin::briefing::pdf::{self, A4_LANDSCAPE_H, A4_LANDSCAPE_W, DocInfo, Font, Page, RgbImage};
+use crate::twin::briefing::values::SlideValues;
 use crate::twin::briefing::{Briefing, shown_layers};
 use crate::twin::indicators::Status;
 use crate::twin::indicators::report::IndicatorRow;
@@ -71,6 +74,43 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// A change with its sign, e.g. "+9.59", "-0.63".
+pub fn format_change(d: f64) -> String {
+    if d > 0.0 {
+        format!("+{}", format_value(d))
+    } else {
+        format_value(d)
+    }
+}
+
+/// The value of an indicator row as a page writes it, with the change against the
+/// baseline's row when there is one: "81.6 % (+9.59 vs today)".
+pub fn value_text(row: &IndicatorRow, baseline: Option<&IndicatorRow>) -> String {
+    let value = row.value.map_or("no value".to_string(), |v| {
+        format!("{} {}", format_value(v), row.unit)
+    });
+    let value = value.trim_end().to_string();
+    let Some(base) = baseline else {
+        return value;
+    };
+    match (row.value, base.value) {
+        (Some(v), Some(b)) if v == b => format!("{value} (no change vs today)"),
+        (Some(v), Some(b)) => format!("{value} ({} vs today)", format_change(v - b)),
+        (Some(_), None) => format!("{value} (today: no value)"),
+        (None, Some(b)) => format!("{value} (today: {} {})", format_value(b), row.unit),
+        (None, None) => value,
+    }
+}
+
+/// An indicator on a page: its row, and the baseline's when the slide shows a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageIndicator {
+    /// The row of the city the slide shows.
+    pub row: IndicatorRow,
+    /// The baseline's row, when the slide shows a scenario.
+    pub baseline: Option<IndicatorRow>,
+}
+
 /// The sources of the layers shown: one line per licence and attribution, naming the
 /// layers (with their owners) under it, e.g. "© OpenStreetMap contributors (ODbL-1.0):
 /// Buildings (Building Control), Street network (Traffic and Street Planning)".
@@ -116,11 +156,13 @@ pub struct SlidePage {
     /// The rendered view.
     pub image: RgbImage,
     /// The slide's indicators, city-wide.
-    pub indicators: Vec<IndicatorRow>,
+    pub indicators: Vec<PageIndicator>,
     /// The indicator the zones are coloured by, if any.
     pub choropleth: Option<String>,
-    /// The scenario applied, as written in the briefing.
+    /// The scenario applied, as the page names it.
     pub scenario: Option<String>,
+    /// Edits of the scenario that could not be applied.
+    pub skipped: Vec<String>,
     /// Speaker notes.
     pub notes: String,
     /// Data time, as text.
@@ -231,7 +273,12 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
         cut: 0,
     };
     col.y += HEADING_SIZE * LEADING - HEADING_SIZE;
-    col.write("Indicators", Font::Bold, HEADING_SIZE, INK);
+    let heading = if slide.scenario.is_some() {
+        "Indicators: the scenario against today"
+    } else {
+        "Indicators"
+    };
+    col.write(heading, Font::Bold, HEADING_SIZE, INK);
     if slide.indicators.is_empty() {
         col.write(
             "None highlighted on this slide.",
@@ -240,23 +287,24 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
             GREY,
         );
     }
-    for row in &slide.indicators {
+    for PageIndicator { row, baseline } in &slide.indicators {
         col.gap(4.0);
         col.write(&row.name, Font::Bold, INDICATOR_SIZE, INK);
-        let value = row.value.map_or("no value".to_string(), |v| {
-            format!("{} {}", format_value(v), row.unit)
-        });
+        let value = value_text(row, baseline.as_ref());
         let direction = if row.higher_is_better {
             "at least"
         } else {
             "at most"
         };
-        let line = format!(
-            "{value}  ·  target {direction} {} {}",
-            format_value(row.target),
-            row.unit
-        );
-        col.write(line.trim_end(), Font::Regular, INDICATOR_SIZE, INK);
+        let target = format!("target {direction} {} {}", format_value(row.target), row.unit);
+        if baseline.is_some() {
+            // The change makes the line long: value and target on lines of their own.
+            col.write(&value, Font::Regular, INDICATOR_SIZE, INK);
+            col.write(target.trim_end(), Font::Regular, INDICATOR_SIZE, GREY);
+        } else {
+            let line = format!("{value}  ·  {target}");
+            col.write(line.trim_end(), Font::Regular, INDICATOR_SIZE, INK);
+        }
         if col.room(INDICATOR_SIZE) {
             let y = col.y - INDICATOR_SIZE * LEADING;
             col.page
@@ -267,7 +315,10 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
                 Font::Bold,
                 INDICATOR_SIZE,
                 status_rgb(row.status),
-                status_label(row.status),
+                &match baseline.as_ref().filter(|b| b.status != row.status) {
+                    Some(b) => format!("{} (today: {})", status_label(row.status), status_label(b.status)),
+                    None => status_label(row.status).to_string(),
+                },
             );
             col.y = y;
         } else {
@@ -286,6 +337,18 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     if let Some(s) = &slide.scenario {
         col.gap(6.0);
         col.write(&format!("Scenario: {s}"), Font::Regular, INDICATOR_SIZE, GREY);
+        if !slide.skipped.is_empty() {
+            col.write(
+                &format!(
+                    "{} edit(s) could not be applied: {}",
+                    slide.skipped.len(),
+                    slide.skipped.join("; ")
+                ),
+                Font::Regular,
+                INDICATOR_SIZE,
+                GREY,
+            );
+        }
     }
     cut += col.cut;
     let col_cut = col.cut;
@@ -350,14 +413,14 @@ pub struct ExportSummary {
 }
 
 /// The briefing as a PDF: one page per slide with its rendered view (`images[i]` for
-/// slide `i`), the indicator rows of `report` it names, the notes, the data time and the
-/// sources of the layers shown that `allow_layer` lets through (the role's filter: a layer
-/// it refuses is neither drawn in the views nor credited here).
+/// slide `i`), the rows of `values[i]` it names (with the change against the baseline when
+/// it shows a scenario), the notes, its data time and the sources of the layers shown that
+/// `allow_layer` lets through (the role's filter: a layer it refuses is neither drawn in
+/// the views nor credited here).
 pub fn briefing_pdf(
     briefing: &Briefing,
     scene: &Scene,
-    indicators: &[IndicatorRow],
-    data_time: &str,
+    values: &[SlideValues],
     images: Vec<RgbImage>,
     allow_layer: &dyn Fn(&LayerSpec) -> bool,
 ) -> Result<(Vec<u8>, ExportSummary), pdf::PdfError> {
@@ -369,7 +432,16 @@ pub fn briefing_pdf(
         .collect::<Vec<_>>()
         .join("  ·  ");
     let mut pages = Vec::with_capacity(n);
+    let no_values = SlideValues {
+        rows: Vec::new(),
+        baseline: None,
+        scenario: None,
+        skipped: Vec::new(),
+        data_time: "not evaluated".to_string(),
+    };
     for (i, (slide, image)) in briefing.slides.iter().zip(images).enumerate() {
+        let v = values.get(i).unwrap_or(&no_values);
+        let indicators = &v.rows;
         let shown: Vec<&LayerSpec> = shown_layers(scene, slide)
             .into_iter()
             .filter_map(|name| scene.layers.iter().find(|l| l.name == name))
@@ -378,7 +450,10 @@ pub fn briefing_pdf(
         let mut rows = Vec::new();
         for id in &slide.indicators {
             match indicators.iter().find(|r| &r.id == id) {
-                Some(r) => rows.push(r.clone()),
+                Some(r) => rows.push(PageIndicator {
+                    row: r.clone(),
+                    baseline: v.baseline_of(id).cloned(),
+                }),
                 None => summary.missing_indicators.push(id.clone()),
             }
         }
@@ -393,9 +468,13 @@ pub fn briefing_pdf(
             image,
             indicators: rows,
             choropleth,
-            scenario: slide.scenario.as_ref().map(|p| p.display().to_string()),
+            scenario: v
+                .scenario
+                .clone()
+                .or_else(|| slide.scenario.as_ref().map(|p| p.display().to_string())),
+            skipped: v.skipped.clone(),
             notes: slide.notes.clone(),
-            data_time: data_time.to_string(),
+            data_time: v.data_time.clone(),
             sources: source_lines(&shown),
             footer: footer.clone(),
             number: (i + 1, n),
@@ -408,7 +487,11 @@ pub fn briefing_pdf(
     let info = DocInfo {
         title: briefing.title.clone(),
         author: briefing.author.clone(),
-        subject: format!("{} — data time {data_time}", scene.name),
+        subject: format!(
+            "{} — data time {}",
+            scene.name,
+            values.first().map_or("not evaluated", |v| v.data_time.as_str())
+        ),
     };
     let bytes = pdf::write_pdf(&info, &pages)?;
     summary.pages = pages.len();
@@ -478,6 +561,78 @@ mod tests {
         .unwrap()
     }
 
+    fn values(rows: &[IndicatorRow], data_time: &str) -> SlideValues {
+        SlideValues {
+            rows: rows.to_vec(),
+            baseline: None,
+            scenario: None,
+            skipped: Vec::new(),
+            data_time: data_time.into(),
+        }
+    }
+
+    #[test]
+    fn values_show_their_change_against_today() {
+        let today = row("env.a", Some(12.0), Status::Warning);
+        let after = row("env.a", Some(9.5), Status::OnTarget);
+        assert_eq!(value_text(&after, None), "9.50 µg/m³");
+        assert_eq!(value_text(&after, Some(&today)), "9.50 µg/m³ (-2.50 vs today)");
+        assert_eq!(value_text(&today, Some(&after)), "12.0 µg/m³ (+2.50 vs today)");
+        assert_eq!(
+            value_text(&today, Some(&today)),
+            "12.0 µg/m³ (no change vs today)"
+        );
+        let none = row("env.a", None, Status::NoData);
+        assert_eq!(value_text(&after, Some(&none)), "9.50 µg/m³ (today: no value)");
+        assert_eq!(value_text(&none, Some(&today)), "no value (today: 12.0 µg/m³)");
+    }
+
+    #[test]
+    fn a_scenario_slide_shows_its_values_against_today() {
+        let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
+        let today = [
+            row("env.a", Some(12.0), Status::Warning),
+            row("env.b", Some(41.0), Status::Alarm),
+        ];
+        let after = [
+            row("env.a", Some(9.5), Status::OnTarget),
+            row("env.b", Some(41.0), Status::Alarm),
+        ];
+        let mut b = briefing();
+        b.slides.truncate(1);
+        b.slides.push(b.slides[0].clone());
+        let what_if = SlideValues {
+            rows: after.to_vec(),
+            baseline: Some(today.to_vec()),
+            scenario: Some("Greener (g.ron)".into()),
+            skipped: vec!["#2 demolish: no building 9".into()],
+            data_time: "2026-06-08 08:00:00 UTC".into(),
+        };
+        let (bytes, _) = briefing_pdf(
+            &b,
+            &scene,
+            &[values(&today, "2026-06-01 08:00:00 UTC"), what_if],
+            vec![image(3), image(4)],
+            &|_| true,
+        )
+        .unwrap();
+        let s = pdf::inspect(&bytes).unwrap();
+        let (one, two) = (&s.pages[0].content, &s.pages[1].content);
+        assert!(
+            one.contains("(12.0 \\265g/m\\263") && !one.contains("vs today"),
+            "{one}"
+        );
+        assert!(one.contains("Data time: 2026-06-01 08:00:00 UTC"));
+        assert!(two.contains("(9.50 \\265g/m\\263 \\(-2.50 vs today\\)"), "{two}");
+        assert!(two.contains("no change vs today"), "{two}");
+        assert!(two.contains("(on target \\(today: warning\\)) Tj"), "{two}");
+        assert!(two.contains("(alarm) Tj"), "{two}");
+        assert!(two.contains("Scenario: Greener \\(g.ron\\)"), "{two}");
+        assert!(two.contains("#2 demolish: no building 9"), "{two}");
+        assert!(two.contains("the scenario against today"), "{two}");
+        assert!(two.contains("Data time: 2026-06-08 08:00:00 UTC"), "{two}");
+    }
+
     #[test]
     fn sources_group_by_licence() {
         let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
@@ -501,11 +656,11 @@ mod tests {
             row("env.b", Some(41.0), Status::Alarm),
         ];
         let public = |l: &LayerSpec| l.meta.classification == crate::twin::gis::layer::Classification::Public;
+        let v = values(&rows, "2026-06-01T08:00:00Z");
         let (pdf_bytes, summary) = briefing_pdf(
             &briefing(),
             &scene,
-            &rows,
-            "2026-06-01T08:00:00Z",
+            &[v.clone(), v],
             vec![image(3), image(7)],
             &public,
         )
@@ -548,7 +703,8 @@ mod tests {
         b.slides.truncate(1);
         b.slides[0].notes = "A sentence about the centre of the city. ".repeat(200);
         let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
-        let (bytes, summary) = briefing_pdf(&b, &scene, &[], "now", vec![image(5)], &|_| true).unwrap();
+        let (bytes, summary) =
+            briefing_pdf(&b, &scene, &[values(&[], "now")], vec![image(5)], &|_| true).unwrap();
         assert!(summary.lines_cut > 10, "{summary:?}");
         let s = pdf::inspect(&bytes).unwrap();
         assert!(s.pages[0].content.contains("did not fit this page"));

@@ -1,0 +1,514 @@
+//! The numbers on a briefing's pages: each slide's indicators on the city it shows (the
+//! baseline, or the city of the scenario it names, with the change against the baseline),
+//! evaluated at its data time with the feeds the scene's history store held then. Shared by
+//! the headless export and the presenting strip; scenario files are read and checked
+//! before anything is rendered, errors naming the briefing, the slide and the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::twin::briefing::{Briefing, BriefingError, relative_to};
+use crate::twin::city::CityModel;
+use crate::twin::feeds::Timestamp;
+use crate::twin::indicators::context::{FeedInputs, IndicatorContext};
+use crate::twin::indicators::evaluate::{Status, evaluate};
+use crate::twin::indicators::report::{
+    IndicatorError, IndicatorRow, build_report, history_inputs, parse_time,
+};
+use crate::twin::load::LoadedScene;
+use crate::twin::scenario::{CostTable, EditStack, Scenario, SkippedEdit};
+use crate::twin::timeline::format_utc;
+
+/// A scenario a slide names, read from its file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlideScenario {
+    /// The file, resolved against the briefing's folder.
+    pub path: PathBuf,
+    /// The scenario.
+    pub scenario: Arc<Scenario>,
+}
+
+impl SlideScenario {
+    /// How a page names it: the scenario's name and its file name.
+    pub fn label(&self) -> String {
+        let file = self
+            .path
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        if self.scenario.name.is_empty() {
+            file
+        } else {
+            format!("{} ({file})", self.scenario.name)
+        }
+    }
+}
+
+/// The scenario file a slide names, resolved against the briefing file's folder.
+pub fn scenario_path(briefing_path: &Path, scenario: &Path) -> PathBuf {
+    relative_to(briefing_path, scenario)
+}
+
+/// Reads the scenario of every slide that names one (each file once) and checks that it
+/// was made for `scene_path`. An unreadable, malformed or foreign scenario fails, naming
+/// the briefing, the slide and the scenario file.
+pub fn load_slide_scenarios(
+    briefing: &Briefing,
+    briefing_path: &Path,
+    scene_path: &Path,
+) -> Result<Vec<Option<SlideScenario>>, BriefingError> {
+    let mut read: BTreeMap<PathBuf, Arc<Scenario>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(briefing.slides.len());
+    for (i, slide) in briefing.slides.iter().enumerate() {
+        let Some(rel) = &slide.scenario else {
+            out.push(None);
+            continue;
+        };
+        let path = scenario_path(briefing_path, rel);
+        let scenario = match read.get(&path) {
+            Some(s) => s.clone(),
+            None => {
+                let s = Scenario::load(&path)
+                    .and_then(|s| s.check_scene(scene_path, &path).map(|_| s))
+                    .map_err(|e| BriefingError::Invalid {
+                        path: briefing_path.to_path_buf(),
+                        slide: i + 1,
+                        title: slide.title.clone(),
+                        message: e.to_string(),
+                    })?;
+                let s = Arc::new(s);
+                read.insert(path.clone(), s.clone());
+                s
+            }
+        };
+        out.push(Some(SlideScenario { path, scenario }));
+    }
+    Ok(out)
+}
+
+/// Each slide's data time: its own, else the briefing's, else `default` (the time of the
+/// export). A time that does not parse fails, naming the briefing and the slide.
+pub fn slide_times(
+    briefing: &Briefing,
+    briefing_path: &Path,
+    default: Timestamp,
+) -> Result<Vec<Timestamp>, BriefingError> {
+    let bad = |slide: usize, title: &str, e: IndicatorError| BriefingError::Invalid {
+        path: briefing_path.to_path_buf(),
+        slide,
+        title: title.to_string(),
+        message: format!("data time: {e}"),
+    };
+    let whole = match &briefing.data_time {
+        Some(t) => parse_time(t).map_err(|e| bad(0, "(the briefing)", e))?,
+        None => default,
+    };
+    briefing
+        .slides
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match &s.data_time {
+            Some(t) => parse_time(t).map_err(|e| bad(i + 1, &s.title, e)),
+            None => Ok(whole),
+        })
+        .collect()
+}
+
+/// The feeds at one data time, and how the page describes them.
+#[derive(Debug, Clone)]
+pub struct FeedsAt {
+    /// What the indicators are computed with.
+    pub feeds: FeedInputs,
+    /// Observations read from the history (`None`: the scene has no history file).
+    pub observations: Option<usize>,
+}
+
+impl FeedsAt {
+    /// The data time as a page shows it, saying where the feed values come from.
+    pub fn data_time_text(&self) -> String {
+        let at = self.feeds.window.at;
+        let source = match self.observations {
+            None => "no observation history: feed indicators have no data".to_string(),
+            Some(0) => "no observations in the 24 h before it in the history".to_string(),
+            Some(n) => format!("feeds from the history: {n} observations of the 24 h before"),
+        };
+        format!("{} UTC ({source})", format_utc(at))
+    }
+}
+
+/// The feeds of `loaded` (read from `scene_path`) at every distinct time of `times`, from
+/// the scene's history store (each time read once).
+pub fn feeds_at_times(
+    loaded: &LoadedScene,
+    scene_path: &Path,
+    times: &[Timestamp],
+) -> Result<BTreeMap<Timestamp, FeedsAt>, IndicatorError> {
+    let mut out = BTreeMap::new();
+    for &at in times {
+        if out.contains_key(&at) {
+            continue;
+        }
+        let (feeds, _, observations) = history_inputs(loaded, scene_path, at)?;
+        out.insert(at, FeedsAt { feeds, observations });
+    }
+    Ok(out)
+}
+
+/// One slide's indicator rows (every indicator of the catalogue, city-wide).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlideValues {
+    /// The rows of the city the slide shows.
+    pub rows: Vec<IndicatorRow>,
+    /// The baseline's rows at the same time, when the slide shows a scenario.
+    pub baseline: Option<Vec<IndicatorRow>>,
+    /// The scenario shown, as the page names it.
+    pub scenario: Option<String>,
+    /// Edits of the scenario that could not be applied ("#3 demolish: no building 9").
+    pub skipped: Vec<String>,
+    /// The data time, as the page shows it.
+    pub data_time: String,
+}
+
+impl SlideValues {
+    /// The baseline row of an indicator, when the slide shows a scenario.
+    pub fn baseline_of(&self, id: &str) -> Option<&IndicatorRow> {
+        self.baseline.as_ref()?.iter().find(|r| r.id == id)
+    }
+
+    /// Blanks the value of every indicator `keep` refuses (both the slide's and the
+    /// baseline's row), names it as withheld and returns the ids blanked.
+    pub fn withhold(&mut self, keep: &dyn Fn(usize, &IndicatorRow) -> bool, why: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let blank = |rows: &mut [IndicatorRow], ids: &mut Vec<String>, record: bool| {
+            for (i, row) in rows.iter_mut().enumerate() {
+                if !keep(i, row) {
+                    row.value = None;
+                    row.status = Status::NoData;
+                    row.name = format!("{} ({why})", row.name);
+                    if record {
+                        ids.push(row.id.clone());
+                    }
+                }
+            }
+        };
+        blank(&mut self.rows, &mut ids, true);
+        if let Some(b) = self.baseline.as_mut() {
+            blank(b, &mut ids, false);
+        }
+        ids
+    }
+}
+
+/// A slide made ready: its values and, when it shows a scenario, the applied edits (for
+/// the view to draw).
+pub struct PreparedSlide {
+    /// The numbers of its page.
+    pub values: SlideValues,
+    /// The scenario's edits applied to the baseline, when it names one.
+    pub stack: Option<EditStack>,
+}
+
+/// The city-wide rows of `city` with the indicator context `ctx` and these feeds.
+pub fn rows_of(
+    name: &str,
+    ctx: &IndicatorContext,
+    city: &CityModel,
+    feeds: &FeedInputs,
+) -> Vec<IndicatorRow> {
+    let computed = ctx.compute(city, feeds);
+    let eval = evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
+    build_report(name, ctx, &computed, &eval, &[]).indicators
+}
+
+/// Applies a scenario to the baseline and evaluates it: the stack, the skipped edits and
+/// the scenario's rows.
+pub fn scenario_rows(
+    city: &CityModel,
+    ctx: &IndicatorContext,
+    costs: CostTable,
+    scenario: &Scenario,
+    feeds: &FeedInputs,
+) -> (EditStack, Vec<SkippedEdit>, Vec<IndicatorRow>) {
+    let mut stack = EditStack::new(city, ctx, costs);
+    let skipped = stack.apply_scenario(scenario);
+    let (computed, eval) = stack.indicators(feeds);
+    let rows = build_report(&city.name, stack.ctx(), &computed, &eval, &[]).indicators;
+    (stack, skipped, rows)
+}
+
+/// Prepares every slide of a briefing: the baseline's rows at its data time, and for a
+/// slide with a scenario the scenario's rows (with the baseline's beside them) and its
+/// applied edits. `feeds` holds the feeds of every time in `times`
+/// ([`feeds_at_times`]); a time missing there counts as no feed data.
+pub fn prepare_slides(
+    loaded: &LoadedScene,
+    ctx: &IndicatorContext,
+    times: &[Timestamp],
+    scenarios: &[Option<SlideScenario>],
+    feeds: &BTreeMap<Timestamp, FeedsAt>,
+) -> Vec<PreparedSlide> {
+    let city = &loaded.city;
+    let mut baselines: BTreeMap<Timestamp, Vec<IndicatorRow>> = BTreeMap::new();
+    times
+        .iter()
+        .zip(scenarios)
+        .map(|(&at, scenario)| {
+            let fallback;
+            let f = match feeds.get(&at) {
+                Some(f) => f,
+                None => {
+                    fallback = FeedsAt {
+                        feeds: FeedInputs::none(at),
+                        observations: None,
+                    };
+                    &fallback
+                }
+            };
+            let base = baselines
+                .entry(at)
+                .or_insert_with(|| rows_of(&city.name, ctx, city, &f.feeds))
+                .clone();
+            let data_time = f.data_time_text();
+            match scenario {
+                None => PreparedSlide {
+                    values: SlideValues {
+                        rows: base,
+                        baseline: None,
+                        scenario: None,
+                        skipped: Vec::new(),
+                        data_time,
+                    },
+                    stack: None,
+                },
+                Some(s) => {
+                    let (stack, skipped, rows) =
+                        scenario_rows(city, ctx, loaded.scene.costs.clone(), &s.scenario, &f.feeds);
+                    PreparedSlide {
+                        values: SlideValues {
+                            rows,
+                            baseline: Some(base),
+                            scenario: Some(s.label()),
+                            skipped: skipped
+                                .iter()
+                                .map(|k| format!("#{} {}: {}", k.index + 1, k.kind, k.reason))
+                                .collect(),
+                            data_time,
+                        },
+                        stack: Some(stack),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twin::briefing::{SAMPLE_BRIEFING, Slide, SlideView};
+    use crate::twin::feeds::store::{Durability, Store};
+    use crate::twin::feeds::{Metric, Observation, SourceId, Subject};
+    use crate::twin::scenario::{Edit, ScenarioEdit};
+
+    /// The default scene.
+    const DEFAULT_SCENE: &str = "scenes/default.ron";
+    /// The PM2.5 daily mean, computed from the feeds.
+    const PM25: &str = "env.pm25_daily_mean";
+    /// An indicator the city model alone gives (floor area, population).
+    const DENSITY: &str = "people.population_density";
+
+    fn value(rows: &[IndicatorRow], id: &str) -> Option<f64> {
+        rows.iter().find(|r| r.id == id).and_then(|r| r.value)
+    }
+
+    /// The default scene rewritten into `dir` with absolute data paths and its history in
+    /// `dir/history.sqlite`.
+    fn scene_with_history_in(dir: &Path) -> PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join(DEFAULT_SCENE)).unwrap();
+        let text = text
+            .replace("\"../data/", &format!("\"{}/", root.join("data").display()))
+            .replace("../.cache/history/default.sqlite", "history.sqlite");
+        std::fs::create_dir_all(dir).unwrap();
+        let scene = dir.join("default.ron");
+        std::fs::write(&scene, text).unwrap();
+        scene
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("citytwin-values-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn slide_times_fall_back_to_the_briefing_and_name_bad_ones() {
+        let mut b = Briefing::new("t", "s.ron");
+        let view = SlideView::Bookmark("x".into());
+        b.slides.push(Slide::new("one", view.clone()));
+        let mut two = Slide::new("two", view);
+        two.data_time = Some("2026-06-02T10:00Z".into());
+        b.slides.push(two);
+        let now = Timestamp(42);
+        let t = slide_times(&b, Path::new("b.ron"), now).unwrap();
+        assert_eq!(t[0], now);
+        assert_eq!(t[1], parse_time("2026-06-02T10:00Z").unwrap());
+        b.data_time = Some("2026-06-01".into());
+        let t = slide_times(&b, Path::new("b.ron"), now).unwrap();
+        assert_eq!(t[0], parse_time("2026-06-01T00:00Z").unwrap());
+        b.slides[1].data_time = Some("yesterday".into());
+        let e = slide_times(&b, Path::new("b.ron"), now).unwrap_err().to_string();
+        assert!(
+            e.contains("b.ron") && e.contains("slide 2 'two'") && e.contains("yesterday"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn scenarios_load_once_and_bad_ones_name_the_slide() {
+        let dir = tmp("scenarios");
+        let mut b = Briefing::new("t", "default.ron");
+        let view = SlideView::Bookmark("x".into());
+        b.slides.push(Slide::new("baseline", view.clone()));
+        let mut s = Scenario::new("Fewer", "default.ron");
+        s.edits.push(ScenarioEdit::new(Edit::Demolish {
+            buildings: vec![crate::twin::city::BuildingId(0)],
+        }));
+        s.save(&dir.join("fewer.ron")).unwrap();
+        for t in ["a", "b"] {
+            let mut slide = Slide::new(t, view.clone());
+            slide.scenario = Some(PathBuf::from("fewer.ron"));
+            b.slides.push(slide);
+        }
+        let bpath = dir.join("b.ron");
+        let scene = dir.join("default.ron");
+        let loaded = load_slide_scenarios(&b, &bpath, &scene).unwrap();
+        assert!(loaded[0].is_none());
+        let (a, c) = (loaded[1].as_ref().unwrap(), loaded[2].as_ref().unwrap());
+        assert!(Arc::ptr_eq(&a.scenario, &c.scenario), "read once");
+        assert_eq!(a.label(), "Fewer (fewer.ron)");
+
+        // Made for another scene.
+        let e = load_slide_scenarios(&b, &bpath, &dir.join("other.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("slide 2 'a'") && e.contains("fewer.ron"), "{e}");
+        // Missing.
+        b.slides[2].scenario = Some(PathBuf::from("missing.ron"));
+        let e = load_slide_scenarios(&b, &bpath, &scene).unwrap_err().to_string();
+        assert!(e.contains("slide 3 'b'") && e.contains("missing.ron"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The sample scenario on the default city: the slide's rows are the scenario's, the
+    /// baseline's beside them; feed values come from the history at the data time.
+    #[test]
+    fn slides_show_the_scenario_city_and_the_history_feeds() {
+        let dir = tmp("prepare");
+        let scene_path = scene_with_history_in(&dir);
+        let loaded = crate::twin::load::load_scene(&scene_path).unwrap();
+        let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+        let at = parse_time("2026-06-01T08:00Z").unwrap();
+        let src = SourceId("simulator".into());
+        let obs = |sensor: &str, v: f64, t: Timestamp| {
+            Observation::new(&src, Subject::Sensor(sensor.into()), Metric::Pm25, v, t)
+        };
+        {
+            let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
+            store
+                .append(&[
+                    obs("aq-1", 8.0, at.plus_ms(-2 * Timestamp::HOUR_MS)),
+                    obs("aq-2", 14.0, at.plus_ms(-Timestamp::HOUR_MS)),
+                    obs("aq-1", 400.0, at.plus_ms(Timestamp::HOUR_MS)),
+                ])
+                .unwrap();
+        }
+        // The sample scenario, copied next to the rewritten scene.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sample = root.join("scenes/scenarios/kluuvi-green-and-transit.ron");
+        std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+        std::fs::copy(&sample, dir.join("scenarios/k.ron")).unwrap();
+        let mut b = Briefing::new("t", "default.ron");
+        let view = SlideView::Bookmark("Whole centre".into());
+        b.data_time = Some("2026-06-01T08:00Z".into());
+        b.slides.push(Slide::new("today", view.clone()));
+        let mut what_if = Slide::new("what if", view.clone());
+        what_if.scenario = Some(PathBuf::from("scenarios/k.ron"));
+        b.slides.push(what_if);
+        let mut old = Slide::new("a week later", view);
+        old.data_time = Some("2026-06-08T08:00Z".into());
+        b.slides.push(old);
+        let bpath = dir.join("b.ron");
+
+        let times = slide_times(&b, &bpath, Timestamp(0)).unwrap();
+        let scenarios = load_slide_scenarios(&b, &bpath, &scene_path).unwrap();
+        let feeds = feeds_at_times(&loaded, &scene_path, &times).unwrap();
+        assert_eq!(feeds.len(), 2, "two distinct times");
+        let slides = prepare_slides(&loaded, &ctx, &times, &scenarios, &feeds);
+        assert_eq!(slides.len(), 3);
+
+        let today = &slides[0].values;
+        let pm = value(&today.rows, PM25).expect("PM2.5 from the history");
+        assert!((pm - 11.0).abs() < 1e-9, "{pm}");
+        assert!(
+            today.data_time.starts_with("2026-06-01 08:00:00 UTC"),
+            "{}",
+            today.data_time
+        );
+        assert!(today.data_time.contains("2 observations"), "{}", today.data_time);
+        assert!(today.baseline.is_none() && slides[0].stack.is_none());
+
+        let s = &slides[1];
+        assert_eq!(
+            s.values.scenario.as_deref(),
+            Some("Kluuvi: green, transit and solar (k.ron)")
+        );
+        assert!(s.values.skipped.is_empty(), "{:?}", s.values.skipped);
+        let stack = s.stack.as_ref().expect("the scenario applied");
+        assert_eq!(stack.applied().len(), 10);
+        // The baseline beside it is the first slide's; the scenario changes the city's
+        // indicators but not the feed values.
+        assert_eq!(s.values.baseline.as_ref(), Some(&today.rows));
+        let (b, sc) = (
+            value(&today.rows, DENSITY).unwrap(),
+            value(&s.values.rows, DENSITY).unwrap(),
+        );
+        assert!((sc - b).abs() > 1.0, "density {b} → {sc}");
+        let transit = "mob.transit_access_400m";
+        assert!(value(&s.values.rows, transit).unwrap() > value(&today.rows, transit).unwrap() + 1.0);
+        assert_eq!(value(&s.values.rows, PM25), Some(pm));
+        assert_eq!(
+            s.values.baseline_of(transit).and_then(|r| r.value),
+            value(&today.rows, transit)
+        );
+
+        // A week later the readings are out of the 24-hour window.
+        let later = &slides[2].values;
+        assert_eq!(value(&later.rows, PM25), None);
+        assert!(later.data_time.contains("no observations"), "{}", later.data_time);
+
+        // Withholding blanks both rows and names them once.
+        let mut v = s.values.clone();
+        let ids = v.withhold(&|_, r| r.id != transit, "withheld");
+        assert_eq!(ids, [transit]);
+        assert_eq!(value(&v.rows, transit), None);
+        assert_eq!(v.baseline_of(transit).and_then(|r| r.value), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_scene_without_history_says_so() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let b = Briefing::load(&root.join(SAMPLE_BRIEFING)).unwrap();
+        let f = FeedsAt {
+            feeds: FeedInputs::none(parse_time(b.data_time.as_deref().unwrap()).unwrap()),
+            observations: None,
+        };
+        let t = f.data_time_text();
+        assert!(
+            t.starts_with("2026-06-01 08:00:00 UTC") && t.contains("no observation history"),
+            "{t}"
+        );
+    }
+}
