@@ -1,7 +1,9 @@
 //! The live map overlays, all following the time slider and all coloured through per-feature
 //! colour buffers (no mesh is ever rebuilt): sensors as markers coloured by the chosen metric
 //! ([`SensorColours`]), zones by electricity load ([`ZoneLoads`], into the zones' buffer),
-//! service requests as points, open or recently closed ([`RequestColours`]), and the map
+//! service requests as points, open or recently closed ([`RequestColours`]) for a role cleared
+//! for personal data, and for every other role only as k-anonymous hex cells coloured by
+//! count, cells under k suppressed ([`RequestCells`], [`RequestCellColours`]), and the map
 //! feature the user clicked ([`SelectedFeature`]: a sensor or a road, whose recent values
 //! [`FeatureChart`] holds, or a zone, whose indicator values [`ZoneValues`] holds). The panels
 //! that show them are [`crate::app::ui::overlays`]; the maths is [`crate::twin::overlay`].
@@ -15,11 +17,13 @@ use bevy::render::storage::ShaderBuffer;
 use bevy::window::PrimaryWindow;
 use bevy_egui::input::EguiWantsInput;
 
+use crate::app::access::SceneAccess;
 use crate::app::camera::CameraRig;
 use crate::app::dashboard::{Dashboard, IndicatorEngine, paint_choropleth};
 use crate::app::feeds::{LiveFeeds, PastPicture, REPAINT_STEP_MS};
 use crate::app::ground_view::{
-    FeatureColours, FeatureSet, GroundTileEntity, MarkerMaterial, ZoneColours, initial_zone_colours, upload,
+    FeatureColours, FeatureMaterial, FeatureSet, GroundTileEntity, MarkerMaterial, ZoneColours, ground_mesh,
+    initial_zone_colours, upload,
 };
 use crate::app::loading::LoadedCity;
 use crate::app::outline::LayerEntity;
@@ -27,10 +31,12 @@ use crate::app::picking::HoveredBuilding;
 use crate::app::ui::UiCovered;
 use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
+use crate::twin::access::{CellMap, aggregate_hex, count_ramp};
 use crate::twin::city::{CityModel, RoadId, ZoneId};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::Picture;
 use crate::twin::feeds::{Metric, Timestamp};
+use crate::twin::ground::{GroundMesh, push_polygon_fill};
 use crate::twin::overlay::{
     LOAD_COLOURS, Ramp, RequestState, SENSOR_METRICS, ZoneValue, load_per_ha, nearest_point, nearest_road,
     ray_ground, series, zone_areas_m2, zone_at, zone_values,
@@ -56,6 +62,14 @@ pub const CLOSED_SHOWN_MS: i64 = Timestamp::DAY_MS;
 pub const REQUEST_OPEN_COLOUR: [u8; 3] = [255, 120, 30];
 /// Colour of a recently closed request (sRGB).
 pub const REQUEST_CLOSED_COLOUR: [u8; 3] = [90, 170, 240];
+/// Opacity of the cells service requests are aggregated to for roles without clearance.
+pub const REQUEST_CELL_ALPHA: f32 = 0.6;
+/// Height of the request cells above the ground, metres: over the zone fills, under the
+/// roads.
+pub const REQUEST_CELL_LIFT_M: f32 = 0.135;
+/// Margin of the request cells around the city's bounding box, in cells: requests just
+/// outside the mapped data still fall in a drawn cell.
+const REQUEST_CELL_MARGIN_CELLS: f64 = 1.0;
 /// Colour of a sensor without a value at the instant shown (sRGB).
 pub const NO_VALUE_COLOUR: [u8; 3] = [140, 140, 140];
 /// Opacity of zones coloured by load.
@@ -168,6 +182,43 @@ pub struct RequestColours(pub FeatureColours);
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestPoint(pub u32);
 
+/// Service requests as a role without clearance for personal data sees them: counts per hex
+/// cell of the scene's grid (`roles.cell_m`), cells with fewer than k requests suppressed
+/// (not drawn, not counted on screen). Present instead of [`RequestPoints`] for such roles.
+#[derive(Resource, Debug, Clone)]
+pub struct RequestCells {
+    /// The cells drawn (the city's bounding box and a margin), by feature index.
+    pub map: CellMap,
+    /// k: the fewest requests a drawn cell holds.
+    pub k: usize,
+    /// Colours by count.
+    pub ramp: Ramp,
+    /// Requests per map cell at the instant shown; 0 for empty and suppressed cells.
+    pub counts: Vec<usize>,
+    /// Cells drawn (at least k requests).
+    pub shown_cells: usize,
+    /// Requests in the cells drawn.
+    pub shown_records: usize,
+    /// Cells suppressed (fewer than k requests).
+    pub suppressed_cells: usize,
+    /// Cells of at least k requests beyond the drawn cells.
+    pub off_map_cells: usize,
+}
+
+/// Colours of the request cells, indexed like [`RequestCells::map`] (alpha 0 = not drawn).
+#[derive(Resource, Debug, Clone, Deref, DerefMut)]
+pub struct RequestCellColours(pub FeatureColours);
+
+/// Marks the entity drawing the request cells.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestCellsTile;
+
+/// Whether the role the app runs as may see service requests one by one. Without a
+/// [`SceneAccess`] (the role not resolved) the answer is no: the least privilege.
+pub fn requests_individually(access: Option<&SceneAccess>) -> bool {
+    access.is_some_and(|a| !a.role.needs_aggregation())
+}
+
 /// Electricity load per zone at the instant shown, and the ramp the zones are coloured by.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct ZoneLoads {
@@ -255,7 +306,7 @@ impl Plugin for OverlaysPlugin {
             .add_systems(
                 Update,
                 (
-                    (spawn_markers, paint_sensors, paint_requests)
+                    (spawn_markers, paint_sensors, paint_requests, paint_request_cells)
                         .chain()
                         .run_if(resource_exists::<LiveFeeds>),
                     paint_zone_loads
@@ -263,6 +314,7 @@ impl Plugin for OverlaysPlugin {
                         .run_if(resource_exists::<ZoneColours>),
                     upload::<SensorColours>.run_if(resource_exists_and_changed::<SensorColours>),
                     upload::<RequestColours>.run_if(resource_exists_and_changed::<RequestColours>),
+                    upload::<RequestCellColours>.run_if(resource_exists_and_changed::<RequestCellColours>),
                 )
                     .in_set(AppSystems::Visuals)
                     .run_if(in_state(AppState::Ready)),
@@ -405,16 +457,19 @@ fn paint_zone_loads(
     *was = by;
 }
 
-/// Spawns the sensor markers (once the feeds run) and the request points' colour buffer.
+/// Spawns the sensor markers (once the feeds run), and for the service requests either the
+/// points' colour buffer (a role cleared for personal data) or the hex cells (any other).
 #[allow(clippy::too_many_arguments)]
 fn spawn_markers(
     mut commands: Commands,
     feeds: Res<LiveFeeds>,
     loaded: Res<LoadedCity>,
+    access: Option<Res<SceneAccess>>,
     sensors: Option<Res<SensorMarkers>>,
     settings: Res<OverlaySettings>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<MarkerMaterial>>,
+    mut fills: ResMut<Assets<FeatureMaterial>>,
     mut buffers: ResMut<Assets<ShaderBuffer>>,
 ) {
     if sensors.is_some() {
@@ -461,13 +516,158 @@ fn spawn_markers(
         unplaced: BTreeSet::new(),
     });
     commands.insert_resource(SensorColours(FeatureColours { colours, buffer }));
-    let requests = vec![[0.0f32; 4]; MAX_REQUEST_POINTS];
-    commands.insert_resource(RequestColours(FeatureColours {
-        buffer: buffers.add(ShaderBuffer::from(requests.clone())),
-        colours: requests,
-    }));
-    commands.insert_resource(RequestPoints::default());
     info!("3D sensors: {} markers", placed.len());
+    if requests_individually(access.as_deref()) {
+        let requests = vec![[0.0f32; 4]; MAX_REQUEST_POINTS];
+        commands.insert_resource(RequestColours(FeatureColours {
+            buffer: buffers.add(ShaderBuffer::from(requests.clone())),
+            colours: requests,
+        }));
+        commands.insert_resource(RequestPoints::default());
+        return;
+    }
+    let spec = &loaded.0.scene.roles;
+    let k = access.as_ref().map_or(spec.k_anonymity, |a| a.role.k_anonymity);
+    let grid = spec.grid();
+    let map = match city.bbox() {
+        Some(b) => CellMap::covering(grid, b, grid.size_m * REQUEST_CELL_MARGIN_CELLS),
+        None => CellMap::covering(grid, [f64::NAN; 4], 0.0),
+    };
+    let (mesh, failed) = request_cells_mesh(&map, city);
+    if failed > 0 {
+        warn!("3D request cells: {failed} cells could not be meshed");
+    }
+    let colours = vec![[0.0f32; 4]; map.len()];
+    let buffer = buffers.add(ShaderBuffer::from(if colours.is_empty() {
+        vec![[0.0f32; 4]]
+    } else {
+        colours.clone()
+    }));
+    if !mesh.is_empty() {
+        let aabb = bevy::camera::primitives::Aabb::from_min_max(
+            Vec3::from(mesh.bbox_min),
+            Vec3::from(mesh.bbox_max),
+        );
+        commands.spawn((
+            Name::new("service request cells"),
+            RequestCellsTile,
+            Mesh3d(meshes.add(ground_mesh(mesh))),
+            MeshMaterial3d(fills.add(FeatureMaterial {
+                colours: buffer.clone(),
+                alpha: AlphaMode::Blend,
+            })),
+            Transform::IDENTITY,
+            aabb,
+            Visibility::Visible,
+            DespawnOnExit(AppState::Ready),
+        ));
+    }
+    info!(
+        "3D service requests as hex cells of {} m, k = {k}: {} cells",
+        grid.size_m,
+        map.len()
+    );
+    commands.insert_resource(RequestCellColours(FeatureColours { colours, buffer }));
+    commands.insert_resource(RequestCells {
+        counts: vec![0; map.len()],
+        map,
+        k,
+        ramp: count_ramp(k),
+        shown_cells: 0,
+        shown_records: 0,
+        suppressed_cells: 0,
+        off_map_cells: 0,
+    });
+}
+
+/// One ground mesh of every cell of the map (feature index = cell index) at
+/// [`REQUEST_CELL_LIFT_M`], and the number of cells that could not be meshed.
+pub fn request_cells_mesh(map: &CellMap, city: &CityModel) -> (GroundMesh, usize) {
+    let mut mesh = GroundMesh::new((0, 0));
+    let mut failed = 0;
+    for (i, (q, r)) in map.cells.iter().enumerate() {
+        let ring: Vec<(f64, f64)> = map.grid.ring(*q, *r).into_iter().map(|[x, y]| (x, y)).collect();
+        let hexagon = geo_types::MultiPolygon(vec![geo_types::Polygon::new(ring.into(), vec![])]);
+        match push_polygon_fill(&mut mesh, &hexagon, REQUEST_CELL_LIFT_M, i as u32, &city.origin) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => failed += 1,
+        }
+    }
+    (mesh, failed)
+}
+
+/// Whether an overlay following the time slider is due a repaint: the instant shown moved
+/// by [`REPAINT_STEP_MS`] (or between live and past), or `fresh` (new data, new settings).
+/// Records the instant painted when it is.
+fn repaint_due(painted: &mut Option<(Timestamp, bool)>, twin: &TwinTime, fresh: bool) -> bool {
+    let at = twin.shown();
+    let live = twin.clock.is_live();
+    let moved = painted.is_none_or(|(t, l)| l != live || (!live && (t.0 - at.0).abs() >= REPAINT_STEP_MS));
+    if !(moved || fresh) {
+        return false;
+    }
+    *painted = Some((at, live));
+    true
+}
+
+/// Aggregates the requests shown at the instant (open, or closed within
+/// [`CLOSED_SHOWN_MS`]) to the role's hex cells and colours the cells of at least k by
+/// count; every other cell stays undrawn. Runs only for roles without clearance (where
+/// [`RequestCells`] exists).
+fn paint_request_cells(
+    feeds: Res<LiveFeeds>,
+    twin: Res<TwinTime>,
+    settings: Res<OverlaySettings>,
+    cells: Option<ResMut<RequestCells>>,
+    colours: Option<ResMut<RequestCellColours>>,
+    mut painted: Local<Option<(Timestamp, bool)>>,
+) {
+    let (Some(mut cells), Some(mut colours)) = (cells, colours) else {
+        return;
+    };
+    let fresh = feeds.last_drain.accepted > 0 || settings.is_changed() || cells.is_added();
+    if !repaint_due(&mut painted, &twin, fresh) {
+        return;
+    }
+    let at = twin.shown();
+    let points: Vec<[f64; 2]> = if settings.show_requests {
+        feeds
+            .requests
+            .shown_at(at, CLOSED_SHOWN_MS)
+            .map(|(r, _)| r.at)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let agg = aggregate_hex(points, &cells.map.grid, cells.k);
+    let (counts, off_map) = cells.map.counts(&agg);
+    let next: Vec<[f32; 4]> = counts
+        .iter()
+        .map(|&n| {
+            if n >= cells.k && n > 0 {
+                linear(cells.ramp.colour(n as f64), REQUEST_CELL_ALPHA)
+            } else {
+                [0.0; 4]
+            }
+        })
+        .collect();
+    if next != colours.colours {
+        colours.colours = next;
+    }
+    let shown_cells = counts.iter().filter(|&&n| n > 0).count();
+    let shown_records = counts.iter().sum::<usize>();
+    if counts != cells.counts
+        || shown_cells != cells.shown_cells
+        || shown_records != cells.shown_records
+        || agg.suppressed_cells != cells.suppressed_cells
+        || off_map != cells.off_map_cells
+    {
+        cells.counts = counts;
+        cells.shown_cells = shown_cells;
+        cells.shown_records = shown_records;
+        cells.suppressed_cells = agg.suppressed_cells;
+        cells.off_map_cells = off_map;
+    }
 }
 
 /// Colours the sensor markers by the chosen metric at the instant shown, and shows or hides
@@ -570,13 +770,14 @@ fn paint_requests(
     let (Some(mut points), Some(mut colours)) = (points, colours) else {
         return;
     };
-    let at = twin.shown();
-    let live = twin.clock.is_live();
-    let moved = painted.is_none_or(|(t, l)| l != live || (!live && (t.0 - at.0).abs() >= REPAINT_STEP_MS));
-    if !(moved || feeds.last_drain.accepted > 0 || settings.is_changed()) {
+    if !repaint_due(
+        &mut painted,
+        &twin,
+        feeds.last_drain.accepted > 0 || settings.is_changed(),
+    ) {
         return;
     }
-    *painted = Some((at, live));
+    let at = twin.shown();
     let city = &loaded.0.city;
     let shown: Vec<_> = if settings.show_requests {
         feeds.requests.shown_at(at, CLOSED_SHOWN_MS).collect()
@@ -924,9 +1125,15 @@ mod tests {
     /// Two sensors of the test feed, near the tiny city's corner (scene CRS offsets).
     const SENSORS: [(&str, [f64; 2]); 2] = [("aq-a", [5.0, 5.0]), ("aq-b", [-40.0, 0.0])];
 
-    /// The tiny city with a hand-driven feed channel (as a source would send on), the
-    /// ground, the feeds, the dashboard and the overlays, run until the sensor markers exist.
+    /// [`live_app_as`] a role cleared for personal data.
     fn live_app() -> (App, FeedSender) {
+        live_app_as("staff")
+    }
+
+    /// The tiny city with a hand-driven feed channel (as a source would send on), the
+    /// ground, the feeds, the dashboard and the overlays, running as `role` of the default
+    /// roles, run until the sensor markers exist.
+    fn live_app_as(role: &str) -> (App, FeedSender) {
         let loaded = crate::app::outline::tests::tiny_loaded_scene();
         let city = &loaded.city;
         let (channel, receiver) = feed_channel(1_024);
@@ -959,6 +1166,12 @@ mod tests {
             .init_resource::<TwinTime>()
             .init_resource::<IndicatorFeedInputs>()
             .add_plugins((GroundViewPlugin, FeedsPlugin, DashboardPlugin, OverlaysPlugin))
+            .insert_resource(SceneAccess {
+                role: loaded.scene.roles.role(Some(role)).expect("a default role"),
+                withheld: Default::default(),
+                catalogue: Vec::new(),
+                attributions: Vec::new(),
+            })
             .insert_resource(LoadedCity(Arc::new(loaded)));
         app.world_mut()
             .resource_mut::<NextState<AppState>>()
@@ -1102,6 +1315,121 @@ mod tests {
         assert!(until(&mut app, |w| w.resource::<RequestColours>().colours
             [slot as usize][3]
             == 0.0));
+    }
+
+    /// Service requests opened around two cell centres: `n` around each `(centre, n)`,
+    /// every one with an address in its detail; ids from `first_id`.
+    fn requests_around(cells: &[([f64; 2], usize)], first_id: u64, t: Timestamp) -> Vec<Observation> {
+        let mut out = Vec::new();
+        let mut id = first_id;
+        for (c, n) in cells {
+            for j in 0..*n {
+                let at = Subject::Point {
+                    x: c[0] + 4.0 * j as f64,
+                    y: c[1] - 3.0 * j as f64,
+                };
+                let mut o = obs(at, Metric::ServiceRequestOpened, 1.0, t);
+                o.detail = format!("request={id};category=noise;address=Testikatu {id}");
+                out.push(o);
+                id += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn public_sees_requests_only_as_cells_of_at_least_k() {
+        let (mut app, tx) = live_app_as("public");
+        let loaded = app.world().resource::<LoadedCity>().0.clone();
+        let grid = loaded.scene.roles.grid();
+        let k = loaded.scene.roles.k_anonymity;
+        assert_eq!(k, crate::twin::access::DEFAULT_K_ANONYMITY);
+        let (q, r) = grid.cell_of(loaded.city.origin.x, loaded.city.origin.y);
+        let (few, many) = (grid.centre(q, r), grid.centre(q + 1, r));
+        let t = Timestamp::now();
+        send(&mut app, &tx, requests_around(&[(few, 3), (many, 7)], 1, t));
+        assert!(
+            until(&mut app, |w| w.resource::<RequestCells>().suppressed_cells == 1),
+            "the cells were not counted"
+        );
+        let cells = app.world().resource::<RequestCells>().clone();
+        let at = |qr: (i64, i64)| cells.map.index_of(qr).expect("the cell is on the map");
+        assert_eq!(cells.counts[at((q + 1, r))], 7);
+        assert_eq!(cells.counts[at((q, r))], 0, "a cell under k counted");
+        assert_eq!((cells.shown_cells, cells.shown_records), (1, 7));
+        // Only the cell of 7 is drawn, in its count's colour.
+        let colours = app.world().resource::<RequestCellColours>().colours.clone();
+        assert_eq!(colours.len(), cells.map.len());
+        let drawn: Vec<usize> = (0..colours.len()).filter(|&i| colours[i][3] > 0.0).collect();
+        assert_eq!(drawn, vec![at((q + 1, r))]);
+        assert_eq!(
+            colours[at((q + 1, r))],
+            linear(cells.ramp.colour(7.0), REQUEST_CELL_ALPHA)
+        );
+        // No request is drawn as a point: no point, no point colour buffer.
+        let world = app.world_mut();
+        assert_eq!(world.query::<&RequestPoint>().iter(world).count(), 0);
+        assert!(!world.contains_resource::<RequestColours>());
+        assert!(!world.contains_resource::<RequestPoints>());
+        // One mesh draws every cell, each vertex carrying its cell's index.
+        let mesh = world
+            .query_filtered::<&Mesh3d, With<RequestCellsTile>>()
+            .single(world)
+            .expect("one request cells entity")
+            .0
+            .clone();
+        let mesh = world.resource::<Assets<Mesh>>().get(&mesh).expect("mesh added");
+        let Some(bevy::mesh::VertexAttributeValues::Uint32(ix)) =
+            mesh.attribute(crate::app::ground_view::ATTRIBUTE_FEATURE_INDEX)
+        else {
+            panic!("no feature index attribute");
+        };
+        let mut seen: Vec<u32> = ix.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen, (0..cells.map.len() as u32).collect::<Vec<_>>());
+        // Two more requests bring the small cell to k: it shows.
+        send(&mut app, &tx, requests_around(&[(few, 2)], 100, t));
+        assert!(until(&mut app, |w| w.resource::<RequestCells>().shown_cells == 2));
+        let cells = app.world().resource::<RequestCells>();
+        assert_eq!(cells.counts[at((q, r))], k);
+        assert_eq!((cells.suppressed_cells, cells.shown_records), (0, 12));
+        // Requests hidden: no cell drawn.
+        app.world_mut().resource_mut::<OverlaySettings>().show_requests = false;
+        assert!(until(&mut app, |w| w
+            .resource::<RequestCellColours>()
+            .colours
+            .iter()
+            .all(|c| c[3] == 0.0)));
+    }
+
+    #[test]
+    fn a_role_cleared_for_personal_data_sees_each_request() {
+        let (mut app, tx) = live_app_as("staff");
+        let loaded = app.world().resource::<LoadedCity>().0.clone();
+        let grid = loaded.scene.roles.grid();
+        let (q, r) = grid.cell_of(loaded.city.origin.x, loaded.city.origin.y);
+        let t = Timestamp::now();
+        let batch = requests_around(&[(grid.centre(q, r), 3), (grid.centre(q + 1, r), 7)], 1, t);
+        send(&mut app, &tx, batch);
+        assert!(until(&mut app, |w| w.resource::<RequestPoints>().slots.len() == 10));
+        let open = linear(REQUEST_OPEN_COLOUR, 1.0);
+        let points = app.world().resource::<RequestPoints>();
+        let colours = &app.world().resource::<RequestColours>().colours;
+        assert!(points.slots.values().all(|&s| colours[s as usize] == open));
+        assert_eq!(points.open, 10);
+        let world = app.world_mut();
+        assert!(!world.contains_resource::<RequestCells>());
+        assert_eq!(world.query::<&RequestCellsTile>().iter(world).count(), 0);
+        // Without a resolved role, requests are aggregated (least privilege).
+        assert!(!requests_individually(None));
+        assert!(requests_individually(world.get_resource::<SceneAccess>()));
+    }
+
+    #[test]
+    fn request_cells_lie_between_zones_and_roads() {
+        let lowest_road = crate::twin::ground::road_lift_m("footway");
+        assert!(lowest_road > REQUEST_CELL_LIFT_M && REQUEST_CELL_LIFT_M > crate::twin::ground::ZONE_LIFT_M);
     }
 
     #[test]

@@ -181,6 +181,7 @@ pub fn bench_panels(scene_path: &Path, frames: u32) -> anyhow::Result<PanelsRepo
     let facts = OverlayFacts {
         sensors: Some(&markers),
         requests: Some(&requests),
+        request_cells: None,
         loads: &loads,
         indicator: None,
     };

@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
 use crate::app::ui::timeline::TwinTime;
 use crate::app::ui::{UiCovered, root_ui};
-use crate::twin::indicators::{AlertKind, Dimension, Status};
+use crate::twin::indicators::{AlertKind, Dimension, Status, higher_is_better};
 use crate::twin::timeline::format_utc;
 
 /// egui id of the panel, and its key in [`UiCovered`].
@@ -215,7 +215,8 @@ fn panel_body(
 
     // Alerts.
     ui.heading("Alerts");
-    let mut active: Vec<_> = engine.0.alerts.active().cloned().collect();
+    // Zone alerts of one indicator are one line (how many zones, the worst ones).
+    let mut active = engine.0.alerts.digest(higher_is_better(&engine.0.ctx.catalogue));
     if active.is_empty() {
         ui.weak("none open");
     }
@@ -253,7 +254,7 @@ fn panel_body(
                     }
                     None => {
                         if ui.button("Acknowledge").clicked() {
-                            engine.0.alerts.acknowledge(a.id, time.now);
+                            engine.0.alerts.acknowledge_group(&a, time.now);
                         }
                     }
                 }

@@ -1,7 +1,8 @@
 //! The map overlays panel and the clicked feature's window. The panel chooses what sensors
 //! are coloured by (with the legend of its bands), what zones are coloured by (the
 //! dashboard's indicator, electricity load with its legend, or nothing) and whether service
-//! requests show (open and recently closed counts). Clicking a sensor or a road opens a
+//! requests show (open and recently closed counts; for a role without clearance for personal
+//! data, the k-anonymous cells' legend and counts instead). Clicking a sensor or a road opens a
 //! window with its recent values as small charts (egui_plot); clicking a zone opens one with
 //! every indicator's value in that zone, status coloured, and its load and sentiment.
 
@@ -14,7 +15,8 @@ use crate::app::dashboard::{Dashboard, IndicatorEngine};
 use crate::app::loading::LoadedCity;
 use crate::app::overlays::{
     CHART_SPAN_MS, CLOSED_SHOWN_MS, FeatureChart, MapFeature, OverlaySettings, REQUEST_CLOSED_COLOUR,
-    REQUEST_OPEN_COLOUR, RequestPoints, SelectedFeature, SensorMarkers, ZoneLoads, ZoneValues, ZonesBy,
+    REQUEST_OPEN_COLOUR, RequestCells, RequestPoints, SelectedFeature, SensorMarkers, ZoneLoads, ZoneValues,
+    ZonesBy,
 };
 use crate::app::ui::UiCovered;
 use crate::app::ui::dashboard::status_colour;
@@ -93,8 +95,10 @@ pub fn legend(ui: &mut egui::Ui, ramp: &Ramp) {
 pub struct OverlayFacts<'a> {
     /// The sensor markers, once the feeds run.
     pub sensors: Option<&'a SensorMarkers>,
-    /// The request points, once the feeds run.
+    /// The request points, once the feeds run (roles cleared for personal data).
     pub requests: Option<&'a RequestPoints>,
+    /// The k-anonymous request cells, once the feeds run (every other role).
+    pub request_cells: Option<&'a RequestCells>,
     /// Loads per zone.
     pub loads: &'a ZoneLoads,
     /// The name of the indicator the dashboard colours the zones by.
@@ -164,6 +168,10 @@ pub fn overlays_body(
 
     ui.strong("Service requests");
     ui.checkbox(&mut settings.show_requests, "show requests");
+    if let Some(cells) = facts.request_cells {
+        request_cells_legend(ui, cells);
+        return (by != settings.zones_by).then_some(by);
+    }
     let (open, closed, not_drawn) = facts
         .requests
         .map_or((0, 0, 0), |r| (r.open, r.closed, r.not_drawn));
@@ -182,6 +190,29 @@ pub fn overlays_body(
     (by != settings.zones_by).then_some(by)
 }
 
+/// The legend of the k-anonymous request cells: what they count, the count classes, and how
+/// much is drawn. Never a total over all requests: with one suppressed cell, the total less
+/// the cells drawn would give that cell's count.
+fn request_cells_legend(ui: &mut egui::Ui, cells: &RequestCells) {
+    ui.small(format!(
+        "open or closed in the last {} h, per {:.0} m cell; cells with fewer than {} are not shown",
+        CLOSED_SHOWN_MS / Timestamp::HOUR_MS,
+        cells.map.grid.size_m,
+        cells.k
+    ));
+    // The ramp's first class (below k) is never drawn.
+    for e in cells.ramp.legend().into_iter().skip(1) {
+        swatch(ui, e.colour, &e.label);
+    }
+    ui.small(format!(
+        "{} requests in {} cells shown · {} cells suppressed",
+        cells.shown_records, cells.shown_cells, cells.suppressed_cells
+    ));
+    if cells.off_map_cells > 0 {
+        ui.small(format!("{} more cells beyond the map", cells.off_map_cells));
+    }
+}
+
 /// Draws the overlays panel.
 #[allow(clippy::too_many_arguments)]
 fn overlays_panel(
@@ -191,6 +222,7 @@ fn overlays_panel(
     engine: Option<Res<IndicatorEngine>>,
     sensors: Option<Res<SensorMarkers>>,
     requests: Option<Res<RequestPoints>>,
+    request_cells: Option<Res<RequestCells>>,
     loads: Res<ZoneLoads>,
     mut covered: ResMut<UiCovered>,
 ) -> Result {
@@ -202,6 +234,7 @@ fn overlays_panel(
     let facts = OverlayFacts {
         sensors: sensors.as_deref(),
         requests: requests.as_deref(),
+        request_cells: request_cells.as_deref(),
         loads: &loads,
         indicator: indicator.as_deref(),
     };
@@ -405,6 +438,7 @@ mod tests {
         let facts = OverlayFacts {
             sensors: None,
             requests: None,
+            request_cells: None,
             loads: &loads,
             indicator: None,
         };

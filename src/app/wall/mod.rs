@@ -29,6 +29,7 @@ use crate::app::ui::UiCovered;
 use crate::app::ui::timeline::{TwinTime, advance_time};
 use crate::app::views::{SceneViews, ViewCommand};
 use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
+use crate::twin::indicators::higher_is_better;
 use crate::twin::wall::ticker::AlertTicker;
 use crate::twin::wall::{PxRect, Tour, WallLayout, WallSpec};
 
@@ -215,9 +216,11 @@ fn drive_tour(
 /// Puts new decision-window alerts on the ticker.
 fn tick_alerts(time: Res<Time>, engine: Option<Res<IndicatorEngine>>, mut ticker: ResMut<WallTicker>) {
     let Some(engine) = engine else { return };
+    // One ticker item per digest line: zone windows of one indicator do not flood it.
+    let lines = engine.0.alerts.digest(higher_is_better(&engine.0.ctx.catalogue));
     let added = ticker
         .0
-        .observe(time.elapsed_secs_f64(), engine.0.alerts.active());
+        .observe(time.elapsed_secs_f64(), lines.iter().map(|l| &l.alert));
     if added > 0 {
         info!("wall: {added} new decision-window alerts on the ticker");
     }

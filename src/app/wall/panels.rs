@@ -17,7 +17,7 @@ use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTicker, WallTour};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::LinkState;
 use crate::twin::feeds::timefmt::civil_from_days;
-use crate::twin::indicators::{AlertKind, Dimension, Status};
+use crate::twin::indicators::{AlertKind, Dimension, Status, higher_is_better};
 use crate::twin::timeline::format_utc;
 use crate::twin::wall::{IndicatorTable, PanelKind, PxRect};
 
@@ -374,7 +374,8 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
         ui.label("computing indicators…");
         return;
     };
-    let mut active: Vec<_> = engine.0.alerts.active().collect();
+    // Zone alerts of one indicator are one line (how many zones, the worst ones).
+    let mut active = engine.0.alerts.digest(higher_is_better(&engine.0.ctx.catalogue));
     if active.is_empty() {
         ui.label(egui::RichText::new("none open").color(WEAK));
         return;
@@ -387,7 +388,8 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
             std::cmp::Reverse(a.raised),
         )
     });
-    ui.label(egui::RichText::new(format!("{} open", active.len())).color(WEAK));
+    let open: usize = active.iter().map(|a| a.members.len()).sum();
+    ui.label(egui::RichText::new(format!("{open} open in {} lines", active.len())).color(WEAK));
     for a in active {
         let kind = match a.kind {
             AlertKind::DecisionWindow => {

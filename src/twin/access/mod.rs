@@ -28,8 +28,8 @@ pub use export::{ExportAccess, ExportError, attribution_line, attributions};
 pub use filter::{ScopedScene, Withheld, WithheldItem, filter_scene, load_filtered, load_scene_as};
 pub use indicators::{IndicatorAccess, IndicatorPolicy, RecordCounts};
 pub use privacy::{
-    Aggregation, Cell, HexGrid, PersonalRecord, RecordView, aggregate_hex, aggregate_zones,
-    requests_from_observations, view_for,
+    Aggregation, Cell, CellMap, HexGrid, PersonalRecord, RecordView, aggregate_hex, aggregate_zones,
+    count_ramp, requests_from_observations, view_for,
 };
 pub use roles::{AccessSpec, DEFAULT_K_ANONYMITY, DEFAULT_ROLE, Role, RoleSpec};
 

@@ -4,7 +4,7 @@
 //! The same functions feed the app and every export, so what the screen does not show,
 //! no file contains.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use geo::{BoundingRect, Contains};
 use geo_types::Point;
@@ -13,9 +13,20 @@ use serde::Serialize;
 use crate::twin::access::roles::Role;
 use crate::twin::city::Zone;
 use crate::twin::feeds::{Metric, Observation, Subject};
+use crate::twin::overlay::Ramp;
 
 /// Default hex cell size for aggregated personal data, metres between opposite edges.
 pub const DEFAULT_CELL_M: f64 = 250.0;
+
+/// Colours of aggregated personal data cells by count class (sRGB, light to dark purple):
+/// the first for counts below k (never drawn), then k–2k, 2k–4k, 4k–8k, ≥ 8k.
+pub const COUNT_COLOURS: [[u8; 3]; 5] = [
+    [218, 218, 235],
+    [188, 189, 220],
+    [158, 154, 200],
+    [117, 107, 177],
+    [84, 39, 143],
+];
 
 /// Keys of a service request's `detail` (`key=value;...`) that identify a person or a
 /// home; they never leave the record unaggregated.
@@ -122,6 +133,93 @@ impl HexGrid {
                 [cx + r0 * a.cos(), cy + r0 * a.sin()]
             })
             .collect()
+    }
+}
+
+/// The colour ramp of cell counts for a given k: breaks at k, 2k, 4k and 8k (the class
+/// below k is never drawn: such cells are suppressed), unit "requests".
+pub fn count_ramp(k: usize) -> Ramp {
+    let k = k.max(1) as f64;
+    Ramp {
+        unit: "requests".into(),
+        breaks: vec![k, 2.0 * k, 4.0 * k, 8.0 * k],
+        colours: COUNT_COLOURS.to_vec(),
+    }
+}
+
+/// A fixed set of hex cells covering a map: the cells an app meshes once and recolours as
+/// counts change. Index `i` of [`CellMap::cells`] is the cell's feature index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellMap {
+    /// The grid.
+    pub grid: HexGrid,
+    /// Axial coordinates of each cell, by index.
+    pub cells: Vec<(i64, i64)>,
+    index: HashMap<(i64, i64), usize>,
+}
+
+impl CellMap {
+    /// Every cell of `grid` that overlaps `bbox` (`[min_x, min_y, max_x, max_y]`, scene
+    /// CRS) grown by `margin_m` on every side. Empty for a box that is not finite.
+    pub fn covering(grid: HexGrid, bbox: [f64; 4], margin_m: f64) -> CellMap {
+        let margin = margin_m.max(0.0);
+        let [x0, y0, x1, y1] = [
+            bbox[0] - margin,
+            bbox[1] - margin,
+            bbox[2] + margin,
+            bbox[3] + margin,
+        ];
+        let mut cells = Vec::new();
+        if [x0, y0, x1, y1].iter().all(|v| v.is_finite()) && x0 <= x1 && y0 <= y1 {
+            let r0 = grid.radius();
+            let (qa, _) = grid.cell_of(x0 - r0, y0);
+            let (qb, _) = grid.cell_of(x1 + r0, y0);
+            for q in qa.min(qb) - 1..=qa.max(qb) + 1 {
+                // The r range of column q between the box's bottom and top.
+                let r_at = |y: f64| (y / (r0 * 3f64.sqrt()) - q as f64 / 2.0).floor() as i64;
+                for r in r_at(y0 - r0) - 1..=r_at(y1 + r0) + 1 {
+                    let [cx, cy] = grid.centre(q, r);
+                    // A cell overlaps the box when its own bounding box (circumradius in x,
+                    // apothem in y) does, edges included: a point on a cell's edge may be
+                    // counted in that cell.
+                    let apothem = grid.size_m / 2.0;
+                    if cx + r0 >= x0 && cx - r0 <= x1 && cy + apothem >= y0 && cy - apothem <= y1 {
+                        cells.push((q, r));
+                    }
+                }
+            }
+        }
+        let index = cells.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        CellMap { grid, cells, index }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// True when the map has no cell.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The index of a cell, when it is on the map.
+    pub fn index_of(&self, cell: (i64, i64)) -> Option<usize> {
+        self.index.get(&cell).copied()
+    }
+
+    /// The count of every map cell in an aggregation made on the same grid (0 for cells
+    /// not shown: empty or suppressed), and how many shown cells lie off the map.
+    pub fn counts(&self, agg: &Aggregation) -> (Vec<usize>, usize) {
+        let mut counts = vec![0; self.cells.len()];
+        let mut off_map = 0;
+        for c in &agg.cells {
+            match self.index_of(self.grid.cell_of(c.centre[0], c.centre[1])) {
+                Some(i) => counts[i] = c.count,
+                None => off_map += 1,
+            }
+        }
+        (counts, off_map)
     }
 }
 
@@ -392,6 +490,56 @@ pub(crate) mod tests {
         assert_eq!(a.cells[0].count, 6);
         assert_eq!(a.cells[0].id, zones[0].name);
         assert_eq!((a.suppressed_cells, a.outside), (1, 1));
+    }
+
+    #[test]
+    fn a_cell_map_covers_its_box_and_places_shown_cells() {
+        let grid = HexGrid { size_m: 100.0 };
+        let bbox = [1_000.0, 2_000.0, 1_600.0, 2_300.0];
+        let map = CellMap::covering(grid, bbox, 0.0);
+        assert!(!map.is_empty());
+        // Every point of the box (on a 10 m lattice) lies in a cell of the map.
+        for i in 0..=60 {
+            for j in 0..=30 {
+                let (x, y) = (bbox[0] + 10.0 * i as f64, bbox[1] + 10.0 * j as f64);
+                assert!(
+                    map.index_of(grid.cell_of(x, y)).is_some(),
+                    "({x}, {y}) off the map"
+                );
+            }
+        }
+        // No cell lies far from the box: area of the cells at most the box grown by a cell.
+        let cell_area = 3f64.sqrt() / 2.0 * grid.size_m * grid.size_m;
+        let grown = (600.0 + 2.0 * grid.size_m) * (300.0 + 2.0 * grid.size_m);
+        assert!(map.len() as f64 * cell_area <= grown, "{} cells", map.len());
+        let mut seen = map.cells.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), map.len(), "a cell listed twice");
+        // Shown cells placed by index; a cell beyond the map is counted, not placed.
+        let inside = grid.centre(grid.cell_of(1_200.0, 2_100.0).0, grid.cell_of(1_200.0, 2_100.0).1);
+        let mut pts = vec![inside; 6];
+        pts.extend(vec![[9_000.0, 9_000.0]; 5]);
+        pts.extend(vec![[1_500.0, 2_250.0]; 2]);
+        let agg = aggregate_hex(pts, &grid, 5);
+        let (counts, off_map) = map.counts(&agg);
+        assert_eq!(off_map, 1);
+        assert_eq!(counts.iter().sum::<usize>(), 6);
+        let i = map.index_of(grid.cell_of(inside[0], inside[1])).unwrap();
+        assert_eq!(counts[i], 6);
+        // A grown margin adds cells; a box that is not finite has none.
+        assert!(CellMap::covering(grid, bbox, 300.0).len() > map.len());
+        assert!(CellMap::covering(grid, [f64::NAN, 0.0, 1.0, 1.0], 0.0).is_empty());
+    }
+
+    #[test]
+    fn count_ramp_starts_at_k() {
+        let ramp = count_ramp(5);
+        assert_eq!(ramp.breaks, vec![5.0, 10.0, 20.0, 40.0]);
+        assert_eq!(ramp.class_of(4.0), 0);
+        assert_eq!(ramp.class_of(5.0), 1);
+        assert_eq!(ramp.colour(45.0), COUNT_COLOURS[4]);
+        assert_eq!(ramp.legend()[1].label, "5–10 requests");
     }
 
     #[test]

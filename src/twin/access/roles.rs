@@ -7,11 +7,18 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::twin::access::AccessError;
+use crate::twin::access::privacy::{DEFAULT_CELL_M, HexGrid};
 use crate::twin::gis::layer::Classification;
 
 /// Smallest number of records a cell of aggregated personal data must hold to be shown to
 /// a role without clearance (the k of k-anonymity), when the scene does not set it.
 pub const DEFAULT_K_ANONYMITY: usize = 5;
+
+/// Smallest hex cell size for aggregated personal data, metres: smaller cells come near
+/// pointing at single buildings.
+pub const MIN_CELL_M: f64 = 50.0;
+/// Largest hex cell size for aggregated personal data, metres.
+pub const MAX_CELL_M: f64 = 10_000.0;
 
 /// The role the app runs as when neither the command line nor the scene names one: the
 /// least privileged, so that forgetting `--role` never shows what should be withheld.
@@ -22,6 +29,7 @@ pub const DEFAULT_ROLE: &str = "public";
 /// ```ron
 /// roles: (
 ///     k_anonymity: 5,
+///     cell_m: 250.0,
 ///     default_role: "public",
 ///     roles: [
 ///         (name: "public", sees: [public]),
@@ -36,6 +44,9 @@ pub struct AccessSpec {
     pub roles: Vec<RoleSpec>,
     /// Cells of aggregated personal data with fewer records are suppressed (≥ 2).
     pub k_anonymity: usize,
+    /// Size of the hex cells personal data is aggregated to for roles without clearance,
+    /// metres between opposite edges.
+    pub cell_m: f64,
     /// The role used when `--role` is not given.
     pub default_role: String,
 }
@@ -73,13 +84,15 @@ impl Default for AccessSpec {
                 role("mayor", &[Public, Internal, Restricted], false),
             ],
             k_anonymity: DEFAULT_K_ANONYMITY,
+            cell_m: DEFAULT_CELL_M,
             default_role: DEFAULT_ROLE.to_string(),
         }
     }
 }
 
 impl AccessSpec {
-    /// Checks names unique, the default role defined, k ≥ 2. The error is a message and a
+    /// Checks names unique, the default role defined, k ≥ 2, a cell size from
+    /// [`MIN_CELL_M`] to [`MAX_CELL_M`]. The error is a message and a
     /// piece of scene text to locate it by.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let mut names = BTreeSet::new();
@@ -100,6 +113,15 @@ impl AccessSpec {
                 "k_anonymity".into(),
             ));
         }
+        if !(MIN_CELL_M..=MAX_CELL_M).contains(&self.cell_m) {
+            return Err((
+                format!(
+                    "roles.cell_m must be from {MIN_CELL_M} to {MAX_CELL_M} m, is {}",
+                    self.cell_m
+                ),
+                "cell_m".into(),
+            ));
+        }
         if !names.contains(self.default_role.as_str()) {
             return Err((
                 format!("roles.default_role '{}' is not a defined role", self.default_role),
@@ -107,6 +129,11 @@ impl AccessSpec {
             ));
         }
         Ok(())
+    }
+
+    /// The hex grid personal data is aggregated to for roles without clearance.
+    pub fn grid(&self) -> HexGrid {
+        HexGrid { size_m: self.cell_m }
     }
 
     /// Names of the roles, in scene order.
@@ -232,6 +259,13 @@ mod tests {
             ..AccessSpec::default()
         };
         assert!(s.validate().unwrap_err().0.contains("nobody"));
+        for bad in [0.0, 10.0, f64::NAN, f64::INFINITY] {
+            let s = AccessSpec {
+                cell_m: bad,
+                ..AccessSpec::default()
+            };
+            assert!(s.validate().unwrap_err().0.contains("cell_m"), "{bad}");
+        }
         let mut s = AccessSpec::default();
         s.roles.push(s.roles[0].clone());
         assert!(s.validate().unwrap_err().0.contains("twice"));
@@ -240,7 +274,7 @@ mod tests {
     #[test]
     fn parses_from_ron() {
         let s: AccessSpec = ron::from_str(
-            r#"(k_anonymity: 7, default_role: "wall",
+            r#"(k_anonymity: 7, default_role: "wall", cell_m: 400.0,
                 roles: [(name: "wall", sees: [public]), (name: "ops", sees: [public, internal], individual_data: true)])"#,
         )
         .unwrap();
@@ -249,5 +283,7 @@ mod tests {
         assert_eq!(ops.k_anonymity, 7);
         assert!(ops.individual_data);
         assert_eq!(s.role(None).unwrap().name, "wall");
+        assert_eq!(s.grid().size_m, 400.0);
+        assert_eq!(AccessSpec::default().grid().size_m, DEFAULT_CELL_M);
     }
 }

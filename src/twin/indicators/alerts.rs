@@ -60,6 +60,149 @@ pub struct Alert {
     pub closed: Option<Timestamp>,
 }
 
+/// Most zones an alert digest names as the worst of its group.
+pub const DIGEST_WORST_ZONES: usize = 3;
+
+/// One line of the alert digest the control room reads: a city-wide alert as it is, or the
+/// open zone alerts of one indicator and kind folded into one. Derefs to the [`Alert`]
+/// standing for the group: its `id` is the group's oldest alert's (stable while that one is
+/// open), its `level` the worst level, its `zone` names the number of zones (and how many
+/// in alarm) and the worst ones, `value` is the worst zone's, `raised` the earliest and
+/// `by` the soonest of the group; `acknowledged` is set once every member is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertGroup {
+    /// The alert standing for the group.
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// Ids of the alerts folded in (one for a city-wide alert).
+    pub members: Vec<u64>,
+    /// Zones in the group (0 for a city-wide alert).
+    pub zones: usize,
+    /// The worst zones, worst first: name and value (at most [`DIGEST_WORST_ZONES`]).
+    pub worst: Vec<(String, f64)>,
+}
+
+impl std::ops::Deref for AlertGroup {
+    type Target = Alert;
+
+    fn deref(&self) -> &Alert {
+        &self.alert
+    }
+}
+
+/// Which way is better for each indicator of a catalogue, by id (for [`digest`]); unknown
+/// ids count higher as worse.
+pub fn higher_is_better(catalogue: &Catalogue) -> impl Fn(&str) -> bool + '_ {
+    move |id: &str| {
+        catalogue
+            .indicators
+            .iter()
+            .find(|d| d.id == id)
+            .is_some_and(|d| d.higher_is_better)
+    }
+}
+
+/// The zone alerts a digest line folds together: indicator id and kind.
+type GroupKey = (String, AlertKind);
+
+/// Folds open alerts into a digest: city-wide alerts one each; zone alerts of the same
+/// indicator and kind into one [`AlertGroup`], its zones ranked alarm before warning, then
+/// by value in the bad direction (`higher_is_better` by indicator id). Groups come in order
+/// of their first member's id.
+pub fn digest<'a>(
+    alerts: impl IntoIterator<Item = &'a Alert>,
+    higher_is_better: impl Fn(&str) -> bool,
+) -> Vec<AlertGroup> {
+    let mut groups: Vec<AlertGroup> = Vec::new();
+    let mut members: HashMap<GroupKey, Vec<&Alert>> = HashMap::new();
+    // By first id: a city-wide alert itself, or the key of a zone group.
+    let mut order: Vec<(u64, Option<GroupKey>, Option<&Alert>)> = Vec::new();
+    for a in alerts {
+        if a.zone.is_none() {
+            order.push((a.id, None, Some(a)));
+            continue;
+        }
+        let key = (a.indicator.clone(), a.kind);
+        let list = members.entry(key.clone()).or_default();
+        if list.is_empty() {
+            order.push((a.id, Some(key), None));
+        }
+        list.push(a);
+    }
+    order.sort_by_key(|(id, _, _)| *id);
+    for (_, key, single) in order {
+        if let Some(a) = single {
+            groups.push(AlertGroup {
+                alert: a.clone(),
+                members: vec![a.id],
+                zones: 0,
+                worst: Vec::new(),
+            });
+            continue;
+        }
+        let Some(mut list) = key.and_then(|k| members.remove(&k)) else {
+            continue;
+        };
+        let better_high = higher_is_better(&list[0].indicator);
+        // Worst first: alarms before warnings, then furthest in the bad direction.
+        let badness = |a: &Alert| if better_high { -a.value } else { a.value };
+        list.sort_by(|a, b| {
+            level_rank(b.level)
+                .cmp(&level_rank(a.level))
+                .then(badness(b).total_cmp(&badness(a)))
+                .then(a.id.cmp(&b.id))
+        });
+        let worst_alert = list[0];
+        let first = list.iter().map(|a| a.id).min().unwrap_or(worst_alert.id);
+        let worst: Vec<(String, f64)> = list
+            .iter()
+            .take(DIGEST_WORST_ZONES)
+            .map(|a| (a.zone.clone().unwrap_or_default(), a.value))
+            .collect();
+        let n = list.len();
+        let alarms = list.iter().filter(|a| a.level == Status::Alarm).count();
+        let zone = if n == 1 {
+            worst_alert.zone.clone()
+        } else {
+            let names: Vec<String> = worst.iter().map(|(z, v)| format!("{z} {v:.3}")).collect();
+            let in_alarm = if alarms > 0 && alarms < n {
+                format!(", {alarms} in alarm")
+            } else {
+                String::new()
+            };
+            Some(format!("{n} zones{in_alarm} (worst: {})", names.join(", ")))
+        };
+        let acknowledged = if list.iter().all(|a| a.acknowledged.is_some()) {
+            list.iter().filter_map(|a| a.acknowledged).max()
+        } else {
+            None
+        };
+        let alert = Alert {
+            id: first,
+            zone,
+            scope: if n == 1 { worst_alert.scope } else { None },
+            raised: list.iter().map(|a| a.raised).min().unwrap_or(worst_alert.raised),
+            by: list.iter().filter_map(|a| a.by).min(),
+            acknowledged,
+            evidence: if n == 1 {
+                worst_alert.evidence.clone()
+            } else {
+                format!("{n} zones; worst {}: {}", worst[0].0, worst_alert.evidence)
+            },
+            ..worst_alert.clone()
+        };
+        let mut ids: Vec<u64> = list.iter().map(|a| a.id).collect();
+        ids.sort_unstable();
+        groups.push(AlertGroup {
+            alert,
+            members: ids,
+            zones: n,
+            worst,
+        });
+    }
+    groups
+}
+
 /// Closed alerts the history keeps; beyond this the oldest closed ones are dropped, so
 /// that a twin left running for days keeps flat memory. Open alerts are always kept.
 pub const MAX_CLOSED_ALERTS: usize = 10_000;
@@ -106,6 +249,22 @@ impl AlertLog {
     /// Alerts not closed.
     pub fn active(&self) -> impl Iterator<Item = &Alert> {
         self.history.iter().filter(|a| a.closed.is_none())
+    }
+
+    /// The open alerts as a digest ([`digest`]): zone alerts of one indicator and kind
+    /// folded into one line, so that a city of hundreds of zones raises a handful of
+    /// lines, not hundreds. `higher_is_better` tells, by indicator id, which way is worse.
+    pub fn digest(&self, higher_is_better: impl Fn(&str) -> bool) -> Vec<AlertGroup> {
+        digest(self.active(), higher_is_better)
+    }
+
+    /// Acknowledges every alert of a digest line; the number acknowledged now.
+    pub fn acknowledge_group(&mut self, group: &AlertGroup, at: Timestamp) -> usize {
+        group
+            .members
+            .iter()
+            .filter(|&&id| self.acknowledge(id, at))
+            .count()
     }
 
     /// Every alert raised, oldest first.
@@ -326,5 +485,108 @@ impl AlertLog {
             !drop
         });
         self.closed = self.max_closed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(id: u64, indicator: &str, zone: Option<&str>, level: Status, value: f64) -> Alert {
+        Alert {
+            id,
+            kind: AlertKind::Threshold,
+            indicator: indicator.into(),
+            zone: zone.map(str::to_string),
+            scope: zone.map(|_| id as u32),
+            level,
+            value,
+            threshold: 10.0,
+            raised: Timestamp(1_000 + id as i64),
+            by: None,
+            evidence: format!("{indicator} is {value}"),
+            acknowledged: None,
+            closed: None,
+        }
+    }
+
+    #[test]
+    fn zone_alerts_of_an_indicator_fold_into_one_line_naming_the_worst() {
+        use Status::*;
+        let mut alerts = vec![alert(1, "green", None, Warning, 9.0)];
+        // Green (higher is better): 5 zones, two in alarm; the lowest values are the worst.
+        for (i, (v, level)) in [
+            (8.0, Warning),
+            (2.0, Alarm),
+            (7.0, Warning),
+            (3.0, Alarm),
+            (9.5, Warning),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            alerts.push(alert(
+                2 + i as u64,
+                "green",
+                Some(format!("Z{i}").as_str()),
+                level,
+                v,
+            ));
+        }
+        // Noise (higher is worse): 2 zones.
+        alerts.push(alert(7, "noise", Some("Z0"), Warning, 60.0));
+        alerts.push(alert(8, "noise", Some("Z4"), Warning, 66.0));
+        // A decision window is a line of its own.
+        let mut dw = alert(9, "noise", Some("Z9"), Warning, 50.0);
+        dw.kind = AlertKind::DecisionWindow;
+        dw.by = Some(Timestamp(5_000));
+        alerts.push(dw);
+        let lines = digest(&alerts, |id| id == "green");
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert_eq!((lines[0].id, lines[0].zones, lines[0].zone.clone()), (1, 0, None));
+        let green = &lines[1];
+        assert_eq!((green.id, green.zones, green.level), (2, 5, Alarm));
+        assert_eq!(
+            green.worst,
+            vec![("Z1".into(), 2.0), ("Z3".into(), 3.0), ("Z2".into(), 7.0)]
+        );
+        assert_eq!(
+            green.zone.as_deref(),
+            Some("5 zones, 2 in alarm (worst: Z1 2.000, Z3 3.000, Z2 7.000)")
+        );
+        assert_eq!((green.value, green.raised), (2.0, Timestamp(1_002)));
+        assert_eq!(green.members, vec![2, 3, 4, 5, 6]);
+        assert_eq!(lines[2].worst[0], ("Z4".into(), 66.0));
+        assert_eq!(
+            lines[2].zone.as_deref(),
+            Some("2 zones (worst: Z4 66.000, Z0 60.000)")
+        );
+        // A group of one is that alert.
+        assert_eq!(lines[3].zone.as_deref(), Some("Z9"));
+        assert_eq!(lines[3].by, Some(Timestamp(5_000)));
+        assert_eq!(lines.iter().map(|l| l.members.len()).sum::<usize>(), alerts.len());
+    }
+
+    #[test]
+    fn a_digest_line_is_acknowledged_as_a_whole() {
+        let mut log = AlertLog::new(Timestamp::HOUR_MS);
+        for (i, z) in ["A", "B", "C"].into_iter().enumerate() {
+            let mut a = alert(0, "noise", Some(z), Status::Warning, 60.0 + i as f64);
+            a.scope = Some(i as u32);
+            log.raise(0, a);
+        }
+        let lines = log.digest(|_| false);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].acknowledged.is_none());
+        assert!(log.acknowledge(lines[0].members[0], Timestamp(7)));
+        assert!(
+            log.digest(|_| false)[0].acknowledged.is_none(),
+            "one of three acknowledged"
+        );
+        assert_eq!(log.acknowledge_group(&lines[0], Timestamp(9)), 2);
+        assert_eq!(log.digest(|_| false)[0].acknowledged, Some(Timestamp(9)));
+        let json = serde_json::to_value(&log.digest(|_| false)[0]).unwrap();
+        assert_eq!(json["zones"], 3);
+        assert_eq!(json["indicator"], "noise");
     }
 }

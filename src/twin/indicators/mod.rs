@@ -24,7 +24,7 @@ pub mod report;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use alerts::{Alert, AlertKind, AlertLog, Histories, Scope};
+pub use alerts::{Alert, AlertGroup, AlertKind, AlertLog, Histories, Scope, digest, higher_is_better};
 pub use catalogue::{Catalogue, Dimension, IndicatorDef};
 pub use config::IndicatorConfig;
 pub use context::{Computed, FeedInputs, IndicatorContext, Sums};
