@@ -1,21 +1,19 @@
 // Flat ground features (road ribbons, water, green, land-use and zone fills): each vertex
 // carries the index of its feature, which picks the feature's colour (linear RGBA) out of a
 // storage buffer. Alpha 0 hides the feature; other alphas blend when the material does.
-// Lighting is the buildings' fixed sun (lambert on the up-facing ground) plus ambient.
+// Lit by citytwin's sun (shaders/sun.wgsl: lambert on the up-facing ground plus ambient),
+// in the buildings' shadows when shadows are on. Ground features cast none.
 
 #import bevy_pbr::{
     mesh_functions,
     view_transformations::position_world_to_clip,
 }
+#import citytwin::sun::sun_lit
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<storage, read> colours: array<vec4<f32>>;
 
-// The same sun as shaders/buildings.wgsl: toward the sun, world frame (x east, y up, z south).
-const SUN_DIRECTION: vec3<f32> = vec3<f32>(-0.35, 0.85, 0.40);
-// Share of the colour lit by the sky alone.
-const AMBIENT: f32 = 0.38;
-// Share added by the sun on a face turned straight to it.
-const SUN: f32 = 0.62;
+// The ground faces up.
+const UP: vec3<f32> = vec3<f32>(0.0, 1.0, 0.0);
 
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
@@ -26,6 +24,7 @@ struct Vertex {
 struct VertexOutput {
     @builtin(position) clip_position: vec4<f32>,
     @location(0) colour: vec4<f32>,
+    @location(1) world_position: vec3<f32>,
 };
 
 // Where hidden features' vertices go: outside the clip volume.
@@ -36,6 +35,7 @@ fn vertex(vertex: Vertex) -> VertexOutput {
     var out: VertexOutput;
     let world_from_local = mesh_functions::get_world_from_local(vertex.instance_index);
     let world_position = mesh_functions::mesh_position_local_to_world(world_from_local, vec4(vertex.position, 1.0));
+    out.world_position = world_position.xyz;
     out.clip_position = position_world_to_clip(world_position.xyz);
     if (vertex.feature < arrayLength(&colours)) {
         out.colour = colours[vertex.feature];
@@ -53,6 +53,5 @@ fn vertex(vertex: Vertex) -> VertexOutput {
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
-    let sun = max(normalize(SUN_DIRECTION).y, 0.0);
-    return vec4<f32>(in.colour.rgb * (AMBIENT + SUN * sun), in.colour.a);
+    return vec4<f32>(sun_lit(in.colour.rgb, in.world_position, UP, in.clip_position.xy), in.colour.a);
 }

@@ -1,19 +1,15 @@
 // POI markers: one small mesh drawn for every POI (Bevy batches the entities sharing it
 // into instanced draws); each instance's `MeshTag` is the POI's index, which picks its
 // colour (linear RGBA) out of a storage buffer. Alpha 0 hides the marker. Lit like the
-// buildings: a fixed sun (lambert) plus ambient.
+// buildings by citytwin's sun (shaders/sun.wgsl), in their shadows when shadows are on.
 
 #import bevy_pbr::{
     mesh_functions,
     view_transformations::position_world_to_clip,
 }
+#import citytwin::sun::sun_lit
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<storage, read> colours: array<vec4<f32>>;
-
-// The same sun as shaders/buildings.wgsl.
-const SUN_DIRECTION: vec3<f32> = vec3<f32>(-0.35, 0.85, 0.40);
-const AMBIENT: f32 = 0.38;
-const SUN: f32 = 0.62;
 
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
@@ -25,6 +21,7 @@ struct VertexOutput {
     @builtin(position) clip_position: vec4<f32>,
     @location(0) world_normal: vec3<f32>,
     @location(1) colour: vec4<f32>,
+    @location(2) world_position: vec3<f32>,
 };
 
 // Where hidden features' vertices go: outside the clip volume.
@@ -35,6 +32,7 @@ fn vertex(vertex: Vertex) -> VertexOutput {
     var out: VertexOutput;
     let world_from_local = mesh_functions::get_world_from_local(vertex.instance_index);
     let world_position = mesh_functions::mesh_position_local_to_world(world_from_local, vec4(vertex.position, 1.0));
+    out.world_position = world_position.xyz;
     out.clip_position = position_world_to_clip(world_position.xyz);
     out.world_normal = mesh_functions::mesh_normal_local_to_world(vertex.normal, vertex.instance_index);
     let poi = mesh_functions::get_tag(vertex.instance_index);
@@ -54,6 +52,5 @@ fn vertex(vertex: Vertex) -> VertexOutput {
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
-    let sun = max(dot(normalize(in.world_normal), normalize(SUN_DIRECTION)), 0.0);
-    return vec4<f32>(in.colour.rgb * (AMBIENT + SUN * sun), 1.0);
+    return vec4<f32>(sun_lit(in.colour.rgb, in.world_position, in.world_normal, in.clip_position.xy), 1.0);
 }

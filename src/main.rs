@@ -92,6 +92,9 @@ enum Command {
         /// Render the control-room wall (panels over the city, at the wall's UI scale).
         #[arg(long)]
         wall: bool,
+        /// Buildings cast sun shadows (whatever the scene's `lighting` says).
+        #[arg(long, conflicts_with = "wall")]
+        shadows: bool,
     },
     /// Run the wall headless with sped-up simulators for a span of simulated time and
     /// report memory over time.
@@ -262,6 +265,9 @@ enum BenchCommand {
         /// Multisample anti-aliasing, samples per pixel: 1 (off), 2, 4 or 8.
         #[arg(long, default_value_t = 4)]
         msaa: u32,
+        /// Sun shadows on (a shadow pass every frame), to measure their cost; off otherwise.
+        #[arg(long)]
+        shadows: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -288,7 +294,7 @@ enum BenchCommand {
 
 fn run_bench(what: BenchCommand) -> Result<(), String> {
     use citytwin::app::bench::{BenchCity, BenchJob, bench_render};
-    let (scene, buildings, size, frames, seed, msaa, json) = match what {
+    let (scene, buildings, size, frames, seed, msaa, shadows, json) = match what {
         BenchCommand::Render {
             scene,
             buildings,
@@ -296,8 +302,9 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
             frames,
             seed,
             msaa,
+            shadows,
             json,
-        } => (scene, buildings, size, frames, seed, msaa, json),
+        } => (scene, buildings, size, frames, seed, msaa, shadows, json),
         BenchCommand::Feeds { json } => return run_bench_feeds(json),
         BenchCommand::Panels { scene, frames, json } => {
             let r = citytwin::app::panels_bench::bench_panels(&scene, frames).map_err(|e| e.to_string())?;
@@ -319,6 +326,7 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
         size,
         frames,
         msaa,
+        shadows: Some(shadows),
     })
     .map_err(|e| e.to_string())?;
     if json {
@@ -521,12 +529,14 @@ fn main() -> ExitCode {
             bookmark,
             role,
             wall: false,
-        }) => citytwin::app::offscreen::render_to_png_as(
+            shadows,
+        }) => citytwin::app::offscreen::render_to_png_lit(
             &scene,
             &out,
             size,
             bookmark.as_deref(),
             role.as_deref(),
+            shadows.then_some(true),
         )
         .map(|()| println!("{}", out.display()))
         .map_err(|e| e.to_string()),

@@ -54,6 +54,8 @@ pub struct BenchJob {
     pub frames: u32,
     /// Samples per pixel of the camera's multisample anti-aliasing: 1 (off), 2, 4 or 8.
     pub msaa: u32,
+    /// Sun shadows forced on or off (`None`: as the scene says, off for a synthetic city).
+    pub shadows: Option<bool>,
 }
 
 /// The CPU part of loading, seconds (from [`LoadTimings`]).
@@ -90,6 +92,8 @@ pub struct BenchReport {
     pub frames: u32,
     /// Samples per pixel (multisample anti-aliasing; 1 = off).
     pub msaa: u32,
+    /// Whether sun shadows were on (a shadow pass every frame).
+    pub shadows: bool,
     /// The CPU part alone.
     pub cpu: CpuTimes,
     /// Entities drawing building tiles (near level of detail; as many draw the far one).
@@ -148,7 +152,7 @@ impl BenchReport {
             "{} buildings at {w}x{h} on {}\n\
              load to first frame  {:.2} s\n\
              CPU part             {:.2} s (load {:.2} s, meshes {:.2} s)\n\
-             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {})\n\
+             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, shadows {})\n\
              of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
              of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
              building tiles       {} (ground tiles {})\n\
@@ -164,6 +168,7 @@ impl BenchReport {
             self.frame_ms.p90,
             self.frames,
             self.msaa,
+            if self.shadows { "on" } else { "off" },
             self.update_ms.min,
             self.update_ms.median,
             self.update_ms.p90,
@@ -247,6 +252,9 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
 
     let started = Instant::now();
     let (mut app, _target) = offscreen_app(&scene, job.size, synth);
+    if let Some(on) = job.shadows {
+        app.insert_resource(crate::app::lighting::ShadowsOverride(on));
+    }
     app.init_resource::<MainScheduleTimer>()
         .add_systems(First, main_schedule_starts)
         .add_systems(Last, main_schedule_ends);
@@ -330,6 +338,9 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         || "unknown".to_string(),
         |a| format!("{} ({:?})", a.name, a.backend),
     );
+    let shadows = world
+        .get_resource::<crate::app::lighting::SunShadows>()
+        .is_some_and(|s| s.on);
     let timings = world
         .get_resource::<LoadTimings>()
         .copied()
@@ -344,6 +355,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         main_ms: summarize(&main_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
         frames: job.frames,
         msaa: job.msaa,
+        shadows,
         cpu: CpuTimes {
             load_s: timings.load_s,
             mesh_s: timings.mesh_s,
@@ -367,6 +379,7 @@ mod tests {
             size,
             frames,
             msaa: 4,
+            shadows: None,
         };
         let synth = BenchCity::Synth {
             buildings: 10,
@@ -410,6 +423,7 @@ mod tests {
             },
             frames: 3,
             msaa: 4,
+            shadows: true,
             cpu: CpuTimes {
                 load_s: 0.1,
                 mesh_s: 0.2,
@@ -437,6 +451,7 @@ mod tests {
             "median 0.38",
             "2.5 buffers (4096 bytes)",
             "msaa 4",
+            "shadows on",
             "ground tiles 5",
             "100 MiB",
         ] {
@@ -445,5 +460,6 @@ mod tests {
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["size"], serde_json::json!([64, 48]));
         assert_eq!(v["frame_ms"]["p90"], 3.0);
+        assert_eq!(v["shadows"], true);
     }
 }

@@ -81,6 +81,7 @@ impl Plugin for CityViewPlugin {
                 error!("cannot add the buildings shader: {e}");
             }
         }
+        crate::app::lighting::insert_sun_shader(app);
         if app.is_plugin_added::<PbrPlugin>() {
             app.add_plugins(MaterialPlugin::<BuildingMaterial>::default());
         } else {
@@ -115,7 +116,11 @@ pub(crate) fn use_vertex_attributes(
     Ok(())
 }
 
-/// The material of the extruded buildings: colours per building, lit by a fixed sun.
+/// The material of the extruded buildings: colours per building, lit by the sun
+/// ([`crate::app::lighting`]). Buildings cast sun shadows when shadows are on: the shadow
+/// maps are drawn with this material's own vertex stage (prepass pipeline), so hidden
+/// buildings (alpha 0) cast none, and the far level of detail casts instead of the near
+/// one exactly where it is drawn instead of it (visibility ranges hold for shadow views).
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
 pub struct BuildingMaterial {
     /// One linear RGBA `[f32; 4]` per building (alpha 0 = hidden).
@@ -132,12 +137,20 @@ impl Material for BuildingMaterial {
         BUILDINGS_SHADER.into()
     }
 
+    fn prepass_vertex_shader() -> ShaderRef {
+        BUILDINGS_SHADER.into()
+    }
+
+    fn prepass_fragment_shader() -> ShaderRef {
+        BUILDINGS_SHADER.into()
+    }
+
     fn enable_prepass() -> bool {
         false
     }
 
     fn enable_shadows() -> bool {
-        false
+        true
     }
 
     fn specialize(
@@ -146,6 +159,7 @@ impl Material for BuildingMaterial {
         layout: &MeshVertexBufferLayoutRef,
         _key: MaterialPipelineKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
+        // The main pass and the shadow pass alike: our vertex stage reads these.
         use_vertex_attributes(
             descriptor,
             layout,

@@ -11,7 +11,9 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
-use bevy::mesh::{MeshTag, MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology};
+use bevy::mesh::{
+    MeshTag, MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology, VertexAttributeValues,
+};
 use bevy::pbr::{MaterialPipeline, MaterialPipelineKey, PbrPlugin};
 use bevy::prelude::*;
 use bevy::render::render_resource::{
@@ -22,7 +24,7 @@ use bevy::shader::ShaderRef;
 
 use crate::app::city_view::use_vertex_attributes;
 use crate::app::loading::LoadedCity;
-use crate::app::outline::{LayerEntity, OutlineSettings, ZONES_DEFAULT_COLOUR, kind_colour};
+use crate::app::outline::{GroundPlane, LayerEntity, OutlineSettings, ZONES_DEFAULT_COLOUR, kind_colour};
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
 use crate::twin::gis::layer::LayerKind;
@@ -87,6 +89,7 @@ impl Plugin for GroundViewPlugin {
                 }
             }
         }
+        crate::app::lighting::insert_sun_shader(app);
         if app.is_plugin_added::<PbrPlugin>() {
             app.add_plugins((
                 MaterialPlugin::<FeatureMaterial>::default(),
@@ -113,6 +116,7 @@ impl Plugin for GroundViewPlugin {
                     upload::<ZoneColours>.run_if(resource_exists_and_changed::<ZoneColours>),
                     upload::<AreaColours>.run_if(resource_exists_and_changed::<AreaColours>),
                     upload::<PoiColours>.run_if(resource_exists_and_changed::<PoiColours>),
+                    sunlit_ground_plane,
                 )
                     .in_set(AppSystems::Visuals),
             );
@@ -387,6 +391,50 @@ pub fn ground_mesh(mesh: GroundMesh) -> Mesh {
         .with_inserted_indices(bevy::mesh::Indices::U32(mesh.indices))
 }
 
+/// Draws the ground plane (spawned unlit by [`crate::app::outline`]) with
+/// [`FeatureMaterial`] as one feature of its colour, so that it is lit by the sun like
+/// every ground feature and receives the buildings' shadows when they are on.
+fn sunlit_ground_plane(
+    mut commands: Commands,
+    planes: Query<(Entity, &Mesh3d), Added<GroundPlane>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<FeatureMaterial>>,
+    mut buffers: ResMut<Assets<ShaderBuffer>>,
+) {
+    for (entity, mesh) in &planes {
+        let Some(Some(VertexAttributeValues::Float32x3(positions))) = meshes
+            .get(&mesh.0)
+            .map(|m| m.attribute(Mesh::ATTRIBUTE_POSITION).cloned())
+        else {
+            warn!("the ground plane has no positions: left unlit");
+            continue;
+        };
+        let indices = meshes
+            .get(&mesh.0)
+            .and_then(|m| m.indices())
+            .map(|i| i.iter().map(|i| i as u32).collect());
+        let Some(indices) = indices else {
+            warn!("the ground plane has no indices: left unlit");
+            continue;
+        };
+        let feature_index = vec![0u32; positions.len()];
+        let plane = ground_mesh(GroundMesh {
+            positions,
+            feature_index,
+            indices,
+            ..GroundMesh::new((0, 0))
+        });
+        let material = materials.add(FeatureMaterial {
+            colours: buffers.add(ShaderBuffer::from(vec![linear(GROUND_BLEND_COLOUR, 1.0)])),
+            alpha: AlphaMode::Opaque,
+        });
+        commands
+            .entity(entity)
+            .remove::<MeshMaterial3d<StandardMaterial>>()
+            .insert((Mesh3d(meshes.add(plane)), MeshMaterial3d(material)));
+    }
+}
+
 /// Logs what a meshing run did.
 fn log_report(what: &str, report: &GroundReport, started: std::time::Instant) {
     info!(
@@ -564,6 +612,43 @@ mod tests {
             .set(AppState::Ready);
         app.update();
         app
+    }
+
+    #[test]
+    fn the_ground_plane_is_lit_by_the_sun_as_one_ground_feature() {
+        let mut app = ready_app();
+        app.update();
+        let world = app.world_mut();
+        let (mesh, material) = world
+            .query_filtered::<(&Mesh3d, &MeshMaterial3d<FeatureMaterial>), With<GroundPlane>>()
+            .single(world)
+            .map(|(m, f)| (m.clone(), f.clone()))
+            .expect("the ground plane drawn with the feature material");
+        let unlit = world
+            .query_filtered::<(), (With<GroundPlane>, With<MeshMaterial3d<StandardMaterial>>)>()
+            .iter(world)
+            .count();
+        assert_eq!(unlit, 0);
+        let mesh = world.resource::<Assets<Mesh>>().get(&mesh.0).expect("plane mesh");
+        let Some(VertexAttributeValues::Uint32(ix)) = mesh.attribute(ATTRIBUTE_FEATURE_INDEX) else {
+            panic!("no feature index on the ground plane");
+        };
+        assert_eq!(ix.len(), mesh.count_vertices());
+        assert!(ix.iter().all(|&i| i == 0));
+        assert_eq!(mesh.indices().map(|i| i.len()), Some(6), "two triangles");
+        let material = world
+            .resource::<Assets<FeatureMaterial>>()
+            .get(&material.0)
+            .expect("material");
+        assert_eq!(material.alpha, AlphaMode::Opaque);
+        let buffer = world
+            .resource::<Assets<ShaderBuffer>>()
+            .get(&material.colours)
+            .expect("colour buffer");
+        let data = buffer.data.as_ref().expect("buffer data");
+        let ground = linear(GROUND_BLEND_COLOUR, 1.0);
+        let bytes: Vec<u8> = ground.iter().flat_map(|f| f.to_le_bytes()).collect();
+        assert_eq!(data, &bytes);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod city_view;
 pub mod dashboard;
 pub mod feeds;
 pub mod ground_view;
+pub mod lighting;
 pub mod loading;
 pub mod offscreen;
 pub mod outline;
@@ -41,6 +42,7 @@ use crate::app::city_view::CityViewPlugin;
 use crate::app::dashboard::DashboardPlugin;
 use crate::app::feeds::FeedsPlugin;
 use crate::app::ground_view::GroundViewPlugin;
+use crate::app::lighting::LightingPlugin;
 use crate::app::loading::LoadingPlugin;
 use crate::app::outline::OutlinePlugin;
 use crate::app::overlays::OverlaysPlugin;
@@ -118,7 +120,8 @@ impl Plugin for AppPlugin {
                 ViewsPlugin,
                 AccessPlugin,
                 OverlaysPlugin,
-            ));
+            ))
+            .add_plugins(LightingPlugin);
         // A wall shows its own panels and none of the desk's chrome.
         if app.world().contains_resource::<wall::WallMode>() {
             app.add_plugins(wall::WallPlugin);

@@ -149,6 +149,41 @@ pub fn render_to_png_as(
 /// [`render`] as a role (`None`: the scene's default role): layers and feeds above the
 /// role are never loaded, so they are in no image.
 pub fn render_as(job: &RenderJob, role: Option<&str>) -> anyhow::Result<RenderOutcome> {
+    render_lit(job, role, None)
+}
+
+/// [`render_to_png_as`] with sun shadows forced on or off (`None`: as the scene says).
+pub fn render_to_png_lit(
+    scene: &Path,
+    out: &Path,
+    size: (u32, u32),
+    bookmark: Option<&str>,
+    role: Option<&str>,
+    shadows: Option<bool>,
+) -> anyhow::Result<()> {
+    render_lit(
+        &RenderJob {
+            scene: scene.to_path_buf(),
+            size,
+            bookmark: bookmark.map(str::to_string),
+            shots: vec![Shot {
+                out: out.to_path_buf(),
+                ..Shot::default()
+            }],
+        },
+        role,
+        shadows,
+    )
+    .map(|_| ())
+}
+
+/// [`render_as`] with sun shadows forced on or off (`None`: as the scene's
+/// `lighting` says; see [`crate::app::lighting`]).
+pub fn render_lit(
+    job: &RenderJob,
+    role: Option<&str>,
+    shadows: Option<bool>,
+) -> anyhow::Result<RenderOutcome> {
     let (w, h) = job.size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
         bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
@@ -165,6 +200,9 @@ pub fn render_as(job: &RenderJob, role: Option<&str>) -> anyhow::Result<RenderOu
     let status = Arc::new(Mutex::new(Status::default()));
     let (mut app, target) = offscreen_app(&job.scene, job.size, None);
     app.insert_resource(crate::app::access::RequestedRole(role.map(str::to_string)));
+    if let Some(on) = shadows {
+        app.insert_resource(crate::app::lighting::ShadowsOverride(on));
+    }
     app.insert_resource(Driver {
         capture: FrameCapture::new(target, SETTLE_FRAMES),
         bookmark,

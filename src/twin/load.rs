@@ -154,6 +154,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         costs: Default::default(),
         roles: Default::default(),
         wall: None,
+        lighting: Default::default(),
     }
 }
 

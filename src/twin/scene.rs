@@ -54,6 +54,20 @@ pub struct Scene {
     /// standard wall when omitted.
     #[serde(default)]
     pub wall: Option<crate::twin::wall::WallSpec>,
+    /// How the 3D city is lit: `lighting: (shadows: true)` turns sun shadows on at start
+    /// (off when omitted; the app toggles them with a key).
+    #[serde(default)]
+    pub lighting: Lighting,
+}
+
+/// How the 3D city is lit. The sun and the ambient light are fixed (see
+/// `shaders/sun.wgsl`); only the sun's shadows are optional, since they cost a shadow
+/// pass over every building each frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lighting {
+    /// Whether buildings cast sun shadows onto the ground and each other at start.
+    pub shadows: bool,
 }
 
 /// One layer of a scene.
@@ -392,6 +406,33 @@ mod tests {
         }
         let e = Scene::parse(text, Path::new("x.ron")).unwrap_err().to_string();
         assert!(e.starts_with("x.ron:4:"), "{e}");
+    }
+
+    #[test]
+    fn lighting_is_optional_and_strict() {
+        let s = Scene::parse(OK, Path::new("t.ron")).unwrap();
+        assert_eq!(s.lighting, Lighting { shadows: false });
+        let on = OK.replace("bookmarks:", "lighting: (shadows: true),\n        bookmarks:");
+        let s = Scene::parse(&on, Path::new("t.ron")).unwrap();
+        assert!(s.lighting.shadows);
+        let empty = OK.replace("bookmarks:", "lighting: (),\n        bookmarks:");
+        assert!(!Scene::parse(&empty, Path::new("t.ron")).unwrap().lighting.shadows);
+        let unknown = OK.replace(
+            "bookmarks:",
+            "lighting: (shadows: true, fog: true),\n        bookmarks:",
+        );
+        match Scene::parse(&unknown, Path::new("t.ron")) {
+            Err(SceneError::Parse { line, message, .. }) => {
+                assert_eq!(line, 8, "{message}");
+                assert!(message.contains("fog"), "{message}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+        let not_bool = OK.replace("bookmarks:", "lighting: (shadows: 1),\n        bookmarks:");
+        assert!(matches!(
+            Scene::parse(&not_bool, Path::new("t.ron")),
+            Err(SceneError::Parse { .. })
+        ));
     }
 
     #[test]

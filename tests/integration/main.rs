@@ -11,4 +11,5 @@ mod picking;
 mod real_data;
 mod render;
 mod scenario;
+mod shadows;
 mod wall;

@@ -1,5 +1,5 @@
 //! The "Layers" side panel: per layer a checkbox showing or hiding what draws it (outline,
-//! 3D buildings, ground ribbons and fills, POI markers), its kind, format and feature count, what was skipped (reasons on hover), why it failed, and its
+//! 3D buildings, ground ribbons and fills, POI markers), the sun shadows switch, its kind, format and feature count, what was skipped (reasons on hover), why it failed, and its
 //! owner, licence and classification; at the bottom the scene CRS and the attribution the
 //! shown layers' licences require.
 
@@ -9,6 +9,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppState;
+use crate::app::lighting::SunShadows;
 use crate::app::loading::LoadedCity;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::ui::{UiCovered, root_ui};
@@ -26,6 +27,8 @@ const WARN_COLOUR: egui::Color32 = egui::Color32::from_rgb(230, 170, 60);
 const ERROR_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 80, 70);
 /// Colour of the "restricted" classification.
 const RESTRICTED_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 120, 90);
+/// The sun shadows checkbox (the key is [`crate::app::lighting::SHADOWS_KEY`]).
+const SHADOWS_LABEL: &str = "Sun shadows (L)";
 /// The colour swatch drawn before a layer's name.
 const SWATCH: &str = "■";
 
@@ -53,6 +56,7 @@ fn layers_panel(
     loaded: Res<LoadedCity>,
     mut layers: Query<(&LayerEntity, &mut Visibility)>,
     mut covered: ResMut<UiCovered>,
+    mut shadows: Option<ResMut<SunShadows>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let city = &loaded.0.city;
@@ -68,6 +72,16 @@ fn layers_panel(
         .show(&mut root, |ui| {
             ui.heading("Layers");
             ui.weak(&city.name);
+            if let Some(shadows) = shadows.as_mut() {
+                let mut on = shadows.on;
+                if ui
+                    .checkbox(&mut on, SHADOWS_LABEL)
+                    .on_hover_text("Buildings cast sun shadows (costs a shadow pass per frame)")
+                    .changed()
+                {
+                    shadows.on = on;
+                }
+            }
             egui::Panel::bottom("layers_footer").show(ui, |ui| footer(ui, city, &vis));
             egui::ScrollArea::vertical().show(ui, |ui| {
                 for (index, info) in city.layers.iter().enumerate() {
