@@ -205,7 +205,7 @@ mod tests {
             assert!(!text.contains("const AMBIENT"), "{name}");
         }
         // The sun is above the horizon, to the south-west (x west is negative, z south positive).
-        assert!(SUN_DIRECTION.y > 0.0 && SUN_DIRECTION.x < 0.0 && SUN_DIRECTION.z > 0.0);
+        const { assert!(SUN_DIRECTION.y > 0.0 && SUN_DIRECTION.x < 0.0 && SUN_DIRECTION.z > 0.0) };
     }
 
     #[test]

@@ -131,19 +131,7 @@ pub fn render_to_png_as(
     bookmark: Option<&str>,
     role: Option<&str>,
 ) -> anyhow::Result<()> {
-    render_as(
-        &RenderJob {
-            scene: scene.to_path_buf(),
-            size,
-            bookmark: bookmark.map(str::to_string),
-            shots: vec![Shot {
-                out: out.to_path_buf(),
-                ..Shot::default()
-            }],
-        },
-        role,
-    )
-    .map(|_| ())
+    render_to_png_lit(scene, out, size, bookmark, role, None)
 }
 
 /// [`render`] as a role (`None`: the scene's default role): layers and feeds above the
