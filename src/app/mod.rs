@@ -81,6 +81,24 @@ pub enum AppSystems {
     Ui,
 }
 
+impl AppSystems {
+    /// Sets up [`AppState`] and chains the stages in `Update`: the one place their order
+    /// is named (the app, the wall and headless tests all call it).
+    pub fn configure(app: &mut App) -> &mut App {
+        app.init_state::<AppState>().configure_sets(
+            Update,
+            (
+                AppSystems::Ingest,
+                AppSystems::Model,
+                AppSystems::Indicators,
+                AppSystems::Visuals,
+                AppSystems::Ui,
+            )
+                .chain(),
+        )
+    }
+}
+
 /// Where the application is: loading the scene, showing it, or showing why it failed.
 #[derive(States, Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AppState {
@@ -95,18 +113,7 @@ pub enum AppState {
 
 impl Plugin for AppPlugin {
     fn build(&self, app: &mut App) {
-        app.init_state::<AppState>()
-            .configure_sets(
-                Update,
-                (
-                    AppSystems::Ingest,
-                    AppSystems::Model,
-                    AppSystems::Indicators,
-                    AppSystems::Visuals,
-                    AppSystems::Ui,
-                )
-                    .chain(),
-            )
+        AppSystems::configure(app)
             .add_plugins((
                 LoadingPlugin {
                     scene_path: self.scene_path.clone(),

@@ -1140,19 +1140,8 @@ mod tests {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, AssetPlugin::default(), StatesPlugin))
             .init_asset::<Mesh>()
-            .init_asset::<StandardMaterial>()
-            .init_state::<AppState>()
-            .configure_sets(
-                Update,
-                (
-                    AppSystems::Ingest,
-                    AppSystems::Model,
-                    AppSystems::Indicators,
-                    AppSystems::Visuals,
-                    AppSystems::Ui,
-                )
-                    .chain(),
-            )
+            .init_asset::<StandardMaterial>();
+        AppSystems::configure(&mut app)
             .add_plugins((CityViewPlugin, PickingPlugin, ScenarioPlugin))
             .insert_resource(LoadedCity(Arc::new(loaded)));
         app.world_mut()

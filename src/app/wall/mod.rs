@@ -328,21 +328,10 @@ mod tests {
             AssetPlugin::default(),
             bevy::input::InputPlugin,
         ))
-        .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME))
-        .init_state::<AppState>()
-        .configure_sets(
-            Update,
-            (
-                AppSystems::Ingest,
-                AppSystems::Model,
-                AppSystems::Indicators,
-                AppSystems::Visuals,
-                AppSystems::Ui,
-            )
-                .chain(),
-        )
-        .add_plugins((CameraPlugin, ViewsPlugin, WallPlugin))
-        .insert_resource(LoadedCity(Arc::new(loaded)));
+        .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME));
+        AppSystems::configure(&mut app)
+            .add_plugins((CameraPlugin, ViewsPlugin, WallPlugin))
+            .insert_resource(LoadedCity(Arc::new(loaded)));
         app.world_mut()
             .resource_mut::<NextState<AppState>>()
             .set(AppState::Ready);

@@ -110,35 +110,24 @@ fn soak_app(loaded: crate::twin::load::LoadedScene) -> App {
         bevy::input::InputPlugin,
     ))
     .init_asset::<Mesh>()
-    .init_asset::<StandardMaterial>()
-    .init_state::<AppState>()
-    .configure_sets(
-        Update,
-        (
-            AppSystems::Ingest,
-            AppSystems::Model,
-            AppSystems::Indicators,
-            AppSystems::Visuals,
-            AppSystems::Ui,
-        )
-            .chain(),
-    )
-    .insert_resource(RoadColours(FeatureColours {
-        colours: roads,
-        buffer: Handle::default(),
-    }))
-    .insert_resource(ZoneColours(FeatureColours {
-        colours: zones,
-        buffer: Handle::default(),
-    }))
-    .add_plugins((
-        CameraPlugin,
-        ViewsPlugin,
-        DashboardPlugin,
-        FeedsPlugin,
-        WallPlugin,
-    ))
-    .insert_resource(LoadedCity(Arc::new(loaded)));
+    .init_asset::<StandardMaterial>();
+    AppSystems::configure(&mut app)
+        .insert_resource(RoadColours(FeatureColours {
+            colours: roads,
+            buffer: Handle::default(),
+        }))
+        .insert_resource(ZoneColours(FeatureColours {
+            colours: zones,
+            buffer: Handle::default(),
+        }))
+        .add_plugins((
+            CameraPlugin,
+            ViewsPlugin,
+            DashboardPlugin,
+            FeedsPlugin,
+            WallPlugin,
+        ))
+        .insert_resource(LoadedCity(Arc::new(loaded)));
     app.world_mut()
         .resource_mut::<NextState<AppState>>()
         .set(AppState::Ready);
