@@ -3,7 +3,8 @@
 //! same files in the same run. Prints figures; asserts nothing about time.
 //!
 //! `cargo bench --bench read` — env: `CITYTWIN_DATA` (shared data), `CITYTWIN_BENCH_BUILDINGS`
-//! (size of the synthetic city, default 1,000,000), `CITYTWIN_BENCH_DIR` (where it is cached).
+//! (size of the synthetic city, default 1,000,000), `CITYTWIN_BENCH_DIR` (where it is cached),
+//! `CITYTWIN_BENCH_RUNS` (runs on the Monaco file, default 5; more for profiling).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -147,7 +148,11 @@ fn main() {
     if let Some(d) = data_dir() {
         let shp = d.join("shp/monaco-2016/buildings.shp");
         let scene = load::scene_for_file(&shp, None);
-        let f = measure(&scene, shp.parent().unwrap(), RUNS);
+        let runs = std::env::var("CITYTWIN_BENCH_RUNS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(RUNS);
+        let f = measure(&scene, shp.parent().unwrap(), runs);
         report(
             "Monaco shapefile, Lambert-93 → UTM 32N",
             &f,
