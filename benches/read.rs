@@ -60,6 +60,8 @@ struct Figures {
     project_s: f64,
     heights_s: f64,
     total_s: f64,
+    /// How the building layer was projected.
+    projection: String,
 }
 
 fn measure(scene: &Scene, base: &Path, runs: usize) -> Figures {
@@ -69,6 +71,7 @@ fn measure(scene: &Scene, base: &Path, runs: usize) -> Figures {
     let mut totals = Vec::new();
     let mut features = 0;
     let mut first_s = None;
+    let mut projection = String::new();
     for _ in 0..runs {
         let t = Instant::now();
         let (city, report): (_, LoadReport) = load::load_layers(scene, base).expect("loads");
@@ -84,6 +87,7 @@ fn measure(scene: &Scene, base: &Path, runs: usize) -> Figures {
         projs.push(b.project_s);
         hts.push(b.heights_s);
         features = city.buildings.len();
+        projection = b.projection.to_string();
     }
     Figures {
         features,
@@ -92,6 +96,7 @@ fn measure(scene: &Scene, base: &Path, runs: usize) -> Figures {
         project_s: median(projs),
         heights_s: median(hts),
         total_s: median(totals),
+        projection,
     }
 }
 
@@ -109,6 +114,7 @@ fn report(label: &str, f: &Figures, gdal: Option<(f64, usize)>) {
         f.project_s,
         rate(f.project_s)
     );
+    println!("  projected by {}", f.projection);
     println!(
         "  heights  {:>8.3} s  {:>12.0} features/s",
         f.heights_s,

@@ -10,6 +10,8 @@ use proj::Proj;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::twin::projgrid::ProjGrid;
+
 use crate::twin::gis::layer::{Layer, for_each_coord, for_each_coord_mut};
 
 /// WGS84 geographic coordinates (lon, lat order after PROJ's normalisation).
@@ -121,8 +123,72 @@ enum PairOps {
 /// [`PairOps::ByLocation`] guarantees that.
 struct SendProj(Proj);
 
-// SAFETY: see `SendProj`: every use is behind a `Mutex`, so one thread at a time.
+// SAFETY: see `SendProj`: every use is behind a `Mutex` (or the object sits unused in
+// [`POOL`] until one thread takes it out), so one thread at a time.
 unsafe impl Send for SendProj {}
+
+/// Most PROJ objects kept for reuse per operation (about one per thread that converts).
+const POOL_PER_OPERATION: usize = 8;
+
+/// PROJ objects already built from an operation's PROJ string, by that string. Building one
+/// opens and checks PROJ's database (several milliseconds) even for a plain pipeline, so a
+/// later load of the same pair, or another thread's share of a batch, reuses one instead.
+static POOL: LazyLock<Mutex<HashMap<String, Vec<SendProj>>>> = LazyLock::new(Default::default);
+
+/// A PROJ object for one operation, taken from [`POOL`] (or built) and given back to it
+/// when dropped; or PROJ's own object choosing among candidates, never pooled.
+struct PooledProj {
+    proj: Option<Proj>,
+    /// The operation's PROJ string (the pool key); `None` for candidates.
+    def: Option<String>,
+}
+
+impl PooledProj {
+    /// One operation's PROJ object, reused from the pool when one is free.
+    fn single(def: &str) -> Result<PooledProj, proj::ProjCreateError> {
+        let kept = POOL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(def)
+            .and_then(Vec::pop);
+        let proj = match kept {
+            Some(SendProj(p)) => p,
+            None => Proj::new(def)?,
+        };
+        Ok(PooledProj {
+            proj: Some(proj),
+            def: Some(def.to_string()),
+        })
+    }
+
+    /// An object that is not pooled (PROJ's candidates for a pair).
+    fn own(proj: Proj) -> PooledProj {
+        PooledProj {
+            proj: Some(proj),
+            def: None,
+        }
+    }
+}
+
+impl std::ops::Deref for PooledProj {
+    type Target = Proj;
+    fn deref(&self) -> &Proj {
+        self.proj.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for PooledProj {
+    fn drop(&mut self) {
+        let (Some(def), Some(proj)) = (self.def.take(), self.proj.take()) else {
+            return;
+        };
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = pool.entry(def).or_default();
+        if kept.len() < POOL_PER_OPERATION {
+            kept.push(SendProj(proj));
+        }
+    }
+}
 
 /// A pair's operations, or PROJ's message when it cannot build them.
 type PairSlot = Arc<OnceLock<Result<Arc<PairOps>, String>>>;
@@ -192,7 +258,7 @@ pub fn prepare(from: &Crs, to: &Crs) -> Result<(), CrsError> {
 pub struct Transformer {
     from: Crs,
     to: Crs,
-    proj: Option<Proj>,
+    proj: Option<PooledProj>,
     /// The single operation's PROJ string, for the extra threads of a large batch; `None`
     /// when PROJ chooses among candidates point by point.
     pipeline: Option<String>,
@@ -229,7 +295,7 @@ impl Transformer {
             // no-op pipeline, which is skipped rather than run point by point.
             PairOps::Single(None) => {}
             PairOps::Single(Some(def)) => {
-                t.proj = Some(Proj::new(def).map_err(create)?);
+                t.proj = Some(PooledProj::single(def).map_err(create)?);
                 t.pipeline = Some(def.clone());
             }
             PairOps::ByLocation(candidates) => {
@@ -239,7 +305,7 @@ impl Transformer {
                     let expected = guard.0.convert(centre).ok()?;
                     let def = single_definition(&guard.0)?;
                     drop(guard);
-                    let single = Proj::new(&def).ok()?;
+                    let single = PooledProj::single(&def).ok()?;
                     let got = single.convert(centre).ok()?;
                     let same = (got.0 - expected.0).abs() <= SINGLE_OP_TOLERANCE
                         && (got.1 - expected.1).abs() <= SINGLE_OP_TOLERANCE;
@@ -251,7 +317,7 @@ impl Transformer {
                         t.proj = Some(single);
                         t.pipeline = Some(def);
                     }
-                    None => t.proj = Some(make_candidates(from, to)?),
+                    None => t.proj = Some(PooledProj::own(make_candidates(from, to)?)),
                 }
             }
         }
@@ -306,15 +372,44 @@ impl Transformer {
         });
     }
 
-    /// Transforms every feature of a layer into the target CRS, in one batch. Features with
-    /// a coordinate PROJ cannot transform are skipped and counted.
+    /// Transforms every feature of a layer into the target CRS, in one batch, each point
+    /// by PROJ. Features with a coordinate PROJ cannot transform are skipped and counted.
     pub fn layer(&self, layer: &mut Layer) {
+        self.layer_within(layer, 0.0);
+    }
+
+    /// Transforms a batch within `tolerance` (target units) of PROJ's exact result:
+    /// interpolated on a [`ProjGrid`] verified against PROJ when the batch is large enough
+    /// for that to pay, else each point by PROJ (always so with a tolerance of 0).
+    pub fn batch_within(&self, coords: &mut [Coord<f64>], tolerance: f64) -> Projection {
+        let Some(proj) = &self.proj else {
+            return Projection::Identity;
+        };
+        if tolerance > 0.0 {
+            let fitted = ProjGrid::fit(coords, tolerance, &mut |cs| convert_or_nan(proj, cs));
+            if let Ok(grid) = fitted {
+                grid.apply(coords);
+                let (nx, ny) = grid.cells();
+                return Projection::Interpolated {
+                    cells: nx * ny,
+                    max_error: grid.max_error(),
+                };
+            }
+        }
+        self.batch(coords);
+        Projection::Exact
+    }
+
+    /// [`Transformer::layer`] within `tolerance` of PROJ's exact result (see
+    /// [`Transformer::batch_within`]); says how the layer was projected.
+    pub fn layer_within(&self, layer: &mut Layer, tolerance: f64) -> Projection {
+        let mut how = Projection::Identity;
         if !self.is_identity() {
             let mut coords = Vec::new();
             for f in &layer.features {
                 for_each_coord(&f.geometry, &mut |c| coords.push(c));
             }
-            self.batch(&mut coords);
+            how = self.batch_within(&mut coords, tolerance);
             let mut i = 0;
             let mut bad = vec![false; layer.features.len()];
             for (fi, f) in layer.features.iter_mut().enumerate() {
@@ -338,6 +433,7 @@ impl Transformer {
             });
         }
         layer.crs = self.to.clone();
+        how
     }
 
     /// Transforms a bounding box `[min_x, min_y, max_x, max_y]` by sampling its edges.
@@ -368,16 +464,49 @@ fn nan_coord() -> Coord<f64> {
     }
 }
 
+/// How a layer or batch was projected.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Projection {
+    /// Already in the target CRS: nothing done.
+    #[default]
+    Identity,
+    /// Each point by PROJ.
+    Exact,
+    /// Interpolated on a grid of PROJ results.
+    Interpolated {
+        /// Cells of the grid.
+        cells: usize,
+        /// The largest difference from PROJ found at the grid's check points, in target
+        /// units.
+        max_error: f64,
+    },
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Projection::Identity => write!(f, "none needed"),
+            Projection::Exact => write!(f, "PROJ, point by point"),
+            Projection::Interpolated { cells, max_error } => write!(
+                f,
+                "PROJ on a grid of {cells} cells, interpolated (largest difference checked {:.2} mm)",
+                max_error * 1_000.0
+            ),
+        }
+    }
+}
+
 /// A PROJ object for another thread: the single operation rebuilt from its PROJ string, or
 /// PROJ's candidates for the pair.
-fn thread_proj(from: &Crs, to: &Crs, pipeline: Option<&str>) -> Result<Proj, CrsError> {
+fn thread_proj(from: &Crs, to: &Crs, pipeline: Option<&str>) -> Result<PooledProj, CrsError> {
     match pipeline {
-        Some(def) => Proj::new(def).map_err(|e| CrsError::Create {
+        Some(def) => PooledProj::single(def).map_err(|e| CrsError::Create {
             from: from.label(),
             to: to.label(),
             cause: e.to_string(),
         }),
-        None => make_candidates(from, to),
+        None => make_candidates(from, to).map(PooledProj::own),
     }
 }
 
@@ -616,6 +745,44 @@ mod tests {
             assert!(d < 1e-8, "{rel} → WGS84: {d}°");
             let t = Transformer::for_extent(&crs, &Crs::Epsg(utm), Some(bbox)).unwrap();
             assert!(t.definition().is_some_and(|d| d.contains("proj=utm")));
+        }
+    }
+
+    #[test]
+    fn interpolated_layers_stay_within_the_tolerance_of_proj_on_real_data() {
+        use crate::twin::projgrid::DEFAULT_TOLERANCE;
+        for (rel, utm) in [
+            ("shp/monaco-2016/buildings.shp", 32632),
+            ("shp/nyc-west-village/buildings.shp", 32618),
+        ] {
+            let Some((crs, bbox, coords)) = layer_coords(rel) else {
+                return;
+            };
+            let t = Transformer::for_extent(&crs, &Crs::Epsg(utm), Some(bbox)).unwrap();
+            let mut exact = coords.clone();
+            t.batch(&mut exact);
+            let mut approx = coords.clone();
+            let how = t.batch_within(&mut approx, DEFAULT_TOLERANCE);
+            let Projection::Interpolated { max_error, .. } = how else {
+                panic!("{rel}: {how:?}");
+            };
+            assert!(max_error <= DEFAULT_TOLERANCE, "{rel}: {max_error}");
+            // Every point, not only the grid's check points, is within the tolerance.
+            let worst = exact
+                .iter()
+                .zip(&approx)
+                .map(|(e, a)| (e.x - a.x).hypot(e.y - a.y))
+                .fold(0.0, f64::max);
+            assert!(worst <= DEFAULT_TOLERANCE, "{rel}: {worst} m");
+            // A tolerance of 0 is PROJ point by point, bit for bit.
+            let mut again = coords.clone();
+            assert_eq!(t.batch_within(&mut again, 0.0), Projection::Exact);
+            assert!(
+                again
+                    .iter()
+                    .zip(&exact)
+                    .all(|(a, e)| a.x.to_bits() == e.x.to_bits())
+            );
         }
     }
 

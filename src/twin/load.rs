@@ -12,7 +12,7 @@ use geo_types::{Geometry, LineString, MultiPolygon};
 use rayon::prelude::*;
 
 use crate::twin::city::{Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone};
-use crate::twin::crs::{Crs, SceneOrigin, Transformer, WGS84};
+use crate::twin::crs::{Crs, Projection, SceneOrigin, Transformer, WGS84};
 use crate::twin::error::GisError;
 use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, POI_KEYS, SkipReport};
 use crate::twin::gis::{self, zones};
@@ -52,6 +52,8 @@ pub struct LayerReport {
     pub read_s: f64,
     /// Seconds transforming to the scene CRS.
     pub project_s: f64,
+    /// How the layer was projected (point by point, or interpolated within what error).
+    pub projection: Projection,
     /// Seconds resolving heights / building the model.
     pub heights_s: f64,
     /// Why the layer failed, if it did.
@@ -155,6 +157,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         roles: Default::default(),
         wall: None,
         lighting: Default::default(),
+        projection_tolerance_m: None,
     }
 }
 
@@ -322,21 +325,23 @@ fn assemble(
 
     // 3. Project every layer (in parallel; one PROJ object per layer).
     progress.begin(Stage::Projecting, reads.len() as u64);
-    let project_s: Vec<f64> = reads
+    let tolerance = scene.projection_tolerance();
+    let project_s: Vec<(f64, Projection)> = reads
         .par_iter_mut()
         .map(|r| {
             let t = Instant::now();
+            let mut how = Projection::Identity;
             if let Ok(layer) = &r.layer {
                 progress.set_label(&layer.name);
             }
             if let Ok(layer) = &mut r.layer {
                 match Transformer::for_extent(&layer.crs, &scene_crs, layer.bbox()) {
-                    Ok(tr) => tr.layer(layer),
+                    Ok(tr) => how = tr.layer_within(layer, tolerance),
                     Err(e) => r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display())),
                 }
             }
             progress.advance(1);
-            t.elapsed().as_secs_f64()
+            (t.elapsed().as_secs_f64(), how)
         })
         .collect();
 
@@ -344,7 +349,7 @@ fn assemble(
     progress.begin(Stage::Heights, scene.layers.len() as u64);
     let mut city = CityModel::empty(&scene.name, scene_crs.clone(), SceneOrigin::default());
     let mut reports = Vec::new();
-    for (i, ((spec, r), proj_s)) in scene.layers.iter().zip(reads).zip(project_s).enumerate() {
+    for (i, ((spec, r), (proj_s, projection))) in scene.layers.iter().zip(reads).zip(project_s).enumerate() {
         let t = Instant::now();
         progress.set_label(&spec.name);
         let id = LayerId(i as u16);
@@ -360,6 +365,7 @@ fn assemble(
             bbox_wgs84: None,
             read_s: r.read_s,
             project_s: proj_s,
+            projection,
             heights_s: 0.0,
             error: None,
         };

@@ -20,6 +20,7 @@ pub mod overlay;
 pub mod perf;
 pub mod picking;
 pub mod progress;
+pub mod projgrid;
 pub mod scenario;
 pub mod scene;
 pub mod synth;

@@ -58,6 +58,12 @@ pub struct Scene {
     /// (off when omitted; the app toggles them with a key).
     #[serde(default)]
     pub lighting: Lighting,
+    /// Largest difference from PROJ's exact result allowed when projecting large layers, in
+    /// metres: `projection_tolerance_m: Some(0.0)` projects every point by PROJ; omitted,
+    /// [`crate::twin::projgrid::DEFAULT_TOLERANCE`] (a millimetre) lets large layers be
+    /// interpolated on a grid of PROJ results checked against PROJ.
+    #[serde(default)]
+    pub projection_tolerance_m: Option<f64>,
 }
 
 /// How the 3D city is lit. The sun and the ambient light are fixed (see
@@ -231,6 +237,13 @@ pub enum SceneError {
 }
 
 impl Scene {
+    /// The projection tolerance in metres (see [`Scene::projection_tolerance_m`]).
+    pub fn projection_tolerance(&self) -> f64 {
+        self.projection_tolerance_m
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .unwrap_or(crate::twin::projgrid::DEFAULT_TOLERANCE)
+    }
+
     /// Reads and validates a scene file.
     pub fn load(path: &Path) -> Result<Scene, SceneError> {
         let text = std::fs::read_to_string(path).map_err(|source| SceneError::Io {

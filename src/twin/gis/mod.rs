@@ -1,6 +1,7 @@
 //! GIS readers and writers, one per format, and the shared layer model, ring assembly and
 //! zone grids.
 
+pub mod dbf;
 pub mod geojson;
 pub mod layer;
 pub mod osm;

@@ -11,6 +11,7 @@ use shapefile::{PolygonRing, Shape};
 
 use crate::twin::crs::Crs;
 use crate::twin::error::GisError;
+use crate::twin::gis::dbf;
 use crate::twin::gis::layer::{
     AttrValue, Attributes, CatalogueEntry, Feature, Layer, LayerFormat, LayerKind, SkipReport,
 };
@@ -45,6 +46,61 @@ fn sidecar(path: &Path, ext: &str) -> Option<PathBuf> {
         .iter()
         .map(|e| path.with_extension(e))
         .find(|p| p.exists())
+}
+
+/// The attribute rows of a shapefile's .dbf: decoded in parallel by [`dbf::read_rows`], or
+/// record by record by `dbase` for field types that decoder leaves to it (memo, date-time).
+fn read_dbf(shp: &Path, dbf_path: &Path) -> Result<dbf::Rows, GisError> {
+    let malformed = |message: String| GisError::Malformed {
+        path: dbf_path.to_path_buf(),
+        format: "dbf",
+        feature: None,
+        message,
+    };
+    if let Some(rows) = dbf::read_rows(dbf_path, encoding_for(shp)).map_err(malformed)? {
+        return Ok(rows);
+    }
+    read_dbf_records(shp, dbf_path)
+}
+
+/// The attribute rows of a .dbf read record by record by `dbase` (which passes over
+/// records marked deleted).
+fn read_dbf_records(shp: &Path, dbf_path: &Path) -> Result<dbf::Rows, GisError> {
+    let malformed = |message: String| GisError::Malformed {
+        path: dbf_path.to_path_buf(),
+        format: "dbf",
+        feature: None,
+        message,
+    };
+    let encoding = encoding_for(shp);
+    let source = std::io::BufReader::with_capacity(
+        1 << 20,
+        std::fs::File::open(dbf_path).map_err(|e| GisError::io(dbf_path, e))?,
+    );
+    let mut reader = match encoding {
+        Some(enc) => dbase::ReaderBuilder::new().with_encoding(enc).build(source),
+        None => dbase::Reader::new(source),
+    }
+    .map_err(|e| malformed(e.to_string()))?;
+    let names: Vec<String> = reader.fields().iter().map(|f| f.name().to_string()).collect();
+    let mut rows = Vec::new();
+    let mut error = None;
+    for item in reader.iter_records_as::<Row>() {
+        match item {
+            Ok(row) => rows.push(Some(
+                names
+                    .iter()
+                    .zip(row.0)
+                    .filter_map(|(n, v)| convert_value(v).map(|a| (n.clone(), a)))
+                    .collect(),
+            )),
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    Ok(dbf::Rows { names, rows, error })
 }
 
 /// Reads the CRS of a shapefile from its .prj, unless `override_crs` is given.
@@ -269,24 +325,11 @@ pub fn read_shapefile(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) 
     )
     .map_err(|e| malformed(None, e.to_string()))?;
     let expected = shape_reader.shape_count().unwrap_or(0);
-    let dbf_file = std::fs::File::open(&dbf).map_err(|e| GisError::io(&dbf, e))?;
-    let dbf_source = std::io::BufReader::with_capacity(1 << 20, dbf_file);
-    let dbf_reader = match encoding_for(path) {
-        Some(enc) => dbase::ReaderBuilder::new().with_encoding(enc).build(dbf_source),
-        None => dbase::Reader::new(dbf_source),
-    }
-    .map_err(|e| GisError::Malformed {
-        path: dbf.clone(),
-        format: "dbf",
-        feature: None,
-        message: e.to_string(),
-    })?;
-    let names: Vec<String> = dbf_reader.fields().iter().map(|f| f.name().to_string()).collect();
     let mut shape_reader = shape_reader;
-    let mut dbf_reader = dbf_reader;
-    // Geometry (.shp) and attributes (.dbf) are independent streams: read them on two threads.
+    // Geometry (.shp) and attributes (.dbf) are independent streams: the shapes are read on
+    // another thread while this one decodes the records (on all cores).
     type Shapes = (Vec<Result<Geometry<f64>, String>>, SkipReport, Option<String>);
-    let (shapes, (rows, row_error)) = std::thread::scope(|s| {
+    let (shapes, rows) = std::thread::scope(|s| {
         let shapes = s.spawn(move || -> Shapes {
             let mut report = SkipReport::default();
             let mut out = Vec::with_capacity(expected);
@@ -298,25 +341,14 @@ pub fn read_shapefile(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) 
             }
             (out, report, None)
         });
-        let mut rows: Vec<Attributes> = Vec::with_capacity(expected);
-        let mut row_error = None;
-        for item in dbf_reader.iter_records_as::<Row>() {
-            match item {
-                Ok(row) => rows.push(
-                    names
-                        .iter()
-                        .zip(row.0)
-                        .filter_map(|(n, v)| convert_value(v).map(|a| (n.clone(), a)))
-                        .collect(),
-                ),
-                Err(e) => {
-                    row_error = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        (shapes.join(), (rows, row_error))
+        let rows = read_dbf(path, &dbf);
+        (shapes.join(), rows)
     });
+    let dbf::Rows {
+        rows,
+        error: row_error,
+        ..
+    } = rows?;
     let (geoms, mut skipped, shp_error) =
         shapes.map_err(|_| malformed(None, "reader thread failed".into()))?;
     if let Some(e) = &shp_error {
@@ -345,10 +377,17 @@ pub fn read_shapefile(path: &Path, kind: LayerKind, override_crs: Option<&Crs>) 
     let mut features = Vec::with_capacity(geoms.len());
     let mut rows = rows.into_iter();
     for (i, g) in geoms.into_iter().enumerate() {
-        let attributes = rows.next().unwrap_or_else(|| {
-            skipped.repair("record without attributes (short or corrupt .dbf)");
-            Attributes::new()
-        });
+        let attributes = match rows.next() {
+            Some(Some(a)) => a,
+            Some(None) => {
+                skipped.skip("record marked deleted in the .dbf");
+                continue;
+            }
+            None => {
+                skipped.repair("record without attributes (short or corrupt .dbf)");
+                Attributes::new()
+            }
+        };
         match g {
             Ok(geometry) => features.push(Feature {
                 source_id: i as i64,
@@ -624,6 +663,80 @@ mod tests {
         std::fs::write(&p, &bytes[..50]).unwrap();
         assert!(matches!(header_bbox(&p), Err(GisError::Io { .. })));
         assert!(header_bbox(&dir.join("missing.shp")).is_err());
+    }
+
+    #[test]
+    fn parallel_dbf_decoding_matches_dbase_on_real_files() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/helsinki");
+        let mut files = vec![repo.join("buildings.shp"), repo.join("roads.shp")];
+        if let Some(d) = crate::twin::testdata::data_dir() {
+            for rel in [
+                "shp/monaco-2016/buildings.shp",
+                "shp/monaco-2016/roads.shp",
+                "shp/monaco-2016/pois.shp",
+                "shp/monaco-2016/districts.shp",
+                "shp/nyc-west-village/buildings.shp",
+                "shp/nyc-west-village/roads.shp",
+                "shp/nyc-west-village/pois.shp",
+            ] {
+                files.push(d.join(rel));
+            }
+        }
+        for shp in files.iter().filter(|p| p.exists()) {
+            let dbf_path = sidecar(shp, "dbf").unwrap();
+            let fast = dbf::read_rows(&dbf_path, encoding_for(shp))
+                .unwrap()
+                .expect("handled");
+            let slow = read_dbf_records(shp, &dbf_path).unwrap();
+            assert!(fast.error.is_none() && slow.error.is_none(), "{}", shp.display());
+            assert_eq!(fast.names, slow.names);
+            assert!(!fast.rows.is_empty());
+            let fast: Vec<Attributes> = fast.rows.into_iter().map(|r| r.expect("none deleted")).collect();
+            let slow: Vec<Attributes> = slow.rows.into_iter().map(|r| r.unwrap()).collect();
+            assert_eq!(fast, slow, "{}", shp.display());
+        }
+    }
+
+    #[test]
+    fn a_record_deleted_in_the_dbf_is_skipped_and_counted_without_shifting_the_rest() {
+        let d = tmpdir("deleted");
+        let features = (0..3)
+            .map(|i| {
+                let x = i as f64 * 20.0;
+                let mut attrs = Attributes::new();
+                attrs.insert("name".into(), AttrValue::Text(format!("b{i}")));
+                Feature {
+                    source_id: i,
+                    geometry: Geometry::Polygon(geo_types::Polygon::new(
+                        LineString::from(vec![(x, 0.), (x + 10., 0.), (x + 10., 10.), (x, 0.)]),
+                        vec![],
+                    )),
+                    attributes: attrs,
+                }
+            })
+            .collect();
+        let layer = Layer {
+            name: "d".into(),
+            format: LayerFormat::Generated,
+            kind: LayerKind::Buildings,
+            crs: Crs::Epsg(3067),
+            features,
+            skipped: SkipReport::default(),
+            catalogue: CatalogueEntry::default(),
+        };
+        let p = d.join("d.shp");
+        write_shapefile(&layer, &p).unwrap();
+        let dbf_path = p.with_extension("dbf");
+        let mut bytes = std::fs::read(&dbf_path).unwrap();
+        let start = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let size = u16::from_le_bytes([bytes[10], bytes[11]]) as usize;
+        bytes[start + size] = b'*';
+        std::fs::write(&dbf_path, &bytes).unwrap();
+        let read = read_shapefile(&p, LayerKind::Buildings, None).unwrap();
+        let names: Vec<String> = read.features.iter().filter_map(|f| f.text("name")).collect();
+        assert_eq!(names, ["b0", "b2"]);
+        assert_eq!(read.features[1].source_id, 2);
+        assert_eq!(read.skipped.total(), 1, "{:?}", read.skipped);
     }
 
     #[test]
