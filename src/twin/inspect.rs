@@ -79,6 +79,7 @@ pub fn layer_json(city: &CityModel, report: &LoadReport, index: usize, timings: 
     }
     if timings {
         v["timings"] = json!({"read_s": r.read_s, "project_s": r.project_s, "heights_s": r.heights_s});
+        v["projection"] = serde_json::to_value(r.projection).unwrap_or(Value::Null);
     }
     v
 }
@@ -130,6 +131,7 @@ pub fn layer_text(city: &CityModel, report: &LoadReport, index: usize, timings: 
             "  timings: read {:.3} s, project {:.3} s, heights {:.3} s",
             r.read_s, r.project_s, r.heights_s
         );
+        let _ = writeln!(s, "  projected by {}", r.projection);
     }
     s
 }

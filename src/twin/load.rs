@@ -265,11 +265,19 @@ fn prefetch_transforms(scene: &Scene, base: &Path) {
         }
         let target = named.or_else(|| guess_scene_crs(&sources));
         let Some(target) = target else { return };
-        // Errors are not kept: loading meets and reports them itself.
-        let _ = crate::twin::crs::prepare(&target, &WGS84);
+        // Errors are not kept: loading meets and reports them itself. The layers' own
+        // transformations are needed first (projection), the one to WGS84 only after (for
+        // the report's extents): the latter is prepared on a thread of its own.
+        let wgs84 = {
+            let target = target.clone();
+            std::thread::spawn(move || {
+                let _ = crate::twin::crs::prepare(&target, &WGS84);
+            })
+        };
         for (crs, _) in &sources {
             let _ = crate::twin::crs::prepare(crs, &target);
         }
+        let _ = wgs84.join();
     });
 }
 

@@ -152,16 +152,24 @@ fn decode_record(record: &[u8], fields: &[Field], enc: &DynEncoding) -> Result<O
 }
 
 /// The bytes of a field without the spaces around them, up to a NUL (as `dbase` trims).
+/// Runs of spaces, most of a wide text field, are passed over eight bytes at a time.
 fn trimmed(raw: &[u8]) -> &[u8] {
-    let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-    let first = raw.iter().position(|&b| b != b' ');
-    match first {
-        None => &[],
-        Some(a) => {
-            let b = raw.iter().rposition(|&b| b != b' ').unwrap_or(a);
-            &raw[a..=b]
-        }
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    let raw = if raw.contains(&0) {
+        raw.split(|&b| b == 0).next().unwrap_or(&[])
+    } else {
+        raw
+    };
+    let mut end = raw.len();
+    while end >= 8 && u64::from_ne_bytes(raw[end - 8..end].try_into().expect("8 bytes")) == SPACES {
+        end -= 8;
     }
+    while end > 0 && raw[end - 1] == b' ' {
+        end -= 1;
+    }
+    let raw = &raw[..end];
+    let start = raw.iter().position(|&b| b != b' ').unwrap_or(raw.len());
+    &raw[start..]
 }
 
 fn text(raw: &[u8], enc: &DynEncoding) -> Result<String, String> {
