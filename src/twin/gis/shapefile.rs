@@ -48,15 +48,20 @@ fn sidecar(path: &Path, ext: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// The attribute rows of a shapefile's .dbf: decoded in parallel by [`dbf::read_rows`], or
-/// record by record by `dbase` for field types that decoder leaves to it (memo, date-time).
-fn read_dbf(shp: &Path, dbf_path: &Path) -> Result<dbf::Rows, GisError> {
-    let malformed = |message: String| GisError::Malformed {
+/// A .dbf that cannot be read as a whole (its header, its file).
+fn dbf_malformed(dbf_path: &Path, message: String) -> GisError {
+    GisError::Malformed {
         path: dbf_path.to_path_buf(),
         format: "dbf",
         feature: None,
         message,
-    };
+    }
+}
+
+/// The attribute rows of a shapefile's .dbf: decoded in parallel by [`dbf::read_rows`], or
+/// record by record by `dbase` for field types that decoder leaves to it (memo, date-time).
+fn read_dbf(shp: &Path, dbf_path: &Path) -> Result<dbf::Rows, GisError> {
+    let malformed = |message: String| dbf_malformed(dbf_path, message);
     if let Some(rows) = dbf::read_rows(dbf_path, encoding_for(shp)).map_err(malformed)? {
         return Ok(rows);
     }
@@ -66,12 +71,7 @@ fn read_dbf(shp: &Path, dbf_path: &Path) -> Result<dbf::Rows, GisError> {
 /// The attribute rows of a .dbf read record by record by `dbase` (which passes over
 /// records marked deleted).
 fn read_dbf_records(shp: &Path, dbf_path: &Path) -> Result<dbf::Rows, GisError> {
-    let malformed = |message: String| GisError::Malformed {
-        path: dbf_path.to_path_buf(),
-        format: "dbf",
-        feature: None,
-        message,
-    };
+    let malformed = |message: String| dbf_malformed(dbf_path, message);
     let encoding = encoding_for(shp);
     let source = std::io::BufReader::with_capacity(
         1 << 20,
