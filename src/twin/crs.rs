@@ -401,9 +401,12 @@ impl Transformer {
     }
 
     /// [`Transformer::layer`] within `tolerance` of PROJ's exact result (see
-    /// [`Transformer::batch_within`]); says how the layer was projected.
-    pub fn layer_within(&self, layer: &mut Layer, tolerance: f64) -> Projection {
+    /// [`Transformer::batch_within`]); says how the layer was projected, and the layer's
+    /// extent `[min_x, min_y, max_x, max_y]` in the target CRS found on the way (`None`
+    /// when nothing was done: the extent is what it was).
+    pub fn layer_within(&self, layer: &mut Layer, tolerance: f64) -> (Projection, Option<[f64; 4]>) {
         let mut how = Projection::Identity;
+        let mut extent = None;
         if !self.is_identity() {
             let mut coords = Vec::new();
             for f in &layer.features {
@@ -412,15 +415,28 @@ impl Transformer {
             how = self.batch_within(&mut coords, tolerance);
             let mut i = 0;
             let mut bad = vec![false; layer.features.len()];
+            let mut acc = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
             for (fi, f) in layer.features.iter_mut().enumerate() {
+                let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
                 for_each_coord_mut(&mut f.geometry, &mut |c| {
                     *c = coords[i];
-                    if !(c.x.is_finite() && c.y.is_finite()) {
+                    if c.x.is_finite() && c.y.is_finite() {
+                        b = [b[0].min(c.x), b[1].min(c.y), b[2].max(c.x), b[3].max(c.y)];
+                    } else {
                         bad[fi] = true;
                     }
                     i += 1;
                 });
+                if !bad[fi] {
+                    acc = [
+                        acc[0].min(b[0]),
+                        acc[1].min(b[1]),
+                        acc[2].max(b[2]),
+                        acc[3].max(b[3]),
+                    ];
+                }
             }
+            extent = Some(acc).filter(|a| a[0] <= a[2] && a[1] <= a[3]);
             let mut idx = 0;
             let skipped = &mut layer.skipped;
             layer.features.retain(|_| {
@@ -433,7 +449,7 @@ impl Transformer {
             });
         }
         layer.crs = self.to.clone();
-        how
+        (how, extent)
     }
 
     /// Transforms a bounding box `[min_x, min_y, max_x, max_y]` by sampling its edges.

@@ -163,6 +163,8 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
 
 struct ReadResult {
     layer: Result<Layer, String>,
+    /// The layer's extent in its own CRS, found once after reading.
+    bbox: Option<[f64; 4]>,
     /// The layer's CRS as read, before projection.
     source_crs: Option<Crs>,
     read_s: f64,
@@ -314,7 +316,7 @@ fn assemble(
             let mut acc: Option<[f64; 4]> = None;
             for r in &reads {
                 let Ok(l) = &r.layer else { continue };
-                let Some(b) = l.bbox() else { continue };
+                let Some(b) = r.bbox else { continue };
                 let Ok(t) = Transformer::for_extent(&l.crs, &WGS84, Some(b)) else {
                     continue;
                 };
@@ -343,8 +345,14 @@ fn assemble(
                 progress.set_label(&layer.name);
             }
             if let Ok(layer) = &mut r.layer {
-                match Transformer::for_extent(&layer.crs, &scene_crs, layer.bbox()) {
-                    Ok(tr) => how = tr.layer_within(layer, tolerance),
+                match Transformer::for_extent(&layer.crs, &scene_crs, r.bbox) {
+                    Ok(tr) => {
+                        let (h, extent) = tr.layer_within(layer, tolerance);
+                        how = h;
+                        if h != Projection::Identity {
+                            r.bbox = extent;
+                        }
+                    }
                     Err(e) => r.layer = Err(format!("{}: {e}", layer.catalogue.source_path.display())),
                 }
             }
@@ -396,7 +404,8 @@ fn assemble(
                 report.source_crs = r.source_crs.as_ref().map(Crs::label);
                 info.source_crs = r.source_crs;
                 report.geometry_counts = layer.geometry_counts();
-                report.bbox_scene = layer.bbox();
+                // The extent after projection, found while projecting.
+                report.bbox_scene = r.bbox;
                 report.bbox_wgs84 = report.bbox_scene.and_then(|b| to_wgs84.bbox(b));
                 add_layer(
                     &mut city,
@@ -473,6 +482,7 @@ impl ReadResult {
         });
         ReadResult {
             source_crs: layer.as_ref().ok().map(|l| l.crs.clone()),
+            bbox: layer.as_ref().ok().and_then(Layer::bbox),
             layer,
             read_s,
         }
