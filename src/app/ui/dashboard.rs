@@ -129,14 +129,7 @@ fn panel_body(
     let catalogue = &engine.0.ctx.catalogue;
     egui::Grid::new("dimension_cards").num_columns(2).show(ui, |ui| {
         for (d, dim) in Dimension::ALL.into_iter().enumerate() {
-            let worst = catalogue
-                .indicators
-                .iter()
-                .zip(&eval.city)
-                .filter(|(def, _)| def.dimension == dim)
-                .map(|(_, e)| e.status)
-                .max_by_key(|s| status_rank(*s))
-                .unwrap_or(Status::NoData);
+            let worst = eval.worst_of_dimension(catalogue, dim);
             let series: Vec<f64> = dash.history.iter().filter_map(|s| s.dimensions[d]).collect();
             let card = egui::Frame::group(ui.style())
                 .stroke(egui::Stroke::new(2.0, status_colour(worst)))
@@ -224,7 +217,7 @@ fn panel_body(
     active.sort_by_key(|a| {
         (
             a.kind != AlertKind::DecisionWindow,
-            std::cmp::Reverse(status_rank(a.level)),
+            std::cmp::Reverse(a.level.severity()),
             a.zone.is_some(),
             std::cmp::Reverse(a.raised),
         )
@@ -262,17 +255,6 @@ fn panel_body(
     }
     if hidden > 0 {
         ui.weak(format!("… and {hidden} more open alerts"));
-    }
-}
-
-/// Orders statuses from harmless to worst, for "the worst of a dimension".
-fn status_rank(s: Status) -> u8 {
-    match s {
-        Status::OnTarget => 0,
-        Status::NoData => 1,
-        Status::Stale => 2,
-        Status::Warning => 3,
-        Status::Alarm => 4,
     }
 }
 

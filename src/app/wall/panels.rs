@@ -247,17 +247,6 @@ fn clock(ui: &mut egui::Ui, v: &WallView) {
     );
 }
 
-/// Orders statuses from harmless to worst.
-fn status_rank(s: Status) -> u8 {
-    match s {
-        Status::OnTarget => 0,
-        Status::NoData => 1,
-        Status::Stale => 2,
-        Status::Warning => 3,
-        Status::Alarm => 4,
-    }
-}
-
 fn trend_arrow(change: Option<f64>) -> &'static str {
     match change {
         Some(c) if c > TREND_DEADBAND => "▲",
@@ -303,14 +292,7 @@ fn dimensions(ui: &mut egui::Ui, v: &WallView) {
         .spacing(egui::vec2(8.0, 6.0))
         .show(ui, |ui| {
             for (d, dim) in Dimension::ALL.into_iter().enumerate() {
-                let worst = catalogue
-                    .indicators
-                    .iter()
-                    .zip(&eval.city)
-                    .filter(|(def, _)| def.dimension == dim)
-                    .map(|(_, e)| e.status)
-                    .max_by_key(|s| status_rank(*s))
-                    .unwrap_or(Status::NoData);
+                let worst = eval.worst_of_dimension(catalogue, dim);
                 egui::Frame::group(ui.style())
                     .stroke(egui::Stroke::new(2.5, status_colour(worst)))
                     .show(ui, |ui| {
@@ -383,7 +365,7 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
     active.sort_by_key(|a| {
         (
             a.kind != AlertKind::DecisionWindow,
-            std::cmp::Reverse(status_rank(a.level)),
+            std::cmp::Reverse(a.level.severity()),
             a.zone.is_some(),
             std::cmp::Reverse(a.raised),
         )

@@ -38,6 +38,37 @@ impl Status {
     pub fn is_breach(self) -> bool {
         matches!(self, Status::Warning | Status::Alarm)
     }
+
+    /// How bad, from harmless (on target: 0) through no data and stale to alarm (4): for
+    /// "the worst of" a set of statuses.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::OnTarget => 0,
+            Status::NoData => 1,
+            Status::Stale => 2,
+            Status::Warning => 3,
+            Status::Alarm => 4,
+        }
+    }
+}
+
+impl Evaluation {
+    /// The worst city-wide status among a dimension's indicators (no data when none has
+    /// a status).
+    pub fn worst_of_dimension(
+        &self,
+        catalogue: &crate::twin::indicators::catalogue::Catalogue,
+        dimension: crate::twin::indicators::catalogue::Dimension,
+    ) -> Status {
+        catalogue
+            .indicators
+            .iter()
+            .zip(&self.city)
+            .filter(|(def, _)| def.dimension == dimension)
+            .map(|(_, e)| e.status)
+            .max_by_key(|s| s.severity())
+            .unwrap_or(Status::NoData)
+    }
 }
 
 /// Whether `v` is at or beyond threshold `t` in the bad direction of `def`.
@@ -79,6 +110,40 @@ mod tests {
     use super::*;
     use crate::twin::indicators::catalogue::Catalogue;
     use crate::twin::indicators::config::IndicatorConfig;
+
+    #[test]
+    fn the_worst_of_a_dimension_is_its_most_severe_status() {
+        use crate::twin::indicators::catalogue::Dimension;
+        let c = Catalogue::default_catalogue(&IndicatorConfig::default());
+        let plain = Evaluated {
+            value: Some(1.0),
+            status: Status::OnTarget,
+            newest: None,
+        };
+        let mut e = Evaluation {
+            at: Timestamp(0),
+            city: vec![plain; c.indicators.len()],
+            zones: Vec::new(),
+            dimensions: [None; 6],
+            index: None,
+            zone_scores: Vec::new(),
+        };
+        let env: Vec<usize> = (0..c.indicators.len())
+            .filter(|&i| c.indicators[i].dimension == Dimension::Environment)
+            .collect();
+        assert!(env.len() >= 2);
+        assert_eq!(e.worst_of_dimension(&c, Dimension::Environment), Status::OnTarget);
+        e.city[env[0]].status = Status::Stale;
+        e.city[env[1]].status = Status::Warning;
+        assert_eq!(e.worst_of_dimension(&c, Dimension::Environment), Status::Warning);
+        // Other dimensions are not touched by the environment's statuses.
+        assert_eq!(e.worst_of_dimension(&c, Dimension::Economy), Status::OnTarget);
+        let none = Evaluation {
+            city: Vec::new(),
+            ..e
+        };
+        assert_eq!(none.worst_of_dimension(&c, Dimension::Economy), Status::NoData);
+    }
 
     #[test]
     fn statuses_in_both_directions() {
