@@ -7,6 +7,7 @@
 use crate::twin::briefing::pdf::{self, A4_LANDSCAPE_H, A4_LANDSCAPE_W, DocInfo, Font, Page, RgbImage};
 use crate::twin::briefing::values::SlideValues;
 use crate::twin::briefing::{Briefing, shown_layers};
+use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::Status;
 use crate::twin::indicators::report::IndicatorRow;
 use crate::twin::scene::{LayerSpec, Scene};
@@ -432,13 +433,7 @@ pub fn briefing_pdf(
         .collect::<Vec<_>>()
         .join("  ·  ");
     let mut pages = Vec::with_capacity(n);
-    let no_values = SlideValues {
-        rows: Vec::new(),
-        baseline: None,
-        scenario: None,
-        skipped: Vec::new(),
-        data_time: "not evaluated".to_string(),
-    };
+    let no_values = SlideValues::new(Vec::new(), "not evaluated", Timestamp(0));
     for (i, (slide, image)) in briefing.slides.iter().zip(images).enumerate() {
         let v = values.get(i).unwrap_or(&no_values);
         let indicators = &v.rows;
@@ -562,13 +557,7 @@ mod tests {
     }
 
     fn values(rows: &[IndicatorRow], data_time: &str) -> SlideValues {
-        SlideValues {
-            rows: rows.to_vec(),
-            baseline: None,
-            scenario: None,
-            skipped: Vec::new(),
-            data_time: data_time.into(),
-        }
+        SlideValues::new(rows.to_vec(), data_time, Timestamp(0))
     }
 
     #[test]
@@ -602,11 +591,10 @@ mod tests {
         b.slides.truncate(1);
         b.slides.push(b.slides[0].clone());
         let what_if = SlideValues {
-            rows: after.to_vec(),
             baseline: Some(today.to_vec()),
             scenario: Some("Greener (g.ron)".into()),
             skipped: vec!["#2 demolish: no building 9".into()],
-            data_time: "2026-06-08 08:00:00 UTC".into(),
+            ..values(&after, "2026-06-08 08:00:00 UTC")
         };
         let (bytes, _) = briefing_pdf(
             &b,
