@@ -333,15 +333,15 @@ fn exported_zones_show_the_slides_values_and_the_json_the_pages() {
     )
     .unwrap();
     let (pdf, json) = (dir.join("zones.pdf"), dir.join("zones.json"));
-    let outcome = export_briefing(&ExportJob {
+    let job = ExportJob {
         briefing: file.clone(),
         pdf: Some(pdf.clone()),
         png_dir: None,
         json: Some(json.clone()),
         size: (160, 90),
         role: None,
-    })
-    .expect("the export runs");
+    };
+    let outcome = export_briefing(&job).expect("the export runs");
     assert_eq!(outcome.slides, 3);
     assert_eq!(outcome.zone_colours.len(), 3);
     assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
@@ -422,6 +422,17 @@ fn exported_zones_show_the_slides_values_and_the_json_the_pages() {
         slides[1]
     );
     assert_eq!(slides[1]["scenario"]["file"], "scenarios/kluuvi.ron");
+    // The JSON alone (nothing rendered) is the same document.
+    let alone = dir.join("alone.json");
+    let o = export_briefing(&ExportJob {
+        pdf: None,
+        json: Some(alone.clone()),
+        ..job
+    })
+    .expect("the JSON alone");
+    assert!(o.zone_colours.is_empty() && o.pdf.is_none(), "nothing rendered");
+    let again: serde_json::Value = serde_json::from_slice(&std::fs::read(&alone).unwrap()).unwrap();
+    assert_eq!(again, doc);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
