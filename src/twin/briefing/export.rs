@@ -702,4 +702,51 @@ mod tests {
         let e = fails(&empty, None);
         assert!(e.contains("empty.ron") && e.contains("no slides"), "{e}");
     }
+
+    /// A choropleth of an indicator the role may not see (it reads a restricted layer)
+    /// leaves every zone without a value in the JSON; a role cleared for the layer gets
+    /// the zones' values.
+    #[test]
+    fn a_withheld_choropleth_has_no_zone_values() {
+        const PARKS: &str = "live.park_access_300m";
+        let file = fixture_briefing("json-withheld");
+        let scene = file.with_file_name("default.ron");
+        let mut text = std::fs::read_to_string(&scene).unwrap();
+        let green = text.find("name: \"green\"").expect("the green layer");
+        let public = "classification: public";
+        let at = green + text[green..].find(public).expect("its classification");
+        text.replace_range(at..at + public.len(), "classification: restricted");
+        std::fs::write(&scene, text).unwrap();
+        let parks = file.with_file_name("parks.ron");
+        std::fs::write(
+            &parks,
+            format!(
+                r#"(title: "Parks", scene: "default.ron", data_time: Some("{}"), slides: [
+                    (title: "Parks", view: bookmark("Senate Square"), indicators: ["{PARKS}"],
+                     choropleth: Some("{PARKS}")),
+                ])"#,
+                AT.0
+            ),
+        )
+        .unwrap();
+        let zones = |e: &JsonExport| -> Vec<Option<f64>> {
+            e.json["slides"][0]["choropleth"]["zones"]
+                .as_array()
+                .expect("zones")
+                .iter()
+                .map(|z| z["value"].as_f64())
+                .collect()
+        };
+        let (public, _) = export(&parks, "public");
+        assert!(public.slides.withheld_indicators.iter().any(|i| i == PARKS));
+        assert_eq!(
+            public.json["access"]["withheld_layers"],
+            serde_json::json!(["green"])
+        );
+        let z = zones(&public);
+        assert!(!z.is_empty() && z.iter().all(Option::is_none), "{z:?}");
+        assert!(public.json["slides"][0]["indicators"][0]["value"].is_null());
+        let (planner, _) = export(&parks, "planner");
+        assert!(zones(&planner).iter().any(Option::is_some));
+    }
 }
