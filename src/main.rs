@@ -223,7 +223,9 @@ fn run_scenario(what: ScenarioCommand) -> Result<(), String> {
 #[derive(Subcommand)]
 enum BriefingCommand {
     /// Render every slide offscreen and write a PDF (one page per slide: the view, the
-    /// indicators with their status, the notes, data time and sources) and/or PNG files.
+    /// indicators with their status, the notes, data time and sources) and/or PNG files,
+    /// and/or write the briefing's values as JSON (any combination; the JSON alone renders
+    /// nothing).
     Export {
         /// The briefing file (.ron).
         briefing: PathBuf,
@@ -233,6 +235,12 @@ enum BriefingCommand {
         /// A folder for one PNG per slide (slide-01.png, ...).
         #[arg(long)]
         png_dir: Option<PathBuf>,
+        /// A JSON file: title, scene, role, attributions and per slide the data time,
+        /// scenario, layers with their sources, indicator values (with today's beside a
+        /// scenario's), the choropleth's zone values and the service requests as the role
+        /// may see them.
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Image size of the views, WIDTHxHEIGHT.
         #[arg(long, default_value = "1600x900", value_parser = citytwin::app::offscreen::parse_size)]
         size: (u32, u32),
@@ -400,6 +408,14 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
             );
         }
     }
+    if let Some(path) = &o.json {
+        println!(
+            "{}: {} slides as role '{}'",
+            path.display(),
+            o.values.len(),
+            o.role
+        );
+    }
     for p in &o.problems {
         println!("problem: {p}");
     }
@@ -417,13 +433,20 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
             o.withheld_indicators.join(", ")
         );
     }
-    println!(
-        "{} slides: scene ready in {:.1} s, slides rendered in {:.1} s ({:.2} s per slide)",
-        o.slides,
-        o.load_s,
-        o.render_s,
-        o.render_s / o.slides.max(1) as f64
-    );
+    if job.pdf.is_none() && job.png_dir.is_none() {
+        println!(
+            "{} slides: values ready in {:.1} s (nothing rendered)",
+            o.slides, o.load_s
+        );
+    } else {
+        println!(
+            "{} slides: scene ready in {:.1} s, slides rendered in {:.1} s ({:.2} s per slide)",
+            o.slides,
+            o.load_s,
+            o.render_s,
+            o.render_s / o.slides.max(1) as f64
+        );
+    }
     Ok(())
 }
 
@@ -489,6 +512,7 @@ fn main() -> ExitCode {
                     briefing,
                     pdf,
                     png_dir,
+                    json,
                     size,
                     role,
                 },
@@ -496,6 +520,7 @@ fn main() -> ExitCode {
             briefing,
             pdf,
             png_dir,
+            json,
             size,
             role,
         }),

@@ -2,8 +2,9 @@
 //! the 3D view and a slim strip with the slide's title and indicators; next / previous with
 //! the arrow keys, PageUp / PageDown as clickers send them, or space; a fly-to between
 //! slides, each slide's layers, choropleth and scenario applied: a slide that names a
-//! scenario loads it into the scenario session, so the city shows it and the strip shows
-//! the scenario's values with their change against today) and the "Briefing" editing window of
+//! scenario loads it into the scenario session, so the city shows it, the strip shows
+//! the scenario's values with their change against today and the zones of its choropleth
+//! follow the scenario's evaluation) and the "Briefing" editing window of
 //! the normal app (capture the current view as a slide, reorder, delete, title and notes,
 //! save). Showing a slide is shared with the headless export ([`crate::app::briefing_export`]).
 
@@ -12,21 +13,24 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use crate::app::access::SceneAccess;
 use crate::app::camera::{CameraRig, Flying, apply_rig, camera_input};
-use crate::app::dashboard::{Dashboard, IndicatorEngine};
+use crate::app::dashboard::{Dashboard, IndicatorEngine, paint_choropleth};
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::scenario::{ScenarioCommand, ScenarioSession};
 use crate::app::ui::{CleanScreen, chrome_shown, root_ui};
 use crate::app::{AppState, AppSystems};
-use crate::twin::access::Role;
+use crate::twin::access::{IndicatorPolicy, RecordCounts, Role};
 use crate::twin::briefing::page::{format_change, format_value, status_rgb};
 use crate::twin::briefing::values::scenario_path;
 use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view, shown_layers};
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
 use crate::twin::flight::Flight;
+use crate::twin::indicators::composite::unit_score;
+use crate::twin::scenario::Comparison;
 use crate::twin::scene::{Bookmark, LayerSpec, Scene};
 
 /// Where a new briefing is saved unless another path is typed.
@@ -141,6 +145,7 @@ impl Plugin for BriefingPlugin {
                 presenting_keys.run_if(resource_exists::<CleanScreen>),
                 follow_commands,
                 show_slide,
+                scenario_zone_scores.before(paint_choropleth),
             )
                 .chain()
                 .run_if(in_state(AppState::Ready).and_then(resource_exists::<ActiveBriefing>))
@@ -310,6 +315,73 @@ fn show_slide(
             warn!("slide {} '{}': {e}", current + 1, slide.title);
             active.message = e;
         }
+    }
+}
+
+/// The 0–1 zone scores of indicator `k` (catalogue index) in a comparison's scenario, in
+/// zone order; `keep(zone)` false blanks a zone (a value the role may not see).
+pub fn scenario_zone_scores_of(
+    comparison: &Comparison,
+    def: &crate::twin::indicators::catalogue::IndicatorDef,
+    k: usize,
+    keep: &dyn Fn(usize) -> bool,
+) -> Vec<Option<f64>> {
+    comparison
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(z, zone)| {
+            let v = zone.indicators.get(k).and_then(|d| d.scenario)?;
+            keep(z).then(|| unit_score(def, v))
+        })
+        .collect()
+}
+
+/// While the slide shown names a scenario and a choropleth (and the zones are coloured by
+/// that indicator), the zones follow the scenario session's evaluation (from the frame the
+/// session holds that slide's scenario), without what the role may not see; on any other
+/// slide, the dashboard's own scores.
+fn scenario_zone_scores(
+    active: Res<ActiveBriefing>,
+    session: Option<Res<ScenarioSession>>,
+    engine: Option<Res<IndicatorEngine>>,
+    access: Option<Res<SceneAccess>>,
+    mut dash: ResMut<Dashboard>,
+) {
+    let session_changed = session.as_ref().is_some_and(|s| s.is_changed());
+    if !(active.is_changed() || session_changed || dash.is_changed()) {
+        return;
+    }
+    let slide = active.applied.and_then(|i| active.briefing.slides.get(i));
+    let wanted = slide.and_then(|slide| {
+        let id = slide.choropleth.as_ref()?;
+        let wanted = scenario_path(&active.path, slide.scenario.as_ref()?);
+        let session = session
+            .as_ref()
+            .filter(|s| s.path.as_deref() == Some(wanted.as_path()))?;
+        let comparison = session.comparison()?;
+        let catalogue = &engine.as_ref()?.0.ctx.catalogue;
+        let k = catalogue.indicators.iter().position(|d| &d.id == id)?;
+        // Only while the zones are coloured by the slide's indicator (the editor's user
+        // may have picked another since).
+        if dash.choropleth != Some(k) {
+            return None;
+        }
+        let policy = access
+            .as_ref()
+            .map(|a| IndicatorPolicy::new(catalogue, &a.withheld, &a.role));
+        // The session evaluates without feeds: no records behind any value.
+        let counts = RecordCounts::default();
+        let keep = |z: usize| policy.as_ref().is_none_or(|p| p.may_show(k, Some(z), &counts));
+        Some(scenario_zone_scores_of(
+            comparison,
+            &catalogue.indicators[k],
+            k,
+            &keep,
+        ))
+    });
+    if dash.slide_zone_scores != wanted {
+        dash.slide_zone_scores = wanted;
     }
 }
 
@@ -787,5 +859,148 @@ mod tests {
             Some(ScenarioCommand::Load(b.into()))
         );
         assert_eq!(scenario_change(Some(a), None), Some(ScenarioCommand::New));
+    }
+
+    /// Presenting a scenario slide with a choropleth: once the session holds the slide's
+    /// scenario, the zone colour buffer holds the colours of the scenario's evaluation
+    /// (worked out here by the core), which differ from today's in the zone the scenario
+    /// changes; picking another indicator, or going back to a slide without a scenario,
+    /// gives the dashboard's colours again.
+    #[test]
+    fn a_scenario_slide_colours_the_zones_by_the_scenario() {
+        use crate::app::dashboard::{DashboardPlugin, choropleth_colour};
+        use crate::app::ground_view::{FeatureColours, ZoneColours};
+        use crate::app::scenario::{ScenarioModelPlugin, zone_of_building};
+        use crate::app::ui::timeline::TwinTime;
+        use crate::twin::city::BuildingId;
+        use crate::twin::feeds::Timestamp;
+        use crate::twin::indicators::composite::zone_unit_scores;
+        use crate::twin::indicators::{FeedInputs, IndicatorContext};
+        use crate::twin::scenario::{Edit, EditStack, Scenario, ScenarioEdit};
+
+        let loaded = crate::twin::synth::load_synth(300, 7, &crate::twin::progress::Progress::default())
+            .expect("synthetic city");
+        let city = loaded.city.clone();
+        let home = city
+            .buildings
+            .iter()
+            .position(|b| b.usage == "residential" && b.footprint_area_m2() > 0.0)
+            .expect("a home");
+        let z = zone_of_building(&city, BuildingId(home as u32))
+            .expect("its zone")
+            .0 as usize;
+        // The scenario turns the home into offices; the first indicator whose score in its
+        // zone that changes is the slide's choropleth, and the scenario's scores of it are
+        // the core's.
+        let edit = Edit::SetUse {
+            buildings: vec![BuildingId(home as u32)],
+            usage: "office".into(),
+        };
+        let ctx = IndicatorContext::new(&city, &loaded.scene.indicators);
+        let feeds = FeedInputs::none(Timestamp(0));
+        let mut stack = EditStack::new(&city, &ctx, loaded.scene.costs.clone());
+        let (_, before) = stack.indicators(&feeds);
+        stack.push(ScenarioEdit::new(edit.clone())).expect("applies");
+        let (_, after) = stack.indicators(&feeds);
+        let cat = &ctx.catalogue.indicators;
+        let (k, core) = (0..cat.len())
+            .map(|k| (k, zone_unit_scores(&cat[k], k, &after)))
+            .find(|(k, s)| s[z].is_some() && s[z] != zone_unit_scores(&cat[*k], *k, &before)[z])
+            .expect("the new offices change some indicator's score in their zone");
+        let id = cat[k].id.clone();
+
+        let dir = std::env::temp_dir().join(format!("citytwin-briefing-zones-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut offices = Scenario::new("Offices", "");
+        offices.edits.push(ScenarioEdit::new(edit));
+        offices.save(&dir.join("offices.ron")).unwrap();
+        let to_wgs84 = Transformer::new(&city.crs, &WGS84).unwrap();
+        let view = SlideView::Camera(Bookmark {
+            name: "v".into(),
+            target_lonlat: to_wgs84.point(city.origin.x, city.origin.y).unwrap(),
+            distance_m: 900.0,
+            pitch_deg: 50.0,
+            heading_deg: 0.0,
+        });
+        let mut b = Briefing::new("t", "synth.ron");
+        let mut today = Slide::new("today", view);
+        today.choropleth = Some(id.clone());
+        let mut what_if = today.clone();
+        what_if.scenario = Some(PathBuf::from("offices.ron"));
+        b.slides = vec![today, what_if];
+
+        let zones = city.zones.len();
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            StatesPlugin,
+            AssetPlugin::default(),
+            bevy::input::InputPlugin,
+        ))
+        .init_asset::<Mesh>()
+        .init_asset::<StandardMaterial>();
+        AppSystems::configure(&mut app)
+            .init_resource::<TwinTime>()
+            .add_plugins((
+                DashboardPlugin,
+                ScenarioModelPlugin,
+                BriefingPlugin {
+                    briefing: Some((b, dir.join("b.ron"))),
+                    presenting: false,
+                },
+            ))
+            .insert_resource(ZoneColours(FeatureColours {
+                colours: vec![[0.0; 4]; zones],
+                buffer: Handle::default(),
+            }))
+            .insert_resource(LoadedCity(Arc::new(loaded)));
+        app.world_mut()
+            .resource_mut::<NextState<AppState>>()
+            .set(AppState::Ready);
+        for _ in 0..4 {
+            app.update();
+        }
+        let linear = |s: &Option<f64>| {
+            let l = choropleth_colour(*s).to_linear();
+            [l.red, l.green, l.blue, l.alpha]
+        };
+        let colours = |app: &App| app.world().resource::<ZoneColours>().colours.clone();
+        let dash = app.world().resource::<Dashboard>();
+        assert_eq!(app.world().resource::<ActiveBriefing>().applied, Some(0));
+        assert_eq!(dash.choropleth, Some(k));
+        assert!(dash.slide_zone_scores.is_none(), "today: the dashboard's scores");
+        let today = dash.zone_scores.clone();
+        assert_eq!(today.len(), zones);
+        assert_eq!(colours(&app), today.iter().map(linear).collect::<Vec<_>>());
+
+        app.world_mut().write_message(SlideCommand::Go(1));
+        for _ in 0..4 {
+            app.update();
+        }
+        let session = app.world().resource::<ScenarioSession>();
+        assert_eq!(session.applied(), 1, "{:?}", session.notice);
+        let shown = app.world().resource::<Dashboard>().slide_zone_scores.clone();
+        assert_eq!(shown.as_ref(), Some(&core), "the scenario's scores of {id}");
+        let painted = colours(&app);
+        assert_eq!(painted, core.iter().map(linear).collect::<Vec<_>>());
+        assert_ne!(
+            painted[z],
+            linear(&today[z]),
+            "zone {z}: the scenario's colour, not today's"
+        );
+
+        // Picking another indicator in the dashboard lets go of the slide's zones.
+        app.world_mut().resource_mut::<Dashboard>().choropleth = Some((k + 1) % cat.len());
+        app.update();
+        assert!(app.world().resource::<Dashboard>().slide_zone_scores.is_none());
+
+        // Back to today: the dashboard's scores and colours again.
+        app.world_mut().write_message(SlideCommand::Go(0));
+        for _ in 0..3 {
+            app.update();
+        }
+        assert!(app.world().resource::<Dashboard>().slide_zone_scores.is_none());
+        assert_eq!(colours(&app), today.iter().map(linear).collect::<Vec<_>>());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -5,7 +5,12 @@
 //! ([`crate::twin::briefing::page::briefing_pdf`]). A slide that names a scenario shows the
 //! scenario's city (through the scenario view, as in the app) and the scenario's indicators
 //! with their change against the baseline; feed indicators are computed from the scene's
-//! history store at each slide's data time ([`crate::twin::briefing::values`]).
+//! history store at each slide's data time ([`crate::twin::briefing::values`]). A slide's
+//! zones are coloured by its own values (the scenario's city, the history's feeds), the
+//! same numbers its page and the JSON give.
+//!
+//! `--json FILE` writes the briefing as one JSON document
+//! ([`crate::twin::briefing::export`]); asked for alone, nothing is rendered.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,17 +26,19 @@ use crate::app::briefing::{LayerFilter, apply_slide_layers, role_allows, slide_r
 use crate::app::camera::{CameraRig, Flying};
 use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::{Dashboard, IndicatorEngine};
+use crate::app::ground_view::ZoneColours;
 use crate::app::loading::{LoadError, LoadedCity};
 use crate::app::offscreen::{MAX_SIZE, offscreen_app_with};
 use crate::app::outline::LayerEntity;
 use crate::app::scenario::marks_of;
 use crate::app::scenario_view::{ScenarioMarks, ScenarioViewPlugin};
-use crate::twin::access::{IndicatorPolicy, RecordCounts, filter_scene};
+use crate::twin::access::{IndicatorPolicy, Role, Withheld, filter_scene};
+use crate::twin::briefing::export::{
+    DocInput, RoleSlides, briefing_json, briefing_json_for, export_access, prepare_for_role, write_json,
+};
 use crate::twin::briefing::page::{ExportSummary, briefing_pdf};
 use crate::twin::briefing::pdf::RgbImage;
-use crate::twin::briefing::values::{
-    SlideScenario, SlideValues, feeds_at_times, load_slide_scenarios, prepare_slides, slide_times,
-};
+use crate::twin::briefing::values::{SlideScenario, SlideValues, load_slide_scenarios, slide_times};
 use crate::twin::briefing::{Briefing, resolve_view};
 use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::catalogue::Catalogue;
@@ -54,6 +61,8 @@ pub struct ExportJob {
     pub pdf: Option<PathBuf>,
     /// A folder for one PNG per slide (`slide-01.png`, ...).
     pub png_dir: Option<PathBuf>,
+    /// A JSON file of the briefing's values ([`crate::twin::briefing::export`]).
+    pub json: Option<PathBuf>,
     /// Image size of the views, pixels.
     pub size: (u32, u32),
     /// The role exported for (`None`: the scene's default role); layers above it are
@@ -83,6 +92,11 @@ pub struct ExportOutcome {
     /// Each slide's indicator values as they went on its page (after the role's
     /// withholding).
     pub values: Vec<SlideValues>,
+    /// The zones' colour buffer (linear RGBA per zone) as each slide was captured; empty
+    /// when nothing was rendered.
+    pub zone_colours: Vec<Vec<[f32; 4]>>,
+    /// The JSON file written, if one was asked for.
+    pub json: Option<PathBuf>,
 }
 
 /// Where the export driver is.
@@ -99,14 +113,17 @@ enum Phase {
 }
 
 /// Shared between the driver system and [`export_briefing`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Shared {
     images: Vec<RgbImage>,
     pngs: Vec<PathBuf>,
     problems: Vec<String>,
     error: Option<String>,
     ready_at: Option<Instant>,
-    values: Vec<SlideValues>,
+    /// The slides' values, requests and withheld indicators (their scenario stacks taken
+    /// out for the view's marks).
+    slides: Option<RoleSlides>,
+    zone_colours: Vec<Vec<[f32; 4]>>,
 }
 
 /// The offscreen run through the slides.
@@ -125,6 +142,11 @@ struct ExportDriver {
     /// Each slide's scenario marks for the view (empty marks: the baseline), made when
     /// the scene is ready.
     marks: Vec<ScenarioMarks>,
+    /// Each slide's zone scores from its own values (`None`: no choropleth).
+    zone_scores: Vec<Option<Vec<Option<f64>>>>,
+    /// The role exported for, and what it is not given.
+    role: Role,
+    withheld: Withheld,
     shared: Arc<Mutex<Shared>>,
 }
 
@@ -145,16 +167,22 @@ pub fn png_path(dir: &Path, i: usize) -> PathBuf {
 }
 
 /// Renders every slide of a briefing with one offscreen app and writes the PNGs and / or
-/// the PDF. Bad input (briefing, scene, bookmarks, layers, indicators, role) fails before
-/// Bevy starts, naming the file.
+/// the PDF, and / or the JSON. Bad input (briefing, scene, bookmarks, layers, indicators,
+/// role) fails before Bevy starts, naming the file; a JSON alone renders nothing.
 pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
     let started = Instant::now();
     let (w, h) = job.size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
         bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
     }
-    if job.pdf.is_none() && job.png_dir.is_none() {
-        bail!("nothing to write: give --pdf FILE and/or --png-dir DIR");
+    if job.pdf.is_none() && job.png_dir.is_none() && job.json.is_none() {
+        bail!("nothing to write: give --pdf FILE, --png-dir DIR and/or --json FILE");
+    }
+    if job.pdf.is_none()
+        && job.png_dir.is_none()
+        && let Some(json) = &job.json
+    {
+        return export_json_only(job, json, started);
     }
     let briefing = Briefing::load(&job.briefing)?;
     if briefing.slides.is_empty() {
@@ -171,9 +199,8 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         .role(job.role.as_deref())
         .map_err(|e| anyhow!("{}: {e}", scene_path.display()))?;
     let (_, withheld) = filter_scene(&scene, &role);
-    let policy = IndicatorPolicy::new(&catalogue, &withheld, &role);
     let role_name = role.name.clone();
-    let allow = role_allows(Some(role));
+    let allow = role_allows(Some(role.clone()));
     let times = slide_times(&briefing, &job.briefing, Timestamp::now())?;
     let scenarios = load_slide_scenarios(&briefing, &job.briefing, &scene_path)?;
     if let Some(dir) = &job.png_dir {
@@ -201,6 +228,9 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         times,
         scenarios,
         marks: Vec::new(),
+        zone_scores: Vec::new(),
+        role,
+        withheld,
         shared: shared.clone(),
     })
     .add_systems(Update, drive_export.in_set(AppSystems::Model));
@@ -215,6 +245,10 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         bail!(e);
     }
     let ready_at = shared.ready_at.unwrap_or(started);
+    let slides = shared
+        .slides
+        .take()
+        .ok_or_else(|| anyhow!("the slides were never prepared"))?;
     let mut outcome = ExportOutcome {
         slides: shared.images.len(),
         pngs: std::mem::take(&mut shared.pngs),
@@ -222,34 +256,61 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         load_s: (ready_at - started).as_secs_f64(),
         render_s: (finished - ready_at).as_secs_f64(),
         problems: std::mem::take(&mut shared.problems),
-        withheld_indicators: Vec::new(),
-        role: role_name.clone(),
+        withheld_indicators: slides.withheld_indicators.clone(),
+        role: role_name,
         values: Vec::new(),
+        zone_colours: std::mem::take(&mut shared.zone_colours),
+        json: None,
     };
-    // Values the role may not see never reach the page (no live records in exports, so
-    // values about individuals have fewer than k records behind them).
-    let mut values = std::mem::take(&mut shared.values);
-    let why = format!("withheld for role '{role_name}'");
-    for v in &mut values {
-        for id in v.withhold(&|i, _| policy.may_show(i, None, &RecordCounts::default()), &why) {
-            if !outcome.withheld_indicators.contains(&id) {
-                outcome.withheld_indicators.push(id);
-            }
-        }
-    }
+    let world = app.world();
+    let loaded = world
+        .get_resource::<LoadedCity>()
+        .ok_or_else(|| anyhow!("the scene was not loaded"))?;
+    let driver = world.resource::<ExportDriver>();
     if let Some(pdf_path) = &job.pdf {
-        let world = app.world();
-        let loaded = world
-            .get_resource::<LoadedCity>()
-            .ok_or_else(|| anyhow!("the scene was not loaded"))?;
-        let driver = world.resource::<ExportDriver>();
-        let (bytes, summary) =
-            briefing_pdf(&briefing, &loaded.0.scene, &values, shared.images, &*driver.allow)?;
+        let (bytes, summary) = briefing_pdf(
+            &briefing,
+            &loaded.0.scene,
+            &slides.values,
+            shared.images,
+            &*driver.allow,
+        )?;
         std::fs::write(pdf_path, &bytes).with_context(|| format!("{}: cannot write", pdf_path.display()))?;
         outcome.pdf = Some(summary);
     }
-    outcome.values = values;
+    if let Some(json_path) = &job.json {
+        let engine = world
+            .get_resource::<IndicatorEngine>()
+            .ok_or_else(|| anyhow!("the indicators were not ready"))?;
+        let access = export_access(&loaded.0, &driver.role, &driver.withheld, &engine.0.ctx.catalogue);
+        let json = briefing_json(&DocInput {
+            briefing: &briefing,
+            scene: &loaded.0.scene,
+            slides: &slides,
+            allow_layer: &*driver.allow,
+            access: &access,
+        })?;
+        write_json(json_path, &json)?;
+        outcome.json = Some(json_path.clone());
+    }
+    outcome.values = slides.values;
     Ok(outcome)
+}
+
+/// The JSON alone: nothing rendered, the values worked out as the rendered export does.
+fn export_json_only(job: &ExportJob, json_path: &Path, started: Instant) -> anyhow::Result<ExportOutcome> {
+    let e = briefing_json_for(&job.briefing, job.role.as_deref(), Timestamp::now())?;
+    let ready = Instant::now();
+    write_json(json_path, &e.json)?;
+    Ok(ExportOutcome {
+        slides: e.slides.values.len(),
+        load_s: (ready - started).as_secs_f64(),
+        withheld_indicators: e.slides.withheld_indicators,
+        role: e.role,
+        values: e.slides.values,
+        json: Some(json_path.to_path_buf()),
+        ..ExportOutcome::default()
+    })
 }
 
 /// Points the camera at the current slide and applies its layers, choropleth and scenario
@@ -281,33 +342,54 @@ fn apply_current(
             s.problems.push(message);
         }
     }
+    // The zones show the slide's own values, not the dashboard's.
+    let own = driver.zone_scores.get(i).cloned().flatten();
+    if dash.slide_zone_scores != own {
+        dash.slide_zone_scores = own;
+    }
     driver.capture.start();
     Ok(())
 }
 
 /// Works out every slide's values (the scene's history at its data time, its scenario
-/// applied) and the marks of its scenario, once the scene and the indicators are ready.
+/// applied, what the role may not see withheld), its zone scores and the marks of its
+/// scenario, once the scene and the indicators are ready.
 fn prepare(driver: &mut ExportDriver, loaded: &LoadedCity, engine: &IndicatorEngine) -> Result<(), String> {
     let scene = &loaded.0;
-    let feeds = feeds_at_times(scene, &scene.path, &driver.times).map_err(|e| e.to_string())?;
-    let prepared = prepare_slides(scene, &engine.0.ctx, &driver.times, &driver.scenarios, &feeds);
-    driver.marks = prepared
+    let ctx = &engine.0.ctx;
+    let policy = IndicatorPolicy::new(&ctx.catalogue, &driver.withheld, &driver.role);
+    let mut prepared = prepare_for_role(
+        scene,
+        ctx,
+        &driver.briefing.slides,
+        &driver.times,
+        &driver.scenarios,
+        &driver.role,
+        &policy,
+    )
+    .map_err(|e| e.to_string())?;
+    driver.marks = std::mem::take(&mut prepared.stacks)
         .iter()
-        .map(|p| {
-            p.stack
+        .map(|stack| {
+            stack
                 .as_ref()
                 .map(|stack| marks_of(&scene.city, stack))
                 .unwrap_or_default()
         })
         .collect();
-    for (i, p) in prepared.iter().enumerate() {
-        if !p.values.skipped.is_empty() {
+    driver.zone_scores = prepared
+        .values
+        .iter()
+        .map(|v| v.choropleth.as_ref().map(|c| c.scores()))
+        .collect();
+    for (i, v) in prepared.values.iter().enumerate() {
+        if !v.skipped.is_empty() {
             let message = format!(
                 "slide {} '{}': {} edit(s) of the scenario could not be applied: {}",
                 i + 1,
                 driver.briefing.slides[i].title,
-                p.values.skipped.len(),
-                p.values.skipped.join("; ")
+                v.skipped.len(),
+                v.skipped.join("; ")
             );
             warn!("{message}");
             if let Ok(mut s) = driver.shared.lock() {
@@ -316,7 +398,7 @@ fn prepare(driver: &mut ExportDriver, loaded: &LoadedCity, engine: &IndicatorEng
         }
     }
     if let Ok(mut s) = driver.shared.lock() {
-        s.values = prepared.into_iter().map(|p| p.values).collect();
+        s.slides = Some(prepared);
     }
     Ok(())
 }
@@ -333,6 +415,7 @@ fn drive_export(
     engine: Option<Res<IndicatorEngine>>,
     mut marks: ResMut<ScenarioMarks>,
     mut dash: ResMut<Dashboard>,
+    zones: Option<Res<ZoneColours>>,
     mut layers: Query<(&LayerEntity, &mut Visibility)>,
     mut rigs: Query<(Entity, &mut CameraRig)>,
     mut exit: MessageWriter<AppExit>,
@@ -392,6 +475,8 @@ fn drive_export(
                     height,
                     rgb: rgb.into_raw(),
                 });
+                s.zone_colours
+                    .push(zones.as_ref().map(|z| z.colours.clone()).unwrap_or_default());
             }
             driver.slide += 1;
             if driver.slide >= driver.briefing.slides.len() {
@@ -433,6 +518,7 @@ mod tests {
             briefing: PathBuf::from("/nonexistent/b.ron"),
             pdf: Some(std::env::temp_dir().join("citytwin-never.pdf")),
             png_dir: None,
+            json: None,
             size: (64, 64),
             role: None,
         };
@@ -444,7 +530,16 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(e.contains("--pdf"), "{e}");
+        assert!(e.contains("--pdf") && e.contains("--json"), "{e}");
+        // A JSON alone fails the same way, before anything is loaded.
+        let e = export_briefing(&ExportJob {
+            pdf: None,
+            json: Some(std::env::temp_dir().join("citytwin-never.json")),
+            ..job.clone()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent/b.ron"), "{e}");
         let e = export_briefing(&ExportJob { size: (0, 9), ..job })
             .unwrap_err()
             .to_string();

@@ -14,7 +14,7 @@ use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
 use crate::twin::access::{IndicatorPolicy, RecordCounts};
 use crate::twin::feeds::Timestamp;
-use crate::twin::indicators::composite::{SCORE_MAX, normalise};
+use crate::twin::indicators::composite::zone_unit_scores;
 use crate::twin::indicators::evaluate::evaluate;
 use crate::twin::indicators::{Evaluation, FeedInputs, Indicators, hourly_histories};
 
@@ -57,6 +57,10 @@ pub struct Dashboard {
     pub choropleth: Option<usize>,
     /// Per-zone 0–1 scores of the choropleth indicator (`None`: no data in that zone).
     pub zone_scores: Vec<Option<f64>>,
+    /// Per-zone 0–1 scores the zones show instead of [`Dashboard::zone_scores`] while a
+    /// briefing slide with values of its own is shown (its scenario's evaluation, or an
+    /// export's values from the history at the slide's data time); `None`: the dashboard's.
+    pub slide_zone_scores: Option<Vec<Option<f64>>>,
 }
 
 impl Dashboard {
@@ -95,6 +99,18 @@ pub fn choropleth_rgb(score: f64) -> [u8; 3] {
         (STOPS[1], STOPS[2], t - 1.0)
     };
     [0, 1, 2].map(|i| (a[i] + (b[i] - a[i]) * f).round() as u8)
+}
+
+/// The colour a zone is painted in for a choropleth score ([`choropleth_rgb`] at the
+/// choropleth's opacity; a faint grey without data).
+pub fn choropleth_colour(score: Option<f64>) -> Color {
+    match score {
+        Some(v) => {
+            let [r, g, b] = choropleth_rgb(v);
+            Color::srgba_u8(r, g, b, (CHOROPLETH_ALPHA * 255.0) as u8)
+        }
+        None => Color::srgba(0.5, 0.5, 0.5, NO_DATA_ALPHA),
+    }
 }
 
 /// Builds the engine when the city is ready and keeps the dashboard current.
@@ -140,7 +156,9 @@ const CHOROPLETH_ALPHA: f32 = 0.6;
 const NO_DATA_ALPHA: f32 = 0.12;
 
 /// Writes the choropleth into the zones' colour buffer (and shows the zones), or restores
-/// the plain zone colours when none is chosen. Only the buffer changes, never a mesh.
+/// the plain zone colours when none is chosen. A slide's own scores
+/// ([`Dashboard::slide_zone_scores`]) win over the dashboard's. Only the buffer changes,
+/// never a mesh; this is the one writer of choropleth colours.
 pub(crate) fn paint_choropleth(
     dash: Res<Dashboard>,
     loaded: Res<LoadedCity>,
@@ -148,7 +166,10 @@ pub(crate) fn paint_choropleth(
     mut layers: Query<(&LayerEntity, &mut Visibility)>,
     mut shown: Local<Option<Vec<Option<f64>>>>,
 ) {
-    let current = dash.choropleth.map(|_| dash.zone_scores.clone());
+    let current = dash
+        .slide_zone_scores
+        .clone()
+        .or_else(|| dash.choropleth.map(|_| dash.zone_scores.clone()));
     if *shown == current {
         return;
     }
@@ -156,14 +177,7 @@ pub(crate) fn paint_choropleth(
     match &current {
         Some(scores) => {
             for (i, s) in scores.iter().enumerate() {
-                let colour = match s {
-                    Some(v) => {
-                        let [r, g, b] = choropleth_rgb(*v);
-                        Color::srgba_u8(r, g, b, (CHOROPLETH_ALPHA * 255.0) as u8)
-                    }
-                    None => Color::srgba(0.5, 0.5, 0.5, NO_DATA_ALPHA),
-                };
-                colours.set(i, colour);
+                colours.set(i, choropleth_colour(*s));
             }
             let zone_layer = crate::twin::ground::zone_layer(city);
             for (layer, mut v) in &mut layers {
@@ -242,14 +256,7 @@ fn zone_scores(engine: Res<IndicatorEngine>, mut dash: ResMut<Dashboard>) {
             let Some(def) = engine.0.ctx.catalogue.indicators.get(k) else {
                 return;
             };
-            eval.zones
-                .iter()
-                .map(|z| {
-                    z.get(k)
-                        .and_then(|e| e.value)
-                        .map(|v| normalise(def, v) / SCORE_MAX)
-                })
-                .collect()
+            zone_unit_scores(def, k, eval)
         }
         _ => Vec::new(),
     };
@@ -341,5 +348,19 @@ mod tests {
             };
             assert!((c[3] - alpha).abs() < 0.01, "{c:?} for {s:?}");
         }
+        // A slide's own scores win while shown, and let go when cleared.
+        let linear = |s: Option<f64>| {
+            let l = choropleth_colour(s).to_linear();
+            [l.red, l.green, l.blue, l.alpha]
+        };
+        let own: Vec<Option<f64>> = (0..zones).map(|z| (z % 2 == 0).then_some(1.0)).collect();
+        app.world_mut().resource_mut::<Dashboard>().slide_zone_scores = Some(own.clone());
+        app.update();
+        let colours = app.world().resource::<ZoneColours>().colours.clone();
+        assert_eq!(colours, own.iter().map(|s| linear(*s)).collect::<Vec<_>>());
+        app.world_mut().resource_mut::<Dashboard>().slide_zone_scores = None;
+        app.update();
+        let colours = app.world().resource::<ZoneColours>().colours.clone();
+        assert_eq!(colours, scores.iter().map(|s| linear(*s)).collect::<Vec<_>>());
     }
 }

@@ -3,13 +3,21 @@
 //! indicators, notes and the sources' attribution; the PNGs are written too; a briefing
 //! that names an unknown bookmark fails before rendering, naming the file and the slide.
 //! A slide with a scenario shows the scenario's city and values (against today), and feed
-//! indicators come from the scene's history store at the data time.
+//! indicators come from the scene's history store at the data time. A slide's zones are
+//! coloured by its own values (a feed indicator from the history, a scenario's city), and
+//! the JSON export has the values of the pages; exported as `public` it holds the cell of
+//! seven requests of the k-anonymity fixture and not the cell of three, nor any address,
+//! while `staff` gets the records.
 
 use std::process::{Command, Output};
 
 use std::path::{Path, PathBuf};
 
+use citytwin::app::briefing_export::{ExportJob, export_briefing};
+use citytwin::app::dashboard::choropleth_colour;
 use citytwin::app::offscreen::read_png_rgba;
+use citytwin::twin::access::HexGrid;
+use citytwin::twin::access::privacy::DEFAULT_CELL_M;
 use citytwin::twin::briefing::page::value_text;
 use citytwin::twin::briefing::pdf::inspect;
 use citytwin::twin::briefing::values::{feeds_at_times, load_slide_scenarios, prepare_slides, slide_times};
@@ -231,7 +239,7 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
     let times = slide_times(&briefing, &file, Timestamp(0)).unwrap();
     let scenarios = load_slide_scenarios(&briefing, &file, &scene).unwrap();
     let feeds = feeds_at_times(&loaded, &scene, &times).unwrap();
-    let expected = prepare_slides(&loaded, &ctx, &times, &scenarios, &feeds);
+    let expected = prepare_slides(&loaded, &ctx, &briefing.slides, &times, &scenarios, &feeds);
     let pm = row(&expected[0].values.rows, PM25);
     assert_eq!(pm.value, Some(11.5), "the mean of 7 and 16");
     let today = row(&expected[0].values.rows, TRANSIT);
@@ -264,5 +272,272 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
         .count();
     println!("pixels changed by the scenario: {differing} of {}", w * h);
     assert!(differing >= MIN_SCENARIO_PIXELS, "{differing} pixels differ");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The PM2.5 24-hour mean: a feed indicator.
+const PM25: &str = "env.pm25_daily_mean";
+/// Transit access: changed by the sample scenario's new stop.
+const TRANSIT: &str = "mob.transit_access_400m";
+
+/// Equal values through JSON text (its parser may differ in the last bit).
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
+/// A linear RGBA colour as the zones' buffer holds it.
+fn linear(score: &Option<f64>) -> [f32; 4] {
+    let l = choropleth_colour(*score).to_linear();
+    [l.red, l.green, l.blue, l.alpha]
+}
+
+/// Three slides at one data time with two PM2.5 readings of the simulator's first two
+/// sensors in the history: the zones by PM2.5, by transit access on the sample scenario's
+/// city, and by transit access today. The export's zone colours are each slide's own
+/// values (feeds from the history, not "no data"; the scenario's city, not today's), and
+/// its JSON has one entry per slide with the values of the PDF pages.
+#[test]
+fn exported_zones_show_the_slides_values_and_the_json_the_pages() {
+    let dir = tmp("briefing-zones");
+    let scene = scene_with_history_in(&dir);
+    let at = Timestamp(1_780_300_800_000); // 2026-06-01T08:00Z
+    let src = SourceId("simulator".into());
+    {
+        let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
+        let obs = |sensor: &str, v: f64| {
+            Observation::new(
+                &src,
+                Subject::Sensor(sensor.into()),
+                Metric::Pm25,
+                v,
+                at.plus_ms(-Timestamp::HOUR_MS),
+            )
+        };
+        store.append(&[obs("aq-01", 9.0), obs("aq-02", 40.0)]).unwrap();
+    }
+    let file = dir.join("zones.ron");
+    std::fs::write(
+        &file,
+        format!(
+            r#"(title: "Zones", scene: "default.ron", data_time: Some("{}"), slides: [
+                (title: "Air", view: bookmark("Whole centre"), indicators: ["{PM25}"], choropleth: Some("{PM25}")),
+                (title: "Kluuvi", view: bookmark("Whole centre"), indicators: ["{TRANSIT}"],
+                 choropleth: Some("{TRANSIT}"), scenario: Some("scenarios/kluuvi.ron")),
+                (title: "Today", view: bookmark("Whole centre"), indicators: ["{TRANSIT}"], choropleth: Some("{TRANSIT}")),
+            ])"#,
+            at.0
+        ),
+    )
+    .unwrap();
+    let (pdf, json) = (dir.join("zones.pdf"), dir.join("zones.json"));
+    let job = ExportJob {
+        briefing: file.clone(),
+        pdf: Some(pdf.clone()),
+        png_dir: None,
+        json: Some(json.clone()),
+        size: (160, 90),
+        role: None,
+    };
+    let outcome = export_briefing(&job).expect("the export runs");
+    assert_eq!(outcome.slides, 3);
+    assert_eq!(outcome.zone_colours.len(), 3);
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+
+    // What each slide's zones should show, from the core.
+    let briefing = Briefing::load(&file).unwrap();
+    let loaded = citytwin::twin::load::load_scene(&scene).unwrap();
+    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+    let times = slide_times(&briefing, &file, Timestamp(0)).unwrap();
+    let scenarios = load_slide_scenarios(&briefing, &file, &scene).unwrap();
+    let feeds = feeds_at_times(&loaded, &scene, &times).unwrap();
+    let expected = prepare_slides(&loaded, &ctx, &briefing.slides, &times, &scenarios, &feeds);
+    let scores: Vec<Vec<Option<f64>>> = expected
+        .iter()
+        .map(|p| p.values.choropleth.as_ref().expect("a choropleth").scores())
+        .collect();
+    for (i, (painted, s)) in outcome.zone_colours.iter().zip(&scores).enumerate() {
+        assert_eq!(painted.len(), loaded.city.zones.len(), "slide {}", i + 1);
+        let want: Vec<[f32; 4]> = s.iter().map(linear).collect();
+        assert_eq!(
+            painted,
+            &want,
+            "slide {}: the zones show the slide's values",
+            i + 1
+        );
+    }
+    // PM2.5 from the history colours the sensors' zones instead of "no data".
+    let coloured = scores[0].iter().flatten().count();
+    println!("zones coloured by PM2.5 from the history: {coloured}");
+    assert!(coloured >= 1, "no zone coloured by PM2.5");
+    // The scenario's zones are not today's.
+    let changed: Vec<usize> = (0..scores[1].len())
+        .filter(|&z| scores[1][z] != scores[2][z])
+        .collect();
+    println!("zones the scenario recolours: {changed:?}");
+    assert!(
+        !changed.is_empty(),
+        "the scenario changes no zone's transit access"
+    );
+    for &z in &changed {
+        assert_ne!(outcome.zone_colours[1][z], outcome.zone_colours[2][z], "zone {z}");
+    }
+
+    // The JSON: a slide each, with the values of the PDF page.
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let slides = doc["slides"].as_array().expect("slides");
+    assert_eq!(slides.len(), 3);
+    let summary = inspect(&std::fs::read(&pdf).unwrap()).unwrap();
+    for (i, (slide, v)) in slides.iter().zip(&outcome.values).enumerate() {
+        assert_eq!(slide["title"], briefing.slides[i].title);
+        assert_eq!(slide["data_time_text"], v.data_time.as_str());
+        let page = &summary.pages[i].content;
+        for ind in slide["indicators"].as_array().unwrap() {
+            let row = row(&v.rows, ind["id"].as_str().unwrap());
+            assert!(close(ind["value"].as_f64(), row.value), "slide {}: {ind}", i + 1);
+            let text = ind["text"].as_str().unwrap();
+            assert!(page.contains(&pdf_text(text)), "page {} lacks {text}", i + 1);
+        }
+        let zones = slide["choropleth"]["zones"].as_array().unwrap();
+        let mine = v.choropleth.as_ref().unwrap();
+        let with_value = mine.zones.iter().filter(|z| z.value.is_some()).count();
+        let line = format!("{with_value} of {} zones with a value", mine.zones.len());
+        assert!(page.contains(&line), "page {} lacks '{line}'", i + 1);
+        for (z, m) in zones.iter().zip(&mine.zones) {
+            assert_eq!(z["zone"], m.zone.as_str());
+            assert!(close(z["score"].as_f64(), m.score), "{z} vs {m:?}");
+            assert!(close(z["value"].as_f64(), m.value), "{z} vs {m:?}");
+        }
+    }
+    assert_eq!(
+        slides[0]["indicators"][0]["value"].as_f64(),
+        Some(24.5),
+        "mean of 9 and 40"
+    );
+    assert!(
+        slides[1]["indicators"][0]["delta"].as_f64().is_some(),
+        "{}",
+        slides[1]
+    );
+    assert_eq!(slides[1]["scenario"]["file"], "scenarios/kluuvi.ron");
+    // The JSON alone (nothing rendered) is the same document.
+    let alone = dir.join("alone.json");
+    let o = export_briefing(&ExportJob {
+        pdf: None,
+        json: Some(alone.clone()),
+        ..job
+    })
+    .expect("the JSON alone");
+    assert!(o.zone_colours.is_empty() && o.pdf.is_none(), "nothing rendered");
+    let again: serde_json::Value = serde_json::from_slice(&std::fs::read(&alone).unwrap()).unwrap();
+    assert_eq!(again, doc);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The k-anonymity fixture of issue 7 in a scene's history: 3 requests around one hex
+/// cell's centre and 7 around another's, 1 km apart, each with an address.
+fn k_anonymity_fixture(at: Timestamp) -> Vec<Observation> {
+    let grid = HexGrid {
+        size_m: DEFAULT_CELL_M,
+    };
+    let src = SourceId("simulator".into());
+    let mut out = Vec::new();
+    for (i, ((q, r), n)) in [((0, 0), 3), ((4, 0), 7)].into_iter().enumerate() {
+        let [x, y] = grid.centre(q, r);
+        for j in 0..n {
+            let mut o = Observation::new(
+                &src,
+                Subject::Point {
+                    x: x + j as f64 * 5.0,
+                    y: y - j as f64 * 3.0,
+                },
+                Metric::ServiceRequestOpened,
+                1.0,
+                at.plus_ms(-Timestamp::HOUR_MS + j as i64),
+            );
+            o.detail = format!(
+                "request={}{j};category=litter;address=Testikatu {} A {j}",
+                i + 1,
+                i + 1
+            );
+            out.push(o);
+        }
+    }
+    out
+}
+
+/// `citytwin briefing export --json` alone, as `public` and as `staff`: nothing rendered;
+/// public gets the cell of 7 (not the cell of 3) and no address, staff the ten records.
+#[test]
+fn json_export_shows_requests_as_the_role_may_see_them() {
+    let dir = tmp("briefing-json-k");
+    let _scene = scene_with_history_in(&dir);
+    let at = Timestamp(1_780_300_800_000);
+    Store::open(&dir.join("history.sqlite"), Durability::Full)
+        .unwrap()
+        .append(&k_anonymity_fixture(at))
+        .unwrap();
+    let file = dir.join("k.ron");
+    std::fs::write(
+        &file,
+        format!(
+            r#"(title: "Requests", scene: "default.ron", data_time: Some("{}"), slides: [
+                (title: "Where people asked", view: bookmark("Whole centre"), indicators: ["{PM25}"]),
+            ])"#,
+            at.0
+        ),
+    )
+    .unwrap();
+    let export = |role: &str| {
+        let out = dir.join(format!("{role}.json"));
+        let o = citytwin(&[
+            "briefing",
+            "export",
+            file.to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+            "--role",
+            role,
+        ]);
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(stdout.contains("nothing rendered"), "{stdout}");
+        std::fs::read_to_string(&out).expect("the JSON is written")
+    };
+    let public = export("public");
+    let doc: serde_json::Value = serde_json::from_str(&public).unwrap();
+    assert_eq!(doc["role"], "public");
+    let cells = doc["slides"][0]["service_requests"]["cells"]["cells"]
+        .as_array()
+        .expect("cells for public");
+    let counts: Vec<u64> = cells.iter().map(|c| c["count"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [7]);
+    assert_eq!(
+        doc["slides"][0]["service_requests"]["cells"]["suppressed_cells"],
+        1
+    );
+    assert!(!public.contains("\"count\": 3"), "{public}");
+    assert!(
+        !public.contains("Testikatu") && !public.contains("address"),
+        "{public}"
+    );
+
+    let staff = export("staff");
+    let doc: serde_json::Value = serde_json::from_str(&staff).unwrap();
+    let records = doc["slides"][0]["service_requests"]["records"]
+        .as_array()
+        .expect("records for staff");
+    assert_eq!(records.len(), 10);
+    for (i, j) in [(1, 0), (1, 2), (2, 0), (2, 6)] {
+        let address = format!("Testikatu {i} A {j}");
+        assert!(staff.contains(&address), "staff lacks {address}");
+    }
+    assert!(doc["slides"][0]["service_requests"]["cells"].is_null());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,8 +2,9 @@
 //! each a camera view, the layers shown, highlighted indicators or a choropleth, an optional
 //! scenario and speaker notes. Loading and saving with errors that name the file, the
 //! editing operations of the app (insert, delete, move), and the export to PDF
-//! ([`pdf`], [`page`]).
+//! ([`pdf`], [`page`]) and JSON ([`export`]).
 
+pub mod export;
 pub mod page;
 pub mod pdf;
 pub mod values;

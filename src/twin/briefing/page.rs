@@ -5,8 +5,9 @@
 //! baseline ("81.6 % (+9.59 vs today)").
 
 use crate::twin::briefing::pdf::{self, A4_LANDSCAPE_H, A4_LANDSCAPE_W, DocInfo, Font, Page, RgbImage};
-use crate::twin::briefing::values::SlideValues;
+use crate::twin::briefing::values::{SlideChoropleth, SlideValues, ZoneChoroplethValue};
 use crate::twin::briefing::{Briefing, shown_layers};
+use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::Status;
 use crate::twin::indicators::report::IndicatorRow;
 use crate::twin::scene::{LayerSpec, Scene};
@@ -102,6 +103,35 @@ pub fn value_text(row: &IndicatorRow, baseline: Option<&IndicatorRow>) -> String
     }
 }
 
+/// A slide's zones in one line, for its page: how many have a value, and the zones of the
+/// lowest and the highest score, e.g. "12 of 33 zones with a value; lowest score H3-2:
+/// 41.0 %, highest H1-1: 98.2 %".
+pub fn zone_summary(c: &SlideChoropleth) -> String {
+    let n = c.zones.len();
+    let with: Vec<&ZoneChoroplethValue> = c
+        .zones
+        .iter()
+        .filter(|z| z.value.is_some() && z.score.is_some())
+        .collect();
+    let text = |z: &ZoneChoroplethValue| {
+        let v = z.value.map_or(String::new(), format_value);
+        format!("{}: {}", z.zone, format!("{v} {}", c.unit).trim_end())
+    };
+    // Only zones with a score are compared.
+    let score = |z: &ZoneChoroplethValue| z.score.unwrap_or(f64::NAN);
+    let by_score = |a: &&&ZoneChoroplethValue, b: &&&ZoneChoroplethValue| score(a).total_cmp(&score(b));
+    match (with.iter().min_by(by_score), with.iter().max_by(by_score)) {
+        (Some(lo), Some(hi)) if with.len() > 1 => format!(
+            "{} of {n} zones with a value; lowest score {}, highest {}.",
+            with.len(),
+            text(lo),
+            text(hi)
+        ),
+        (Some(only), _) => format!("1 of {n} zones with a value: {}.", text(only)),
+        _ => format!("None of the {n} zones has a value."),
+    }
+}
+
 /// An indicator on a page: its row, and the baseline's when the slide shows a scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageIndicator {
@@ -159,6 +189,8 @@ pub struct SlidePage {
     pub indicators: Vec<PageIndicator>,
     /// The indicator the zones are coloured by, if any.
     pub choropleth: Option<String>,
+    /// The zones' values of it in a line ([`zone_summary`]), when the slide has them.
+    pub zones: Option<String>,
     /// The scenario applied, as the page names it.
     pub scenario: Option<String>,
     /// Edits of the scenario that could not be applied.
@@ -333,6 +365,9 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
             INDICATOR_SIZE,
             GREY,
         );
+        if let Some(z) = &slide.zones {
+            col.write(z, Font::Regular, INDICATOR_SIZE, GREY);
+        }
     }
     if let Some(s) = &slide.scenario {
         col.gap(6.0);
@@ -432,13 +467,7 @@ pub fn briefing_pdf(
         .collect::<Vec<_>>()
         .join("  ·  ");
     let mut pages = Vec::with_capacity(n);
-    let no_values = SlideValues {
-        rows: Vec::new(),
-        baseline: None,
-        scenario: None,
-        skipped: Vec::new(),
-        data_time: "not evaluated".to_string(),
-    };
+    let no_values = SlideValues::new(Vec::new(), "not evaluated", Timestamp(0));
     for (i, (slide, image)) in briefing.slides.iter().zip(images).enumerate() {
         let v = values.get(i).unwrap_or(&no_values);
         let indicators = &v.rows;
@@ -468,6 +497,7 @@ pub fn briefing_pdf(
             image,
             indicators: rows,
             choropleth,
+            zones: v.choropleth.as_ref().map(zone_summary),
             scenario: v
                 .scenario
                 .clone()
@@ -562,13 +592,7 @@ mod tests {
     }
 
     fn values(rows: &[IndicatorRow], data_time: &str) -> SlideValues {
-        SlideValues {
-            rows: rows.to_vec(),
-            baseline: None,
-            scenario: None,
-            skipped: Vec::new(),
-            data_time: data_time.into(),
-        }
+        SlideValues::new(rows.to_vec(), data_time, Timestamp(0))
     }
 
     #[test]
@@ -602,11 +626,10 @@ mod tests {
         b.slides.truncate(1);
         b.slides.push(b.slides[0].clone());
         let what_if = SlideValues {
-            rows: after.to_vec(),
             baseline: Some(today.to_vec()),
             scenario: Some("Greener (g.ron)".into()),
             skipped: vec!["#2 demolish: no building 9".into()],
-            data_time: "2026-06-08 08:00:00 UTC".into(),
+            ..values(&after, "2026-06-08 08:00:00 UTC")
         };
         let (bytes, _) = briefing_pdf(
             &b,
@@ -695,6 +718,36 @@ mod tests {
             "slide 2 does not show buildings"
         );
         assert!(two.contains("Zones coloured by Indicator env.a"));
+    }
+
+    #[test]
+    fn zones_in_a_line() {
+        let zone = |name: &str, v: Option<f64>| ZoneChoroplethValue {
+            id: "env.a".into(),
+            zone: name.into(),
+            value: v,
+            score: v.map(|v| 1.0 - v / 50.0),
+            status: Status::NoData,
+        };
+        let mut c = SlideChoropleth {
+            id: "env.a".into(),
+            index: 0,
+            name: "A".into(),
+            unit: "µg/m³".into(),
+            zones: vec![
+                zone("H0-0", Some(12.0)),
+                zone("H0-1", None),
+                zone("H0-2", Some(31.5)),
+            ],
+        };
+        assert_eq!(
+            zone_summary(&c),
+            "2 of 3 zones with a value; lowest score H0-2: 31.5 µg/m³, highest H0-0: 12.0 µg/m³."
+        );
+        c.zones.truncate(2);
+        assert_eq!(zone_summary(&c), "1 of 2 zones with a value: H0-0: 12.0 µg/m³.");
+        c.zones.remove(0);
+        assert_eq!(zone_summary(&c), "None of the 1 zones has a value.");
     }
 
     #[test]

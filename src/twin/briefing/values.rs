@@ -3,16 +3,25 @@
 //! evaluated at its data time with the feeds the scene's history store held then. Shared by
 //! the headless export and the presenting strip; scenario files are read and checked
 //! before anything is rendered, errors naming the briefing, the slide and the file.
+//!
+//! A slide with a choropleth also gets its per-zone values ([`SlideChoropleth`]) from the
+//! same evaluation as its page figures (the scenario's city, the history's feeds), so that
+//! its zone colours, page and JSON agree; [`withhold_for_role`] blanks what a role may not
+//! see, city-wide and per zone, before anything is drawn or written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::twin::briefing::{Briefing, BriefingError, relative_to};
-use crate::twin::city::CityModel;
+use serde::Serialize;
+
+use crate::twin::access::{IndicatorPolicy, RecordCounts};
+use crate::twin::briefing::{Briefing, BriefingError, Slide, relative_to};
+use crate::twin::city::{CityModel, Zone};
 use crate::twin::feeds::Timestamp;
+use crate::twin::indicators::composite::unit_score;
 use crate::twin::indicators::context::{FeedInputs, IndicatorContext};
-use crate::twin::indicators::evaluate::{Status, evaluate};
+use crate::twin::indicators::evaluate::{Evaluation, Status, evaluate};
 use crate::twin::indicators::report::{
     IndicatorError, IndicatorRow, build_report, history_inputs, parse_time,
 };
@@ -167,9 +176,116 @@ pub struct SlideValues {
     pub skipped: Vec<String>,
     /// The data time, as the page shows it.
     pub data_time: String,
+    /// The data time itself.
+    pub at: Timestamp,
+    /// Observations read from the history for the feed indicators (`None`: the scene has
+    /// no history file).
+    pub observations: Option<usize>,
+    /// The zones' values of the slide's choropleth indicator, on the city the slide shows,
+    /// when it names one.
+    pub choropleth: Option<SlideChoropleth>,
+}
+
+/// One zone's value of a slide's choropleth indicator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneChoroplethValue {
+    /// The indicator's id (so that an export's leak check sees whose value it is).
+    pub id: String,
+    /// The zone's name.
+    pub zone: String,
+    /// The value in the zone (`None`: no data, or withheld).
+    pub value: Option<f64>,
+    /// Its 0–1 colour score (0 alarm, 1 target), as the dashboard's choropleth.
+    pub score: Option<f64>,
+    /// Its status in the zone.
+    pub status: Status,
+}
+
+/// The per-zone values of the indicator a slide colours the zones by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlideChoropleth {
+    /// Indicator id.
+    pub id: String,
+    /// Its index in the catalogue.
+    pub index: usize,
+    /// Its name.
+    pub name: String,
+    /// Its unit.
+    pub unit: String,
+    /// One entry per zone, in the city's zone order.
+    pub zones: Vec<ZoneChoroplethValue>,
+}
+
+impl SlideChoropleth {
+    /// The indicator `id`'s values in every zone of an evaluation made with `ctx`
+    /// (`None`: no such indicator).
+    pub fn of(ctx: &IndicatorContext, eval: &Evaluation, id: &str) -> Option<SlideChoropleth> {
+        let index = ctx.catalogue.indicators.iter().position(|d| d.id == id)?;
+        let def = &ctx.catalogue.indicators[index];
+        let zones = eval
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(z, vals)| {
+                let e = vals.get(index);
+                let value = e.and_then(|e| e.value);
+                ZoneChoroplethValue {
+                    id: def.id.clone(),
+                    zone: ctx
+                        .zone_names
+                        .get(z)
+                        .cloned()
+                        .unwrap_or_else(|| format!("zone {z}")),
+                    value,
+                    score: value.map(|v| unit_score(def, v)),
+                    status: e.map_or(Status::NoData, |e| e.status),
+                }
+            })
+            .collect();
+        Some(SlideChoropleth {
+            id: def.id.clone(),
+            index,
+            name: def.name.clone(),
+            unit: def.unit.clone(),
+            zones,
+        })
+    }
+
+    /// The zones' 0–1 scores, in zone order (what the zone colours are made from).
+    pub fn scores(&self) -> Vec<Option<f64>> {
+        self.zones.iter().map(|z| z.score).collect()
+    }
+
+    /// Blanks the zones `keep` refuses (by zone index); returns how many had something.
+    fn blank_zones(&mut self, keep: &dyn Fn(usize) -> bool) -> usize {
+        let mut n = 0;
+        for (z, v) in self.zones.iter_mut().enumerate() {
+            if !keep(z) {
+                n += usize::from(v.value.is_some() || v.status != Status::NoData);
+                v.value = None;
+                v.score = None;
+                v.status = Status::NoData;
+            }
+        }
+        n
+    }
 }
 
 impl SlideValues {
+    /// Values of the baseline at `at` (no scenario, no choropleth, no history read).
+    pub fn new(rows: Vec<IndicatorRow>, data_time: impl Into<String>, at: Timestamp) -> SlideValues {
+        SlideValues {
+            rows,
+            baseline: None,
+            scenario: None,
+            skipped: Vec::new(),
+            data_time: data_time.into(),
+            at,
+            observations: None,
+            choropleth: None,
+        }
+    }
+
     /// The baseline row of an indicator, when the slide shows a scenario.
     pub fn baseline_of(&self, id: &str) -> Option<&IndicatorRow> {
         self.baseline.as_ref()?.iter().find(|r| r.id == id)
@@ -178,6 +294,16 @@ impl SlideValues {
     /// Blanks the value of every indicator `keep` refuses (both the slide's and the
     /// baseline's row), names it as withheld and returns the ids blanked.
     pub fn withhold(&mut self, keep: &dyn Fn(usize, &IndicatorRow) -> bool, why: &str) -> Vec<String> {
+        // The choropleth of a refused indicator loses every zone's value too.
+        if let Some(c) = self.choropleth.as_mut() {
+            let refused = self
+                .rows
+                .get(c.index)
+                .is_none_or(|r| r.id != c.id || !keep(c.index, r));
+            if refused {
+                c.blank_zones(&|_| false);
+            }
+        }
         let mut ids = Vec::new();
         let blank = |rows: &mut [IndicatorRow], ids: &mut Vec<String>, record: bool| {
             for (i, row) in rows.iter_mut().enumerate() {
@@ -197,6 +323,46 @@ impl SlideValues {
         }
         ids
     }
+
+    /// Blanks the choropleth's value in every zone where `keep(indicator index, zone index)`
+    /// refuses it (e.g. too few records behind it); returns how many values were blanked.
+    pub fn withhold_zones(&mut self, keep: &dyn Fn(usize, usize) -> bool) -> usize {
+        match self.choropleth.as_mut() {
+            Some(c) => {
+                let k = c.index;
+                c.blank_zones(&|z| keep(k, z))
+            }
+            None => 0,
+        }
+    }
+}
+
+/// Withholds from every slide's values what `policy` refuses the role `role` (city-wide
+/// rows, the baseline's beside them and the choropleth's zones), counting the personal
+/// records behind each slide from the feeds at its data time (`times[i]` in `feeds`) in
+/// `zones`. Returns the ids of the indicators withheld, each once.
+pub fn withhold_for_role(
+    values: &mut [SlideValues],
+    times: &[Timestamp],
+    feeds: &BTreeMap<Timestamp, FeedsAt>,
+    zones: &[Zone],
+    policy: &IndicatorPolicy,
+    role: &str,
+) -> Vec<String> {
+    let why = format!("withheld for role '{role}'");
+    let mut out: Vec<String> = Vec::new();
+    for (v, at) in values.iter_mut().zip(times) {
+        let counts = feeds.get(at).map_or_else(RecordCounts::default, |f| {
+            RecordCounts::from_observations(&f.feeds.window.observations, zones)
+        });
+        for id in v.withhold(&|i, _| policy.may_show(i, None, &counts), &why) {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        v.withhold_zones(&|i, z| policy.may_show(i, Some(z), &counts));
+    }
+    out
 }
 
 /// A slide made ready: its values and, when it shows a scenario, the applied edits (for
@@ -215,44 +381,77 @@ pub fn rows_of(
     city: &CityModel,
     feeds: &FeedInputs,
 ) -> Vec<IndicatorRow> {
-    let computed = ctx.compute(city, feeds);
-    let eval = evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
-    build_report(name, ctx, &computed, &eval, &[]).indicators
+    evaluate_city(name, ctx, city, feeds).0
 }
 
-/// Applies a scenario to the baseline and evaluates it: the stack, the skipped edits and
-/// the scenario's rows.
+/// The city-wide rows of `city` with the indicator context `ctx` and these feeds, and the
+/// evaluation they come from (per zone too).
+pub fn evaluate_city(
+    name: &str,
+    ctx: &IndicatorContext,
+    city: &CityModel,
+    feeds: &FeedInputs,
+) -> (Vec<IndicatorRow>, Evaluation) {
+    let computed = ctx.compute(city, feeds);
+    let eval = evaluate(&ctx.catalogue, &computed, ctx.stale_after_ms());
+    let rows = build_report(name, ctx, &computed, &eval, &[]).indicators;
+    (rows, eval)
+}
+
+/// A scenario applied to the baseline and evaluated.
+pub struct ScenarioValues {
+    /// The applied edits (the scenario's city and its indicator context).
+    pub stack: EditStack,
+    /// Edits that could not be applied.
+    pub skipped: Vec<SkippedEdit>,
+    /// The scenario's city-wide rows.
+    pub rows: Vec<IndicatorRow>,
+    /// The scenario's evaluation, city-wide and per zone.
+    pub eval: Evaluation,
+}
+
+/// Applies a scenario to the baseline and evaluates it: the stack, the skipped edits, the
+/// scenario's rows and its evaluation.
 pub fn scenario_rows(
     city: &CityModel,
     ctx: &IndicatorContext,
     costs: CostTable,
     scenario: &Scenario,
     feeds: &FeedInputs,
-) -> (EditStack, Vec<SkippedEdit>, Vec<IndicatorRow>) {
+) -> ScenarioValues {
     let mut stack = EditStack::new(city, ctx, costs);
     let skipped = stack.apply_scenario(scenario);
     let (computed, eval) = stack.indicators(feeds);
     let rows = build_report(&city.name, stack.ctx(), &computed, &eval, &[]).indicators;
-    (stack, skipped, rows)
+    ScenarioValues {
+        stack,
+        skipped,
+        rows,
+        eval,
+    }
 }
 
 /// Prepares every slide of a briefing: the baseline's rows at its data time, and for a
 /// slide with a scenario the scenario's rows (with the baseline's beside them) and its
-/// applied edits. `feeds` holds the feeds of every time in `times`
-/// ([`feeds_at_times`]); a time missing there counts as no feed data.
+/// applied edits; for a slide with a choropleth, the zones' values of it on the same city
+/// at the same time. `slides`, `times` and `scenarios` go slide by slide; `feeds` holds the
+/// feeds of every time in `times` ([`feeds_at_times`]); a time missing there counts as no
+/// feed data.
 pub fn prepare_slides(
     loaded: &LoadedScene,
     ctx: &IndicatorContext,
+    slides: &[Slide],
     times: &[Timestamp],
     scenarios: &[Option<SlideScenario>],
     feeds: &BTreeMap<Timestamp, FeedsAt>,
 ) -> Vec<PreparedSlide> {
     let city = &loaded.city;
-    let mut baselines: BTreeMap<Timestamp, Vec<IndicatorRow>> = BTreeMap::new();
-    times
+    let mut baselines: BTreeMap<Timestamp, (Vec<IndicatorRow>, Evaluation)> = BTreeMap::new();
+    slides
         .iter()
+        .zip(times)
         .zip(scenarios)
-        .map(|(&at, scenario)| {
+        .map(|((slide, &at), scenario)| {
             let fallback;
             let f = match feeds.get(&at) {
                 Some(f) => f,
@@ -264,37 +463,36 @@ pub fn prepare_slides(
                     &fallback
                 }
             };
-            let base = baselines
+            let (base, base_eval) = baselines
                 .entry(at)
-                .or_insert_with(|| rows_of(&city.name, ctx, city, &f.feeds))
-                .clone();
-            let data_time = f.data_time_text();
+                .or_insert_with(|| evaluate_city(&city.name, ctx, city, &f.feeds));
+            let choropleth_of = |ctx: &IndicatorContext, eval: &Evaluation| {
+                slide
+                    .choropleth
+                    .as_deref()
+                    .and_then(|id| SlideChoropleth::of(ctx, eval, id))
+            };
+            let mut values = SlideValues::new(base.clone(), f.data_time_text(), at);
+            values.observations = f.observations;
             match scenario {
-                None => PreparedSlide {
-                    values: SlideValues {
-                        rows: base,
-                        baseline: None,
-                        scenario: None,
-                        skipped: Vec::new(),
-                        data_time,
-                    },
-                    stack: None,
-                },
+                None => {
+                    values.choropleth = choropleth_of(ctx, base_eval);
+                    PreparedSlide { values, stack: None }
+                }
                 Some(s) => {
-                    let (stack, skipped, rows) =
-                        scenario_rows(city, ctx, loaded.scene.costs.clone(), &s.scenario, &f.feeds);
+                    let sv = scenario_rows(city, ctx, loaded.scene.costs.clone(), &s.scenario, &f.feeds);
+                    values.choropleth = choropleth_of(sv.stack.ctx(), &sv.eval);
+                    values.rows = sv.rows;
+                    values.baseline = Some(base.clone());
+                    values.scenario = Some(s.label());
+                    values.skipped = sv
+                        .skipped
+                        .iter()
+                        .map(|k| format!("#{} {}: {}", k.index + 1, k.kind, k.reason))
+                        .collect();
                     PreparedSlide {
-                        values: SlideValues {
-                            rows,
-                            baseline: Some(base),
-                            scenario: Some(s.label()),
-                            skipped: skipped
-                                .iter()
-                                .map(|k| format!("#{} {}: {}", k.index + 1, k.kind, k.reason))
-                                .collect(),
-                            data_time,
-                        },
-                        stack: Some(stack),
+                        values,
+                        stack: Some(sv.stack),
                     }
                 }
             }
@@ -303,7 +501,7 @@ pub fn prepare_slides(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::twin::briefing::{SAMPLE_BRIEFING, Slide, SlideView};
     use crate::twin::feeds::store::{Durability, Store};
@@ -323,7 +521,7 @@ mod tests {
 
     /// The default scene rewritten into `dir` with absolute data paths and its history in
     /// `dir/history.sqlite`.
-    fn scene_with_history_in(dir: &Path) -> PathBuf {
+    pub(crate) fn scene_with_history_in(dir: &Path) -> PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(root.join(DEFAULT_SCENE)).unwrap();
         let text = text
@@ -335,7 +533,7 @@ mod tests {
         scene
     }
 
-    fn tmp(name: &str) -> PathBuf {
+    pub(crate) fn tmp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("citytwin-values-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
@@ -445,8 +643,12 @@ mod tests {
         let scenarios = load_slide_scenarios(&b, &bpath, &scene_path).unwrap();
         let feeds = feeds_at_times(&loaded, &scene_path, &times).unwrap();
         assert_eq!(feeds.len(), 2, "two distinct times");
-        let slides = prepare_slides(&loaded, &ctx, &times, &scenarios, &feeds);
+        let slides = prepare_slides(&loaded, &ctx, &b.slides, &times, &scenarios, &feeds);
         assert_eq!(slides.len(), 3);
+        assert!(
+            slides.iter().all(|s| s.values.choropleth.is_none()),
+            "no slide names one"
+        );
 
         let today = &slides[0].values;
         let pm = value(&today.rows, PM25).expect("PM2.5 from the history");
@@ -457,6 +659,7 @@ mod tests {
             today.data_time
         );
         assert!(today.data_time.contains("2 observations"), "{}", today.data_time);
+        assert_eq!((today.at, today.observations), (at, Some(2)));
         assert!(today.baseline.is_none() && slides[0].stack.is_none());
 
         let s = &slides[1];
@@ -509,6 +712,119 @@ mod tests {
         assert!(
             t.starts_with("2026-06-01 08:00:00 UTC") && t.contains("no observation history"),
             "{t}"
+        );
+    }
+
+    /// A slide's choropleth on the scenario's city: one new stop changes the transit
+    /// access of the zone it stands in and of no zone beyond walking distance of it; the
+    /// scores are the dashboard's rule on the slide's own evaluation.
+    #[test]
+    fn a_scenario_slide_colours_the_zones_it_changes() {
+        use geo::{BoundingRect, Contains};
+        const TRANSIT: &str = "mob.transit_access_400m";
+        /// Farther than this from the stop, a zone's homes cannot gain from it.
+        const UNREACHED_M: f64 = 450.0;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let scene_path = root.join(DEFAULT_SCENE);
+        let loaded = crate::twin::load::load_scene(&scene_path).unwrap();
+        let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+        // The sample scenario's tram stop, alone: "homes in zone H3-2 are beyond 400 m of
+        // any stop".
+        let stop = (386108.6, 6672145.1);
+        let mut s = Scenario::new("One stop", "default.ron");
+        s.edits.push(ScenarioEdit::new(Edit::TransitStop {
+            at: stop,
+            mode: crate::twin::scenario::TransitMode::Tram,
+            name: None,
+        }));
+        let view = SlideView::Bookmark("Whole centre".into());
+        let mut today = Slide::new("today", view.clone());
+        today.choropleth = Some(TRANSIT.into());
+        let mut what_if = today.clone();
+        what_if.scenario = Some(PathBuf::from("one-stop.ron"));
+        let slides = [today, what_if];
+        let at = Timestamp(1_780_300_800_000);
+        let scenarios = [
+            None,
+            Some(SlideScenario {
+                path: PathBuf::from("one-stop.ron"),
+                scenario: Arc::new(s),
+            }),
+        ];
+        let prepared = prepare_slides(&loaded, &ctx, &slides, &[at, at], &scenarios, &BTreeMap::new());
+        let base = prepared[0]
+            .values
+            .choropleth
+            .as_ref()
+            .expect("the choropleth's zones");
+        let scen = prepared[1]
+            .values
+            .choropleth
+            .as_ref()
+            .expect("the scenario's zones");
+        let zones = &loaded.city.zones;
+        assert_eq!(base.zones.len(), zones.len());
+        assert_eq!(scen.zones.len(), zones.len());
+        assert_eq!((base.id.as_str(), base.unit.as_str()), (TRANSIT, "%"));
+        assert_eq!(base.zones[3].zone, zones[3].name);
+
+        // The baseline's scores are the dashboard's on the same evaluation.
+        let (_, eval) = evaluate_city(&loaded.city.name, &ctx, &loaded.city, &FeedInputs::none(at));
+        let def = &ctx.catalogue.indicators[base.index];
+        assert_eq!(
+            base.scores(),
+            crate::twin::indicators::composite::zone_unit_scores(def, base.index, &eval)
+        );
+
+        let here = zones
+            .iter()
+            .position(|z| z.area.contains(&geo_types::Point::new(stop.0, stop.1)))
+            .expect("the stop is in a zone");
+        let (b, a) = (&base.zones[here], &scen.zones[here]);
+        assert!(
+            a.value.unwrap() > b.value.unwrap() && a.score > b.score,
+            "zone {}: {b:?} -> {a:?}",
+            b.zone
+        );
+        let mut far = 0;
+        for (z, zone) in zones.iter().enumerate() {
+            let Some(r) = zone.area.bounding_rect() else {
+                continue;
+            };
+            let dx = (r.min().x - stop.0).max(stop.0 - r.max().x).max(0.0);
+            let dy = (r.min().y - stop.1).max(stop.1 - r.max().y).max(0.0);
+            if dx.hypot(dy) > UNREACHED_M {
+                far += 1;
+                assert_eq!(base.zones[z], scen.zones[z], "zone {} is out of reach", zone.name);
+            }
+        }
+        assert!(
+            far > zones.len() / 2,
+            "only {far} of {} zones out of reach",
+            zones.len()
+        );
+
+        // A role that may not see the indicator sees no zone value; one that may not see a
+        // zone's value (too few records) loses only that zone.
+        let mut v = prepared[1].values.clone();
+        assert_eq!(v.withhold_zones(&|_, z| z != here), 1);
+        assert!(v.choropleth.as_ref().unwrap().zones[here].score.is_none());
+        assert!(
+            v.choropleth
+                .as_ref()
+                .unwrap()
+                .zones
+                .iter()
+                .any(|z| z.score.is_some())
+        );
+        v.withhold(&|_, r| r.id != TRANSIT, "withheld");
+        assert!(
+            v.choropleth
+                .as_ref()
+                .unwrap()
+                .scores()
+                .iter()
+                .all(Option::is_none)
         );
     }
 }

@@ -6,7 +6,7 @@
 //! A dimension with no indicator value has no score (null).
 
 use crate::twin::indicators::catalogue::{Dimension, IndicatorDef};
-use crate::twin::indicators::evaluate::Status;
+use crate::twin::indicators::evaluate::{Evaluation, Status};
 
 /// Best normalised score.
 pub const SCORE_MAX: f64 = 100.0;
@@ -22,6 +22,22 @@ pub fn normalise(def: &IndicatorDef, v: f64) -> f64 {
         };
     }
     ((v - def.alarm) / span * SCORE_MAX).clamp(0.0, SCORE_MAX)
+}
+
+/// The 0–1 score of a value, as zones are coloured by it (0 alarm, 1 target): the
+/// normalised score over [`SCORE_MAX`].
+pub fn unit_score(def: &IndicatorDef, v: f64) -> f64 {
+    normalise(def, v) / SCORE_MAX
+}
+
+/// The 0–1 score ([`unit_score`]) of every zone's value of indicator `k` (catalogue index,
+/// `def` its definition) in an evaluation, in zone order; `None` where a zone has no value.
+/// The one rule the dashboard's choropleth and briefing slides colour zones by.
+pub fn zone_unit_scores(def: &IndicatorDef, k: usize, eval: &Evaluation) -> Vec<Option<f64>> {
+    eval.zones
+        .iter()
+        .map(|z| z.get(k).and_then(|e| e.value).map(|v| unit_score(def, v)))
+        .collect()
 }
 
 /// Per-dimension scores (in [`Dimension::ALL`] order) and the overall index, from
@@ -73,5 +89,40 @@ mod tests {
         assert_eq!(dims[4], Some(100.0));
         assert_eq!(dims[0], None);
         assert_eq!(index, Some(75.0));
+    }
+
+    #[test]
+    fn zone_scores_are_the_normalised_zone_values() {
+        use crate::twin::indicators::evaluate::Evaluated;
+        let c = Catalogue::default_catalogue(&IndicatorConfig::default());
+        let k = c
+            .indicators
+            .iter()
+            .position(|d| d.id == "env.pm25_daily_mean")
+            .unwrap();
+        let none = Evaluated {
+            value: None,
+            status: Status::NoData,
+            newest: None,
+        };
+        let zone = |v: Option<f64>| {
+            let mut z = vec![none; c.indicators.len()];
+            z[k].value = v;
+            z
+        };
+        let eval = Evaluation {
+            at: crate::twin::feeds::Timestamp(0),
+            city: vec![none; c.indicators.len()],
+            zones: vec![zone(Some(32.5)), zone(None), zone(Some(80.0)), Vec::new()],
+            dimensions: [None; 6],
+            index: None,
+            zone_scores: Vec::new(),
+        };
+        let s = zone_unit_scores(&c.indicators[k], k, &eval);
+        assert_eq!(s.len(), 4);
+        assert!((s[0].unwrap() - 0.5).abs() < 1e-12, "{s:?}");
+        assert_eq!(s[1], None);
+        assert_eq!(s[2], Some(0.0), "beyond the alarm threshold clamps to 0");
+        assert_eq!(s[3], None, "a zone without the indicator has no score");
     }
 }
