@@ -17,7 +17,7 @@ use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTicker, WallTour};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::LinkState;
 use crate::twin::feeds::timefmt::civil_from_days;
-use crate::twin::indicators::{AlertKind, Dimension, Status, higher_is_better};
+use crate::twin::indicators::{AlertKind, Dimension, higher_is_better};
 use crate::twin::timeline::format_utc;
 use crate::twin::wall::{IndicatorTable, PanelKind, PxRect};
 
