@@ -20,11 +20,12 @@ use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::scenario::{ScenarioCommand, ScenarioSession};
+use crate::app::ui::timeline::TwinTime;
 use crate::app::ui::{CleanScreen, chrome_shown, root_ui};
 use crate::app::{AppState, AppSystems};
 use crate::twin::access::{IndicatorPolicy, RecordCounts, Role};
 use crate::twin::briefing::page::{format_change, format_value, status_rgb};
-use crate::twin::briefing::values::scenario_path;
+use crate::twin::briefing::values::{scenario_path, slide_data_time};
 use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view, shown_layers};
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
@@ -285,6 +286,8 @@ fn show_slide(
     cameras: Query<(Entity, &CameraRig)>,
     mut scenario_commands: MessageWriter<ScenarioCommand>,
     mut shown_scenario: Local<Option<PathBuf>>,
+    twin: Option<ResMut<TwinTime>>,
+    mut scrubbed: Local<bool>,
 ) {
     let current = active.current;
     if active.applied == Some(current) || engine.is_none() {
@@ -298,6 +301,24 @@ fn show_slide(
     if let Some(c) = scenario_change(shown_scenario.as_deref(), wanted.as_deref()) {
         scenario_commands.write(c);
         *shown_scenario = wanted;
+    }
+    // A slide with a data time (its own or the briefing's) shows the city at that instant,
+    // from the history as the time slider does; after it, a slide without one goes live
+    // again (a time the presenter picked by hand is left alone).
+    if let Some(mut twin) = twin {
+        match slide_data_time(&active.briefing, &slide) {
+            Ok(Some(t)) => {
+                let now = twin.now;
+                twin.clock.scrub_to(t, now);
+                *scrubbed = true;
+            }
+            Ok(None) if *scrubbed => {
+                twin.clock.go_live();
+                *scrubbed = false;
+            }
+            Ok(None) => {}
+            Err(e) => warn!("slide {} '{}': {e}", current + 1, slide.title),
+        }
     }
     let allow = |_: &LayerSpec| true;
     if let Err(e) = apply_slide_layers(&loaded, &slide, &allow, engine.as_deref(), &mut dash, &mut layers) {
@@ -362,6 +383,12 @@ fn scenario_zone_scores(
         let comparison = session.comparison()?;
         let catalogue = &engine.as_ref()?.0.ctx.catalogue;
         let k = catalogue.indicators.iter().position(|d| &d.id == id)?;
+        // A scenario changes the city, not what the sensors read: a feed indicator's zones
+        // are the dashboard's (live) ones, which the session, evaluating without feeds,
+        // would leave without data.
+        if catalogue.indicators[k].compute.is_feed() {
+            return None;
+        }
         // Only while the zones are coloured by the slide's indicator (the editor's user
         // may have picked another since).
         if dash.choropleth != Some(k) {
@@ -764,7 +791,9 @@ mod tests {
                 heading_deg: 0.0,
             })
         };
-        b.slides.push(Slide::new("one", view(300.0)));
+        let mut one = Slide::new("one", view(300.0));
+        one.data_time = Some("2026-01-01T08:00Z".into());
+        b.slides.push(one);
         let mut two = Slide::new("two", view(900.0));
         two.layers = Some(vec![layer0]);
         two.scenario = Some(PathBuf::from("../scenarios/denser.ron"));
@@ -785,6 +814,7 @@ mod tests {
         .insert_resource(LoadedCity(Arc::new(loaded.clone())))
         .insert_resource(ActiveBriefing::new(b, PathBuf::from("briefings/b.ron")))
         .insert_resource(CleanScreen)
+        .init_resource::<TwinTime>()
         .add_message::<SlideCommand>()
         .add_message::<ScenarioCommand>()
         .add_systems(
@@ -801,6 +831,11 @@ mod tests {
         app.insert_resource(IndicatorEngine(engine));
         app.update();
         assert_eq!(app.world().resource::<ActiveBriefing>().applied, Some(0));
+        // The first slide's data time: the clock shows that instant (from the history).
+        let twin = app.world().resource::<TwinTime>();
+        assert!(!twin.clock.is_live());
+        let at = crate::twin::indicators::report::parse_time("2026-01-01T08:00Z").unwrap();
+        assert_eq!(twin.shown(), at);
         // A clicker's "next": PageDown, through the input system like a real key.
         app.world_mut()
             .write_message(bevy::input::keyboard::KeyboardInput {
@@ -815,6 +850,8 @@ mod tests {
         let world = app.world_mut();
         assert_eq!(world.resource::<ActiveBriefing>().current, 1);
         assert_eq!(world.resource::<ActiveBriefing>().applied, Some(1));
+        // The second slide names no time: live again.
+        assert!(world.resource::<TwinTime>().clock.is_live());
         let flying = world.query::<&Flying>().single(world).expect("the camera flies");
         assert!((flying.0.to.distance - 900.0).abs() < 1.0, "{:?}", flying.0.to);
         let mut q = world.query::<(&LayerEntity, &Visibility)>();
@@ -927,7 +964,13 @@ mod tests {
         today.choropleth = Some(id.clone());
         let mut what_if = today.clone();
         what_if.scenario = Some(PathBuf::from("offices.ron"));
-        b.slides = vec![today, what_if];
+        let feed = cat
+            .iter()
+            .position(|d| d.compute.is_feed())
+            .expect("a feed indicator");
+        let mut sensed = what_if.clone();
+        sensed.choropleth = Some(cat[feed].id.clone());
+        b.slides = vec![today, what_if, sensed];
 
         let zones = city.zones.len();
         let mut app = App::new();
@@ -1001,6 +1044,20 @@ mod tests {
         }
         assert!(app.world().resource::<Dashboard>().slide_zone_scores.is_none());
         assert_eq!(colours(&app), today.iter().map(linear).collect::<Vec<_>>());
+
+        // The same scenario with a feed indicator's zones: the dashboard's live ones.
+        app.world_mut().write_message(SlideCommand::Go(2));
+        for _ in 0..4 {
+            app.update();
+        }
+        let dash = app.world().resource::<Dashboard>();
+        assert_eq!(dash.choropleth, Some(feed));
+        assert!(
+            dash.slide_zone_scores.is_none(),
+            "a scenario does not change sensors"
+        );
+        let live = dash.zone_scores.clone();
+        assert_eq!(colours(&app), live.iter().map(linear).collect::<Vec<_>>());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

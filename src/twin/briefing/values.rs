@@ -95,6 +95,15 @@ pub fn load_slide_scenarios(
     Ok(out)
 }
 
+/// The data time a slide is presented at: its own, else the briefing's; `None` when
+/// neither names one (the slide shows live data).
+pub fn slide_data_time(briefing: &Briefing, slide: &Slide) -> Result<Option<Timestamp>, String> {
+    match slide.data_time.as_ref().or(briefing.data_time.as_ref()) {
+        None => Ok(None),
+        Some(t) => parse_time(t).map(Some).map_err(|e| format!("data time: {e}")),
+    }
+}
+
 /// Each slide's data time: its own, else the briefing's, else `default` (the time of the
 /// export). A time that does not parse fails, naming the briefing and the slide.
 pub fn slide_times(
