@@ -1045,6 +1045,44 @@ mod tests {
         assert!(app.world().resource::<Dashboard>().slide_zone_scores.is_none());
         assert_eq!(colours(&app), today.iter().map(linear).collect::<Vec<_>>());
 
+        // A role that was not given the buildings sees none of the scenario's zones of an
+        // indicator computed from them (grey, not the scenario's colours).
+        use crate::twin::access::filter::{Withheld, WithheldItem};
+        use crate::twin::access::indicators::layer_inputs;
+        use crate::twin::gis::layer::LayerKind;
+        assert!(
+            layer_inputs(&cat[k].compute).contains(&LayerKind::Buildings),
+            "{id}"
+        );
+        let mut withheld = Withheld::default();
+        withheld.layers.push(WithheldItem {
+            name: "buildings".into(),
+            kind: Some(LayerKind::Buildings),
+            meta: Default::default(),
+            metrics: Vec::new(),
+        });
+        let role = app
+            .world()
+            .resource::<LoadedCity>()
+            .0
+            .scene
+            .roles
+            .role(None)
+            .expect("the default role");
+        app.insert_resource(SceneAccess {
+            role,
+            withheld,
+            catalogue: Vec::new(),
+            attributions: Vec::new(),
+        });
+        app.world_mut().write_message(SlideCommand::Go(1));
+        for _ in 0..4 {
+            app.update();
+        }
+        let shown = app.world().resource::<Dashboard>().slide_zone_scores.clone();
+        assert_eq!(shown, Some(vec![None; zones]), "nothing of {id} for this role");
+        app.world_mut().remove_resource::<SceneAccess>();
+
         // The same scenario with a feed indicator's zones: the dashboard's live ones.
         app.world_mut().write_message(SlideCommand::Go(2));
         for _ in 0..4 {
