@@ -743,7 +743,6 @@ pub fn is_briefing_file(path: &Path) -> bool {
 mod tests {
     use std::sync::Arc;
 
-    use bevy::state::app::StatesPlugin;
 
     use super::*;
     use crate::app::camera::CameraPlugin;
@@ -799,30 +798,22 @@ mod tests {
         two.scenario = Some(PathBuf::from("../scenarios/denser.ron"));
         b.slides.push(two);
 
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            StatesPlugin,
-            AssetPlugin::default(),
-            bevy::input::InputPlugin,
-        ))
-        .init_asset::<Mesh>()
-        .init_asset::<StandardMaterial>()
-        .init_state::<AppState>()
-        .init_resource::<Dashboard>()
-        .add_plugins((CameraPlugin, crate::app::outline::OutlinePlugin))
-        .insert_resource(LoadedCity(Arc::new(loaded.clone())))
-        .insert_resource(ActiveBriefing::new(b, PathBuf::from("briefings/b.ron")))
-        .insert_resource(CleanScreen)
-        .init_resource::<TwinTime>()
-        .add_message::<SlideCommand>()
-        .add_message::<ScenarioCommand>()
-        .add_systems(
-            Update,
-            (presenting_keys, follow_commands, show_slide)
-                .chain()
-                .run_if(in_state(AppState::Ready)),
-        );
+        let mut app = crate::app::headless_app();
+        app.init_state::<AppState>()
+            .init_resource::<Dashboard>()
+            .add_plugins((CameraPlugin, crate::app::outline::OutlinePlugin))
+            .insert_resource(LoadedCity(Arc::new(loaded.clone())))
+            .insert_resource(ActiveBriefing::new(b, PathBuf::from("briefings/b.ron")))
+            .insert_resource(CleanScreen)
+            .init_resource::<TwinTime>()
+            .add_message::<SlideCommand>()
+            .add_message::<ScenarioCommand>()
+            .add_systems(
+                Update,
+                (presenting_keys, follow_commands, show_slide)
+                    .chain()
+                    .run_if(in_state(AppState::Ready)),
+            );
         app.world_mut()
             .resource_mut::<NextState<AppState>>()
             .set(AppState::Ready);
@@ -973,15 +964,7 @@ mod tests {
         b.slides = vec![today, what_if, sensed];
 
         let zones = city.zones.len();
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            StatesPlugin,
-            AssetPlugin::default(),
-            bevy::input::InputPlugin,
-        ))
-        .init_asset::<Mesh>()
-        .init_asset::<StandardMaterial>();
+        let mut app = crate::app::headless_app();
         AppSystems::configure(&mut app)
             .init_resource::<TwinTime>()
             .add_plugins((

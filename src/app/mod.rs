@@ -141,6 +141,22 @@ impl Plugin for AppPlugin {
     }
 }
 
+/// An app without a window or a renderer, for headless runs (the wall soak) and tests:
+/// Bevy's minimal plugins, states, assets and input, and the mesh and material assets
+/// our plugins create.
+pub fn headless_app() -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        bevy::state::app::StatesPlugin,
+        AssetPlugin::default(),
+        bevy::input::InputPlugin,
+    ))
+    .init_asset::<Mesh>()
+    .init_asset::<StandardMaterial>();
+    app
+}
+
 /// The window title for a scene file: `citytwin — <file name>`.
 pub fn window_title(scene_path: &Path) -> String {
     let name = scene_path
@@ -295,16 +311,8 @@ mod tests {
     #[test]
     fn whole_app_plugin_runs_headless() {
         let path = PathBuf::from("/nonexistent/citytwin-test/whole-app.ron");
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            StatesPlugin,
-            AssetPlugin::default(),
-            bevy::input::InputPlugin,
-        ))
-        .init_asset::<Mesh>()
-        .init_asset::<StandardMaterial>()
-        .add_plugins(AppPlugin {
+        let mut app = crate::app::headless_app();
+        app.add_plugins(AppPlugin {
             scene_path: path,
             live_feeds: true,
         });

@@ -196,7 +196,6 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use bevy::state::app::StatesPlugin;
     use bevy::time::TimeUpdateStrategy;
 
     use super::*;
@@ -241,17 +240,11 @@ mod tests {
         loaded.scene.bookmarks.push(bookmark.clone());
         let expected = bookmark_rig(&loaded.city, &bookmark).unwrap();
 
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            StatesPlugin,
-            AssetPlugin::default(),
-            bevy::input::InputPlugin,
-        ))
-        .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME))
-        .init_state::<AppState>()
-        .add_plugins((CameraPlugin, ViewsPlugin))
-        .insert_resource(LoadedCity(Arc::new(loaded)));
+        let mut app = crate::app::headless_app();
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(FRAME))
+            .init_state::<AppState>()
+            .add_plugins((CameraPlugin, ViewsPlugin))
+            .insert_resource(LoadedCity(Arc::new(loaded)));
         app.world_mut()
             .resource_mut::<NextState<AppState>>()
             .set(AppState::Ready);

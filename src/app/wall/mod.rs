@@ -269,7 +269,6 @@ mod tests {
     use std::time::Duration;
 
     use bevy::input::mouse::MouseMotion;
-    use bevy::state::app::StatesPlugin;
     use bevy::time::TimeUpdateStrategy;
 
     use super::*;
@@ -321,14 +320,8 @@ mod tests {
             ..WallSpec::default()
         };
         loaded.scene.wall = Some(spec);
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            StatesPlugin,
-            AssetPlugin::default(),
-            bevy::input::InputPlugin,
-        ))
-        .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME));
+        let mut app = crate::app::headless_app();
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(FRAME));
         AppSystems::configure(&mut app)
             .add_plugins((CameraPlugin, ViewsPlugin, WallPlugin))
             .insert_resource(LoadedCity(Arc::new(loaded)));

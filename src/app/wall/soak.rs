@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use bevy::prelude::*;
-use bevy::state::app::StatesPlugin;
 
 use crate::app::camera::CameraPlugin;
 use crate::app::dashboard::{DashboardPlugin, IndicatorEngine};
@@ -102,15 +101,7 @@ pub fn soak_wall(job: &SoakJob, mut on_sample: impl FnMut(&SoakSample)) -> anyho
 fn soak_app(loaded: crate::twin::load::LoadedScene) -> App {
     let roads = initial_road_colours(&loaded.city, &loaded.scene);
     let zones = initial_zone_colours(&loaded.city, &loaded.scene);
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        StatesPlugin,
-        AssetPlugin::default(),
-        bevy::input::InputPlugin,
-    ))
-    .init_asset::<Mesh>()
-    .init_asset::<StandardMaterial>();
+    let mut app = crate::app::headless_app();
     AppSystems::configure(&mut app)
         .insert_resource(RoadColours(FeatureColours {
             colours: roads,
