@@ -743,7 +743,6 @@ pub fn is_briefing_file(path: &Path) -> bool {
 mod tests {
     use std::sync::Arc;
 
-
     use super::*;
     use crate::app::camera::CameraPlugin;
 
