@@ -20,12 +20,15 @@ use citytwin::twin::access::HexGrid;
 use citytwin::twin::access::privacy::DEFAULT_CELL_M;
 use citytwin::twin::briefing::page::value_text;
 use citytwin::twin::briefing::pdf::inspect;
-use citytwin::twin::briefing::values::{feeds_at_times, load_slide_scenarios, prepare_slides, slide_times};
+use citytwin::twin::briefing::values::{
+    PreparedSlide, feeds_at_times, load_slide_scenarios, prepare_slides, slide_times,
+};
 use citytwin::twin::briefing::{Briefing, SAMPLE_BRIEFING};
 use citytwin::twin::feeds::store::{Durability, Store};
 use citytwin::twin::feeds::{Metric, Observation, SourceId, Subject, Timestamp};
 use citytwin::twin::indicators::context::IndicatorContext;
 use citytwin::twin::indicators::report::IndicatorRow;
+use citytwin::twin::load::LoadedScene;
 
 use crate::common::{root, tmp};
 
@@ -233,13 +236,7 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
     .unwrap();
 
     // What the pages should say, from the core.
-    let briefing = Briefing::load(&file).unwrap();
-    let loaded = citytwin::twin::load::load_scene(&scene).unwrap();
-    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
-    let times = slide_times(&briefing, &file, Timestamp(0)).unwrap();
-    let scenarios = load_slide_scenarios(&briefing, &file, &scene).unwrap();
-    let feeds = feeds_at_times(&loaded, &scene, &times).unwrap();
-    let expected = prepare_slides(&loaded, &ctx, &briefing.slides, &times, &scenarios, &feeds);
+    let (_, _, expected) = expected_slides(&file, &scene);
     let pm = row(&expected[0].values.rows, PM25);
     assert_eq!(pm.value, Some(11.5), "the mean of 7 and 16");
     let today = row(&expected[0].values.rows, TRANSIT);
@@ -347,13 +344,7 @@ fn exported_zones_show_the_slides_values_and_the_json_the_pages() {
     assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
 
     // What each slide's zones should show, from the core.
-    let briefing = Briefing::load(&file).unwrap();
-    let loaded = citytwin::twin::load::load_scene(&scene).unwrap();
-    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
-    let times = slide_times(&briefing, &file, Timestamp(0)).unwrap();
-    let scenarios = load_slide_scenarios(&briefing, &file, &scene).unwrap();
-    let feeds = feeds_at_times(&loaded, &scene, &times).unwrap();
-    let expected = prepare_slides(&loaded, &ctx, &briefing.slides, &times, &scenarios, &feeds);
+    let (briefing, loaded, expected) = expected_slides(&file, &scene);
     let scores: Vec<Vec<Option<f64>>> = expected
         .iter()
         .map(|p| p.values.choropleth.as_ref().expect("a choropleth").scores())
@@ -540,4 +531,17 @@ fn json_export_shows_requests_as_the_role_may_see_them() {
     }
     assert!(doc["slides"][0]["service_requests"]["cells"].is_null());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The briefing at `file` on `scene`, loaded, and its slides as the core prepares them (what
+/// the exported pages and zones should show).
+fn expected_slides(file: &Path, scene: &Path) -> (Briefing, LoadedScene, Vec<PreparedSlide>) {
+    let briefing = Briefing::load(file).unwrap();
+    let loaded = citytwin::twin::load::load_scene(scene).unwrap();
+    let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
+    let times = slide_times(&briefing, file, Timestamp(0)).unwrap();
+    let scenarios = load_slide_scenarios(&briefing, file, scene).unwrap();
+    let feeds = feeds_at_times(&loaded, scene, &times).unwrap();
+    let expected = prepare_slides(&loaded, &ctx, &briefing.slides, &times, &scenarios, &feeds);
+    (briefing, loaded, expected)
 }
