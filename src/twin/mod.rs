@@ -8,6 +8,7 @@ pub mod crs;
 pub mod error;
 pub mod extrude;
 pub mod feeds;
+pub mod fixtures;
 pub mod flight;
 pub mod gis;
 pub mod ground;

@@ -24,8 +24,8 @@ use citytwin::twin::briefing::values::{
     PreparedSlide, feeds_at_times, load_slide_scenarios, prepare_slides, slide_times,
 };
 use citytwin::twin::briefing::{Briefing, SAMPLE_BRIEFING};
-use citytwin::twin::feeds::store::{Durability, Store};
 use citytwin::twin::feeds::{Metric, Observation, SourceId, Subject, Timestamp};
+use citytwin::twin::fixtures::{self, pm25};
 use citytwin::twin::indicators::context::IndicatorContext;
 use citytwin::twin::indicators::report::IndicatorRow;
 use citytwin::twin::load::LoadedScene;
@@ -164,14 +164,10 @@ fn unknown_bookmark_fails_before_rendering() {
 }
 
 /// The default scene written into `dir` with absolute data paths and its history in
-/// `dir/history.sqlite`, and the sample scenario in `dir/scenarios/`.
+/// `dir/history.sqlite` ([`fixtures::scene_with_history_in`]), and the sample scenario in
+/// `dir/scenarios/`.
 fn scene_with_history_in(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("scenes/default.ron")).unwrap();
-    let text = text
-        .replace("\"../data/", &format!("\"{}/", root().join("data").display()))
-        .replace("../.cache/history/default.sqlite", "history.sqlite");
-    let scene = dir.join("default.ron");
-    std::fs::write(&scene, text).unwrap();
+    let scene = fixtures::scene_with_history_in(dir).unwrap();
     std::fs::create_dir_all(dir.join("scenarios")).unwrap();
     std::fs::copy(
         root().join("scenes/scenarios/kluuvi-green-and-transit.ron"),
@@ -206,21 +202,16 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
     let dir = tmp("briefing-scenario");
     let scene = scene_with_history_in(&dir);
     let at = Timestamp(1_780_300_800_000); // 2026-06-01T08:00Z
-    let src = SourceId("simulator".into());
-    let obs = |sensor: &str, v: f64, t: Timestamp| {
-        Observation::new(&src, Subject::Sensor(sensor.into()), Metric::Pm25, v, t)
-    };
-    {
-        let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
-        store
-            .append(&[
-                obs("aq-1", 7.0, at.plus_ms(-3 * Timestamp::HOUR_MS)),
-                obs("aq-2", 16.0, at.plus_ms(-Timestamp::HOUR_MS)),
-                // After the data time: not part of the page.
-                obs("aq-1", 300.0, at.plus_ms(Timestamp::HOUR_MS)),
-            ])
-            .unwrap();
-    }
+    fixtures::write_history(
+        &dir,
+        &[
+            pm25("aq-1", 7.0, at.plus_ms(-3 * Timestamp::HOUR_MS)),
+            pm25("aq-2", 16.0, at.plus_ms(-Timestamp::HOUR_MS)),
+            // After the data time: not part of the page.
+            pm25("aq-1", 300.0, at.plus_ms(Timestamp::HOUR_MS)),
+        ],
+    )
+    .unwrap();
     let file = dir.join("b.ron");
     std::fs::write(
         &file,
@@ -301,20 +292,12 @@ fn exported_zones_show_the_slides_values_and_the_json_the_pages() {
     let dir = tmp("briefing-zones");
     let scene = scene_with_history_in(&dir);
     let at = Timestamp(1_780_300_800_000); // 2026-06-01T08:00Z
-    let src = SourceId("simulator".into());
-    {
-        let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
-        let obs = |sensor: &str, v: f64| {
-            Observation::new(
-                &src,
-                Subject::Sensor(sensor.into()),
-                Metric::Pm25,
-                v,
-                at.plus_ms(-Timestamp::HOUR_MS),
-            )
-        };
-        store.append(&[obs("aq-01", 9.0), obs("aq-02", 40.0)]).unwrap();
-    }
+    let hour_before = at.plus_ms(-Timestamp::HOUR_MS);
+    fixtures::write_history(
+        &dir,
+        &[pm25("aq-01", 9.0, hour_before), pm25("aq-02", 40.0, hour_before)],
+    )
+    .unwrap();
     let file = dir.join("zones.ron");
     std::fs::write(
         &file,
@@ -433,7 +416,7 @@ fn k_anonymity_fixture(at: Timestamp) -> Vec<Observation> {
     let grid = HexGrid {
         size_m: DEFAULT_CELL_M,
     };
-    let src = SourceId("simulator".into());
+    let src = SourceId(fixtures::SIMULATOR_FEED.into());
     let mut out = Vec::new();
     for (i, ((q, r), n)) in [((0, 0), 3), ((4, 0), 7)].into_iter().enumerate() {
         let [x, y] = grid.centre(q, r);
@@ -466,10 +449,7 @@ fn json_export_shows_requests_as_the_role_may_see_them() {
     let dir = tmp("briefing-json-k");
     let _scene = scene_with_history_in(&dir);
     let at = Timestamp(1_780_300_800_000);
-    Store::open(&dir.join("history.sqlite"), Durability::Full)
-        .unwrap()
-        .append(&k_anonymity_fixture(at))
-        .unwrap();
+    fixtures::write_history(&dir, &k_anonymity_fixture(at)).unwrap();
     let file = dir.join("k.ron");
     std::fs::write(
         &file,

@@ -498,9 +498,9 @@ mod tests {
     use super::*;
     use crate::twin::access::privacy::tests::fixture;
     use crate::twin::access::{DEFAULT_K_ANONYMITY, HexGrid};
-    use crate::twin::briefing::values::tests::{scene_with_history_in, tmp};
-    use crate::twin::feeds::store::{Durability, Store};
-    use crate::twin::feeds::{Metric, Observation, SourceId, Subject};
+    use crate::twin::briefing::values::tests::tmp;
+    use crate::twin::feeds::{Observation, SourceId};
+    use crate::twin::fixtures::{pm25, scene_with_history_in, write_history};
 
     /// The PM2.5 daily mean: a feed indicator.
     const PM25: &str = "env.pm25_daily_mean";
@@ -514,7 +514,7 @@ mod tests {
     /// the briefing's path.
     fn fixture_briefing(name: &str) -> PathBuf {
         let dir = tmp(name);
-        let scene = scene_with_history_in(&dir);
+        let scene = scene_with_history_in(&dir).unwrap();
         let grid = HexGrid {
             size_m: crate::twin::access::privacy::DEFAULT_CELL_M,
         };
@@ -527,18 +527,11 @@ mod tests {
             })
             .collect();
         for (sensor, v) in [("aq-01", 7.0), ("aq-02", 16.0)] {
-            obs.push(Observation::new(
-                &src,
-                Subject::Sensor(sensor.into()),
-                Metric::Pm25,
-                v,
-                AT.plus_ms(-Timestamp::HOUR_MS),
-            ));
+            let mut o = pm25(sensor, v, AT.plus_ms(-Timestamp::HOUR_MS));
+            o.source = src.clone();
+            obs.push(o);
         }
-        Store::open(&dir.join("history.sqlite"), Durability::Full)
-            .unwrap()
-            .append(&obs)
-            .unwrap();
+        write_history(&dir, &obs).unwrap();
         let file = dir.join("b.ron");
         std::fs::write(
             &file,

@@ -513,8 +513,7 @@ pub fn prepare_slides(
 pub(crate) mod tests {
     use super::*;
     use crate::twin::briefing::{SAMPLE_BRIEFING, Slide, SlideView};
-    use crate::twin::feeds::store::{Durability, Store};
-    use crate::twin::feeds::{Metric, Observation, SourceId, Subject};
+    use crate::twin::fixtures::{pm25, scene_with_history_in, write_history};
     use crate::twin::scenario::{Edit, ScenarioEdit};
 
     /// The default scene.
@@ -526,20 +525,6 @@ pub(crate) mod tests {
 
     fn value(rows: &[IndicatorRow], id: &str) -> Option<f64> {
         rows.iter().find(|r| r.id == id).and_then(|r| r.value)
-    }
-
-    /// The default scene rewritten into `dir` with absolute data paths and its history in
-    /// `dir/history.sqlite`.
-    pub(crate) fn scene_with_history_in(dir: &Path) -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join(DEFAULT_SCENE)).unwrap();
-        let text = text
-            .replace("\"../data/", &format!("\"{}/", root.join("data").display()))
-            .replace("../.cache/history/default.sqlite", "history.sqlite");
-        std::fs::create_dir_all(dir).unwrap();
-        let scene = dir.join("default.ron");
-        std::fs::write(&scene, text).unwrap();
-        scene
     }
 
     pub(crate) fn tmp(name: &str) -> PathBuf {
@@ -613,24 +598,19 @@ pub(crate) mod tests {
     #[test]
     fn slides_show_the_scenario_city_and_the_history_feeds() {
         let dir = tmp("prepare");
-        let scene_path = scene_with_history_in(&dir);
+        let scene_path = scene_with_history_in(&dir).unwrap();
         let loaded = crate::twin::load::load_scene(&scene_path).unwrap();
         let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
         let at = parse_time("2026-06-01T08:00Z").unwrap();
-        let src = SourceId("simulator".into());
-        let obs = |sensor: &str, v: f64, t: Timestamp| {
-            Observation::new(&src, Subject::Sensor(sensor.into()), Metric::Pm25, v, t)
-        };
-        {
-            let mut store = Store::open(&dir.join("history.sqlite"), Durability::Full).unwrap();
-            store
-                .append(&[
-                    obs("aq-1", 8.0, at.plus_ms(-2 * Timestamp::HOUR_MS)),
-                    obs("aq-2", 14.0, at.plus_ms(-Timestamp::HOUR_MS)),
-                    obs("aq-1", 400.0, at.plus_ms(Timestamp::HOUR_MS)),
-                ])
-                .unwrap();
-        }
+        write_history(
+            &dir,
+            &[
+                pm25("aq-1", 8.0, at.plus_ms(-2 * Timestamp::HOUR_MS)),
+                pm25("aq-2", 14.0, at.plus_ms(-Timestamp::HOUR_MS)),
+                pm25("aq-1", 400.0, at.plus_ms(Timestamp::HOUR_MS)),
+            ],
+        )
+        .unwrap();
         // The sample scenario, copied next to the rewritten scene.
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let sample = root.join("scenes/scenarios/kluuvi-green-and-transit.ron");
