@@ -276,6 +276,13 @@ enum BenchCommand {
         /// Sun shadows on (a shadow pass every frame), to measure their cost; off otherwise.
         #[arg(long)]
         shadows: bool,
+        /// Also measure each render pass: GPU and CPU time, triangles, vertex and fragment
+        /// shader invocations (timestamp and pipeline-statistics queries; costs a little).
+        #[arg(long)]
+        passes: bool,
+        /// How the main and render schedules run their systems.
+        #[arg(long, value_enum, default_value_t = citytwin::app::bench::Executor::Multi)]
+        executor: citytwin::app::bench::Executor,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -302,7 +309,7 @@ enum BenchCommand {
 
 fn run_bench(what: BenchCommand) -> Result<(), String> {
     use citytwin::app::bench::{BenchCity, BenchJob, bench_render};
-    let (scene, buildings, size, frames, seed, msaa, shadows, json) = match what {
+    let (scene, buildings, size, frames, seed, msaa, shadows, passes, executor, json) = match what {
         BenchCommand::Render {
             scene,
             buildings,
@@ -311,8 +318,12 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
             seed,
             msaa,
             shadows,
+            passes,
+            executor,
             json,
-        } => (scene, buildings, size, frames, seed, msaa, shadows, json),
+        } => (
+            scene, buildings, size, frames, seed, msaa, shadows, passes, executor, json,
+        ),
         BenchCommand::Feeds { json } => return run_bench_feeds(json),
         BenchCommand::Panels { scene, frames, json } => {
             let r = citytwin::app::panels_bench::bench_panels(&scene, frames).map_err(|e| e.to_string())?;
@@ -335,6 +346,8 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
         frames,
         msaa,
         shadows: Some(shadows),
+        passes,
+        executor,
     })
     .map_err(|e| e.to_string())?;
     if json {

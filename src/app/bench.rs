@@ -5,11 +5,16 @@
 //! part alone (reading or generating the city, and meshing it: the loader thread's
 //! [`LoadTimings`]), the frame times of `frames` further frames, and peak memory.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
+use bevy::diagnostic::DiagnosticsStore;
+use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
+use bevy::render::RenderApp;
+use bevy::render::diagnostic::RenderDiagnosticsPlugin;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::render::storage::ShaderBuffer;
 use serde::Serialize;
@@ -18,7 +23,7 @@ use crate::app::AppState;
 use crate::app::city_view::BuildingTile;
 use crate::app::ground_view::GroundTileEntity;
 use crate::app::loading::{LoadError, LoadSynth, LoadTimings, LoadedCity};
-use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app, wait_for_gpu};
+use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app_with, wait_for_gpu};
 use crate::twin::perf::{Summary, peak_rss_bytes, summarize};
 use crate::twin::synth::SYNTH_SCENE_FILE;
 
@@ -56,6 +61,115 @@ pub struct BenchJob {
     pub msaa: u32,
     /// Sun shadows forced on or off (`None`: as the scene says, off for a synthetic city).
     pub shadows: Option<bool>,
+    /// Also measure each render pass (GPU and CPU time, primitives) with Bevy's render
+    /// diagnostics: timestamp and pipeline-statistics queries, which cost a little.
+    pub passes: bool,
+    /// How the schedules' systems are run.
+    pub executor: Executor,
+}
+
+/// How the schedules of the main and render worlds run their systems.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Executor {
+    /// Bevy's default: systems in parallel on the task pools.
+    #[default]
+    Multi,
+    /// The main world's systems one after another on the calling thread (no hand-over
+    /// between threads: for a city at rest most systems do almost nothing, so this may be
+    /// faster); the render world's in parallel.
+    SingleMain,
+    /// Both worlds' systems one after another on the calling thread.
+    Single,
+}
+
+/// One render pass's cost per timed frame (medians), from Bevy's render diagnostics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassCost {
+    /// The pass, as Bevy names it (nested passes joined by `/`).
+    pub pass: String,
+    /// GPU time between the pass's timestamps, ms (`None` without timestamp queries).
+    pub gpu_ms: Option<f64>,
+    /// CPU time recording the pass, ms.
+    pub cpu_ms: Option<f64>,
+    /// Vertex shader invocations (pipeline statistics; `None` without them).
+    pub vertices: Option<f64>,
+    /// Primitives out of the clipper: the triangles rasterised.
+    pub primitives: Option<f64>,
+    /// Fragment shader invocations.
+    pub fragments: Option<f64>,
+}
+
+/// Render diagnostics root: every path Bevy's [`RenderDiagnosticsPlugin`] writes begins so.
+const RENDER_DIAGNOSTICS_ROOT: &str = "render/";
+
+/// The [`PassCost`]s of the samples of each render diagnostic (`render/<pass>/<field>`
+/// path to its values), in pass order; diagnostics of other shapes are left out.
+pub fn pass_costs(samples: &BTreeMap<String, Vec<f64>>) -> Vec<PassCost> {
+    let mut passes: BTreeMap<&str, PassCost> = BTreeMap::new();
+    for (path, values) in samples {
+        let Some(rest) = path.strip_prefix(RENDER_DIAGNOSTICS_ROOT) else {
+            continue;
+        };
+        let Some((pass, field)) = rest.rsplit_once('/') else {
+            continue;
+        };
+        let median = summarize(values).map(|s| s.median);
+        let cost = passes.entry(pass).or_insert_with(|| PassCost {
+            pass: pass.to_string(),
+            gpu_ms: None,
+            cpu_ms: None,
+            vertices: None,
+            primitives: None,
+            fragments: None,
+        });
+        match field {
+            "elapsed_gpu" => cost.gpu_ms = median,
+            "elapsed_cpu" => cost.cpu_ms = median,
+            "vertex_shader_invocations" => cost.vertices = median,
+            "clipper_primitives_out" => cost.primitives = median,
+            "fragment_shader_invocations" => cost.fragments = median,
+            _ => {}
+        }
+    }
+    passes.into_values().collect()
+}
+
+/// Moves every render diagnostic's measurements so far into `samples` (emptying their
+/// histories, so each measurement is taken once).
+fn drain_render_diagnostics(world: &mut World, samples: &mut BTreeMap<String, Vec<f64>>) {
+    let Some(mut store) = world.get_resource_mut::<DiagnosticsStore>() else {
+        return;
+    };
+    for d in store.iter_mut() {
+        let path = d.path().as_str();
+        if !path.starts_with(RENDER_DIAGNOSTICS_ROOT) {
+            continue;
+        }
+        let values: Vec<f64> = d.values().copied().collect();
+        samples.entry(path.to_string()).or_default().extend(values);
+        d.clear_history();
+    }
+}
+
+/// Gives every schedule of the main and render worlds the `executor`.
+fn use_executor(app: &mut App, executor: Executor) {
+    if executor == Executor::Multi {
+        return;
+    }
+    let single = |world: &mut World| {
+        if let Some(mut schedules) = world.get_resource_mut::<Schedules>() {
+            for (_, schedule) in schedules.iter_mut() {
+                schedule.set_executor(SingleThreadedExecutor::new());
+            }
+        }
+    };
+    single(app.world_mut());
+    if executor == Executor::Single
+        && let Some(render) = app.get_sub_app_mut(RenderApp)
+    {
+        single(render.world_mut());
+    }
 }
 
 /// The CPU part of loading, seconds (from [`LoadTimings`]).
@@ -105,6 +219,10 @@ pub struct BenchReport {
     /// Assets changed per timed frame (each one is uploaded to the GPU again): a city at
     /// rest should change none.
     pub churn: AssetChurn,
+    /// How the schedules ran their systems.
+    pub executor: Executor,
+    /// Each render pass's cost (empty unless asked for).
+    pub passes: Vec<PassCost>,
 }
 
 /// Assets added or modified during the timed frames, per frame: what the main world sends
@@ -152,7 +270,7 @@ impl BenchReport {
             "{} buildings at {w}x{h} on {}\n\
              load to first frame  {:.2} s\n\
              CPU part             {:.2} s (load {:.2} s, meshes {:.2} s)\n\
-             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, shadows {})\n\
+             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, shadows {}, {:?} executor)\n\
              of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
              of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
              building tiles       {} (ground tiles {})\n\
@@ -169,6 +287,7 @@ impl BenchReport {
             self.frames,
             self.msaa,
             if self.shadows { "on" } else { "off" },
+            self.executor,
             self.update_ms.min,
             self.update_ms.median,
             self.update_ms.p90,
@@ -184,6 +303,25 @@ impl BenchReport {
         );
         if let Some(m) = self.peak_rss_mib {
             s.push_str(&format!("peak memory          {m:.0} MiB\n"));
+        }
+        if !self.passes.is_empty() {
+            s.push_str(
+                "pass (medians)                         GPU ms   CPU ms   triangles   vertices  fragments\n",
+            );
+        }
+        let num = |v: Option<f64>, decimals: usize| {
+            v.map_or_else(|| "-".to_string(), |x| format!("{x:.decimals$}"))
+        };
+        for p in &self.passes {
+            s.push_str(&format!(
+                "  {:<36} {:>6} {:>8} {:>11} {:>10} {:>10}\n",
+                p.pass,
+                num(p.gpu_ms, 2),
+                num(p.cpu_ms, 2),
+                num(p.primitives, 0),
+                num(p.vertices, 0),
+                num(p.fragments, 0),
+            ));
         }
         s
     }
@@ -251,7 +389,12 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     };
 
     let started = Instant::now();
-    let (mut app, _target) = offscreen_app(&scene, job.size, synth);
+    let passes = job.passes;
+    let (mut app, _target) = offscreen_app_with(&scene, job.size, synth, |app| {
+        if passes {
+            app.add_plugins(RenderDiagnosticsPlugin);
+        }
+    });
     if let Some(on) = job.shadows {
         app.insert_resource(crate::app::lighting::ShadowsOverride(on));
     }
@@ -299,8 +442,12 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     }
     frame(&mut app);
     app.init_resource::<AssetChurn>().add_systems(Last, count_churn);
+    use_executor(&mut app, job.executor);
     frame(&mut app);
     app.insert_resource(AssetChurn::default());
+    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    drain_render_diagnostics(app.world_mut(), &mut samples);
+    samples.clear();
 
     let mut frame_ms = Vec::with_capacity(job.frames as usize);
     let mut update_ms = Vec::with_capacity(job.frames as usize);
@@ -312,6 +459,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         main_ms.push(app.world().resource::<MainScheduleTimer>().last_ms);
         wait_for_gpu(&app);
         frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        drain_render_diagnostics(app.world_mut(), &mut samples);
     }
 
     let world = app.world_mut();
@@ -365,6 +513,8 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         ground_tiles,
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / MIB),
         churn,
+        executor: job.executor,
+        passes: pass_costs(&samples),
     })
 }
 
@@ -380,6 +530,8 @@ mod tests {
             frames,
             msaa: 4,
             shadows: None,
+            passes: false,
+            executor: Executor::Multi,
         };
         let synth = BenchCity::Synth {
             buildings: 10,
@@ -438,6 +590,15 @@ mod tests {
                 meshes: 0.0,
                 images: 1.0,
             },
+            executor: Executor::Single,
+            passes: vec![PassCost {
+                pass: "main_opaque_pass_3d".into(),
+                gpu_ms: Some(4.25),
+                cpu_ms: Some(0.5),
+                vertices: Some(1000.0),
+                primitives: Some(2000.0),
+                fragments: None,
+            }],
         };
         let t = r.text();
         for part in [
@@ -454,6 +615,10 @@ mod tests {
             "shadows on",
             "ground tiles 5",
             "100 MiB",
+            "Single executor",
+            "main_opaque_pass_3d",
+            "4.25",
+            "2000",
         ] {
             assert!(t.contains(part), "{part} missing from {t}");
         }
@@ -461,5 +626,42 @@ mod tests {
         assert_eq!(v["size"], serde_json::json!([64, 48]));
         assert_eq!(v["frame_ms"]["p90"], 3.0);
         assert_eq!(v["shadows"], true);
+        assert_eq!(v["executor"], "single");
+        assert_eq!(v["passes"][0]["gpu_ms"], 4.25);
+    }
+
+    #[test]
+    fn render_diagnostics_group_into_passes() {
+        let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut add = |path: &str, values: &[f64]| {
+            samples.insert(path.to_string(), values.to_vec());
+        };
+        add("render/main_opaque_pass_3d/elapsed_gpu", &[3.0, 1.0, 2.0]);
+        add("render/main_opaque_pass_3d/elapsed_cpu", &[0.5]);
+        add("render/main_opaque_pass_3d/clipper_primitives_out", &[10.0, 10.0]);
+        add("render/early_mesh_preprocessing/elapsed_gpu", &[0.25]);
+        add("render/shadows/cascade 0/elapsed_gpu", &[1.5]);
+        add("render/main_opaque_pass_3d/unknown_field", &[9.0]);
+        add("render/no_field", &[1.0]);
+        add("fps", &[60.0]);
+        add("render/empty/elapsed_gpu", &[f64::NAN]);
+        let passes = pass_costs(&samples);
+        let names: Vec<&str> = passes.iter().map(|p| p.pass.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "early_mesh_preprocessing",
+                "empty",
+                "main_opaque_pass_3d",
+                "shadows/cascade 0"
+            ]
+        );
+        let main = &passes[2];
+        assert_eq!(main.gpu_ms, Some(2.0));
+        assert_eq!(main.cpu_ms, Some(0.5));
+        assert_eq!(main.primitives, Some(10.0));
+        assert_eq!(main.vertices, None);
+        assert_eq!(passes[1].gpu_ms, None, "no finite value, no median");
+        assert_eq!(passes[3].gpu_ms, Some(1.5));
     }
 }

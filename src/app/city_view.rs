@@ -29,13 +29,14 @@ use crate::twin::scene::Scene;
 pub use crate::twin::extrude::TILE_M;
 
 /// Camera distance (metres, to the centre of a tile's bounding box) beyond which a tile
-/// draws its far level of detail, roofs only ([`crate::twin::extrude::TileLods`]). At
-/// this distance a 10 m wall is a few pixels tall even at 3840×2160; the far level has
-/// about a fifth of the triangles, which is what lets a million buildings draw in a frame.
+/// draws its far level of detail, one quad per roof ([`crate::twin::extrude::TileLods`]),
+/// and its roads their far level ([`crate::twin::ground::RoadDetail::Far`]). At this
+/// distance a 10 m wall is a few pixels tall even at 3840×2160; the far level has about a
+/// seventh of the triangles, which is what lets a million buildings draw in a frame.
 pub const FAR_LOD_M: f32 = 6000.0;
 
 /// The distances at which a tile's near level shows.
-fn near_range() -> VisibilityRange {
+pub(crate) fn near_range() -> VisibilityRange {
     VisibilityRange {
         start_margin: 0.0..0.0,
         end_margin: FAR_LOD_M..FAR_LOD_M,
@@ -44,7 +45,7 @@ fn near_range() -> VisibilityRange {
 }
 
 /// The distances at which a tile's far level shows.
-fn far_range() -> VisibilityRange {
+pub(crate) fn far_range() -> VisibilityRange {
     VisibilityRange {
         start_margin: FAR_LOD_M..FAR_LOD_M,
         end_margin: f32::MAX..f32::MAX,
@@ -334,8 +335,14 @@ fn spawn_buildings(
             } else {
                 Visibility::Hidden
             };
-            // Both levels share the near level's box: the same distance switches them.
-            let aabb = Aabb::from_min_max(Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
+            // Both levels share one box, bounding both: the same distance switches them.
+            let roofs = far.remove(&layer);
+            let (mut lo, mut hi) = (Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
+            if let Some(r) = &roofs {
+                lo = lo.min(Vec3::from(r.bbox_min));
+                hi = hi.max(Vec3::from(r.bbox_max));
+            }
+            let aabb = Aabb::from_min_max(lo, hi);
             let coords = mesh.tile;
             commands.spawn((
                 Name::new(format!("buildings {layer} tile {coords:?}")),
@@ -349,7 +356,7 @@ fn spawn_buildings(
                 visible,
                 DespawnOnExit(AppState::Ready),
             ));
-            if let Some(roofs) = far.remove(&layer) {
+            if let Some(roofs) = roofs {
                 commands.spawn((
                     Name::new(format!("buildings {layer} tile {coords:?} far")),
                     BuildingTileFar { tile: coords },

@@ -9,6 +9,8 @@
 //! roads, an indicator on zones), write [`RoadColours`], [`ZoneColours`], [`AreaColours`]
 //! or [`PoiColours`]: the GPU buffer follows the next frame. Alpha 0 hides a feature.
 
+use std::collections::BTreeMap;
+
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
 use bevy::mesh::{
@@ -23,12 +25,15 @@ use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
 use crate::app::city_view::use_vertex_attributes;
+use crate::app::city_view::{far_range, near_range};
 use crate::app::loading::LoadedCity;
 use crate::app::outline::{GroundPlane, LayerEntity, OutlineSettings, ZONES_DEFAULT_COLOUR, kind_colour};
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
 use crate::twin::gis::layer::LayerKind;
-use crate::twin::ground::{GroundMesh, GroundReport, GroundTile, area_meshes, road_meshes, zone_meshes};
+use crate::twin::ground::{
+    GroundMesh, GroundReport, GroundTile, RoadDetail, area_meshes, road_meshes, road_meshes_with, zone_meshes,
+};
 use crate::twin::scene::Scene;
 
 /// Side of the spatial tiles ground features are grouped into, metres. Every tile entity
@@ -282,6 +287,17 @@ pub struct GroundTileEntity {
     pub tile: (i32, i32),
 }
 
+/// Marks an entity drawing the far level of detail of one tile of one ground layer
+/// (roads: [`RoadDetail::Far`]); it shows instead of its [`GroundTileEntity`] beyond
+/// [`crate::app::city_view::FAR_LOD_M`].
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroundTileFar {
+    /// What it draws.
+    pub set: FeatureSet,
+    /// Tile coordinates.
+    pub tile: (i32, i32),
+}
+
 /// Marks a POI marker; the POI's index is also its [`MeshTag`].
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoiMarker(pub u32);
@@ -450,19 +466,39 @@ fn log_report(what: &str, report: &GroundReport, started: std::time::Instant) {
     }
 }
 
-/// Spawns one entity per tile of one set, with one material.
+/// Spawns one entity per tile of one set, with one material. With `far` (the same tiles
+/// at [`RoadDetail::Far`]), each tile also gets a [`GroundTileFar`] entity: the near level
+/// shows up to [`crate::app::city_view::FAR_LOD_M`] from the camera, the far one beyond,
+/// both switching on one box (the union of theirs).
 fn spawn_tiles(
     commands: &mut Commands,
     meshes: &mut Assets<Mesh>,
     tiles: Vec<GroundTile>,
+    far: Option<Vec<GroundTile>>,
     set: FeatureSet,
     material: &Handle<FeatureMaterial>,
     visible: impl Fn(usize) -> bool,
 ) {
+    let mut far: BTreeMap<(usize, (i32, i32)), GroundMesh> = far
+        .into_iter()
+        .flatten()
+        .map(|t| ((t.layer, t.mesh.tile), t.mesh))
+        .collect();
     for GroundTile { layer, mesh } in tiles {
-        let aabb = Aabb::from_min_max(Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
         let tile = mesh.tile;
-        commands.spawn((
+        let far_mesh = far.remove(&(layer, tile));
+        let (mut lo, mut hi) = (Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
+        if let Some(f) = &far_mesh {
+            lo = lo.min(Vec3::from(f.bbox_min));
+            hi = hi.max(Vec3::from(f.bbox_max));
+        }
+        let aabb = Aabb::from_min_max(lo, hi);
+        let visibility = if visible(layer) {
+            Visibility::Visible
+        } else {
+            Visibility::Hidden
+        };
+        let mut near = commands.spawn((
             Name::new(format!("{set:?} {layer} tile {tile:?}")),
             GroundTileEntity { set, tile },
             LayerEntity { index: layer },
@@ -470,11 +506,21 @@ fn spawn_tiles(
             MeshMaterial3d(material.clone()),
             Transform::IDENTITY,
             aabb,
-            if visible(layer) {
-                Visibility::Visible
-            } else {
-                Visibility::Hidden
-            },
+            visibility,
+            DespawnOnExit(AppState::Ready),
+        ));
+        let Some(far_mesh) = far_mesh else { continue };
+        near.insert(near_range());
+        commands.spawn((
+            Name::new(format!("{set:?} {layer} tile {tile:?} far")),
+            GroundTileFar { set, tile },
+            LayerEntity { index: layer },
+            Mesh3d(meshes.add(ground_mesh(far_mesh))),
+            MeshMaterial3d(material.clone()),
+            Transform::IDENTITY,
+            aabb,
+            far_range(),
+            visibility,
             DespawnOnExit(AppState::Ready),
         ));
     }
@@ -514,10 +560,15 @@ fn spawn_ground(
     ];
     for (set, colours, alpha) in sets {
         let started = std::time::Instant::now();
-        let (tiles, report) = match set {
-            FeatureSet::Roads => road_meshes(city, GROUND_TILE_M, |l| layer_look(city, scene, l).width_m),
-            FeatureSet::Areas => area_meshes(city, GROUND_TILE_M),
-            FeatureSet::Zones => zone_meshes(city, GROUND_TILE_M),
+        let width = |l| layer_look(city, scene, l).width_m;
+        let ((tiles, report), far) = match set {
+            FeatureSet::Roads => {
+                let (far, far_report) = road_meshes_with(city, GROUND_TILE_M, width, RoadDetail::Far);
+                info!("3D roads, far level: {} triangles", far_report.triangles);
+                (road_meshes(city, GROUND_TILE_M, width), Some(far))
+            }
+            FeatureSet::Areas => (area_meshes(city, GROUND_TILE_M), None),
+            FeatureSet::Zones => (zone_meshes(city, GROUND_TILE_M), None),
         };
         if tiles.is_empty() {
             continue;
@@ -527,7 +578,7 @@ fn spawn_ground(
             colours: colours.buffer.clone(),
             alpha,
         });
-        spawn_tiles(&mut commands, &mut meshes, tiles, set, &material, visible);
+        spawn_tiles(&mut commands, &mut meshes, tiles, far, set, &material, visible);
     }
 
     if !city.pois.is_empty() {
@@ -591,6 +642,7 @@ pub(crate) fn upload<R: Resource + std::ops::Deref<Target = FeatureColours>>(
 mod tests {
     use std::sync::Arc;
 
+    use bevy::camera::visibility::VisibilityRange;
     use bevy::state::app::StatesPlugin;
 
     use super::*;
@@ -689,6 +741,35 @@ mod tests {
         // A 3-point road: 2 quads, 1 join, 2 caps; every vertex is road 0.
         assert!(tiles[0].3.len() > 8 && tiles[0].3.iter().all(|&i| i == 0));
         assert_eq!(tiles[1].3, vec![0; 4]);
+        // The road's far level: the same layer and visibility, 2 quads, shown beyond the
+        // distance where the near level stops, on the same box.
+        let far: Vec<(FeatureSet, usize, Visibility, usize, VisibilityRange, Aabb)> = world
+            .query::<(
+                &GroundTileFar,
+                &LayerEntity,
+                &Visibility,
+                &Mesh3d,
+                &VisibilityRange,
+                &Aabb,
+            )>()
+            .iter(world)
+            .map(|(t, l, v, m, r, b)| {
+                let mesh = world.resource::<Assets<Mesh>>().get(&m.0).expect("mesh added");
+                (t.set, l.index, *v, mesh.count_vertices(), r.clone(), *b)
+            })
+            .collect();
+        assert_eq!(far.len(), 1);
+        assert_eq!(
+            (far[0].0, far[0].1, far[0].2, far[0].3),
+            (FeatureSet::Roads, 1, Visibility::Hidden, 8)
+        );
+        assert!(far[0].4 == far_range());
+        let (near_range_of_road, near_box) = world
+            .query_filtered::<(&VisibilityRange, &Aabb), With<GroundTileEntity>>()
+            .single(world)
+            .expect("only the road's near level has a range");
+        assert!(*near_range_of_road == near_range());
+        assert_eq!(*near_box, far[0].5);
 
         let pois: Vec<(u32, u32, usize)> = world
             .query::<(&PoiMarker, &MeshTag, &LayerEntity)>()
@@ -708,6 +789,7 @@ mod tests {
         let outlined: Vec<usize> = world
             .query_filtered::<&LayerEntity, (
                 Without<GroundTileEntity>,
+                Without<GroundTileFar>,
                 Without<PoiMarker>,
                 Without<crate::app::city_view::BuildingTile>,
                 Without<crate::app::city_view::BuildingTileFar>,

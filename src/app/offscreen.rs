@@ -27,7 +27,9 @@ use geo_types::Coord;
 use crate::app::camera::CameraRig;
 use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::city_view::{BuildingColours, BuildingTile, BuildingTileFar};
-use crate::app::ground_view::{AreaColours, FeatureSet, GroundTileEntity, RoadColours, ZoneColours};
+use crate::app::ground_view::{
+    AreaColours, FeatureSet, GroundTileEntity, GroundTileFar, RoadColours, ZoneColours,
+};
 use crate::app::loading::{LoadError, LoadSynth, LoadedCity};
 use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
 use crate::twin::city::CityModel;
@@ -523,7 +525,12 @@ fn recolour_features(
 }
 
 /// Entities drawing building or ground tiles.
-type DrawnTiles = Or<(With<BuildingTile>, With<BuildingTileFar>, With<GroundTileEntity>)>;
+type DrawnTiles = Or<(
+    With<BuildingTile>,
+    With<BuildingTileFar>,
+    With<GroundTileEntity>,
+    With<GroundTileFar>,
+)>;
 
 /// Counts modifications of building and ground meshes after the first shot.
 fn count_mesh_changes(

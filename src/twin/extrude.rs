@@ -103,20 +103,21 @@ impl TileMesh {
 }
 
 /// The two levels of detail of a tile: `near` has every roof and wall (ground-level
-/// floors left out), `far` only the roofs. `aabb_min`/`aabb_max` bound both, so that both
-/// levels switch at exactly the same camera distance.
+/// floors left out), `far` one quad per roof ([`TileMesh::roof_quads`]). The app draws
+/// both with one box (the union of theirs), so that they switch at exactly the same
+/// camera distance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileLods {
     /// Full detail, for a close camera.
     pub near: TileMesh,
-    /// Roofs only, for a far camera: a building a few pixels wide shows its roof.
+    /// Roof quads only, for a far camera: a building a few pixels wide shows its roof.
     pub far: TileMesh,
 }
 
 impl TileLods {
     /// Both levels of a tile extruded by [`extrude_city`].
     pub fn of(tile: TileMesh) -> TileLods {
-        let far = tile.roofs();
+        let far = tile.roof_quads();
         TileLods {
             near: tile.without_ground_floors(),
             far,
@@ -171,10 +172,148 @@ impl TileMesh {
         }
     }
 
-    /// The roofs alone (faces pointing straight up): the far level of detail.
+    /// The roofs alone (faces pointing straight up).
     pub fn roofs(&self) -> TileMesh {
         self.keep_triangles(|n, _| n == ROOF_NORMAL)
     }
+
+    /// The far level of detail: every roof as one quad, two triangles, whatever its shape
+    /// (a real footprint's roof has as many triangles as corners, less two, and more with
+    /// courtyards). The quad is the roof's smallest enclosing rotated rectangle, shrunk
+    /// about the roof's centroid to the roof's area, so that from afar a district keeps
+    /// its built-up share, each building where it stands, in its own colour (the quad's
+    /// vertices keep the building index). A roof is one connected set of roof triangles:
+    /// the parts of a multipolygon building each get their own quad. Roofs of two
+    /// triangles or fewer are kept as they are, as is any roof whose rectangle cannot be
+    /// found (degenerate).
+    pub fn roof_quads(&self) -> TileMesh {
+        let roofs = self.roofs();
+        let mut out = TileMesh::new(self.tile);
+        for roof in roof_components(&roofs) {
+            if roof.len() > 2
+                && let Some(quad) = roof_quad(&roofs, &roof)
+            {
+                let b = roofs.building_index[roofs.indices[roof[0] * 3] as usize];
+                let v = quad.map(|p| out.push_vertex(p, ROOF_NORMAL, b));
+                out.indices.extend([v[0], v[1], v[2], v[0], v[2], v[3]]);
+                continue;
+            }
+            let mut remap: BTreeMap<u32, u32> = BTreeMap::new();
+            for &t in &roof {
+                for &i in &roofs.indices[t * 3..t * 3 + 3] {
+                    let v = *remap.entry(i).or_insert_with(|| {
+                        let k = i as usize;
+                        out.push_vertex(roofs.positions[k], roofs.normals[k], roofs.building_index[k])
+                    });
+                    out.indices.push(v);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The triangles of `roofs` grouped into connected sets (sharing vertices), each set's
+/// triangle numbers in order, sets in the order of their first triangle.
+fn roof_components(roofs: &TileMesh) -> Vec<Vec<usize>> {
+    // Union-find over vertices.
+    let mut parent: Vec<u32> = (0..roofs.positions.len() as u32).collect();
+    fn root(parent: &mut [u32], mut v: u32) -> u32 {
+        while parent[v as usize] != v {
+            let up = parent[parent[v as usize] as usize];
+            parent[v as usize] = up;
+            v = up;
+        }
+        v
+    }
+    for t in roofs.indices.chunks_exact(3) {
+        let a = root(&mut parent, t[0]);
+        for &o in &t[1..] {
+            let b = root(&mut parent, o);
+            if a != b {
+                parent[b as usize] = a;
+            }
+        }
+    }
+    let mut sets: Vec<Vec<usize>> = Vec::new();
+    let mut set_of_root: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (k, t) in roofs.indices.chunks_exact(3).enumerate() {
+        let r = root(&mut parent, t[0]);
+        let n = sets.len();
+        let s = *set_of_root.entry(r).or_insert(n);
+        if s == n {
+            sets.push(Vec::new());
+        }
+        sets[s].push(k);
+    }
+    sets
+}
+
+/// The four corners (counter-clockwise seen from above, at the roof's height) of the quad
+/// standing for the roof made of triangles `tris` of `roofs`; `None` when the roof has no
+/// area or no enclosing rectangle.
+fn roof_quad(roofs: &TileMesh, tris: &[usize]) -> Option<[[f32; 3]; 4]> {
+    use geo::{MinimumRotatedRect, MultiPoint, Point};
+    // Plan coordinates (x, z) in f64; area and centroid from the triangles.
+    let mut area = 0.0;
+    let (mut cx, mut cz) = (0.0, 0.0);
+    let mut y = f32::NEG_INFINITY;
+    let mut points = Vec::with_capacity(tris.len() + 2);
+    for &t in tris {
+        let [a, b, c] = [0, 1, 2].map(|k| roofs.positions[roofs.indices[t * 3 + k] as usize]);
+        let (ax, az) = (a[0] as f64, a[2] as f64);
+        let (bx, bz) = (b[0] as f64, b[2] as f64);
+        let (qx, qz) = (c[0] as f64, c[2] as f64);
+        let w = ((bx - ax) * (qz - az) - (bz - az) * (qx - ax)).abs() / 2.0;
+        area += w;
+        cx += w * (ax + bx + qx) / 3.0;
+        cz += w * (az + bz + qz) / 3.0;
+        for p in [a, b, c] {
+            y = y.max(p[1]);
+            points.push(Point::new(p[0] as f64, p[2] as f64));
+        }
+    }
+    if !(area > 0.0 && area.is_finite() && y.is_finite()) {
+        return None;
+    }
+    let (cx, cz) = (cx / area, cz / area);
+    let rect = MultiPoint(points).minimum_rotated_rect()?;
+    let c: Vec<(f64, f64)> = rect.exterior().0.iter().take(4).map(|p| (p.x, p.y)).collect();
+    if c.len() < 4 {
+        return None;
+    }
+    // Axes and half sides of the rectangle.
+    let (ux, uz) = (c[1].0 - c[0].0, c[1].1 - c[0].1);
+    let (vx, vz) = (c[3].0 - c[0].0, c[3].1 - c[0].1);
+    let (lu, lv) = (ux.hypot(uz), vx.hypot(vz));
+    let rect_area = lu * lv;
+    if !(rect_area > 0.0 && rect_area.is_finite()) {
+        return None;
+    }
+    let s = (area / rect_area).sqrt().min(1.0);
+    let (mx, mz) = ((c[0].0 + c[2].0) / 2.0, (c[0].1 + c[2].1) / 2.0);
+    let (ux, uz, vx, vz) = (ux / lu, uz / lu, vx / lv, vz / lv);
+    // The centroid in the rectangle's frame, kept where the shrunk quad stays inside.
+    let (du, dv) = ((cx - mx) * ux + (cz - mz) * uz, (cx - mx) * vx + (cz - mz) * vz);
+    let (hu, hv) = (lu / 2.0 * s, lv / 2.0 * s);
+    let du = du.clamp(-(lu / 2.0 - hu), lu / 2.0 - hu);
+    let dv = dv.clamp(-(lv / 2.0 - hv), lv / 2.0 - hv);
+    let (ox, oz) = (mx + du * ux + dv * vx, mz + du * uz + dv * vz);
+    let mut quad = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)].map(|(a, b)| {
+        [
+            (ox + a * hu * ux + b * hv * vx) as f32,
+            y,
+            (oz + a * hu * uz + b * hv * vz) as f32,
+        ]
+    });
+    // Face up: the y component of the first two edges' cross product, z1·x2 − x1·z2,
+    // must be positive.
+    let e1 = (quad[1][0] - quad[0][0], quad[1][2] - quad[0][2]);
+    let e2 = (quad[2][0] - quad[0][0], quad[2][2] - quad[0][2]);
+    if e1.1 * e2.0 - e1.0 * e2.1 < 0.0 {
+        quad.swap(1, 3);
+    }
+    Some(quad)
 }
 
 /// Normal of roofs (render frame, y up).
@@ -857,11 +996,11 @@ mod tests {
         assert!(lods.near.normals.iter().all(|n| n[1] >= 0.0));
         assert!((roof_area(&lods.near, 12.0) - roof).abs() < 1e-9);
         assert_eq!((lods.near.bbox_min, lods.near.bbox_max), (m.bbox_min, m.bbox_max));
-        // Far: the roof alone, six vertices, four triangles, the same area.
-        assert_eq!(lods.far.triangle_count(), 4);
-        assert_eq!(lods.far.vertex_count(), 6);
+        // Far: the roof as one quad, four vertices, two triangles, the same area.
+        assert_eq!(lods.far.triangle_count(), 2);
+        assert_eq!(lods.far.vertex_count(), 4);
         assert!(lods.far.normals.iter().all(|n| *n == ROOF_NORMAL));
-        assert!((roof_area(&lods.far, 12.0) - roof).abs() < 1e-9);
+        assert!((roof_area(&lods.far, 12.0) - roof).abs() < 1e-3 * roof, "{roof}");
         assert_eq!(lods.far.bbox_min[1], 12.0);
         assert!(
             lods.far
@@ -870,6 +1009,100 @@ mod tests {
                 .all(|&i| (i as usize) < lods.far.vertex_count())
         );
         assert!(lods.far.building_index.iter().all(|&b| b == 7));
+    }
+
+    /// Centroid (x, z) of the up-facing triangles of `m`, weighted by area.
+    fn roof_centroid(m: &TileMesh) -> (f64, f64) {
+        let (mut a, mut x, mut z) = (0.0, 0.0, 0.0);
+        for t in m.indices.chunks_exact(3) {
+            let c = tri_cross(m, t);
+            if c[1] <= 0.0 {
+                continue;
+            }
+            let w = norm(c) / 2.0;
+            let p = [0, 1, 2].map(|k| m.positions[t[k] as usize]);
+            a += w;
+            x += w * p.iter().map(|q| q[0] as f64).sum::<f64>() / 3.0;
+            z += w * p.iter().map(|q| q[2] as f64).sum::<f64>() / 3.0;
+        }
+        (x / a, z / a)
+    }
+
+    #[test]
+    fn far_roofs_are_quads_of_the_same_area_over_the_building() {
+        let rotated_l = {
+            let (s, c) = 0.5f64.sin_cos();
+            let turn = |p: &Coord<f64>| Coord {
+                x: 300.0 + p.x * c - p.y * s,
+                y: 40.0 + p.x * s + p.y * c,
+            };
+            let l = l_shape();
+            let ring: Vec<Coord<f64>> = l.0[0].exterior().0.iter().map(turn).collect();
+            MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])
+        };
+        for (what, mp) in [
+            ("L", l_shape()),
+            ("courtyard", courtyard()),
+            ("rotated L", rotated_l),
+        ] {
+            let m = extrude(&mp, 0.0, 9.0);
+            let roofs = m.roofs();
+            assert!(roofs.triangle_count() > 2, "{what}");
+            let far = m.roof_quads();
+            assert_eq!(far.triangle_count(), 2, "{what}");
+            assert_eq!(far.vertex_count(), 4, "{what}");
+            assert!(far.positions.iter().all(|p| p[1] == 9.0), "{what}");
+            assert!(far.building_index.iter().all(|&b| b == 7), "{what}");
+            let (want, got) = (roof_area(&roofs, 9.0), roof_area(&far, 9.0));
+            assert!((want - got).abs() < 1e-3 * want, "{what}: area {got} for {want}");
+            for t in far.indices.chunks_exact(3) {
+                assert!(tri_cross(&far, t)[1] > 0.0, "{what}: a far triangle faces down");
+            }
+            // The quad sits over the building: its centre within a few metres of the roof's
+            // centroid, inside the roof's bounding box.
+            let (cx, cz) = roof_centroid(&roofs);
+            let (qx, qz) = roof_centroid(&far);
+            assert!(
+                (cx - qx).hypot(cz - qz) < 3.0,
+                "{what}: ({qx}, {qz}) for ({cx}, {cz})"
+            );
+            assert!(
+                qx > roofs.bbox_min[0] as f64 && qx < roofs.bbox_max[0] as f64,
+                "{what}"
+            );
+        }
+        // A plain rectangle is its own quad: the very same corners.
+        let m = extrude(
+            &MultiPolygon(vec![Polygon::new(square(10.0, 20.0, 10.0), vec![])]),
+            0.0,
+            5.0,
+        );
+        let (roofs, far) = (m.roofs(), m.roof_quads());
+        assert_eq!(roofs, far);
+    }
+
+    #[test]
+    fn each_part_of_a_building_gets_its_own_far_quad() {
+        let mut l = l_shape();
+        let moved: Vec<Coord<f64>> = l.0[0]
+            .exterior()
+            .0
+            .iter()
+            .map(|p| Coord {
+                x: p.x + 100.0,
+                y: p.y,
+            })
+            .collect();
+        l.0.push(Polygon::new(LineString(moved), vec![]));
+        let m = extrude(&l, 0.0, 6.0);
+        let far = m.roof_quads();
+        assert_eq!(far.triangle_count(), 4);
+        let want = roof_area(&m, 6.0);
+        assert!((roof_area(&far, 6.0) - want).abs() < 1e-3 * want);
+        // No quad bridges the 100 m between the parts: every far triangle is small.
+        for t in far.indices.chunks_exact(3) {
+            assert!(norm(tri_cross(&far, t)) / 2.0 < want / 2.0);
+        }
     }
 
     #[test]
@@ -1124,7 +1357,7 @@ mod tests {
             holed >= 40,
             "expected the Monaco polygons with holes, got {holed}"
         );
-        let mut triangles = 0;
+        let (mut triangles, mut far_triangles, mut far_roof) = (0, 0, 0);
         for (k, mp) in picked.iter().enumerate() {
             let r = mp.bounding_rect().expect("bbox");
             let origin = SceneOrigin::centre_of([r.min().x, r.min().y, r.max().x, r.max().y]);
@@ -1140,10 +1373,31 @@ mod tests {
                 "feature {k}: roof {roof} m² against footprint {foot} m²"
             );
             triangles += m.triangle_count();
+            // The far level: one quad per polygon of the footprint, of the roof's area.
+            let far = m.roof_quads();
+            far_roof += m.roofs().triangle_count();
+            far_triangles += far.triangle_count();
+            assert!(far.triangle_count() <= 2 * mp.0.len(), "feature {k}");
+            let quads = roof_area(&far, 15.0);
+            assert!(
+                ((quads - roof) / roof).abs() < 1e-3,
+                "feature {k}: quads {quads} m² for {roof} m²"
+            );
+            for t in far.indices.chunks_exact(3) {
+                assert!(
+                    tri_cross(&far, t)[1] > 0.0,
+                    "feature {k}: a far triangle faces down"
+                );
+            }
         }
         eprintln!(
-            "{} Monaco footprints ({holed} with holes): {triangles} triangles",
+            "{} Monaco footprints ({holed} with holes): {triangles} triangles; far level \
+             {far_triangles} triangles instead of {far_roof}",
             picked.len()
+        );
+        assert!(
+            far_triangles * 2 < far_roof,
+            "{far_triangles} far triangles, {far_roof} roof"
         );
     }
 

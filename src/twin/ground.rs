@@ -267,6 +267,19 @@ pub enum RibbonError {
     BadWidth,
 }
 
+/// How much of a road's shape a ribbon draws.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RoadDetail {
+    /// One quad per segment, a round fill on the outer side of every turn and a round cap
+    /// at both ends, so that roads split at junctions meet without a notch.
+    #[default]
+    Near,
+    /// For a far camera, where a road is a few pixels wide: one quad per segment, the first
+    /// and last stretched by half the width (square caps, which still close junctions);
+    /// no turn fills. A one-segment road is 2 triangles instead of 14.
+    Far,
+}
+
 /// Appends a flat ribbon of `width_m` along `line` at height `y`: one quad per segment,
 /// a round fill on the outer side of every turn and a round cap at both ends (so that
 /// roads split at junctions still meet). Every vertex carries `feature`; `out` is unchanged
@@ -278,6 +291,19 @@ pub fn push_ribbon(
     y: f32,
     feature: u32,
     origin: &SceneOrigin,
+) -> Result<(), RibbonError> {
+    push_ribbon_with(out, line, width_m, y, feature, origin, RoadDetail::Near)
+}
+
+/// [`push_ribbon`] at the given level of detail.
+pub fn push_ribbon_with(
+    out: &mut GroundMesh,
+    line: &LineString<f64>,
+    width_m: f64,
+    y: f32,
+    feature: u32,
+    origin: &SceneOrigin,
+    detail: RoadDetail,
 ) -> Result<(), RibbonError> {
     if !(width_m.is_finite() && width_m > 0.0) {
         return Err(RibbonError::BadWidth);
@@ -300,9 +326,20 @@ pub fn push_ribbon(
     }
     let h = width_m / 2.0;
     let angle = |a: [f64; 2], b: [f64; 2]| (b[1] - a[1]).atan2(b[0] - a[0]);
-    for w in pts.windows(2) {
-        let (a, b) = (w[0], w[1]);
+    let segments = pts.len() - 1;
+    for (k, w) in pts.windows(2).enumerate() {
+        let (mut a, mut b) = (w[0], w[1]);
         let t = angle(a, b);
+        if detail == RoadDetail::Far {
+            // Square caps: the ends stretched by half the width along the road.
+            let (dx, dy) = (t.cos() * h, t.sin() * h);
+            if k == 0 {
+                a = [a[0] - dx, a[1] - dy];
+            }
+            if k + 1 == segments {
+                b = [b[0] + dx, b[1] + dy];
+            }
+        }
         // Left normal of the segment.
         let n = [-t.sin() * h, t.cos() * h];
         let v0 = out.push([a[0] + n[0], a[1] + n[1]], y, feature);
@@ -311,6 +348,9 @@ pub fn push_ribbon(
         let v3 = out.push([b[0] + n[0], b[1] + n[1]], y, feature);
         out.triangle(v0, v1, v2);
         out.triangle(v0, v2, v3);
+    }
+    if detail == RoadDetail::Far {
+        return Ok(());
     }
     for w in pts.windows(3) {
         let (t0, t1) = (angle(w[0], w[1]), angle(w[1], w[2]));
@@ -400,6 +440,17 @@ pub fn road_meshes(
     tile_m: f64,
     width_override_m: impl Fn(usize) -> Option<f64>,
 ) -> (Vec<GroundTile>, GroundReport) {
+    road_meshes_with(city, tile_m, width_override_m, RoadDetail::Near)
+}
+
+/// [`road_meshes`] at the given level of detail: the same tiles, features and skips at
+/// either level.
+pub fn road_meshes_with(
+    city: &CityModel,
+    tile_m: f64,
+    width_override_m: impl Fn(usize) -> Option<f64>,
+    detail: RoadDetail,
+) -> (Vec<GroundTile>, GroundReport) {
     let mut report = GroundReport::default();
     let mut groups: BTreeMap<(usize, (i32, i32)), GroundMesh> = BTreeMap::new();
     for (i, r) in city.roads.iter().enumerate() {
@@ -410,7 +461,7 @@ pub fn road_meshes(
             .entry((layer, tile))
             .or_insert_with(|| GroundMesh::new(tile));
         let y = road_lift_m(&r.class);
-        match push_ribbon(mesh, &r.line, width, y, i as u32, &city.origin) {
+        match push_ribbon_with(mesh, &r.line, width, y, i as u32, &city.origin, detail) {
             Ok(()) => report.features += 1,
             Err(e) => report.skipped.skip(e.to_string()),
         }
@@ -580,6 +631,68 @@ mod tests {
         }
         assert!(at_edge >= 8, "{at_edge}");
         up_area(&m);
+    }
+
+    #[test]
+    fn far_ribbons_are_one_quad_per_segment_with_square_caps() {
+        let origin = SceneOrigin { x: 1000.0, y: 2000.0 };
+        let line = LineString::from(vec![(1000.0, 2000.0), (1050.0, 2000.0), (1050.0, 2050.0)]);
+        let mut far = GroundMesh::new((0, 0));
+        push_ribbon_with(&mut far, &line, 6.0, 0.0, 3, &origin, RoadDetail::Far).unwrap();
+        assert_eq!(far.triangle_count(), 2 * 2);
+        assert_eq!(far.vertex_count(), 2 * 4);
+        assert!(far.feature_index.iter().all(|&f| f == 3));
+        // The ends reach half the width beyond the line, as the near level's round caps do.
+        let mut near = GroundMesh::new((0, 0));
+        push_ribbon(&mut near, &line, 6.0, 0.0, 3, &origin).unwrap();
+        let close = |a: [f32; 3], b: [f32; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+        assert!(
+            close(far.bbox_min, near.bbox_min),
+            "{:?} {:?}",
+            far.bbox_min,
+            near.bbox_min
+        );
+        assert!(
+            close(far.bbox_max, near.bbox_max),
+            "{:?} {:?}",
+            far.bbox_max,
+            near.bbox_max
+        );
+        assert!(close(far.bbox_min, [-3.0, 0.0, -53.0]), "{:?}", far.bbox_min);
+        // Area: two 6 m wide strips of 53 m, overlapping in a 3×3 m square at the turn;
+        // close to the near level's (which rounds its caps and fills the turn).
+        let a = up_area(&far);
+        assert!((a - (2.0 * 53.0 * 6.0)).abs() < 1e-3, "{a}");
+        let n = up_area(&near);
+        assert!((a - n).abs() < 0.05 * n, "far {a} m², near {n} m²");
+    }
+
+    #[test]
+    fn far_roads_keep_the_tiles_features_and_skips_of_the_near_level() {
+        let c = city();
+        let widths = |l: usize| (l == 1).then_some(1.0);
+        let (near, nr) = road_meshes(&c, 250.0, widths);
+        let (far, fr) = road_meshes_with(&c, 250.0, widths, RoadDetail::Far);
+        assert_eq!(
+            (nr.features, nr.skipped.total()),
+            (fr.features, fr.skipped.total())
+        );
+        let keys = |t: &[GroundTile]| t.iter().map(|t| (t.layer, t.mesh.tile)).collect::<Vec<_>>();
+        assert_eq!(keys(&near), keys(&far));
+        assert!(
+            fr.triangles * 3 < nr.triangles,
+            "far {} near {}",
+            fr.triangles,
+            nr.triangles
+        );
+        for (n, f) in near.iter().zip(&far) {
+            assert_eq!(n.mesh.bbox_min[1], f.mesh.bbox_min[1]);
+            let mut fi = f.mesh.feature_index.clone();
+            let mut ni = n.mesh.feature_index.clone();
+            fi.dedup();
+            ni.dedup();
+            assert_eq!(fi, ni);
+        }
     }
 
     #[test]
