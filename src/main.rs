@@ -280,9 +280,10 @@ enum BenchCommand {
         /// shader invocations (timestamp and pipeline-statistics queries; costs a little).
         #[arg(long)]
         passes: bool,
-        /// How the main and render schedules run their systems.
-        #[arg(long, value_enum, default_value_t = citytwin::app::bench::Executor::Multi)]
-        executor: citytwin::app::bench::Executor,
+        /// How the main and render schedules run their systems (single-main: the main
+        /// world's one after another, as offscreen renders do; multi: Bevy's default).
+        #[arg(long, value_enum, default_value_t = citytwin::app::offscreen::OFFSCREEN_EXECUTOR)]
+        executor: citytwin::app::offscreen::Executor,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use bevy::diagnostic::DiagnosticsStore;
-use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
-use bevy::render::RenderApp;
 use bevy::render::diagnostic::RenderDiagnosticsPlugin;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::render::storage::ShaderBuffer;
@@ -23,7 +21,7 @@ use crate::app::AppState;
 use crate::app::city_view::BuildingTile;
 use crate::app::ground_view::GroundTileEntity;
 use crate::app::loading::{LoadError, LoadSynth, LoadTimings, LoadedCity};
-use crate::app::offscreen::{MAX_SIZE, frame, offscreen_app_with, wait_for_gpu};
+use crate::app::offscreen::{Executor, MAX_SIZE, frame, offscreen_app_with, use_executor, wait_for_gpu};
 use crate::twin::perf::{Summary, peak_rss_bytes, summarize};
 use crate::twin::synth::SYNTH_SCENE_FILE;
 
@@ -64,23 +62,8 @@ pub struct BenchJob {
     /// Also measure each render pass (GPU and CPU time, primitives) with Bevy's render
     /// diagnostics: timestamp and pipeline-statistics queries, which cost a little.
     pub passes: bool,
-    /// How the schedules' systems are run.
+    /// How the schedules' systems are run (offscreen apps: [`crate::app::offscreen::OFFSCREEN_EXECUTOR`]).
     pub executor: Executor,
-}
-
-/// How the schedules of the main and render worlds run their systems.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Executor {
-    /// Bevy's default: systems in parallel on the task pools.
-    #[default]
-    Multi,
-    /// The main world's systems one after another on the calling thread (no hand-over
-    /// between threads: for a city at rest most systems do almost nothing, so this may be
-    /// faster); the render world's in parallel.
-    SingleMain,
-    /// Both worlds' systems one after another on the calling thread.
-    Single,
 }
 
 /// One render pass's cost per timed frame (medians), from Bevy's render diagnostics.
@@ -149,26 +132,6 @@ fn drain_render_diagnostics(world: &mut World, samples: &mut BTreeMap<String, Ve
         let values: Vec<f64> = d.values().copied().collect();
         samples.entry(path.to_string()).or_default().extend(values);
         d.clear_history();
-    }
-}
-
-/// Gives every schedule of the main and render worlds the `executor`.
-fn use_executor(app: &mut App, executor: Executor) {
-    if executor == Executor::Multi {
-        return;
-    }
-    let single = |world: &mut World| {
-        if let Some(mut schedules) = world.get_resource_mut::<Schedules>() {
-            for (_, schedule) in schedules.iter_mut() {
-                schedule.set_executor(SingleThreadedExecutor::new());
-            }
-        }
-    };
-    single(app.world_mut());
-    if executor == Executor::Single
-        && let Some(render) = app.get_sub_app_mut(RenderApp)
-    {
-        single(render.world_mut());
     }
 }
 
