@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail};
 use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
+use bevy::render::RenderApp;
 use bevy::render::diagnostic::RenderDiagnosticsPlugin;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::render::storage::ShaderBuffer;
@@ -175,8 +176,13 @@ pub struct BenchReport {
     pub cpu: CpuTimes,
     /// Entities drawing building tiles (near level of detail; as many draw the far one).
     pub building_tiles: usize,
-    /// Entities drawing ground tiles (roads, areas, zones).
+    /// Entities drawing ground tiles (roads, areas, zones; near level).
     pub ground_tiles: usize,
+    /// Entities in the main world (every one with a mesh costs the renderer time each
+    /// frame, visible or not).
+    pub entities: u32,
+    /// Entities in the render world.
+    pub render_entities: u32,
     /// Peak resident memory of the process, MiB (Linux; `null` elsewhere).
     pub peak_rss_mib: Option<f64>,
     /// Assets changed per timed frame (each one is uploaded to the GPU again): a city at
@@ -236,7 +242,7 @@ impl BenchReport {
              frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, shadows {}, {:?} executor)\n\
              of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
              of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
-             building tiles       {} (ground tiles {})\n\
+             building tiles       {} (ground tiles {}; entities {}, in the render world {})\n\
              changed per frame    {:.1} buffers ({:.0} bytes), {:.1} meshes, {:.1} images\n",
             self.buildings,
             self.adapter,
@@ -259,6 +265,8 @@ impl BenchReport {
             self.main_ms.p90,
             self.building_tiles,
             self.ground_tiles,
+            self.entities,
+            self.render_entities,
             self.churn.buffers,
             self.churn.buffer_bytes,
             self.churn.meshes,
@@ -425,6 +433,9 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         drain_render_diagnostics(app.world_mut(), &mut samples);
     }
 
+    let render_entities = app
+        .get_sub_app(RenderApp)
+        .map_or(0, |r| r.world().entities().count_spawned());
     let world = app.world_mut();
     let frames = f64::from(job.frames);
     let totals = *world.resource::<AssetChurn>();
@@ -445,6 +456,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         .query_filtered::<(), With<GroundTileEntity>>()
         .iter(world)
         .count();
+    let entities = world.entities().count_spawned();
     let adapter = world.get_resource::<RenderAdapterInfo>().map_or_else(
         || "unknown".to_string(),
         |a| format!("{} ({:?})", a.name, a.backend),
@@ -474,6 +486,8 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         },
         building_tiles,
         ground_tiles,
+        entities,
+        render_entities,
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / MIB),
         churn,
         executor: job.executor,
@@ -546,6 +560,8 @@ mod tests {
             },
             building_tiles: 4,
             ground_tiles: 5,
+            entities: 321,
+            render_entities: 123,
             peak_rss_mib: Some(100.0),
             churn: AssetChurn {
                 buffers: 2.5,
@@ -577,6 +593,8 @@ mod tests {
             "msaa 4",
             "shadows on",
             "ground tiles 5",
+            "entities 321",
+            "render world 123",
             "100 MiB",
             "Single executor",
             "main_opaque_pass_3d",

@@ -79,6 +79,22 @@ pub struct RenderOutcome {
     /// Modifications of building and ground meshes seen after the first shot (recolouring
     /// makes none).
     pub mesh_changes_after_first_shot: usize,
+    /// Tiles drawn at each level of detail in the first shot.
+    pub first_shot_levels: DrawnLevels,
+}
+
+/// Tiles in view at each level of detail (visible to the camera in a frame: inside its
+/// frustum and within the level's distances).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrawnLevels {
+    /// Building tiles at the near level (roofs and walls).
+    pub buildings_near: usize,
+    /// Building tiles at the far level (one quad per roof).
+    pub buildings_far: usize,
+    /// Road tiles at the near level (round caps and joins).
+    pub roads_near: usize,
+    /// Road tiles at the far level (plain quads).
+    pub roads_far: usize,
 }
 
 /// Parses an image size written `WIDTHxHEIGHT` (e.g. `1920x1080`).
@@ -204,7 +220,7 @@ pub fn render_lit(
     })
     .add_systems(
         Update,
-        (drive, recolour_features, count_mesh_changes)
+        (drive, recolour_features, count_mesh_changes, count_drawn_levels)
             .chain()
             .in_set(AppSystems::Model),
     );
@@ -594,6 +610,33 @@ fn count_mesh_changes(
         && let Ok(mut s) = driver.status.lock()
     {
         s.outcome.mesh_changes_after_first_shot += changed;
+    }
+}
+
+/// While the first shot is being taken, notes which tiles the camera saw at which level.
+fn count_drawn_levels(
+    driver: Res<Driver>,
+    tiles: Query<(
+        &ViewVisibility,
+        AnyOf<(&BuildingTile, &BuildingTileFar, &GroundTileEntity, &GroundTileFar)>,
+    )>,
+) {
+    if driver.phase != Phase::Shooting || driver.next_shot != 0 {
+        return;
+    }
+    let roads = |set: Option<FeatureSet>| usize::from(set == Some(FeatureSet::Roads));
+    let mut levels = DrawnLevels::default();
+    for (seen, (near, far, ground, ground_far)) in &tiles {
+        if !seen.get() {
+            continue;
+        }
+        levels.buildings_near += usize::from(near.is_some());
+        levels.buildings_far += usize::from(far.is_some());
+        levels.roads_near += roads(ground.map(|g| g.set));
+        levels.roads_far += roads(ground_far.map(|g| g.set));
+    }
+    if let Ok(mut s) = driver.status.lock() {
+        s.outcome.first_shot_levels = levels;
     }
 }
 

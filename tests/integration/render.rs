@@ -78,18 +78,24 @@ fn assert_png_shows_a_city(path: &Path, size: (u32, u32)) -> Vec<u8> {
     pixels
 }
 
-#[test]
-fn default_scene_renders_and_recolours_one_building() {
-    let scene = root().join(DEFAULT_SCENE);
-    let city = load_scene(&scene).expect("default scene loads").city;
-    // The building with the largest footprint: big enough to show in the framed city.
-    let (big, _) = city
-        .buildings
+/// The index of the building with the largest footprint of the scene's city: big enough
+/// to show in the framed city.
+fn biggest_building(scene: &Path) -> usize {
+    let city = load_scene(scene).expect("the scene loads").city;
+    city.buildings
         .iter()
         .enumerate()
         .map(|(i, b)| (i, b.footprint_area_m2()))
         .max_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("the default city has buildings");
+        .expect("the city has buildings")
+        .0
+}
+
+#[test]
+fn default_scene_renders_and_recolours_one_building() {
+    let scene = root().join(DEFAULT_SCENE);
+    let city = load_scene(&scene).expect("default scene loads").city;
+    let big = biggest_building(&scene);
     let dir = tmp("render");
     let first = dir.join("city.png");
     let second = dir.join("recoloured.png");
@@ -114,6 +120,9 @@ fn default_scene_renders_and_recolours_one_building() {
     assert_eq!(outcome.buildings, city.buildings.len());
     assert!(outcome.building_tiles > 0);
     assert_eq!(outcome.mesh_changes_after_first_shot, 0);
+    // The whole city, framed a few kilometres away: buildings at the near level.
+    let levels = outcome.first_shot_levels;
+    assert!(levels.buildings_near > 0 && levels.roads_near > 0, "{levels:?}");
 
     let a = assert_png_shows_a_city(&first, SIZE);
     let b = assert_png_shows_a_city(&second, SIZE);
@@ -173,11 +182,16 @@ fn is_park_green(p: [u8; 3]) -> bool {
 /// The bookmark the layer tests look from: close enough that roads are several pixels wide.
 const STREET_BOOKMARK: &str = "Senate Square";
 
-/// The default scene written to `dir` with absolute data paths and one layer hidden.
-fn default_scene_with_hidden(dir: &Path, layer: &str) -> std::path::PathBuf {
+/// The default scene's text with absolute data paths (to be written elsewhere).
+fn default_scene_text() -> String {
     let text = std::fs::read_to_string(root().join(DEFAULT_SCENE)).expect("default scene");
     let data = root().join("data");
-    let text = text.replace("\"../data/", &format!("\"{}/", data.display()));
+    text.replace("\"../data/", &format!("\"{}/", data.display()))
+}
+
+/// The default scene written to `dir` with absolute data paths and one layer hidden.
+fn default_scene_with_hidden(dir: &Path, layer: &str) -> std::path::PathBuf {
+    let text = default_scene_text();
     let needle = format!("name: \"{layer}\",");
     assert!(text.contains(&needle), "no layer {layer} in the default scene");
     let text = text.replace(&needle, &format!("{needle} visible: false,"));
@@ -253,5 +267,62 @@ fn hidden_green_disappears_and_roads_recolour_through_their_buffer() {
     assert!(
         green_hidden * 20 < green_shown,
         "{green_hidden} park pixels left of {green_shown}"
+    );
+}
+
+/// The bookmark of the far-view test: the whole centre from 9 km, beyond the distance
+/// (6 km) where tiles switch to their far level.
+const FAR_BOOKMARK: &str = "Far";
+
+#[test]
+fn a_far_camera_draws_the_far_level_and_recolours_its_quads() {
+    let dir = tmp("render-far");
+    let text = default_scene_text();
+    let needle = "    bookmarks: [\n";
+    assert!(text.contains(needle), "the default scene has bookmarks");
+    let far = format!(
+        "{needle}        (name: \"{FAR_BOOKMARK}\", target_lonlat: (24.945, 60.168), distance_m: 9000.0, \
+         pitch_deg: 60.0, heading_deg: 0.0),\n"
+    );
+    let scene = dir.join("far.ron");
+    std::fs::write(&scene, text.replacen(needle, &far, 1)).expect("scene written");
+    let big = biggest_building(&scene);
+    let (plain, recoloured) = (dir.join("far.png"), dir.join("far-magenta.png"));
+    let size = (1280, 720);
+    let outcome = render(&RenderJob {
+        scene,
+        size,
+        bookmark: Some(FAR_BOOKMARK.to_string()),
+        shots: vec![
+            Shot {
+                out: plain.clone(),
+                ..Shot::default()
+            },
+            Shot {
+                out: recoloured.clone(),
+                recolour: vec![(big, Color::srgb(1.0, 0.0, 1.0))],
+                ..Shot::default()
+            },
+        ],
+    })
+    .expect("offscreen render");
+    let levels = outcome.first_shot_levels;
+    assert!(levels.buildings_far > 0 && levels.roads_far > 0, "{levels:?}");
+    assert_eq!((levels.buildings_near, levels.roads_near), (0, 0), "{levels:?}");
+    assert_eq!(outcome.mesh_changes_after_first_shot, 0);
+
+    let (_, _, a) = read_png_rgba(&plain).expect("a readable PNG");
+    let (_, _, b) = read_png_rgba(&recoloured).expect("a readable PNG");
+    // Roofs show as quads in the buildings' colour.
+    let grey = rgb(&a).filter(|p| is_building_grey(*p)).count();
+    assert!(grey >= 500, "only {grey} building-coloured pixels from afar");
+    // The biggest building's quad takes its new colour through the per-building buffer.
+    assert_eq!(rgb(&a).filter(|p| is_magenta(*p)).count(), 0);
+    let magenta = rgb(&b).filter(|p| is_magenta(*p)).count();
+    assert!(magenta >= 8, "only {magenta} magenta pixels");
+    let changed = rgb(&a).zip(rgb(&b)).filter(|(p, q)| p != q).count();
+    assert!(
+        changed < 4 * magenta + 50,
+        "{changed} pixels changed for one building"
     );
 }
