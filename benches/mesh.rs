@@ -11,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use citytwin::twin::extrude::{TILE_M, TileMesh, extrude_city_with};
+use citytwin::twin::extrude::{TILE_M, TileMesh, extrude_city_with, tile_lods};
 use citytwin::twin::perf::peak_rss_bytes;
 use citytwin::twin::progress::Progress;
 use citytwin::twin::synth::load_synth;
@@ -109,10 +109,19 @@ fn measure(n: usize) {
     reset_peak();
     let t = Instant::now();
     let (tiles, report) = extrude_city_with(&loaded.city, TILE_M, &progress);
-    let mesh_s = t.elapsed().as_secs_f64();
+    let extrude_s = t.elapsed().as_secs_f64();
+    // The levels of detail, as the loader thread makes them: near (no ground floors) and far
+    // (one quad per roof).
+    let t = Instant::now();
+    let lods = tile_lods(tiles);
+    let lod_s = t.elapsed().as_secs_f64();
+    let mesh_s = extrude_s + lod_s;
     let peak_mesh = PEAK.load(Ordering::Relaxed) - base;
     let with_meshes = CURRENT.load(Ordering::Relaxed) - base;
-    let mesh = mesh_bytes(&tiles);
+    let (near, far): (Vec<TileMesh>, Vec<TileMesh>) = lods.into_iter().map(|l| (l.near, l.far)).unzip();
+    let mesh = mesh_bytes(&near) + mesh_bytes(&far);
+    let triangles = |t: &[TileMesh]| t.iter().map(TileMesh::triangle_count).sum::<usize>();
+    let b = loaded.city.buildings.len();
 
     // Where the model's bytes go: drop the attribute maps, then the footprints.
     let before = CURRENT.load(Ordering::Relaxed);
@@ -126,13 +135,21 @@ fn measure(n: usize) {
     }
     let footprints = before - CURRENT.load(Ordering::Relaxed);
 
-    let b = loaded.city.buildings.len();
     println!(
         "== synthetic city, {b} buildings ({} tiles, {} triangles)",
         report.tiles, report.triangles
     );
     println!("  generate + model   {load_s:>7.3} s");
-    println!("  meshes             {mesh_s:>7.3} s");
+    println!(
+        "  meshes             {mesh_s:>7.3} s (extrusion {extrude_s:.3} s, levels of detail {lod_s:.3} s)"
+    );
+    println!(
+        "  triangles          near {} ({:.1}/building), far {} ({:.1}/building)",
+        triangles(&near),
+        per_building(triangles(&near), b),
+        triangles(&far),
+        per_building(triangles(&far), b)
+    );
     println!("  city → meshes      {:>7.3} s", load_s + mesh_s);
     println!(
         "  city model kept    {:>7.0} B/building ({:.0} MiB): attributes {:.0}, footprints {:.0}, rest {:.0}",
@@ -143,7 +160,7 @@ fn measure(n: usize) {
         per_building(model.saturating_sub(attributes + footprints), b),
     );
     println!(
-        "  mesh data          {:>7.0} B/building ({:.0} MiB)",
+        "  mesh data          {:>7.0} B/building ({:.0} MiB, both levels)",
         per_building(mesh, b),
         mesh as f64 / MIB
     );
