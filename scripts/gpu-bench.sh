@@ -35,9 +35,9 @@ one() {
 if [ "${1:-}" = "matrix" ]; then
   out="${2:-}"
   runs=(
+    "1M-4K-msaa1-single 1000000 3840x2160 120 1 --executor single"
     "1M-4K-msaa1-single-main 1000000 3840x2160 120 1 --executor single-main"
     "1M-4K-msaa1-multi 1000000 3840x2160 120 1 --executor multi"
-    "1M-4K-msaa1-single 1000000 3840x2160 120 1 --executor single"
     "1M-4K-msaa1-passes 1000000 3840x2160 60 1 --passes"
     "1M-4K-msaa4 1000000 3840x2160 120 4"
     "100k-4K-msaa1 100000 3840x2160 120 1"

@@ -280,8 +280,9 @@ enum BenchCommand {
         /// shader invocations (timestamp and pipeline-statistics queries; costs a little).
         #[arg(long)]
         passes: bool,
-        /// How the main and render schedules run their systems (single-main: the main
-        /// world's one after another, as offscreen renders do; multi: Bevy's default).
+        /// How the main and render schedules run their systems (single: each world's one
+        /// after another, as offscreen renders do; single-main: the main world's only;
+        /// multi: Bevy's default, in parallel).
         #[arg(long, value_enum, default_value_t = citytwin::app::offscreen::OFFSCREEN_EXECUTOR)]
         executor: citytwin::app::offscreen::Executor,
         /// Print one JSON object.

@@ -7,15 +7,16 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
-use bevy::render::RenderApp;
 use bevy::render::diagnostic::RenderDiagnosticsPlugin;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::render::storage::ShaderBuffer;
+use bevy::render::{Render, RenderApp, RenderSystems};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -166,6 +167,13 @@ pub struct BenchReport {
     /// The part of `update_ms` spent in the main world's schedule (our systems and
     /// Bevy's), the rest being extraction to and rendering in the render world.
     pub main_ms: Summary,
+    /// The part of `update_ms` spent in the render world's schedule before rendering:
+    /// preparing assets, specialising pipelines, queueing, sorting and batching the
+    /// visible meshes, writing buffers and bind groups (`null` without a render world).
+    pub prepare_ms: Option<Summary>,
+    /// The part of `update_ms` spent rendering: running the render graph, which encodes
+    /// and submits the GPU's commands (a software rasteriser may draw within it).
+    pub render_ms: Option<Summary>,
     /// Frames timed.
     pub frames: u32,
     /// Samples per pixel (multisample anti-aliasing; 1 = off).
@@ -231,6 +239,14 @@ fn changed<A: Asset>(e: &AssetEvent<A>) -> bool {
     matches!(e, AssetEvent::Added { .. } | AssetEvent::Modified { .. })
 }
 
+/// A summary as `min … median … p90 …`, or `-` when there is none.
+fn summary_text(s: Option<Summary>) -> String {
+    s.map_or_else(
+        || "-".to_string(),
+        |s| format!("min {:.2}  median {:.2}  p90 {:.2}", s.min, s.median, s.p90),
+    )
+}
+
 impl BenchReport {
     /// A few lines for people.
     pub fn text(&self) -> String {
@@ -242,6 +258,8 @@ impl BenchReport {
              frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, shadows {}, {:?} executor)\n\
              of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
              of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
+             of which prepare ms  {}\n\
+             of which render ms   {}\n\
              building tiles       {} (ground tiles {}; entities {}, in the render world {})\n\
              changed per frame    {:.1} buffers ({:.0} bytes), {:.1} meshes, {:.1} images\n",
             self.buildings,
@@ -263,6 +281,8 @@ impl BenchReport {
             self.main_ms.min,
             self.main_ms.median,
             self.main_ms.p90,
+            summary_text(self.prepare_ms),
+            summary_text(self.render_ms),
             self.building_tiles,
             self.ground_tiles,
             self.entities,
@@ -315,6 +335,75 @@ fn main_schedule_ends(mut timer: ResMut<MainScheduleTimer>) {
     if let Some(t) = timer.started.take() {
         timer.last_ms = t.elapsed().as_secs_f64() * 1000.0;
     }
+}
+
+/// Where the render world's schedule is in the frame being timed: when it began, when its
+/// rendering began (the render graph: encoding and submitting commands), when that ended.
+#[derive(Debug, Default)]
+struct RenderMarks {
+    started: Option<Instant>,
+    rendering: Option<Instant>,
+    /// Milliseconds from the schedule's start to rendering (applying the extracted
+    /// commands, preparing assets, specialising, queueing, sorting, preparing buffers and
+    /// bind groups: the per-entity work), and of rendering.
+    last_ms: (f64, f64),
+}
+
+/// [`RenderMarks`] shared between the render world (which writes) and the bench (which
+/// reads after each frame).
+#[derive(Resource, Clone, Default)]
+struct RenderTimer(Arc<Mutex<RenderMarks>>);
+
+impl RenderTimer {
+    fn mark(&self, f: impl FnOnce(&mut RenderMarks)) {
+        if let Ok(mut m) = self.0.lock() {
+            f(&mut m);
+        }
+    }
+
+    /// The last frame's (preparation, rendering) milliseconds.
+    fn last_ms(&self) -> (f64, f64) {
+        self.0.lock().map_or((f64::NAN, f64::NAN), |m| m.last_ms)
+    }
+}
+
+/// First system of the render world's schedule.
+fn render_schedule_starts(timer: Res<RenderTimer>) {
+    timer.mark(|m| m.started = Some(Instant::now()));
+}
+
+/// Last system before rendering.
+fn rendering_starts(timer: Res<RenderTimer>) {
+    timer.mark(|m| m.rendering = Some(Instant::now()));
+}
+
+/// First system after rendering.
+fn rendering_ends(timer: Res<RenderTimer>) {
+    timer.mark(|m| {
+        let now = Instant::now();
+        if let (Some(s), Some(r)) = (m.started.take(), m.rendering.take()) {
+            m.last_ms = ((r - s).as_secs_f64() * 1000.0, (now - r).as_secs_f64() * 1000.0);
+        }
+    });
+}
+
+/// Adds the render world's timing systems (when there is a render world).
+fn time_render_world(app: &mut App, timer: &RenderTimer) {
+    let Some(render) = app.get_sub_app_mut(RenderApp) else {
+        return;
+    };
+    render.insert_resource(timer.clone()).add_systems(
+        Render,
+        (
+            render_schedule_starts.before(RenderSystems::ExtractCommands),
+            rendering_starts
+                .after(RenderSystems::Prepare)
+                .before(RenderSystems::Render),
+            rendering_ends
+                .after(RenderSystems::Render)
+                .before(RenderSystems::Cleanup),
+        ),
+    );
 }
 
 /// The multisample setting for so many samples per pixel.
@@ -372,6 +461,8 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     app.init_resource::<MainScheduleTimer>()
         .add_systems(First, main_schedule_starts)
         .add_systems(Last, main_schedule_ends);
+    let render_timer = RenderTimer::default();
+    time_render_world(&mut app, &render_timer);
     let load_to_first_frame_s = loop {
         frame(&mut app);
         let world = app.world_mut();
@@ -423,11 +514,16 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
     let mut frame_ms = Vec::with_capacity(job.frames as usize);
     let mut update_ms = Vec::with_capacity(job.frames as usize);
     let mut main_ms = Vec::with_capacity(job.frames as usize);
+    let mut prepare_ms = Vec::with_capacity(job.frames as usize);
+    let mut render_ms = Vec::with_capacity(job.frames as usize);
     for _ in 0..job.frames {
         let t = Instant::now();
         app.update();
         update_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         main_ms.push(app.world().resource::<MainScheduleTimer>().last_ms);
+        let (prepare, render) = render_timer.last_ms();
+        prepare_ms.push(prepare);
+        render_ms.push(render);
         wait_for_gpu(&app);
         frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         drain_render_diagnostics(app.world_mut(), &mut samples);
@@ -476,6 +572,8 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         frame_ms: summarize(&frame_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
         update_ms: summarize(&update_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
         main_ms: summarize(&main_ms).ok_or_else(|| anyhow!("no frame was timed"))?,
+        prepare_ms: summarize(&prepare_ms),
+        render_ms: summarize(&render_ms),
         frames: job.frames,
         msaa: job.msaa,
         shadows,
@@ -550,6 +648,12 @@ mod tests {
                 median: 0.375,
                 p90: 0.4375,
             },
+            prepare_ms: Some(Summary {
+                min: 0.5,
+                median: 0.75,
+                p90: 1.5,
+            }),
+            render_ms: None,
             frames: 3,
             msaa: 4,
             shadows: true,
@@ -589,6 +693,8 @@ mod tests {
             "p90 3.00",
             "median 0.75",
             "median 0.38",
+            "prepare ms  min 0.50  median 0.75",
+            "render ms   -",
             "2.5 buffers (4096 bytes)",
             "msaa 4",
             "shadows on",

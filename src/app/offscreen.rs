@@ -236,7 +236,14 @@ pub fn render_lit(
         .clone();
     match status.error {
         Some(e) => Err(anyhow!(e)),
-        None => Ok(status.outcome),
+        None => {
+            let l = status.outcome.first_shot_levels;
+            info!(
+                "tiles drawn: buildings {} near, {} far; roads {} near, {} far",
+                l.buildings_near, l.buildings_far, l.roads_near, l.roads_far
+            );
+            Ok(status.outcome)
+        }
     }
 }
 
@@ -316,11 +323,13 @@ pub enum Executor {
 
 /// How offscreen apps run their schedules. Without pipelined rendering a frame is the main
 /// world's schedule, then the render world's, then the GPU's work, one after the other, so
-/// the main world's time adds to every frame; for a city at rest its systems do almost
-/// nothing and handing them between threads costs more than running them in a row
-/// (`citytwin bench render --executor`, 10,000 buildings on this project's 2-core build
-/// machine: main world 2.47 ms per frame in parallel, 0.74 ms in a row).
-pub const OFFSCREEN_EXECUTOR: Executor = Executor::SingleMain;
+/// every schedule's time adds to every frame; for a city at rest most systems do almost
+/// nothing, and handing them between threads costs more than running them in a row
+/// (`citytwin bench render --executor`, 100,000 buildings on this project's 2-core build
+/// machine: main world 3.7 ms per frame in parallel, 1.0 ms in a row; render world before
+/// rendering 3.3 ms in parallel, 2.1 ms in a row). Systems that split their own work
+/// (parallel queries) still use every core.
+pub const OFFSCREEN_EXECUTOR: Executor = Executor::Single;
 
 /// Gives every schedule of the main and render worlds the `executor` (schedules created
 /// later keep Bevy's default).
