@@ -32,7 +32,7 @@ use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
 use crate::twin::gis::layer::LayerKind;
 use crate::twin::ground::{
-    GroundMesh, GroundReport, GroundTile, RoadDetail, area_meshes, road_meshes, road_meshes_with, zone_meshes,
+    GroundMesh, GroundReport, GroundTile, RoadDetail, area_meshes, road_meshes, zone_meshes,
 };
 use crate::twin::scene::Scene;
 
@@ -563,9 +563,12 @@ fn spawn_ground(
         let width = |l| layer_look(city, scene, l).width_m;
         let ((tiles, report), far) = match set {
             FeatureSet::Roads => {
-                let (far, far_report) = road_meshes_with(city, GROUND_TILE_M, width, RoadDetail::Far);
+                let (far, far_report) = road_meshes(city, GROUND_TILE_M, width, RoadDetail::Far);
                 info!("3D roads, far level: {} triangles", far_report.triangles);
-                (road_meshes(city, GROUND_TILE_M, width), Some(far))
+                (
+                    road_meshes(city, GROUND_TILE_M, width, RoadDetail::Near),
+                    Some(far),
+                )
             }
             FeatureSet::Areas => (area_meshes(city, GROUND_TILE_M), None),
             FeatureSet::Zones => (zone_meshes(city, GROUND_TILE_M), None),

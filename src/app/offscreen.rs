@@ -622,14 +622,16 @@ fn count_mesh_changes(
     }
 }
 
+/// Which kind of tile an entity is: a building or ground tile at its near or far level.
+type TileLevel = AnyOf<(
+    &'static BuildingTile,
+    &'static BuildingTileFar,
+    &'static GroundTileEntity,
+    &'static GroundTileFar,
+)>;
+
 /// While the first shot is being taken, notes which tiles the camera saw at which level.
-fn count_drawn_levels(
-    driver: Res<Driver>,
-    tiles: Query<(
-        &ViewVisibility,
-        AnyOf<(&BuildingTile, &BuildingTileFar, &GroundTileEntity, &GroundTileFar)>,
-    )>,
-) {
+fn count_drawn_levels(driver: Res<Driver>, tiles: Query<(&ViewVisibility, TileLevel)>) {
     if driver.phase != Phase::Shooting || driver.next_shot != 0 {
         return;
     }

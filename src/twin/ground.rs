@@ -281,22 +281,11 @@ pub enum RoadDetail {
 }
 
 /// Appends a flat ribbon of `width_m` along `line` at height `y`: one quad per segment,
-/// a round fill on the outer side of every turn and a round cap at both ends (so that
-/// roads split at junctions still meet). Every vertex carries `feature`; `out` is unchanged
-/// on error.
+/// and at [`RoadDetail::Near`] a round fill on the outer side of every turn and a round
+/// cap at both ends (so that roads split at junctions still meet), at
+/// [`RoadDetail::Far`] square ends. Every vertex carries `feature`; `out` is unchanged on
+/// error.
 pub fn push_ribbon(
-    out: &mut GroundMesh,
-    line: &LineString<f64>,
-    width_m: f64,
-    y: f32,
-    feature: u32,
-    origin: &SceneOrigin,
-) -> Result<(), RibbonError> {
-    push_ribbon_with(out, line, width_m, y, feature, origin, RoadDetail::Near)
-}
-
-/// [`push_ribbon`] at the given level of detail.
-pub fn push_ribbon_with(
     out: &mut GroundMesh,
     line: &LineString<f64>,
     width_m: f64,
@@ -432,20 +421,11 @@ fn finish(groups: BTreeMap<(usize, (i32, i32)), GroundMesh>, report: &mut Ground
     out
 }
 
-/// Every road as a ribbon, grouped by layer and tile. `width_override_m(layer)` gives a
+/// Every road as a ribbon at the given level of detail, grouped by layer and tile (the
+/// same tiles, features and skips at either level). `width_override_m(layer)` gives a
 /// layer's width override (the scene's `style.line_width_m`). Feature index = index in
 /// `city.roads`. Bad roads are counted in the report, never panicking.
 pub fn road_meshes(
-    city: &CityModel,
-    tile_m: f64,
-    width_override_m: impl Fn(usize) -> Option<f64>,
-) -> (Vec<GroundTile>, GroundReport) {
-    road_meshes_with(city, tile_m, width_override_m, RoadDetail::Near)
-}
-
-/// [`road_meshes`] at the given level of detail: the same tiles, features and skips at
-/// either level.
-pub fn road_meshes_with(
     city: &CityModel,
     tile_m: f64,
     width_override_m: impl Fn(usize) -> Option<f64>,
@@ -461,7 +441,7 @@ pub fn road_meshes_with(
             .entry((layer, tile))
             .or_insert_with(|| GroundMesh::new(tile));
         let y = road_lift_m(&r.class);
-        match push_ribbon_with(mesh, &r.line, width, y, i as u32, &city.origin, detail) {
+        match push_ribbon(mesh, &r.line, width, y, i as u32, &city.origin, detail) {
             Ok(()) => report.features += 1,
             Err(e) => report.skipped.skip(e.to_string()),
         }
@@ -584,7 +564,16 @@ mod tests {
     fn straight_ribbon_is_a_quad_with_two_caps() {
         let mut m = GroundMesh::new((0, 0));
         let line = LineString::from(vec![(0.0, 0.0), (100.0, 0.0)]);
-        push_ribbon(&mut m, &line, 8.0, 0.5, 42, &SceneOrigin::default()).unwrap();
+        push_ribbon(
+            &mut m,
+            &line,
+            8.0,
+            0.5,
+            42,
+            &SceneOrigin::default(),
+            RoadDetail::Near,
+        )
+        .unwrap();
         let cap_tris = arc_steps(PI);
         assert_eq!(m.vertex_count(), 4 + 2 * cap_vertices());
         assert_eq!(m.triangle_count(), 2 + 2 * cap_tris);
@@ -604,7 +593,7 @@ mod tests {
         let origin = SceneOrigin { x: 1000.0, y: 2000.0 };
         let line = LineString::from(vec![(1000.0, 2000.0), (1050.0, 2000.0), (1050.0, 2050.0)]);
         let mut m = GroundMesh::new((0, 0));
-        push_ribbon(&mut m, &line, 6.0, 0.0, 0, &origin).unwrap();
+        push_ribbon(&mut m, &line, 6.0, 0.0, 0, &origin, RoadDetail::Near).unwrap();
         let join_tris = arc_steps(PI / 2.0);
         assert_eq!(m.vertex_count(), 2 * 4 + (join_tris + 2) + 2 * cap_vertices());
         assert_eq!(m.triangle_count(), 2 * 2 + join_tris + 2 * arc_steps(PI));
@@ -638,13 +627,13 @@ mod tests {
         let origin = SceneOrigin { x: 1000.0, y: 2000.0 };
         let line = LineString::from(vec![(1000.0, 2000.0), (1050.0, 2000.0), (1050.0, 2050.0)]);
         let mut far = GroundMesh::new((0, 0));
-        push_ribbon_with(&mut far, &line, 6.0, 0.0, 3, &origin, RoadDetail::Far).unwrap();
+        push_ribbon(&mut far, &line, 6.0, 0.0, 3, &origin, RoadDetail::Far).unwrap();
         assert_eq!(far.triangle_count(), 2 * 2);
         assert_eq!(far.vertex_count(), 2 * 4);
         assert!(far.feature_index.iter().all(|&f| f == 3));
         // The ends reach half the width beyond the line, as the near level's round caps do.
         let mut near = GroundMesh::new((0, 0));
-        push_ribbon(&mut near, &line, 6.0, 0.0, 3, &origin).unwrap();
+        push_ribbon(&mut near, &line, 6.0, 0.0, 3, &origin, RoadDetail::Near).unwrap();
         let close = |a: [f32; 3], b: [f32; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
         assert!(
             close(far.bbox_min, near.bbox_min),
@@ -671,8 +660,8 @@ mod tests {
     fn far_roads_keep_the_tiles_features_and_skips_of_the_near_level() {
         let c = city();
         let widths = |l: usize| (l == 1).then_some(1.0);
-        let (near, nr) = road_meshes(&c, 250.0, widths);
-        let (far, fr) = road_meshes_with(&c, 250.0, widths, RoadDetail::Far);
+        let (near, nr) = road_meshes(&c, 250.0, widths, RoadDetail::Near);
+        let (far, fr) = road_meshes(&c, 250.0, widths, RoadDetail::Far);
         assert_eq!(
             (nr.features, nr.skipped.total()),
             (fr.features, fr.skipped.total())
@@ -701,17 +690,17 @@ mod tests {
         let o = SceneOrigin::default();
         let one = LineString::from(vec![(0.0, 0.0), (0.0, 0.001)]);
         assert_eq!(
-            push_ribbon(&mut m, &one, 5.0, 0.0, 0, &o),
+            push_ribbon(&mut m, &one, 5.0, 0.0, 0, &o, RoadDetail::Near),
             Err(RibbonError::TooShort)
         );
         let nan = LineString::from(vec![(0.0, 0.0), (f64::NAN, 1.0)]);
         assert_eq!(
-            push_ribbon(&mut m, &nan, 5.0, 0.0, 0, &o),
+            push_ribbon(&mut m, &nan, 5.0, 0.0, 0, &o, RoadDetail::Near),
             Err(RibbonError::NonFinite)
         );
         let ok = LineString::from(vec![(0.0, 0.0), (10.0, 0.0)]);
         assert_eq!(
-            push_ribbon(&mut m, &ok, 0.0, 0.0, 0, &o),
+            push_ribbon(&mut m, &ok, 0.0, 0.0, 0, &o, RoadDetail::Near),
             Err(RibbonError::BadWidth)
         );
         assert!(m.positions.is_empty() && m.indices.is_empty());
@@ -808,7 +797,7 @@ mod tests {
     #[test]
     fn roads_by_layer_and_tile_with_their_index() {
         let c = city();
-        let (tiles, report) = road_meshes(&c, 250.0, |l| (l == 1).then_some(1.0));
+        let (tiles, report) = road_meshes(&c, 250.0, |l| (l == 1).then_some(1.0), RoadDetail::Near);
         assert_eq!(report.features, 2);
         assert_eq!(report.skipped.total(), 1);
         assert_eq!(tiles.len(), 2);

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use bevy::prelude::Color;
 use citytwin::app::ground_view::FeatureSet;
-use citytwin::app::offscreen::{RenderJob, Shot, read_png_rgba, render};
+use citytwin::app::offscreen::{RenderJob, RenderOutcome, Shot, read_png_rgba, render};
 use citytwin::twin::load::load_scene;
 use citytwin::twin::scene::DEFAULT_SCENE;
 
@@ -91,6 +91,35 @@ fn biggest_building(scene: &Path) -> usize {
         .0
 }
 
+/// Renders the scene twice in one app, from the bookmark or the whole city: as it is to
+/// `plain`, then with building `big` magenta to `recoloured`.
+fn render_then_magenta(
+    scene: std::path::PathBuf,
+    size: (u32, u32),
+    bookmark: Option<&str>,
+    big: usize,
+    plain: &Path,
+    recoloured: &Path,
+) -> RenderOutcome {
+    render(&RenderJob {
+        scene,
+        size,
+        bookmark: bookmark.map(str::to_string),
+        shots: vec![
+            Shot {
+                out: plain.to_path_buf(),
+                ..Shot::default()
+            },
+            Shot {
+                out: recoloured.to_path_buf(),
+                recolour: vec![(big, Color::srgb(1.0, 0.0, 1.0))],
+                ..Shot::default()
+            },
+        ],
+    })
+    .expect("offscreen render")
+}
+
 #[test]
 fn default_scene_renders_and_recolours_one_building() {
     let scene = root().join(DEFAULT_SCENE);
@@ -99,24 +128,7 @@ fn default_scene_renders_and_recolours_one_building() {
     let dir = tmp("render");
     let first = dir.join("city.png");
     let second = dir.join("recoloured.png");
-    let outcome = render(&RenderJob {
-        scene,
-        size: SIZE,
-        bookmark: None,
-        shots: vec![
-            Shot {
-                out: first.clone(),
-                recolour: Vec::new(),
-                ..Shot::default()
-            },
-            Shot {
-                out: second.clone(),
-                recolour: vec![(big, Color::srgb(1.0, 0.0, 1.0))],
-                ..Shot::default()
-            },
-        ],
-    })
-    .expect("offscreen render");
+    let outcome = render_then_magenta(scene, SIZE, None, big, &first, &second);
     assert_eq!(outcome.buildings, city.buildings.len());
     assert!(outcome.building_tiles > 0);
     assert_eq!(outcome.mesh_changes_after_first_shot, 0);
@@ -288,24 +300,7 @@ fn a_far_camera_draws_the_far_level_and_recolours_its_quads() {
     std::fs::write(&scene, text.replacen(needle, &far, 1)).expect("scene written");
     let big = biggest_building(&scene);
     let (plain, recoloured) = (dir.join("far.png"), dir.join("far-magenta.png"));
-    let size = (1280, 720);
-    let outcome = render(&RenderJob {
-        scene,
-        size,
-        bookmark: Some(FAR_BOOKMARK.to_string()),
-        shots: vec![
-            Shot {
-                out: plain.clone(),
-                ..Shot::default()
-            },
-            Shot {
-                out: recoloured.clone(),
-                recolour: vec![(big, Color::srgb(1.0, 0.0, 1.0))],
-                ..Shot::default()
-            },
-        ],
-    })
-    .expect("offscreen render");
+    let outcome = render_then_magenta(scene, (1280, 720), Some(FAR_BOOKMARK), big, &plain, &recoloured);
     let levels = outcome.first_shot_levels;
     assert!(levels.buildings_far > 0 && levels.roads_far > 0, "{levels:?}");
     assert_eq!((levels.buildings_near, levels.roads_near), (0, 0), "{levels:?}");
