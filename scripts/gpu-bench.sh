@@ -11,7 +11,8 @@
 #   bash scripts/gpu-bench.sh matrix [OUT_DIR]
 # runs, one after the other, what the 1M-building goal needs (about a minute on an H200):
 # 1M at 3840x2160 MSAA 1 with each schedule executor, then with per-pass GPU timings and
-# triangle counts (--passes), then MSAA 4, then 100k for scale; one labelled JSON line
+# triangle counts (--passes), then MSAA 4, FXAA and SMAA (anti-aliasing by post-process
+# instead of multisampling), then 100k for scale; one labelled JSON line
 # each, also written to OUT_DIR/gpu-bench.jsonl when OUT_DIR is given.
 set -euo pipefail
 [ -f .gpu/run.sh ] || { echo "no .gpu/run.sh: run gpu-prepare on the build machine first" >&2; exit 1; }
@@ -40,6 +41,8 @@ if [ "${1:-}" = "matrix" ]; then
     "1M-4K-msaa1-multi 1000000 3840x2160 120 1 --executor multi"
     "1M-4K-msaa1-passes 1000000 3840x2160 60 1 --passes"
     "1M-4K-msaa4 1000000 3840x2160 120 4"
+    "1M-4K-fxaa 1000000 3840x2160 120 1 --aa fxaa"
+    "1M-4K-smaa 1000000 3840x2160 120 1 --aa smaa"
     "100k-4K-msaa1 100000 3840x2160 120 1"
   )
   status=0

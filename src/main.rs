@@ -280,6 +280,9 @@ enum BenchCommand {
         /// shader invocations (timestamp and pipeline-statistics queries; costs a little).
         #[arg(long)]
         passes: bool,
+        /// Post-process anti-aliasing instead of multisampling (with --msaa 1).
+        #[arg(long = "aa", value_enum, default_value_t = citytwin::app::bench::PostAa::None)]
+        post_aa: citytwin::app::bench::PostAa,
         /// How the main and render schedules run their systems (single: each world's one
         /// after another, as offscreen renders do; single-main: the main world's only;
         /// multi: Bevy's default, in parallel).
@@ -311,7 +314,7 @@ enum BenchCommand {
 
 fn run_bench(what: BenchCommand) -> Result<(), String> {
     use citytwin::app::bench::{BenchCity, BenchJob, bench_render};
-    let (scene, buildings, size, frames, seed, msaa, shadows, passes, executor, json) = match what {
+    let (scene, buildings, size, frames, seed, msaa, shadows, passes, post_aa, executor, json) = match what {
         BenchCommand::Render {
             scene,
             buildings,
@@ -321,10 +324,11 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
             msaa,
             shadows,
             passes,
+            post_aa,
             executor,
             json,
         } => (
-            scene, buildings, size, frames, seed, msaa, shadows, passes, executor, json,
+            scene, buildings, size, frames, seed, msaa, shadows, passes, post_aa, executor, json,
         ),
         BenchCommand::Feeds { json } => return run_bench_feeds(json),
         BenchCommand::Panels { scene, frames, json } => {
@@ -349,6 +353,7 @@ fn run_bench(what: BenchCommand) -> Result<(), String> {
         msaa,
         shadows: Some(shadows),
         passes,
+        post_aa,
         executor,
     })
     .map_err(|e| e.to_string())?;

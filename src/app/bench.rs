@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
+use bevy::anti_alias::fxaa::Fxaa;
+use bevy::anti_alias::smaa::Smaa;
 use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
 use bevy::render::diagnostic::RenderDiagnosticsPlugin;
@@ -64,8 +66,24 @@ pub struct BenchJob {
     /// Also measure each render pass (GPU and CPU time, primitives) with Bevy's render
     /// diagnostics: timestamp and pipeline-statistics queries, which cost a little.
     pub passes: bool,
+    /// Post-process anti-aliasing on the cameras (with `msaa` 1 instead of multisampling).
+    pub post_aa: PostAa,
     /// How the schedules' systems are run (offscreen apps: [`crate::app::offscreen::OFFSCREEN_EXECUTOR`]).
     pub executor: Executor,
+}
+
+/// Anti-aliasing by a post-process pass over the finished image, instead of multisampling
+/// (which, on a GPU with little raster hardware, multiplies the rasteriser's work).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum PostAa {
+    /// None.
+    #[default]
+    None,
+    /// Fast approximate anti-aliasing: one full-screen pass.
+    Fxaa,
+    /// Subpixel morphological anti-aliasing: three full-screen passes, sharper.
+    Smaa,
 }
 
 /// One render pass's cost per timed frame (medians), from Bevy's render diagnostics.
@@ -178,6 +196,8 @@ pub struct BenchReport {
     pub frames: u32,
     /// Samples per pixel (multisample anti-aliasing; 1 = off).
     pub msaa: u32,
+    /// Post-process anti-aliasing.
+    pub post_aa: PostAa,
     /// Whether sun shadows were on (a shadow pass every frame).
     pub shadows: bool,
     /// The CPU part alone.
@@ -255,7 +275,7 @@ impl BenchReport {
             "{} buildings at {w}x{h} on {}\n\
              load to first frame  {:.2} s\n\
              CPU part             {:.2} s (load {:.2} s, meshes {:.2} s)\n\
-             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, shadows {}, {:?} executor)\n\
+             frame time ms        min {:.2}  median {:.2}  p90 {:.2}  ({} frames, msaa {}, post AA {:?}, shadows {}, {:?} executor)\n\
              of which update ms   min {:.2}  median {:.2}  p90 {:.2}\n\
              of which main ms     min {:.2}  median {:.2}  p90 {:.2}\n\
              of which prepare ms  {}\n\
@@ -273,6 +293,7 @@ impl BenchReport {
             self.frame_ms.p90,
             self.frames,
             self.msaa,
+            self.post_aa,
             if self.shadows { "on" } else { "off" },
             self.executor,
             self.update_ms.min,
@@ -427,6 +448,9 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         bail!("frames: {} (1 to {MAX_FRAMES})", job.frames);
     }
     let msaa = msaa_of(job.msaa)?;
+    if job.post_aa != PostAa::None && job.msaa != 1 {
+        bail!("--aa {:?} replaces multisampling: give --msaa 1", job.post_aa);
+    }
     let (scene, synth) = match &job.city {
         BenchCity::Synth { buildings, seed } => {
             if *buildings == 0 {
@@ -500,7 +524,17 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         .iter(app.world())
         .collect();
     for c in cameras {
-        app.world_mut().entity_mut(c).insert(msaa);
+        let mut camera = app.world_mut().entity_mut(c);
+        camera.insert(msaa);
+        match job.post_aa {
+            PostAa::None => {}
+            PostAa::Fxaa => {
+                camera.insert(Fxaa::default());
+            }
+            PostAa::Smaa => {
+                camera.insert(Smaa::default());
+            }
+        }
     }
     frame(&mut app);
     app.init_resource::<AssetChurn>().add_systems(Last, count_churn);
@@ -576,6 +610,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         render_ms: summarize(&render_ms),
         frames: job.frames,
         msaa: job.msaa,
+        post_aa: job.post_aa,
         shadows,
         cpu: CpuTimes {
             load_s: timings.load_s,
@@ -606,6 +641,7 @@ mod tests {
             msaa: 4,
             shadows: None,
             passes: false,
+            post_aa: PostAa::None,
             executor: Executor::Multi,
         };
         let synth = BenchCity::Synth {
@@ -624,6 +660,16 @@ mod tests {
         let missing = BenchCity::Scene(PathBuf::from("/nonexistent/bench.ron"));
         let e = bench_render(&job(missing, (10, 10), 1)).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/bench.ron"), "{e}");
+        let few = BenchCity::Synth {
+            buildings: 10,
+            seed: 1,
+        };
+        let fxaa_over_msaa = BenchJob {
+            post_aa: PostAa::Fxaa,
+            ..job(few, (10, 10), 1)
+        };
+        let e = bench_render(&fxaa_over_msaa).unwrap_err();
+        assert!(e.to_string().contains("--msaa 1"), "{e}");
     }
 
     #[test]
@@ -656,6 +702,7 @@ mod tests {
             render_ms: None,
             frames: 3,
             msaa: 4,
+            post_aa: PostAa::Fxaa,
             shadows: true,
             cpu: CpuTimes {
                 load_s: 0.1,
@@ -697,6 +744,7 @@ mod tests {
             "render ms   -",
             "2.5 buffers (4096 bytes)",
             "msaa 4",
+            "post AA Fxaa",
             "shadows on",
             "ground tiles 5",
             "entities 321",

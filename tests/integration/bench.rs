@@ -66,3 +66,57 @@ fn bench_render_needs_a_city_and_sane_numbers() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/bench.ron"));
 }
+
+#[test]
+fn bench_render_breaks_a_frame_into_passes_and_schedules() {
+    let out = Command::new(env!("CARGO_BIN_EXE_citytwin"))
+        .args([
+            "bench",
+            "render",
+            "--buildings",
+            &BUILDINGS.to_string(),
+            "--size",
+            "64x48",
+            "--frames",
+            &FRAMES.to_string(),
+            "--msaa",
+            "1",
+            "--aa",
+            "fxaa",
+            "--passes",
+            "--executor",
+            "single",
+            "--json",
+        ])
+        .output()
+        .expect("runs citytwin");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["executor"], "single");
+    assert_eq!(v["post_aa"], "fxaa");
+    let passes = v["passes"].as_array().expect("passes");
+    let pass = |name: &str| {
+        passes
+            .iter()
+            .find(|p| p["pass"] == name)
+            .unwrap_or_else(|| panic!("no pass {name} in {passes:?}"))
+    };
+    // The opaque pass draws the city's triangles; FXAA runs its full-screen pass.
+    let main = pass("main_opaque_pass_3d");
+    assert!(
+        main["primitives"].as_f64().expect("triangles counted") > 1000.0,
+        "{main}"
+    );
+    assert!(
+        main["gpu_ms"].as_f64().expect("GPU time measured") > 0.0,
+        "{main}"
+    );
+    assert!(pass("fxaa")["gpu_ms"].as_f64().is_some());
+    // The frame's CPU time splits into the main world, the render world's preparation and
+    // its rendering, each part of the update.
+    let median = |k: &str| v[k]["median"].as_f64().unwrap_or_else(|| panic!("{k} in {v}"));
+    let parts = median("main_ms") + median("prepare_ms") + median("render_ms");
+    assert!(parts > 0.0 && median("main_ms") > 0.0, "{v}");
+    assert!(median("prepare_ms") <= median("update_ms"), "{v}");
+    assert!(v["entities"].as_u64().expect("entities") > v["building_tiles"].as_u64().expect("tiles"));
+}
