@@ -26,7 +26,7 @@ use crate::app::city_view::BuildingTile;
 use crate::app::ground_view::GroundTileEntity;
 use crate::app::loading::{LoadError, LoadSynth, LoadTimings, LoadedCity};
 use crate::app::offscreen::{Executor, MAX_SIZE, frame, offscreen_app_with, use_executor, wait_for_gpu};
-use crate::twin::perf::{Summary, peak_rss_bytes, summarize};
+use crate::twin::perf::{Summary, peak_rss_bytes, rss_bytes, summarize};
 use crate::twin::synth::SYNTH_SCENE_FILE;
 
 /// Longest the city may take to show up, GPU set-up and loading included.
@@ -213,6 +213,8 @@ pub struct BenchReport {
     pub render_entities: u32,
     /// Peak resident memory of the process, MiB (Linux; `null` elsewhere).
     pub peak_rss_mib: Option<f64>,
+    /// Resident memory after the timed frames, MiB: what a city at rest keeps (Linux).
+    pub rss_mib: Option<f64>,
     /// Assets changed per timed frame (each one is uploaded to the GPU again): a city at
     /// rest should change none.
     pub churn: AssetChurn,
@@ -315,6 +317,9 @@ impl BenchReport {
         );
         if let Some(m) = self.peak_rss_mib {
             s.push_str(&format!("peak memory          {m:.0} MiB\n"));
+        }
+        if let Some(m) = self.rss_mib {
+            s.push_str(&format!("memory at rest       {m:.0} MiB\n"));
         }
         if !self.passes.is_empty() {
             s.push_str(
@@ -622,6 +627,7 @@ pub fn bench_render(job: &BenchJob) -> anyhow::Result<BenchReport> {
         entities,
         render_entities,
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / MIB),
+        rss_mib: rss_bytes().map(|b| b as f64 / MIB),
         churn,
         executor: job.executor,
         passes: pass_costs(&samples),
@@ -714,6 +720,7 @@ mod tests {
             entities: 321,
             render_entities: 123,
             peak_rss_mib: Some(100.0),
+            rss_mib: Some(80.0),
             churn: AssetChurn {
                 buffers: 2.5,
                 buffer_bytes: 4096.0,
@@ -750,6 +757,7 @@ mod tests {
             "entities 321",
             "render world 123",
             "100 MiB",
+            "memory at rest       80 MiB",
             "Single executor",
             "main_opaque_pass_3d",
             "4.25",

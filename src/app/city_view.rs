@@ -277,9 +277,12 @@ pub fn split_by_layer(tile: TileMesh, layer_of: impl Fn(u32) -> usize) -> Vec<(u
     groups.into_iter().filter(|(_, g)| !g.is_empty()).collect()
 }
 
-/// A triangle-list mesh of a tile with positions, normals and building indices.
+/// A triangle-list mesh of a tile with positions, normals and building indices. Its data
+/// lives on the GPU only: once uploaded, the main world keeps none of it (about 1 KiB per
+/// building); nothing reads it back (recolouring writes the colour buffer, picking uses
+/// the city model).
 pub fn tile_mesh(tile: TileMesh) -> Mesh {
-    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
         .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tile.positions)
         .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, tile.normals)
         .with_inserted_attribute(ATTRIBUTE_BUILDING_INDEX, tile.building_index)

@@ -397,10 +397,11 @@ pub fn initial_poi_colours(city: &CityModel) -> Vec<[f32; 4]> {
         .collect()
 }
 
-/// A triangle-list mesh of a ground tile: positions, up normals and feature indices.
+/// A triangle-list mesh of a ground tile: positions, up normals and feature indices. Like
+/// [`crate::app::city_view::tile_mesh`], its data lives on the GPU only once uploaded.
 pub fn ground_mesh(mesh: GroundMesh) -> Mesh {
     let normals = vec![[0.0f32, 1.0, 0.0]; mesh.positions.len()];
-    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
         .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, mesh.positions)
         .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
         .with_inserted_attribute(ATTRIBUTE_FEATURE_INDEX, mesh.feature_index)
