@@ -527,11 +527,59 @@ fn spawn_tiles(
     }
 }
 
-/// Meshes roads, areas and zones, spawns their tiles and the POI markers, and inserts the
+/// The ground's tile meshes, made on the loader thread ([`ground_meshes`]) so that the
+/// window stays responsive, waiting to be uploaded when the scene becomes ready (taken,
+/// and so emptied, by [`spawn_ground`]).
+#[derive(Resource, Debug, Default)]
+pub struct PreparedGround(pub Option<GroundMeshes>);
+
+/// Every ground set's tiles with what meshing them did.
+#[derive(Debug, Clone)]
+pub struct GroundMeshes {
+    /// Roads at the near level.
+    pub roads: (Vec<GroundTile>, GroundReport),
+    /// The roads' far level ([`RoadDetail::Far`]), tile for tile.
+    pub far_roads: Vec<GroundTile>,
+    /// Water, green and land-use areas.
+    pub areas: (Vec<GroundTile>, GroundReport),
+    /// Zones.
+    pub zones: (Vec<GroundTile>, GroundReport),
+}
+
+/// Meshes the ground of a city as its scene styles it (road widths), logging what each
+/// set did. Pure work: runs on any thread.
+pub fn ground_meshes(city: &CityModel, scene: &Scene) -> GroundMeshes {
+    let width = |l| layer_look(city, scene, l).width_m;
+    let timed = |what: &str, f: &dyn Fn() -> (Vec<GroundTile>, GroundReport)| {
+        let started = std::time::Instant::now();
+        let out = f();
+        if !out.0.is_empty() {
+            log_report(what, &out.1, started);
+        }
+        out
+    };
+    let roads = timed("roads", &|| {
+        road_meshes(city, GROUND_TILE_M, width, RoadDetail::Near)
+    });
+    let far_roads = timed("roads (far level)", &|| {
+        road_meshes(city, GROUND_TILE_M, width, RoadDetail::Far)
+    })
+    .0;
+    GroundMeshes {
+        roads,
+        far_roads,
+        areas: timed("areas", &|| area_meshes(city, GROUND_TILE_M)),
+        zones: timed("zones", &|| zone_meshes(city, GROUND_TILE_M)),
+    }
+}
+
+/// Spawns the tiles of roads, areas and zones (meshed on the loader thread:
+/// [`PreparedGround`], or here when there are none) and the POI markers, and inserts the
 /// colour resources.
 fn spawn_ground(
     mut commands: Commands,
     loaded: Res<LoadedCity>,
+    prepared: Option<ResMut<PreparedGround>>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<FeatureMaterial>>,
     mut marker_materials: ResMut<Assets<MarkerMaterial>>,
@@ -554,30 +602,24 @@ fn spawn_ground(
     let zones = colours(initial_zone_colours(city, scene));
     let pois = colours(initial_poi_colours(city));
 
+    let ground = prepared
+        .and_then(|mut p| p.0.take())
+        .unwrap_or_else(|| ground_meshes(city, scene));
     let sets = [
-        (FeatureSet::Roads, &roads, AlphaMode::Opaque),
-        (FeatureSet::Areas, &areas, AlphaMode::Opaque),
-        (FeatureSet::Zones, &zones, AlphaMode::Blend),
+        (
+            FeatureSet::Roads,
+            &roads,
+            AlphaMode::Opaque,
+            ground.roads.0,
+            Some(ground.far_roads),
+        ),
+        (FeatureSet::Areas, &areas, AlphaMode::Opaque, ground.areas.0, None),
+        (FeatureSet::Zones, &zones, AlphaMode::Blend, ground.zones.0, None),
     ];
-    for (set, colours, alpha) in sets {
-        let started = std::time::Instant::now();
-        let width = |l| layer_look(city, scene, l).width_m;
-        let ((tiles, report), far) = match set {
-            FeatureSet::Roads => {
-                let (far, far_report) = road_meshes(city, GROUND_TILE_M, width, RoadDetail::Far);
-                info!("3D roads, far level: {} triangles", far_report.triangles);
-                (
-                    road_meshes(city, GROUND_TILE_M, width, RoadDetail::Near),
-                    Some(far),
-                )
-            }
-            FeatureSet::Areas => (area_meshes(city, GROUND_TILE_M), None),
-            FeatureSet::Zones => (zone_meshes(city, GROUND_TILE_M), None),
-        };
+    for (set, colours, alpha, tiles, far) in sets {
         if tiles.is_empty() {
             continue;
         }
-        log_report(&format!("{set:?}").to_lowercase(), &report, started);
         let material = materials.add(FeatureMaterial {
             colours: colours.buffer.clone(),
             alpha,

@@ -13,6 +13,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::app::access::{RequestedRole, SceneAccess};
 use crate::app::city_view::TILE_M;
+use crate::app::ground_view::{GroundMeshes, PreparedGround, ground_meshes};
 use crate::app::{AppState, AppSystems};
 use crate::twin::access::{ScopedScene, Withheld, attributions, catalogue_rows, load_scene_as};
 use crate::twin::extrude::{ExtrudeReport, TileLods, extrude_city_with, tile_lods};
@@ -63,8 +64,8 @@ pub struct LoadSynth {
 #[derive(Resource, Debug, Default)]
 pub struct PreparedBuildings(pub Option<(Vec<TileLods>, ExtrudeReport)>);
 
-/// How long the background work took, seconds: reading to the city model, and extruding
-/// the buildings into meshes ready for upload.
+/// How long the background work took, seconds: reading to the city model, and meshing
+/// the buildings (both levels of detail) and the ground into meshes ready for upload.
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
 pub struct LoadTimings {
     /// Scene file (or synthetic city) to city model.
@@ -78,6 +79,7 @@ struct LoaderOutput {
     loaded: LoadedScene,
     access: SceneAccess,
     buildings: (Vec<TileLods>, ExtrudeReport),
+    ground: GroundMeshes,
     timings: LoadTimings,
 }
 
@@ -127,7 +129,7 @@ fn error_naming_path(path: &std::path::Path, message: &str) -> String {
 }
 
 /// The loader thread's work: the scene as the role may see it (or a synthetic city, all
-/// public), then its building meshes.
+/// public), then its building and ground meshes.
 fn load_and_mesh(
     scene_path: &std::path::Path,
     synth: Option<LoadSynth>,
@@ -159,12 +161,14 @@ fn load_and_mesh(
     let t = Instant::now();
     let (tiles, report) = extrude_city_with(&loaded.city, TILE_M, progress);
     let buildings = (tile_lods(tiles), report);
+    let ground = ground_meshes(&loaded.city, &loaded.scene);
     let mesh_s = t.elapsed().as_secs_f64();
     progress.begin(Stage::Done, 0);
     Ok(LoaderOutput {
         loaded,
         access,
         buildings,
+        ground,
         timings: LoadTimings { load_s, mesh_s },
     })
 }
@@ -232,6 +236,7 @@ fn poll_loading(
             loaded,
             access,
             buildings,
+            ground,
             timings,
         }) => {
             match access.withheld.summary(&access.role.name) {
@@ -250,6 +255,7 @@ fn poll_loading(
             commands.insert_resource(LoadedCity(Arc::new(loaded)));
             commands.insert_resource(access);
             commands.insert_resource(PreparedBuildings(Some(buildings)));
+            commands.insert_resource(PreparedGround(Some(ground)));
             commands.insert_resource(timings);
             next.set(AppState::Ready);
         }
@@ -349,6 +355,15 @@ mod tests {
             .expect("meshes made on the loader thread");
         assert_eq!(report.buildings, 40);
         assert!(!tiles.is_empty() && tiles.iter().all(|t| !t.near.is_empty()));
+        // The ground too: roads at both levels, tile for tile, and the zones.
+        let ground = world
+            .resource::<PreparedGround>()
+            .0
+            .as_ref()
+            .expect("ground meshed on the loader thread");
+        assert!(ground.roads.1.features > 0, "{:?}", ground.roads.1);
+        assert_eq!(ground.roads.0.len(), ground.far_roads.len());
+        assert!(!ground.zones.0.is_empty());
         let timings = world.resource::<LoadTimings>();
         assert!(timings.load_s > 0.0 && timings.mesh_s > 0.0, "{timings:?}");
         assert!(!world.contains_resource::<PendingLoad>());
