@@ -10,24 +10,33 @@ const BUILDINGS: u64 = 200;
 /// Frames timed.
 const FRAMES: u64 = 3;
 
-#[test]
-fn bench_render_prints_one_json_object() {
+/// Runs `citytwin bench render --json` on the small synthetic city at 64×48 with `extra`
+/// flags; its one JSON object.
+fn bench_json(extra: &[&str]) -> Value {
+    let (buildings, frames) = (BUILDINGS.to_string(), FRAMES.to_string());
+    let mut args = vec![
+        "bench",
+        "render",
+        "--buildings",
+        &buildings,
+        "--size",
+        "64x48",
+        "--frames",
+        &frames,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
     let out = Command::new(env!("CARGO_BIN_EXE_citytwin"))
-        .args([
-            "bench",
-            "render",
-            "--buildings",
-            &BUILDINGS.to_string(),
-            "--size",
-            "64x48",
-            "--frames",
-            &FRAMES.to_string(),
-            "--json",
-        ])
+        .args(&args)
         .output()
         .expect("runs citytwin");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+#[test]
+fn bench_render_prints_one_json_object() {
+    let v = bench_json(&[]);
     assert_eq!(v["buildings"], BUILDINGS);
     assert_eq!(v["size"], serde_json::json!([64, 48]));
     assert_eq!(v["frames"], FRAMES);
@@ -69,29 +78,7 @@ fn bench_render_needs_a_city_and_sane_numbers() {
 
 #[test]
 fn bench_render_breaks_a_frame_into_passes_and_schedules() {
-    let out = Command::new(env!("CARGO_BIN_EXE_citytwin"))
-        .args([
-            "bench",
-            "render",
-            "--buildings",
-            &BUILDINGS.to_string(),
-            "--size",
-            "64x48",
-            "--frames",
-            &FRAMES.to_string(),
-            "--msaa",
-            "1",
-            "--aa",
-            "fxaa",
-            "--passes",
-            "--executor",
-            "single",
-            "--json",
-        ])
-        .output()
-        .expect("runs citytwin");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    let v = bench_json(&["--msaa", "1", "--aa", "fxaa", "--passes", "--executor", "single"]);
     assert_eq!(v["executor"], "single");
     assert_eq!(v["post_aa"], "fxaa");
     let passes = v["passes"].as_array().expect("passes");
