@@ -896,7 +896,7 @@ mod tests {
     #[test]
     fn a_scenario_slide_colours_the_zones_by_the_scenario() {
         use crate::app::dashboard::{DashboardPlugin, choropleth_colour};
-        use crate::app::ground_view::{FeatureColours, ZoneColours};
+        use crate::app::ground_view::ZoneColours;
         use crate::app::scenario::{ScenarioModelPlugin, zone_of_building};
         use crate::app::ui::timeline::TwinTime;
         use crate::twin::city::BuildingId;
@@ -973,15 +973,8 @@ mod tests {
                     briefing: Some((b, dir.join("b.ron"))),
                     presenting: false,
                 },
-            ))
-            .insert_resource(ZoneColours(FeatureColours {
-                colours: vec![[0.0; 4]; zones],
-                buffer: Handle::default(),
-            }))
-            .insert_resource(LoadedCity(Arc::new(loaded)));
-        app.world_mut()
-            .resource_mut::<NextState<AppState>>()
-            .set(AppState::Ready);
+            ));
+        crate::app::dashboard::tests::make_ready(&mut app, loaded);
         for _ in 0..4 {
             app.update();
         }

@@ -266,13 +266,28 @@ fn zone_scores(engine: Res<IndicatorEngine>, mut dash: ResMut<Dashboard>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use bevy::state::app::StatesPlugin;
 
     use super::*;
     use crate::app::ground_view::FeatureColours;
+    use crate::twin::load::LoadedScene;
+
+    /// Gives `app` the loaded city, blank zone colours for its zones (the dashboard paints
+    /// them), and asks for the ready state.
+    pub(crate) fn make_ready(app: &mut App, loaded: LoadedScene) {
+        let zones = loaded.city.zones.len();
+        app.insert_resource(ZoneColours(FeatureColours {
+            colours: vec![[0.0; 4]; zones],
+            buffer: Handle::default(),
+        }))
+        .insert_resource(LoadedCity(Arc::new(loaded)));
+        app.world_mut()
+            .resource_mut::<NextState<AppState>>()
+            .set(AppState::Ready);
+    }
 
     #[test]
     fn trend_compares_first_and_last_snapshot() {
@@ -302,15 +317,8 @@ mod tests {
         app.add_plugins((MinimalPlugins, StatesPlugin))
             .init_state::<AppState>()
             .init_resource::<TwinTime>()
-            .add_plugins(DashboardPlugin)
-            .insert_resource(ZoneColours(FeatureColours {
-                colours: vec![[0.0; 4]; zones],
-                buffer: Handle::default(),
-            }))
-            .insert_resource(LoadedCity(Arc::new(loaded)));
-        app.world_mut()
-            .resource_mut::<NextState<AppState>>()
-            .set(AppState::Ready);
+            .add_plugins(DashboardPlugin);
+        make_ready(&mut app, loaded);
         app.update();
         app.update();
         let dash = app.world().resource::<Dashboard>();
