@@ -53,6 +53,17 @@ pub(crate) fn far_range() -> VisibilityRange {
     }
 }
 
+/// The one box both levels of detail of a tile switch on (so that the same distance
+/// switches them): the near level's `(min, max)` grown to hold the far level's.
+pub(crate) fn lod_box(near: ([f32; 3], [f32; 3]), far: Option<([f32; 3], [f32; 3])>) -> Aabb {
+    let (mut lo, mut hi) = (Vec3::from(near.0), Vec3::from(near.1));
+    if let Some((min, max)) = far {
+        lo = lo.min(Vec3::from(min));
+        hi = hi.max(Vec3::from(max));
+    }
+    Aabb::from_min_max(lo, hi)
+}
+
 /// The per-vertex building index (an index into `CityModel::buildings` and into
 /// [`BuildingColours::colours`]); shader location 2.
 pub const ATTRIBUTE_BUILDING_INDEX: MeshVertexAttribute =
@@ -338,14 +349,11 @@ fn spawn_buildings(
             } else {
                 Visibility::Hidden
             };
-            // Both levels share one box, bounding both: the same distance switches them.
             let roofs = far.remove(&layer);
-            let (mut lo, mut hi) = (Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
-            if let Some(r) = &roofs {
-                lo = lo.min(Vec3::from(r.bbox_min));
-                hi = hi.max(Vec3::from(r.bbox_max));
-            }
-            let aabb = Aabb::from_min_max(lo, hi);
+            let aabb = lod_box(
+                (mesh.bbox_min, mesh.bbox_max),
+                roofs.as_ref().map(|r| (r.bbox_min, r.bbox_max)),
+            );
             let coords = mesh.tile;
             commands.spawn((
                 Name::new(format!("buildings {layer} tile {coords:?}")),

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
-use bevy::camera::primitives::Aabb;
 use bevy::mesh::{
     MeshTag, MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology, VertexAttributeValues,
 };
@@ -25,7 +24,7 @@ use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
 use crate::app::city_view::use_vertex_attributes;
-use crate::app::city_view::{far_range, near_range};
+use crate::app::city_view::{far_range, lod_box, near_range};
 use crate::app::loading::LoadedCity;
 use crate::app::outline::{GroundPlane, LayerEntity, OutlineSettings, ZONES_DEFAULT_COLOUR, kind_colour};
 use crate::app::{AppState, AppSystems};
@@ -488,12 +487,10 @@ fn spawn_tiles(
     for GroundTile { layer, mesh } in tiles {
         let tile = mesh.tile;
         let far_mesh = far.remove(&(layer, tile));
-        let (mut lo, mut hi) = (Vec3::from(mesh.bbox_min), Vec3::from(mesh.bbox_max));
-        if let Some(f) = &far_mesh {
-            lo = lo.min(Vec3::from(f.bbox_min));
-            hi = hi.max(Vec3::from(f.bbox_max));
-        }
-        let aabb = Aabb::from_min_max(lo, hi);
+        let aabb = lod_box(
+            (mesh.bbox_min, mesh.bbox_max),
+            far_mesh.as_ref().map(|f| (f.bbox_min, f.bbox_max)),
+        );
         let visibility = if visible(layer) {
             Visibility::Visible
         } else {
@@ -688,6 +685,7 @@ pub(crate) fn upload<R: Resource + std::ops::Deref<Target = FeatureColours>>(
 mod tests {
     use std::sync::Arc;
 
+    use bevy::camera::primitives::Aabb;
     use bevy::camera::visibility::VisibilityRange;
     use bevy::state::app::StatesPlugin;
 
