@@ -75,6 +75,7 @@ fn feeds(city: &CityModel, at: Timestamp) -> FeedInputs {
     FeedInputs {
         window: FeedWindow::new(at, obs),
         sensors,
+        kinds: Default::default(),
     }
 }
 

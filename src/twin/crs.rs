@@ -452,6 +452,63 @@ impl Transformer {
         (how, extent)
     }
 
+    /// The target-CRS box of the data itself (not of its box's corners): the box of a
+    /// layer drawn in a projected CRS, taken to WGS84, is tilted against the meridians, so
+    /// its corners reach beyond the data by hundreds of metres on a borough-sized layer.
+    /// One pass over the coordinates keeps the points extreme along the target's own axes
+    /// (from the transformation's local derivatives at the centre of `extent`) and along
+    /// [`DATA_BBOX_DIRECTIONS`] more directions; only those are transformed.
+    pub fn data_bbox<'a>(
+        &self,
+        geometries: impl IntoIterator<Item = &'a geo_types::Geometry<f64>>,
+        extent: [f64; 4],
+    ) -> Option<[f64; 4]> {
+        let (cx, cy) = ((extent[0] + extent[2]) / 2.0, (extent[1] + extent[3]) / 2.0);
+        let h = ((extent[2] - extent[0]).max(extent[3] - extent[1]) * 1e-3).max(1e-6);
+        let p0 = self.point(cx, cy)?;
+        let px = self.point(cx + h, cy)?;
+        let py = self.point(cx, cy + h)?;
+        let mut dirs: Vec<[f64; 2]> = vec![[px.0 - p0.0, py.0 - p0.0], [px.1 - p0.1, py.1 - p0.1]];
+        dirs.extend((0..DATA_BBOX_DIRECTIONS).map(|i| {
+            let a = std::f64::consts::PI * i as f64 / DATA_BBOX_DIRECTIONS as f64;
+            [a.cos(), a.sin()]
+        }));
+        // Per direction: (lowest, point), (highest, point).
+        let mut ext: Vec<[(f64, Coord<f64>); 2]> =
+            vec![[(f64::INFINITY, nan_coord()), (f64::NEG_INFINITY, nan_coord())]; dirs.len()];
+        let mut any = false;
+        for g in geometries {
+            for_each_coord(g, &mut |c| {
+                if !(c.x.is_finite() && c.y.is_finite()) {
+                    return;
+                }
+                any = true;
+                for (d, e) in dirs.iter().zip(ext.iter_mut()) {
+                    let v = d[0] * c.x + d[1] * c.y;
+                    if v < e[0].0 {
+                        e[0] = (v, c);
+                    }
+                    if v > e[1].0 {
+                        e[1] = (v, c);
+                    }
+                }
+            });
+        }
+        if !any {
+            return None;
+        }
+        let mut out: Option<[f64; 4]> = None;
+        for c in ext.iter().flat_map(|e| [e[0].1, e[1].1]) {
+            if let Some((x, y)) = self.point(c.x, c.y) {
+                out = Some(match out {
+                    None => [x, y, x, y],
+                    Some(o) => [o[0].min(x), o[1].min(y), o[2].max(x), o[3].max(y)],
+                });
+            }
+        }
+        out
+    }
+
     /// Transforms a bounding box `[min_x, min_y, max_x, max_y]` by sampling its edges.
     pub fn bbox(&self, b: [f64; 4]) -> Option<[f64; 4]> {
         const STEPS: usize = 8;
@@ -472,6 +529,10 @@ impl Transformer {
         out
     }
 }
+
+/// Directions, besides the target's own axes, along which [`Transformer::data_bbox`]
+/// keeps extreme points (evenly spread over half a turn).
+pub const DATA_BBOX_DIRECTIONS: usize = 16;
 
 fn nan_coord() -> Coord<f64> {
     Coord {
@@ -634,6 +695,53 @@ impl SceneOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_bbox_is_the_box_of_the_data_not_of_its_box_corners() {
+        // A strip of points running diagonally across Monaco in Lambert-93: its scene box
+        // is mostly empty, and the box's corners reach far beyond the data in WGS84.
+        let tr = Transformer::new(&Crs::Epsg(2154), &WGS84).unwrap();
+        let (x0, y0) = (1_046_000.0, 6_306_000.0);
+        let pts: Vec<geo_types::Geometry<f64>> = (0..=400)
+            .map(|i| {
+                let t = i as f64 * 10.0;
+                let wobble = (i as f64 * 0.7).sin() * 30.0;
+                geo_types::Geometry::Point(geo_types::Point::new(x0 + t + wobble, y0 + t - wobble))
+            })
+            .collect();
+        let mut extent = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut exact = extent;
+        for g in &pts {
+            for_each_coord(g, &mut |c| {
+                extent = [
+                    extent[0].min(c.x),
+                    extent[1].min(c.y),
+                    extent[2].max(c.x),
+                    extent[3].max(c.y),
+                ];
+                let (lon, lat) = tr.point(c.x, c.y).unwrap();
+                exact = [
+                    exact[0].min(lon),
+                    exact[1].min(lat),
+                    exact[2].max(lon),
+                    exact[3].max(lat),
+                ];
+            });
+        }
+        let got = tr.data_bbox(&pts, extent).unwrap();
+        for i in 0..4 {
+            assert!((got[i] - exact[i]).abs() < 1e-9, "side {i}: {got:?} vs {exact:?}");
+        }
+        // The box of the box's corners overshoots: Lambert-93 is turned against the
+        // meridians at Monaco.
+        let corners = tr.bbox(extent).unwrap();
+        let overshoot_m = (exact[1] - corners[1]).max(corners[3] - exact[3]) * 111_000.0
+            + (exact[0] - corners[0]).max(corners[2] - exact[2]) * 80_000.0;
+        assert!(overshoot_m > 20.0, "the corner box is {overshoot_m} m off");
+        // NaN coordinates are passed over; no coordinates give no box.
+        let nan = [geo_types::Geometry::Point(geo_types::Point::new(f64::NAN, 0.0))];
+        assert_eq!(tr.data_bbox(&nan, extent), None);
+    }
 
     #[test]
     fn parses_crs_names() {

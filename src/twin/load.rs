@@ -69,6 +69,8 @@ pub struct LoadReport {
     pub scene_crs: Crs,
     /// Total seconds.
     pub total_s: f64,
+    /// Cells of the generated zone grid dropped for holding no building, road or POI.
+    pub zones_dropped: usize,
 }
 
 /// A loaded scene: its definition, the city model and the load report.
@@ -406,7 +408,10 @@ fn assemble(
                 report.geometry_counts = layer.geometry_counts();
                 // The extent after projection, found while projecting.
                 report.bbox_scene = r.bbox;
-                report.bbox_wgs84 = report.bbox_scene.and_then(|b| to_wgs84.bbox(b));
+                // The WGS84 box of the data itself, not of the scene box's corners.
+                report.bbox_wgs84 = report
+                    .bbox_scene
+                    .and_then(|b| to_wgs84.data_bbox(layer.features.iter().map(|f| &f.geometry), b));
                 add_layer(
                     &mut city,
                     id,
@@ -431,10 +436,23 @@ fn assemble(
 
     // 5. Zones and origin.
     let bbox = city.bbox();
+    let mut zones_dropped = 0;
     if city.zones.is_empty()
         && let Some(b) = bbox
     {
-        city.zones = zones::grid(b, &scene.zones);
+        // Cells with no building, road or POI are dropped, not scored (an empty cell has
+        // no residents, floor area or streets to measure).
+        let occupied = city
+            .buildings
+            .iter()
+            .filter_map(|b| b.footprint.centroid().map(|c| [c.x(), c.y()]))
+            .chain(
+                city.roads
+                    .iter()
+                    .flat_map(|r| r.line.0.iter().map(|c| [c.x, c.y])),
+            )
+            .chain(city.pois.iter().map(|p| [p.point.x(), p.point.y()]));
+        (city.zones, zones_dropped) = zones::keep_occupied(zones::grid(b, &scene.zones), occupied);
     }
     city.origin = match (scene.origin, bbox) {
         (Some((x, y)), _) => SceneOrigin { x, y },
@@ -447,6 +465,7 @@ fn assemble(
             layers: reports,
             scene_crs,
             total_s: t0.elapsed().as_secs_f64(),
+            zones_dropped,
         },
     ))
 }

@@ -431,6 +431,8 @@ pub struct ZoneValue {
     pub status: Status,
     /// Whether the value rests on an estimate.
     pub estimate: bool,
+    /// The kinds of feed behind the value.
+    pub sources: crate::twin::feeds::provenance::SourceKinds,
 }
 
 /// Every indicator's value in one zone, in catalogue order; `None` for an unknown zone.
@@ -452,6 +454,7 @@ pub fn zone_values(catalogue: &Catalogue, eval: &Evaluation, zone: ZoneId) -> Op
                 target: def.target,
                 status: e.status,
                 estimate: def.is_estimate(),
+                sources: e.sources,
             })
             .collect(),
     )

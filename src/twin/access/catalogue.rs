@@ -153,6 +153,7 @@ mod tests {
                     layers: vec![],
                     scene_crs: Crs::Epsg(3067),
                     total_s: 0.0,
+                    zones_dropped: 0,
                 },
             },
             role,

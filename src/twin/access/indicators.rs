@@ -263,6 +263,7 @@ impl IndicatorPolicy {
             value: None,
             status: Status::NoData,
             newest: None,
+            sources: crate::twin::feeds::provenance::SourceKinds::NONE,
         };
         let mut removed = 0;
         for (i, e) in eval.city.iter_mut().enumerate() {

@@ -8,6 +8,7 @@ use crate::twin::briefing::pdf::{self, A4_LANDSCAPE_H, A4_LANDSCAPE_W, DocInfo, 
 use crate::twin::briefing::values::{SlideChoropleth, SlideValues, ZoneChoroplethValue};
 use crate::twin::briefing::{Briefing, shown_layers};
 use crate::twin::feeds::Timestamp;
+use crate::twin::feeds::provenance::{SourceKind, SourceKinds};
 use crate::twin::indicators::Status;
 use crate::twin::indicators::report::IndicatorRow;
 use crate::twin::scene::{LayerSpec, Scene};
@@ -49,6 +50,7 @@ pub fn status_rgb(status: Status) -> [u8; 3] {
         Status::Alarm => [215, 60, 50],
         Status::NoData => [160, 160, 160],
         Status::Stale => [120, 140, 170],
+        Status::NotApplicable => [215, 215, 215],
     }
 }
 
@@ -60,6 +62,7 @@ pub fn status_label(status: Status) -> &'static str {
         Status::Alarm => "alarm",
         Status::NoData => "no data",
         Status::Stale => "stale",
+        Status::NotApplicable => "not applicable",
     }
 }
 
@@ -120,15 +123,25 @@ pub fn zone_summary(c: &SlideChoropleth) -> String {
     // Only zones with a score are compared.
     let score = |z: &ZoneChoroplethValue| z.score.unwrap_or(f64::NAN);
     let by_score = |a: &&&ZoneChoroplethValue, b: &&&ZoneChoroplethValue| score(a).total_cmp(&score(b));
+    let na = c
+        .zones
+        .iter()
+        .filter(|z| z.status == Status::NotApplicable)
+        .count();
+    let na = if na > 0 {
+        format!(" ({na} not applicable)")
+    } else {
+        String::new()
+    };
     match (with.iter().min_by(by_score), with.iter().max_by(by_score)) {
         (Some(lo), Some(hi)) if with.len() > 1 => format!(
-            "{} of {n} zones with a value; lowest score {}, highest {}.",
+            "{} of {n} zones with a value{na}; lowest score {}, highest {}.",
             with.len(),
             text(lo),
             text(hi)
         ),
-        (Some(only), _) => format!("1 of {n} zones with a value: {}.", text(only)),
-        _ => format!("None of the {n} zones has a value."),
+        (Some(only), _) => format!("1 of {n} zones with a value{na}: {}.", text(only)),
+        _ => format!("None of the {n} zones has a value{na}."),
     }
 }
 
@@ -143,13 +156,16 @@ pub struct PageIndicator {
 
 /// The sources of the layers shown: one line per licence and attribution, naming the
 /// layers (with their owners) under it, e.g. "© OpenStreetMap contributors (ODbL-1.0):
-/// Buildings (Building Control), Street network (Traffic and Street Planning)".
+/// Buildings (OpenStreetMap contributors), Street network (OpenStreetMap contributors)".
 pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
     let mut groups: Vec<((String, String), Vec<String>)> = Vec::new();
     for l in layers {
         let m = &l.meta;
         let title = if m.title.is_empty() { &l.name } else { &m.title };
-        let named = if m.owner.is_empty() {
+        // An owner the attribution already names ("OpenStreetMap contributors" under
+        // "© OpenStreetMap contributors") is not repeated after every layer.
+        let credited = m.attribution.trim().trim_start_matches('©').trim();
+        let named = if m.owner.is_empty() || credited == m.owner.trim() {
             title.clone()
         } else {
             format!("{title} ({})", m.owner)
@@ -178,6 +194,39 @@ pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
         .collect()
 }
 
+/// The feeds behind a page's figures (of the kinds `kinds`), each with its kind, e.g.
+/// "simulator (SIMULATED: the built-in simulator, not measurements)"; feeds of other
+/// kinds are left out. Empty when no figure on the page rests on a feed.
+pub fn feed_lines(scene: &Scene, kinds: SourceKinds) -> Vec<String> {
+    let mut out: Vec<String> = scene
+        .feeds
+        .iter()
+        .filter_map(|f| {
+            let k = SourceKind::of(&f.kind);
+            kinds
+                .contains(k)
+                .then(|| format!("{} ({})", f.name, kind_words(k)))
+        })
+        .collect();
+    if kinds.contains(SourceKind::Unknown) {
+        out.push(format!(
+            "feeds no longer in the scene ({})",
+            kind_words(SourceKind::Unknown)
+        ));
+    }
+    out
+}
+
+/// A feed kind as a page says it.
+fn kind_words(k: SourceKind) -> &'static str {
+    match k {
+        SourceKind::Live => "live",
+        SourceKind::Replay => "REPLAY: recorded data played back",
+        SourceKind::Simulated => "SIMULATED: the built-in simulator, not measurements",
+        SourceKind::Unknown => "origin unknown",
+    }
+}
+
 /// Everything on one slide's page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlidePage {
@@ -201,6 +250,8 @@ pub struct SlidePage {
     pub data_time: String,
     /// Sources, licences and attributions of the layers shown.
     pub sources: Vec<String>,
+    /// The feeds behind the page's figures, each with its kind ([`feed_lines`]).
+    pub feeds: Vec<String>,
     /// The footer's left part: briefing title, author, date.
     pub footer: String,
     /// 1-based page number and page count.
@@ -322,7 +373,10 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     for PageIndicator { row, baseline } in &slide.indicators {
         col.gap(4.0);
         col.write(&row.name, Font::Bold, INDICATOR_SIZE, INK);
-        let value = value_text(row, baseline.as_ref());
+        let mut value = value_text(row, baseline.as_ref());
+        if let Some(b) = row.source_kinds.badge() {
+            value.push_str(&format!(" [{b}]"));
+        }
         let direction = if row.higher_is_better {
             "at least"
         } else {
@@ -360,7 +414,7 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     if let Some(c) = &slide.choropleth {
         col.gap(6.0);
         col.write(
-            &format!("Zones coloured by {c}: green on target, amber warning, red alarm, grey no data."),
+            &format!("Zones coloured by {c}: green on target, amber warning, red alarm, grey no data or not applicable (the zone lacks the indicator's base)."),
             Font::Regular,
             INDICATOR_SIZE,
             GREY,
@@ -407,6 +461,21 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
         ));
     }
     foot.write(&first, Font::Bold, FOOTER_SIZE, GREY);
+    if slide.feeds.is_empty() {
+        foot.write(
+            "Feeds: none behind this page's figures (map layers only).",
+            Font::Regular,
+            FOOTER_SIZE,
+            GREY,
+        );
+    } else {
+        foot.write(
+            &format!("Feeds: {}", slide.feeds.join(", ")),
+            Font::Bold,
+            FOOTER_SIZE,
+            GREY,
+        );
+    }
     if slide.sources.is_empty() {
         foot.write("Sources: no layers shown.", Font::Regular, FOOTER_SIZE, GREY);
     }
@@ -486,6 +555,19 @@ pub fn briefing_pdf(
                 None => summary.missing_indicators.push(id.clone()),
             }
         }
+        // The kinds of feed behind the figures the page shows: its indicators and the
+        // indicator its zones are coloured by.
+        let kinds = rows
+            .iter()
+            .map(|r| r.row.source_kinds)
+            .chain(
+                slide
+                    .choropleth
+                    .iter()
+                    .filter_map(|id| indicators.iter().find(|r| &r.id == id))
+                    .map(|r| r.source_kinds),
+            )
+            .fold(SourceKinds::NONE, SourceKinds::union);
         let choropleth = slide.choropleth.as_ref().map(|id| {
             indicators
                 .iter()
@@ -506,6 +588,7 @@ pub fn briefing_pdf(
             notes: slide.notes.clone(),
             data_time: v.data_time.clone(),
             sources: source_lines(&shown),
+            feeds: feed_lines(scene, kinds),
             footer: footer.clone(),
             number: (i + 1, n),
         };
@@ -540,7 +623,7 @@ mod tests {
         name: "t",
         layers: [
             (name: "b", path: "b.shp", kind: buildings,
-             meta: (title: "Buildings", owner: "Building Control", licence: "ODbL-1.0",
+             meta: (title: "Buildings", owner: "OpenStreetMap contributors", licence: "ODbL-1.0",
                     attribution: "© OpenStreetMap contributors")),
             (name: "r", path: "r.geojson", kind: roads,
              meta: (title: "Street network", owner: "Streets", licence: "ODbL-1.0",
@@ -566,6 +649,9 @@ mod tests {
             status,
             iso: None,
             estimate: false,
+            source_kinds: SourceKinds::NONE,
+            base: crate::twin::indicators::catalogue::Base::Sensor,
+            applies: String::new(),
         }
     }
 
@@ -664,7 +750,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "© OpenStreetMap contributors (ODbL-1.0): Buildings (Building Control), Street network (Streets)",
+                "© OpenStreetMap contributors (ODbL-1.0): Buildings, Street network (Streets)",
                 "Helsinki Region Environmental Services (CC-BY-4.0): Sensors (Environment)",
             ]
         );
@@ -714,7 +800,7 @@ mod tests {
             "{two}"
         );
         assert!(
-            !two.contains("Buildings (Building"),
+            !two.contains("Buildings (OpenStreetMap"),
             "slide 2 does not show buildings"
         );
         assert!(two.contains("Zones coloured by Indicator env.a"));

@@ -391,8 +391,19 @@ impl Writer {
 }
 
 /// The PDF literal string of document information text.
+/// A text string of the information dictionary. Such strings are PDFDocEncoding or
+/// UTF-16BE with a byte-order mark, never WinAnsi (a WinAnsi "—" reads as "Š" there):
+/// plain ASCII is written as a literal, anything else as UTF-16BE in hex.
 fn info_string(s: &str) -> String {
-    format!("({})", escape(&encode_win_ansi(s).0))
+    if s.chars().all(|c| (' '..='~').contains(&c)) {
+        return format!("({})", escape(s.as_bytes()));
+    }
+    let mut out = String::from("<FEFF");
+    for unit in s.encode_utf16() {
+        let _ = write!(out, "{unit:04X}");
+    }
+    out.push('>');
+    out
 }
 
 /// Writes the document: catalogue, page tree, the two fonts, the information dictionary,
@@ -741,6 +752,17 @@ mod tests {
             height: h,
             rgb,
         }
+    }
+
+    #[test]
+    fn info_strings_are_utf16_when_not_ascii() {
+        assert_eq!(info_string("Briefing (a)"), "(Briefing \\(a\\))");
+        let t = info_string("Helsinki — Töölö 中文");
+        let hex = t.strip_prefix("<FEFF").and_then(|h| h.strip_suffix('>')).unwrap();
+        let units: Vec<u16> = (0..hex.len() / 4)
+            .map(|i| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).unwrap())
+            .collect();
+        assert_eq!(String::from_utf16(&units).unwrap(), "Helsinki — Töölö 中文");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod live;
 pub mod mapping;
 pub mod mqtt;
 pub mod observation;
+pub mod provenance;
 pub mod replay;
 pub mod runtime;
 pub mod simulator;

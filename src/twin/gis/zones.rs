@@ -1,5 +1,7 @@
 //! Analysis zones when no district layer exists: a regular hex or square grid over the
-//! city, so that per-zone indicators always have zones.
+//! city, so that per-zone indicators always have zones; cells with nothing of the city in
+//! them (no building, road or POI: water, open land, the corners of the box) are dropped
+//! rather than scored.
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
@@ -22,6 +24,29 @@ pub fn grid(bbox: [f64; 4], spec: &ZoneGrid) -> Vec<Zone> {
         GridShape::Square => square_grid(bbox, size),
         GridShape::Hex => hex_grid(bbox, size),
     }
+}
+
+/// The cells of a generated grid that hold something of the city: a building's
+/// footprint centroid, a road vertex or a POI among `points` (scene CRS). Returns the kept
+/// cells, in their order, and how many were dropped. Cell names keep their grid position
+/// ("H3-7"), so a kept cell is named as before.
+pub fn keep_occupied(zones: Vec<Zone>, points: impl IntoIterator<Item = [f64; 2]>) -> (Vec<Zone>, usize) {
+    let index =
+        crate::twin::indicators::context::ZoneIndex::new(zones.iter().map(|z| z.area.clone()).collect());
+    let mut used = vec![false; zones.len()];
+    for p in points {
+        if let Some(z) = index.locate(p) {
+            used[z as usize] = true;
+        }
+    }
+    let before = zones.len();
+    let kept: Vec<Zone> = zones
+        .into_iter()
+        .zip(used)
+        .filter_map(|(z, u)| u.then_some(z))
+        .collect();
+    let dropped = before - kept.len();
+    (kept, dropped)
 }
 
 fn zone(name: String, ring: Vec<Coord<f64>>) -> Zone {
@@ -87,6 +112,28 @@ fn hex_grid(b: [f64; 4], flat: f64) -> Vec<Zone> {
 mod tests {
     use super::*;
     use geo::{Area, Contains};
+
+    #[test]
+    fn empty_cells_are_dropped_and_occupied_ones_keep_their_names() {
+        let spec = ZoneGrid {
+            shape: GridShape::Square,
+            size_m: 100.0,
+        };
+        let all = grid([0.0, 0.0, 300.0, 300.0], &spec);
+        assert_eq!(all.len(), 9);
+        // Something in the lower-left cell and in the centre one; the rest is empty.
+        let (kept, dropped) = keep_occupied(
+            all,
+            [[50.0, 50.0], [150.0, 150.0], [160.0, 140.0], [f64::NAN, 0.0]],
+        );
+        assert_eq!(dropped, 7);
+        let names: Vec<&str> = kept.iter().map(|z| z.name.as_str()).collect();
+        assert_eq!(names, ["S0-0", "S1-1"]);
+        // Nothing at all: every cell goes.
+        let (none, dropped) = keep_occupied(grid([0.0, 0.0, 300.0, 300.0], &spec), []);
+        assert!(none.is_empty());
+        assert_eq!(dropped, 9);
+    }
 
     #[test]
     fn squares_tile_the_box() {

@@ -315,6 +315,19 @@ impl AlertLog {
         histories: &Histories,
     ) -> Vec<Alert> {
         let mut out = Vec::new();
+        if e.status == Status::NotApplicable {
+            // The place lost the indicator's base (an edit removed its residents, a sensor
+            // left): what was open about it no longer holds.
+            for kind in [AlertKind::Threshold, AlertKind::DecisionWindow] {
+                let key = (k, scope, kind);
+                let ids = self.open.get(&key).cloned().unwrap_or_default();
+                for id in ids {
+                    self.close(key, id, at);
+                }
+            }
+            self.last.remove(&(k, scope));
+            return out;
+        }
         if matches!(e.status, Status::NoData | Status::Stale) {
             return out;
         }

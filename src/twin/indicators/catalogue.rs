@@ -285,6 +285,44 @@ impl Compute {
         )
     }
 
+    /// The base a zone must hold for this computation to apply there ([`Base`]).
+    pub fn base(&self) -> Base {
+        match self {
+            Compute::Access { .. }
+            | Compute::AllWithin { .. }
+            | Compute::PopulationDensity
+            | Compute::SolarRoofPerResident
+            | Compute::NonResidentialFloorPerResident
+            | Compute::OpenRequestsPer10k
+            | Compute::ElectricityPerResident => Base::Residents,
+            Compute::GreenHaPer100k | Compute::PoisPer { .. } | Compute::CyclewayKmPer100k => {
+                Base::DistrictResidents
+            }
+            Compute::FloorAreaRatio => Base::FloorArea,
+            Compute::CommercialFloorShare => Base::KnownUseFloorArea,
+            Compute::PoiDiversity => Base::Pois,
+            Compute::IntersectionDensity => Base::Roads,
+            Compute::FeedMean { .. } | Compute::Congestion | Compute::CloseMedianH => Base::Sensor,
+            Compute::FeedCoverage => Base::CityWide,
+        }
+    }
+
+    /// The metrics whose observations the value is made of (feed computations).
+    pub fn metrics(&self) -> &'static [Metric] {
+        match self {
+            Compute::FeedMean { metric, .. } => match Metric::ALL.iter().position(|m| m == metric) {
+                Some(i) => std::slice::from_ref(&Metric::ALL[i]),
+                None => &[],
+            },
+            Compute::Congestion => &[Metric::TrafficSpeed],
+            Compute::OpenRequestsPer10k => &[Metric::ServiceRequestOpened, Metric::ServiceRequestClosed],
+            Compute::CloseMedianH => &[Metric::ServiceRequestClosed],
+            Compute::ElectricityPerResident => &[Metric::ElectricityLoad],
+            Compute::FeedCoverage => &Metric::ALL,
+            _ => &[],
+        }
+    }
+
     /// Whether the value rests on the population estimate.
     pub fn uses_population(&self) -> bool {
         matches!(
@@ -300,6 +338,95 @@ impl Compute {
                 | Compute::OpenRequestsPer10k
                 | Compute::ElectricityPerResident
         )
+    }
+}
+
+/// What a zone must hold for an indicator to mean anything there: its *base*. A zone
+/// without its indicator's base gets the status
+/// [`not_applicable`](crate::twin::indicators::Status::NotApplicable): no value, no colour,
+/// no score, no alert. (A zone over water, a park or beyond the data has no residents; a
+/// per-resident figure there is not applicable, not 0.) City-wide values always apply.
+///
+/// The rule, per base (minimums from the scene's `indicators` settings):
+/// - residents: at least `min_zone_residents` estimated residents (default 100: below it
+///   a rate per resident swings on a handful of homes);
+/// - district residents: as residents, in a district from data, not a cell of the
+///   generated grid: facilities, parks or cycleways *per resident* counted inside a 300 m
+///   cell say nothing of what its residents reach next door (the access indicators
+///   measure that per cell), so such supply ratios are read per district and city-wide;
+/// - floor area: at least `min_zone_floor_m2` m² of floor area (default 1,000);
+/// - floor area of known use: as floor area, with at least `min_known_use_share` of it
+///   (default 0.5) of a known use: where most buildings are only "a building", a share
+///   by use would be a guess;
+/// - POIs: at least `min_zone_pois` points of interest (default 5, for a diversity);
+/// - roads: at least one road of the walk network in the zone (by its midpoint);
+/// - sensor: an observation of the metric located in the zone in the 24-hour window;
+/// - city-wide: the indicator is defined for the whole city only (feed coverage: a zone
+///   alone is covered or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// Estimated residents.
+    Residents,
+    /// Estimated residents, in a district from data (not a generated grid cell).
+    DistrictResidents,
+    /// Gross floor area.
+    FloorArea,
+    /// Gross floor area, mostly of a known use.
+    KnownUseFloorArea,
+    /// Points of interest.
+    Pois,
+    /// Roads (walk network).
+    Roads,
+    /// A sensor or an observation located in the zone.
+    Sensor,
+    /// Defined city-wide only.
+    CityWide,
+}
+
+impl Base {
+    /// Id as in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Base::Residents => "residents",
+            Base::DistrictResidents => "district_residents",
+            Base::FloorArea => "floor_area",
+            Base::KnownUseFloorArea => "known_use_floor_area",
+            Base::Pois => "pois",
+            Base::Roads => "roads",
+            Base::Sensor => "sensor",
+            Base::CityWide => "city_wide",
+        }
+    }
+
+    /// The rule in words, with the scene's minimums.
+    pub fn rule(self, cfg: &IndicatorConfig) -> String {
+        match self {
+            Base::Residents => format!(
+                "applies in zones with at least {} estimated residents",
+                cfg.min_zone_residents
+            ),
+            Base::DistrictResidents => format!(
+                "applies in districts from data (not grid cells) with at least {} estimated residents",
+                cfg.min_zone_residents
+            ),
+            Base::FloorArea => format!(
+                "applies in zones with at least {} m² of floor area",
+                cfg.min_zone_floor_m2
+            ),
+            Base::KnownUseFloorArea => format!(
+                "applies in zones with at least {} m² of floor area, {:.0} % of it of a known use",
+                cfg.min_zone_floor_m2,
+                cfg.min_known_use_share * 100.0
+            ),
+            Base::Pois => format!(
+                "applies in zones with at least {} points of interest",
+                cfg.min_zone_pois
+            ),
+            Base::Roads => "applies in zones with a road of the walk network".into(),
+            Base::Sensor => "applies in zones with a sensor or an observation of the metric".into(),
+            Base::CityWide => "city-wide only: not applicable to a single zone".into(),
+        }
     }
 }
 

@@ -104,6 +104,7 @@ mod tests {
             value: None,
             status: Status::NoData,
             newest: None,
+            sources: crate::twin::feeds::provenance::SourceKinds::NONE,
         };
         let zone = |v: Option<f64>| {
             let mut z = vec![none; c.indicators.len()];

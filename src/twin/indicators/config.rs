@@ -20,6 +20,14 @@ pub const DEFAULT_STALE_AFTER_MIN: f64 = 120.0;
 pub const DEFAULT_FORECAST_HORIZON_H: f64 = 24.0;
 /// Default tolerance for joining road ends into one network node, metres.
 pub const DEFAULT_SNAP_M: f64 = 1.0;
+/// Default fewest estimated residents for a per-resident indicator to apply in a zone.
+pub const DEFAULT_MIN_ZONE_RESIDENTS: f64 = 100.0;
+/// Default least floor area for a floor-area indicator to apply in a zone, m².
+pub const DEFAULT_MIN_ZONE_FLOOR_M2: f64 = 1_000.0;
+/// Default fewest POIs for the POI diversity to apply in a zone.
+pub const DEFAULT_MIN_ZONE_POIS: usize = 5;
+/// Default least share of a zone's floor area of a known use for a share by use to apply.
+pub const DEFAULT_MIN_KNOWN_USE_SHARE: f64 = 0.5;
 
 /// The `indicators` field of a scene.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +47,14 @@ pub struct IndicatorConfig {
     pub stale_after_min: f64,
     /// How far ahead decision-window alerts look, hours.
     pub forecast_horizon_h: f64,
+    /// Fewest estimated residents for a per-resident indicator to apply in a zone.
+    pub min_zone_residents: f64,
+    /// Least floor area for a floor-area indicator to apply in a zone, m².
+    pub min_zone_floor_m2: f64,
+    /// Fewest POIs for the POI diversity to apply in a zone.
+    pub min_zone_pois: usize,
+    /// Least share (0–1) of a zone's floor area of a known use for a share by use to apply.
+    pub min_known_use_share: f64,
     /// Target and threshold overrides of catalogue indicators.
     pub overrides: Vec<Override>,
     /// Indicators added by the scene.
@@ -55,6 +71,10 @@ impl Default for IndicatorConfig {
             snap_m: DEFAULT_SNAP_M,
             stale_after_min: DEFAULT_STALE_AFTER_MIN,
             forecast_horizon_h: DEFAULT_FORECAST_HORIZON_H,
+            min_zone_residents: DEFAULT_MIN_ZONE_RESIDENTS,
+            min_zone_floor_m2: DEFAULT_MIN_ZONE_FLOOR_M2,
+            min_zone_pois: DEFAULT_MIN_ZONE_POIS,
+            min_known_use_share: DEFAULT_MIN_KNOWN_USE_SHARE,
             overrides: Vec::new(),
             extra: Vec::new(),
         }
@@ -77,6 +97,20 @@ impl IndicatorConfig {
         pos(self.snap_m, "snap_m")?;
         pos(self.stale_after_min, "stale_after_min")?;
         pos(self.forecast_horizon_h, "forecast_horizon_h")?;
+        for (v, name) in [
+            (self.min_zone_residents, "min_zone_residents"),
+            (self.min_zone_floor_m2, "min_zone_floor_m2"),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!("indicators.{name} must be zero or more, is {v}"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.min_known_use_share) {
+            return Err(format!(
+                "indicators.min_known_use_share must be in [0, 1], is {}",
+                self.min_known_use_share
+            ));
+        }
         if !(0.0..=1.0).contains(&self.unknown_residential_share) {
             return Err(format!(
                 "indicators.unknown_residential_share must be in [0, 1], is {}",
@@ -89,6 +123,19 @@ impl IndicatorConfig {
             }
         }
         Ok(())
+    }
+
+    /// The defaults without zone minimums: for hand-computed fixtures of a few homes,
+    /// whose zones hold fewer residents than a real zone needs for its rates to apply.
+    #[cfg(test)]
+    pub(crate) fn without_zone_minimums() -> IndicatorConfig {
+        IndicatorConfig {
+            min_zone_residents: 0.0,
+            min_zone_floor_m2: 0.0,
+            min_zone_pois: 0,
+            min_known_use_share: 0.0,
+            ..IndicatorConfig::default()
+        }
     }
 
     /// Metres walked in `minutes` at the configured speed.

@@ -12,8 +12,9 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 
 use crate::twin::city::{BuildingId, CityModel, Road};
-use crate::twin::feeds::{Observation, Subject, Timestamp};
-use crate::twin::indicators::catalogue::{Catalogue, Compute, DestSet};
+use crate::twin::feeds::provenance::{SourceKindMap, SourceKinds};
+use crate::twin::feeds::{Metric, Observation, Subject, Timestamp};
+use crate::twin::indicators::catalogue::{Base, Catalogue, Compute, DestSet};
 use crate::twin::indicators::config::IndicatorConfig;
 use crate::twin::indicators::feeds::{self, FeedWindow, free_flow_kmh};
 use crate::twin::indicators::network::{UNREACHED, WalkNetwork};
@@ -73,6 +74,8 @@ pub struct FeedInputs {
     pub window: FeedWindow,
     /// Where sensors are, scene CRS, by sensor id.
     pub sensors: HashMap<String, [f64; 2]>,
+    /// The kind of each feed (live, replay, simulated), by feed name.
+    pub kinds: SourceKindMap,
 }
 
 impl FeedInputs {
@@ -81,6 +84,7 @@ impl FeedInputs {
         FeedInputs {
             window: FeedWindow::empty(at),
             sensors: HashMap::new(),
+            kinds: SourceKindMap::default(),
         }
     }
 }
@@ -99,6 +103,8 @@ pub struct Sums {
     pub residential_m2: f64,
     /// Commercial floor area, m².
     pub commercial_m2: f64,
+    /// Floor area of a known use, m².
+    pub known_use_m2: f64,
     /// Roof area usable for solar, m².
     pub roof_solar_m2: f64,
     /// Green land area, m².
@@ -109,6 +115,8 @@ pub struct Sums {
     pub cycleway_m: f64,
     /// Walk-network intersections.
     pub intersections: f64,
+    /// Roads (by their midpoint).
+    pub roads: usize,
     /// POIs.
     pub pois: usize,
     /// Residents reaching the destinations of each access indicator (by catalogue index).
@@ -126,11 +134,13 @@ impl Sums {
         self.floor_m2 += o.floor_m2;
         self.residential_m2 += o.residential_m2;
         self.commercial_m2 += o.commercial_m2;
+        self.known_use_m2 += o.known_use_m2;
         self.roof_solar_m2 += o.roof_solar_m2;
         self.green_m2 += o.green_m2;
         self.area_m2 += o.area_m2;
         self.cycleway_m += o.cycleway_m;
         self.intersections += o.intersections;
+        self.roads += o.roads;
         self.pois += o.pois;
         for (k, v) in &o.reached {
             *self.reached.entry(*k).or_default() += v;
@@ -151,6 +161,11 @@ pub struct Value {
     pub value: Option<f64>,
     /// Newest observation used (feed indicators only).
     pub newest: Option<Timestamp>,
+    /// Whether the place holds the indicator's base ([`Base`]); a value that does not
+    /// apply is `None` and evaluates as not applicable.
+    pub applicable: bool,
+    /// The kinds of feed behind the value (empty for values from the city model alone).
+    pub sources: SourceKinds,
 }
 
 /// Every indicator computed per zone and city-wide, aligned with the catalogue.
@@ -184,6 +199,8 @@ pub struct IndicatorContext {
     pub problems: Vec<String>,
     /// Zone names, by zone id.
     pub zone_names: Vec<String>,
+    /// Whether each zone is a cell of a generated grid (not a district from data).
+    pub zone_generated: Vec<bool>,
     zones: ZoneIndex,
     zone_area_m2: Vec<f64>,
     /// The walk network.
@@ -255,6 +272,7 @@ impl IndicatorContext {
             config: config.clone(),
             problems,
             zone_names: city.zones.iter().map(|z| z.name.clone()).collect(),
+            zone_generated: city.zones.iter().map(|z| z.generated).collect(),
             zone_area_m2: city.zones.iter().map(|z| z.area.unsigned_area()).collect(),
             zones,
             network: WalkNetwork::build(&[], config.snap_m),
@@ -643,6 +661,7 @@ impl IndicatorContext {
             s.floor_m2 += f.floor_m2;
             s.residential_m2 += f.residential_m2;
             s.commercial_m2 += f.commercial_m2;
+            s.known_use_m2 += f.known_use_m2;
             s.roof_solar_m2 += f.roof_solar_m2;
             if f.residents > 0.0 {
                 for (k, dests, within) in &access {
@@ -653,6 +672,12 @@ impl IndicatorContext {
                         *s.reached.entry(*k).or_default() += f.residents;
                     }
                 }
+            }
+        }
+        for z in &self.road_zone {
+            match z {
+                Some(z) => zones[*z as usize].roads += 1,
+                None => out.roads += 1,
             }
         }
         let counts: Vec<(usize, &Vec<_>)> = self
@@ -718,16 +743,19 @@ impl IndicatorContext {
         let all: Vec<&Observation> = feeds.window.observations.iter().collect();
         let covered = by_zone.iter().filter(|v| !v.is_empty()).count();
         let newest = all.iter().map(|o| o.time).max();
+        let city_kinds = MetricKinds::of(&all, &feeds.kinds);
         let city = (0..self.catalogue.indicators.len())
-            .map(|k| self.value(k, &city_sums, &all, true, (covered, nz, newest)))
+            .map(|k| self.value(k, &city_sums, &all, None, &city_kinds, (covered, nz, newest)))
             .collect();
         let zones = zone_sums
             .iter()
             .zip(&by_zone)
-            .map(|(s, obs)| {
+            .enumerate()
+            .map(|(z, (s, obs))| {
                 let cov = (usize::from(!obs.is_empty()), 1, newest);
+                let kinds = MetricKinds::of(obs, &feeds.kinds);
                 (0..self.catalogue.indicators.len())
-                    .map(|k| self.value(k, s, obs, false, cov))
+                    .map(|k| self.value(k, s, obs, Some((z, &kinds)), &kinds, cov))
                     .collect()
             })
             .collect();
@@ -742,25 +770,68 @@ impl IndicatorContext {
         }
     }
 
-    /// One indicator from a scope's sums and observations; `cov` is (zones covered,
-    /// zones, newest observation of the whole window) for the coverage indicator.
+    /// Whether a zone with these sums and observation kinds holds a base ([`Base`]).
+    fn applies(&self, base: Base, z: usize, s: &Sums, kinds: &MetricKinds, metrics: &[Metric]) -> bool {
+        let cfg = &self.config;
+        let residents = s.residents >= cfg.min_zone_residents && s.residents > 0.0;
+        match base {
+            Base::Residents => residents,
+            Base::DistrictResidents => residents && !self.zone_generated.get(z).copied().unwrap_or(true),
+            Base::FloorArea => s.floor_m2 >= cfg.min_zone_floor_m2 && s.floor_m2 > 0.0,
+            Base::KnownUseFloorArea => {
+                s.floor_m2 >= cfg.min_zone_floor_m2
+                    && s.floor_m2 > 0.0
+                    && s.known_use_m2 >= cfg.min_known_use_share * s.floor_m2
+            }
+            Base::Pois => s.pois >= cfg.min_zone_pois.max(1),
+            Base::Roads => s.roads > 0,
+            Base::Sensor => !kinds.of_metrics(metrics).is_empty(),
+            Base::CityWide => false,
+        }
+    }
+
+    /// One indicator from a scope's sums and observations. `zone` is the zone's
+    /// observation kinds by metric (`None` city-wide, where every indicator applies);
+    /// `kinds` those of the scope; `cov` is (zones covered, zones, newest observation of
+    /// the whole window) for the coverage indicator.
     fn value(
         &self,
         k: usize,
         s: &Sums,
         obs: &[&Observation],
-        city_wide: bool,
+        zone: Option<(usize, &MetricKinds)>,
+        kinds: &MetricKinds,
         cov: (usize, usize, Option<Timestamp>),
     ) -> Value {
+        let city_wide = zone.is_none();
+        let compute = &self.catalogue.indicators[k].compute;
+        if let Some((z, zk)) = zone
+            && !self.applies(compute.base(), z, s, zk, compute.metrics())
+        {
+            return Value {
+                value: None,
+                newest: None,
+                applicable: false,
+                sources: SourceKinds::NONE,
+            };
+        }
+        let sources = kinds.of_metrics(compute.metrics());
         let per = |x: f64, n: f64| (s.residents > 0.0).then(|| x / s.residents * n);
         let area = |x: f64| (s.area_m2 > 0.0).then(|| x / s.area_m2);
         let it = obs.iter().copied();
         let gis = |v: Option<f64>| Value {
             value: v,
             newest: None,
+            applicable: true,
+            sources,
         };
-        let feed = |(v, t): feeds::FeedValue| Value { value: v, newest: t };
-        match &self.catalogue.indicators[k].compute {
+        let feed = |(v, t): feeds::FeedValue| Value {
+            value: v,
+            newest: t,
+            applicable: true,
+            sources,
+        };
+        match compute {
             Compute::Access { .. } | Compute::AllWithin { .. } => {
                 gis(per(s.reached.get(&k).copied().unwrap_or(0.0), 100.0))
             }
@@ -793,23 +864,42 @@ impl IndicatorContext {
             })),
             Compute::OpenRequestsPer10k => {
                 let (n, t) = feeds::open_requests(it);
-                Value {
-                    value: t.and_then(|_| per(n as f64, 10_000.0)),
-                    newest: t,
-                }
+                feed((t.and_then(|_| per(n as f64, 10_000.0)), t))
             }
             Compute::CloseMedianH => feed(feeds::close_median_h(it)),
             Compute::ElectricityPerResident => {
                 let (kw, t) = feeds::electricity_kw(it, city_wide);
-                Value {
-                    value: kw.and_then(|kw| per(kw, 1.0)),
-                    newest: t,
-                }
+                feed((kw.and_then(|kw| per(kw, 1.0)), t))
             }
-            Compute::FeedCoverage => Value {
-                value: (cov.1 > 0 && cov.2.is_some()).then(|| cov.0 as f64 / cov.1 as f64 * 100.0),
-                newest: cov.2,
-            },
+            Compute::FeedCoverage => feed((
+                (cov.1 > 0 && cov.2.is_some()).then(|| cov.0 as f64 / cov.1 as f64 * 100.0),
+                cov.2,
+            )),
         }
+    }
+}
+
+/// The feed kinds of a scope's observations, by metric (in [`Metric::ALL`] order): one
+/// pass over the observations serves every indicator of the scope.
+#[derive(Debug, Clone, Default)]
+struct MetricKinds([SourceKinds; Metric::ALL.len()]);
+
+impl MetricKinds {
+    fn of(obs: &[&Observation], map: &SourceKindMap) -> MetricKinds {
+        let mut out = MetricKinds::default();
+        for o in obs {
+            if let Some(i) = Metric::ALL.iter().position(|m| *m == o.metric) {
+                out.0[i].insert(map.kind(&o.source));
+            }
+        }
+        out
+    }
+
+    /// The kinds behind observations of any of `metrics`.
+    fn of_metrics(&self, metrics: &[Metric]) -> SourceKinds {
+        metrics
+            .iter()
+            .filter_map(|m| Metric::ALL.iter().position(|x| x == m))
+            .fold(SourceKinds::NONE, |acc, i| acc.union(self.0[i]))
     }
 }

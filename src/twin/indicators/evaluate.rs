@@ -1,9 +1,12 @@
 //! Status of an indicator value against its target and thresholds: on target, warning,
-//! alarm, no data (no value), or stale (a feed indicator whose newest input is too old).
+//! alarm, no data (no value), stale (a feed indicator whose newest input is too old), or
+//! not applicable (a zone without the indicator's base: no residents for a per-resident
+//! figure, no sensor for a feed mean; see [`crate::twin::indicators::catalogue::Base`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::twin::feeds::Timestamp;
+use crate::twin::feeds::provenance::SourceKinds;
 use crate::twin::indicators::catalogue::IndicatorDef;
 
 /// The status of one indicator in one place.
@@ -20,6 +23,9 @@ pub enum Status {
     NoData,
     /// The newest input is older than the staleness limit.
     Stale,
+    /// The zone lacks the indicator's base (residents, floor area, roads, POIs, a
+    /// sensor): the figure means nothing there. Never scored, coloured or alerted on.
+    NotApplicable,
 }
 
 impl Status {
@@ -31,6 +37,7 @@ impl Status {
             Status::Alarm => "alarm",
             Status::NoData => "no_data",
             Status::Stale => "stale",
+            Status::NotApplicable => "not_applicable",
         }
     }
 
@@ -39,16 +46,23 @@ impl Status {
         matches!(self, Status::Warning | Status::Alarm)
     }
 
-    /// How bad, from harmless (on target: 0) through no data and stale to alarm (4): for
-    /// "the worst of" a set of statuses.
+    /// How bad, from not applicable (0) and on target (1) through no data and stale to
+    /// alarm (5): for "the worst of" a set of statuses.
     pub fn severity(self) -> u8 {
         match self {
-            Status::OnTarget => 0,
-            Status::NoData => 1,
-            Status::Stale => 2,
-            Status::Warning => 3,
-            Status::Alarm => 4,
+            Status::NotApplicable => 0,
+            Status::OnTarget => 1,
+            Status::NoData => 2,
+            Status::Stale => 3,
+            Status::Warning => 4,
+            Status::Alarm => 5,
         }
+    }
+
+    /// Whether the status is a score (on target, warning or alarm): what maps colour and
+    /// ranks take in.
+    pub fn is_scored(self) -> bool {
+        matches!(self, Status::OnTarget | Status::Warning | Status::Alarm)
     }
 }
 
@@ -99,7 +113,7 @@ pub fn status(
     let Some(v) = value.filter(|v| v.is_finite()) else {
         return Status::NoData;
     };
-    if def.compute.is_feed() && newest.is_some_and(|t| at.0 - t.0 > stale_after_ms) {
+    if def.compute.is_feed() && newest.is_some_and(|t| at.0.saturating_sub(t.0) > stale_after_ms) {
         return Status::Stale;
     }
     threshold_status(def, v)
@@ -119,6 +133,7 @@ mod tests {
             value: Some(1.0),
             status: Status::OnTarget,
             newest: None,
+            sources: SourceKinds::NONE,
         };
         let mut e = Evaluation {
             at: Timestamp(0),
@@ -175,6 +190,8 @@ pub struct Evaluated {
     pub status: Status,
     /// Newest input observation (feed indicators).
     pub newest: Option<Timestamp>,
+    /// The kinds of feed behind the value (empty for values from the city model alone).
+    pub sources: SourceKinds,
 }
 
 /// Every indicator evaluated city-wide and per zone, with the composite scores.
@@ -206,10 +223,21 @@ pub fn evaluate(
             .indicators
             .iter()
             .zip(vals)
-            .map(|(d, v)| Evaluated {
-                value: v.value.filter(|x| x.is_finite()),
-                status: status(d, v.value, v.newest, at, stale_after_ms),
-                newest: v.newest,
+            .map(|(d, v)| {
+                if !v.applicable {
+                    return Evaluated {
+                        value: None,
+                        status: Status::NotApplicable,
+                        newest: None,
+                        sources: SourceKinds::NONE,
+                    };
+                }
+                Evaluated {
+                    value: v.value.filter(|x| x.is_finite()),
+                    status: status(d, v.value, v.newest, at, stale_after_ms),
+                    newest: v.newest,
+                    sources: v.sources,
+                }
             })
             .collect()
     };

@@ -62,6 +62,8 @@ pub struct BuildingFacts {
     pub residential_m2: f64,
     /// Floor area in commercial use, m².
     pub commercial_m2: f64,
+    /// Floor area of a known use (not "yes" or empty), m².
+    pub known_use_m2: f64,
     /// Estimated residents.
     pub residents: f64,
     /// Roof area usable for solar, m².
@@ -112,6 +114,11 @@ pub fn building_facts(b: &Building, cfg: &IndicatorConfig) -> BuildingFacts {
             floor
         } else {
             0.0
+        },
+        known_use_m2: if UNKNOWN_USES.contains(&usage.as_str()) {
+            0.0
+        } else {
+            floor
         },
         residents: residential / cfg.m2_per_resident,
         roof_solar_m2: footprint * ROOF_USABLE_SHARE,

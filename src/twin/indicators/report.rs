@@ -8,8 +8,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::twin::feeds::Timestamp;
+use crate::twin::feeds::provenance::SourceKinds;
 use crate::twin::indicators::alerts::{Alert, AlertLog, Histories};
-use crate::twin::indicators::catalogue::Dimension;
+use crate::twin::indicators::catalogue::{Base, Dimension};
 use crate::twin::indicators::context::{Computed, FeedInputs, IndicatorContext};
 use crate::twin::indicators::evaluate::{Evaluation, Status, evaluate};
 use crate::twin::load;
@@ -83,6 +84,13 @@ pub struct IndicatorRow {
     pub iso: Option<String>,
     /// Whether the value rests on the population estimate.
     pub estimate: bool,
+    /// The kinds of feed behind the value ("live", "replay", "simulated", "unknown"):
+    /// empty for a value from the city model alone.
+    pub source_kinds: SourceKinds,
+    /// What a zone must hold for the indicator to apply there ([`Base`]).
+    pub base: Base,
+    /// The applicability rule in words.
+    pub applies: String,
 }
 
 /// One indicator in one zone.
@@ -90,10 +98,17 @@ pub struct IndicatorRow {
 pub struct ZoneValue {
     /// Indicator id.
     pub id: String,
-    /// Value (null only with status no_data).
+    /// Value (null with status no_data or not_applicable).
     pub value: Option<f64>,
     /// Status.
     pub status: Status,
+    /// The kinds of feed behind the value.
+    #[serde(skip_serializing_if = "no_feed")]
+    pub source_kinds: SourceKinds,
+}
+
+fn no_feed(k: &SourceKinds) -> bool {
+    k.is_empty()
 }
 
 /// One zone's indicators.
@@ -174,6 +189,9 @@ pub fn build_report(
             status: e.status,
             iso: def.iso.clone(),
             estimate: def.is_estimate(),
+            source_kinds: e.sources,
+            base: def.compute.base(),
+            applies: def.compute.base().rule(&ctx.config),
         })
         .collect();
     let zones = eval
@@ -191,6 +209,7 @@ pub fn build_report(
                     id: def.id.clone(),
                     value: e.value,
                     status: e.status,
+                    source_kinds: e.sources,
                 })
                 .collect(),
         })
@@ -275,6 +294,7 @@ pub fn history_inputs(
     let feeds = FeedInputs {
         window: FeedWindow::new(at, observations),
         sensors: sensor_positions(&loaded.scene.feeds, &loaded.city),
+        kinds: crate::twin::feeds::provenance::SourceKindMap::from_specs(&loaded.scene.feeds),
     };
     let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
     let histories = hourly_histories(&ctx, &feeds);
@@ -379,18 +399,25 @@ impl Report {
         for r in &self.indicators {
             let _ = writeln!(
                 s,
-                "  {:<34} {:>10} {:<14} target {:>8} {:<9}{}",
+                "  {:<34} {:>10} {:<14} target {:>8} {:<9}{}{}",
                 r.id,
                 fmt_value(r.value),
                 r.unit,
                 r.target,
                 r.status.id(),
-                if r.estimate { " (est.)" } else { "" }
+                if r.estimate { " (est.)" } else { "" },
+                r.source_kinds
+                    .badge()
+                    .map_or(String::new(), |b| format!(" [{b}]"))
             );
         }
         for z in &self.zones {
             let _ = writeln!(s, "\nzone {}:", z.zone);
-            for v in z.indicators.iter().filter(|v| v.status != Status::NoData) {
+            for v in z
+                .indicators
+                .iter()
+                .filter(|v| !matches!(v.status, Status::NoData | Status::NotApplicable))
+            {
                 let _ = writeln!(s, "  {:<34} {:>10} {}", v.id, fmt_value(v.value), v.status.id());
             }
         }

@@ -89,7 +89,7 @@ fn close(a: Option<f64>, b: f64) -> bool {
 #[test]
 fn gis_indicators_match_hand_computed_values() {
     let city = fixture();
-    let ctx = IndicatorContext::new(&city, &IndicatorConfig::default());
+    let ctx = IndicatorContext::new(&city, &IndicatorConfig::without_zone_minimums());
     assert!(ctx.problems.is_empty(), "{:?}", ctx.problems);
     let c = ctx.compute(&city, &FeedInputs::none(Timestamp(0)));
     let city_v = |id: &str| c.city[idx(&ctx, id)].value;
@@ -134,6 +134,80 @@ fn gis_indicators_match_hand_computed_values() {
     assert!(close(zone_v(1, "people.school_access"), 60.0));
     // Feed indicators have no data without feeds.
     assert_eq!(city_v("env.pm25_daily_mean"), None);
+}
+
+#[test]
+fn zones_without_an_indicators_base_are_not_applicable() {
+    // The fixture's zones hold 25 residents each, below the default 100 a rate per
+    // resident needs; each holds 1,000 m² of floor area, just the default minimum.
+    let city = fixture();
+    let cfg = IndicatorConfig::default();
+    let ctx = IndicatorContext::new(&city, &cfg);
+    let c = ctx.compute(&city, &FeedInputs::none(Timestamp(0)));
+    let e = evaluate::evaluate(&ctx.catalogue, &c, ctx.stale_after_ms());
+    let st = |z: usize, id: &str| e.zones[z][idx(&ctx, id)].status;
+    for z in 0..2 {
+        assert!((c.zone_sums[z].residents - 25.0).abs() < 1e-9);
+        for id in [
+            "mob.transit_access_400m",
+            "people.population_density",
+            "mob.cycleway_km_per_100k",
+        ] {
+            assert_eq!(st(z, id), Status::NotApplicable, "zone {z} {id}");
+        }
+        assert!(
+            st(z, "live.floor_area_ratio").is_scored(),
+            "zone {z}: 1,000 m² of floor area"
+        );
+        assert_eq!(
+            st(z, "gov.feed_coverage"),
+            Status::NotApplicable,
+            "city-wide only"
+        );
+        assert_eq!(st(z, "env.pm25_daily_mean"), Status::NotApplicable, "no sensor");
+    }
+    // POI diversity needs 5 POIs: zone A holds 4 (3 stops, the school), B one (the
+    // supermarket); with a minimum of 4, A's applies.
+    assert_eq!(st(0, "econ.poi_diversity"), Status::NotApplicable);
+    assert_eq!(st(1, "econ.poi_diversity"), Status::NotApplicable);
+    let four = IndicatorConfig {
+        min_zone_pois: 4,
+        ..IndicatorConfig::default()
+    };
+    let ctx4 = IndicatorContext::new(&city, &four);
+    let c4 = ctx4.compute(&city, &FeedInputs::none(Timestamp(0)));
+    let k = idx(&ctx4, "econ.poi_diversity");
+    assert!(c4.zones[0][k].applicable && !c4.zones[1][k].applicable);
+    // City-wide every indicator applies, with the same values as without minimums.
+    let open = IndicatorContext::new(&city, &IndicatorConfig::without_zone_minimums());
+    let c0 = open.compute(&city, &FeedInputs::none(Timestamp(0)));
+    for (a, b) in c.city.iter().zip(&c0.city) {
+        assert!(a.applicable);
+        assert_eq!(a.value, b.value);
+    }
+    // Not applicable takes no part in the composite: zone B's index comes from what applies.
+    let scored = e.zones[1].iter().filter(|x| x.status.is_scored()).count();
+    assert!(scored > 0);
+    assert_eq!(e.zone_scores[1].1.is_some(), scored > 0);
+    // A zone that loses its base closes its alerts.
+    let mut log = AlertLog::new(ctx.horizon_ms());
+    let e0 = evaluate::evaluate(&open.catalogue, &c0, open.stale_after_ms());
+    let raised = log.update(&open.catalogue, &e0, &open.zone_names, &Histories::new());
+    let zone_alerts: Vec<&Alert> = raised.iter().filter(|a| a.zone.is_some()).collect();
+    assert!(!zone_alerts.is_empty(), "the tiny zones breach some targets");
+    log.update(&ctx.catalogue, &e, &ctx.zone_names, &Histories::new());
+    let still: Vec<&Alert> = log
+        .active()
+        .filter(|a| a.zone.is_some())
+        .filter(|a| {
+            let k = idx(&ctx, &a.indicator);
+            e.zones[a.scope.unwrap() as usize][k].status == Status::NotApplicable
+        })
+        .collect();
+    assert!(
+        still.is_empty(),
+        "open alerts on zones where they do not apply: {still:?}"
+    );
 }
 
 #[test]
@@ -203,12 +277,14 @@ fn a_feed_value_changes_the_indicator_and_its_status() {
     let mut feeds = FeedInputs {
         window: FeedWindow::new(Timestamp(at), [pm("s1", 10.0, at - 1000)]),
         sensors: sensors(),
+        kinds: Default::default(),
     };
     let (_, e, raised) = ind.recompute(&city, &feeds, &Histories::new());
     assert_eq!(e.city[k].value, Some(10.0));
     assert_eq!(e.city[k].status, Status::OnTarget);
     assert_eq!(e.zones[0][k].status, Status::OnTarget, "the sensor is in zone A");
-    assert_eq!(e.zones[1][k].status, Status::NoData);
+    // Zone B has no sensor and no observation of PM2.5: the mean does not apply there.
+    assert_eq!(e.zones[1][k].status, Status::NotApplicable);
     assert_eq!(e.zones[1][k].value, None);
     assert_eq!(e.zone_scores.len(), 2);
     assert!(e.zone_scores[0].1.is_some(), "zone A has an index");
@@ -250,6 +326,7 @@ fn forecast_alert_on_a_rising_series_not_on_a_flat_one() {
         let feeds = FeedInputs {
             window: FeedWindow::new(Timestamp(at), obs),
             sensors: sensors(),
+            kinds: Default::default(),
         };
         let mut ind = Indicators::new(&city, &IndicatorConfig::default());
         let hist = hourly_histories(&ind.ctx, &feeds);
@@ -293,6 +370,7 @@ fn a_flapping_indicator_keeps_the_alert_history_bounded() {
         let feeds = FeedInputs {
             window: FeedWindow::new(Timestamp(at), [pm("s1", v, at - 60_000)]),
             sensors: sensors(),
+            kinds: Default::default(),
         };
         let (_, e, raised) = ind.recompute(&city, &feeds, &Histories::new());
         let threshold: Vec<&Alert> = raised
@@ -384,7 +462,8 @@ pub(crate) fn json_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str
 #[test]
 fn default_scene_matches_the_golden_report() {
     let report = report_for_scene(&default_scene(), Some(Timestamp(GOLDEN_AT))).unwrap();
-    // The JSON contract: value is null only with status no data.
+    // The JSON contract: value is null only with status no data, or (in zones) not
+    // applicable; city-wide, every indicator applies.
     for r in &report.indicators {
         assert_eq!(r.value.is_none(), r.status == Status::NoData, "{}", r.id);
     }
@@ -392,7 +471,7 @@ fn default_scene_matches_the_golden_report() {
         for v in &z.indicators {
             assert_eq!(
                 v.value.is_none(),
-                v.status == Status::NoData,
+                matches!(v.status, Status::NoData | Status::NotApplicable),
                 "{} {}",
                 z.zone,
                 v.id
@@ -497,4 +576,128 @@ fn the_headless_report_at_a_past_instant_reads_the_history() {
     assert_eq!(r.feed_observations, Some(0));
     assert_eq!(value_of(&r), None);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The default city a day into its simulated feeds, as the app sees it right after start:
+/// the engine, the evaluation and the alerts it raised.
+fn default_city_after_a_simulated_day() -> (
+    crate::twin::load::LoadedScene,
+    Indicators,
+    Computed,
+    Evaluation,
+    Vec<Alert>,
+) {
+    use crate::twin::feeds::provenance::SourceKindMap;
+    use crate::twin::feeds::simulator::Simulator;
+    use crate::twin::feeds::spec::FeedKind;
+    let loaded = crate::twin::load::load_scene(&default_scene()).unwrap();
+    let feed = &loaded.scene.feeds[0];
+    let FeedKind::Simulator(spec) = &feed.kind else {
+        panic!("the default scene's first feed is its simulator");
+    };
+    let at = Timestamp(GOLDEN_AT);
+    let mut sim = Simulator::new(&loaded.city, spec, SourceId(feed.name.clone()));
+    let sensors = sim
+        .sensors()
+        .map(|(id, p)| (id.to_string(), [p.x(), p.y()]))
+        .collect();
+    let observations = sim.generate(at.plus_ms(-Timestamp::DAY_MS), at, 300.0);
+    assert!(observations.len() > 1_000, "{} observations", observations.len());
+    let feeds = FeedInputs {
+        window: FeedWindow::new(at, observations),
+        sensors,
+        kinds: SourceKindMap::from_specs(&loaded.scene.feeds),
+    };
+    let mut ind = Indicators::new(&loaded.city, &loaded.scene.indicators);
+    let histories = hourly_histories(&ind.ctx, &feeds);
+    let computed = ind.ctx.compute(&loaded.city, &feeds);
+    let (_, eval, raised) = ind.recompute(&loaded.city, &feeds, &histories);
+    (loaded, ind, computed, eval, raised)
+}
+
+#[test]
+fn default_city_alerts_name_only_zones_with_the_indicators_base() {
+    let (loaded, ind, computed, eval, raised) = default_city_after_a_simulated_day();
+    let cfg = &loaded.scene.indicators;
+    let catalogue = &ind.ctx.catalogue;
+    // The generated grid keeps only cells with something of the city in them.
+    for (z, s) in computed.zone_sums.iter().enumerate() {
+        assert!(
+            s.buildings + s.pois + s.roads > 0,
+            "zone {} holds no building, road or POI",
+            ind.ctx.zone_names[z]
+        );
+    }
+    let zone_of = |name: &str| ind.ctx.zone_names.iter().position(|n| n == name).unwrap();
+    let mut zone_alerts = 0;
+    for a in ind.alerts.active() {
+        let Some(zone) = &a.zone else { continue };
+        zone_alerts += 1;
+        let z = zone_of(zone);
+        let s = &computed.zone_sums[z];
+        let def = catalogue.get(&a.indicator).unwrap();
+        let has_base = match def.compute.base() {
+            catalogue::Base::Residents => s.residents >= cfg.min_zone_residents && s.residents > 0.0,
+            catalogue::Base::DistrictResidents => {
+                s.residents >= cfg.min_zone_residents && !loaded.city.zones[z].generated
+            }
+            catalogue::Base::FloorArea => s.floor_m2 >= cfg.min_zone_floor_m2 && s.floor_m2 > 0.0,
+            catalogue::Base::KnownUseFloorArea => {
+                s.floor_m2 >= cfg.min_zone_floor_m2 && s.known_use_m2 >= cfg.min_known_use_share * s.floor_m2
+            }
+            catalogue::Base::Pois => s.pois >= cfg.min_zone_pois,
+            catalogue::Base::Roads => s.roads > 0,
+            catalogue::Base::Sensor => eval.zones[z]
+                .iter()
+                .zip(&catalogue.indicators)
+                .any(|(e, d)| d.id == def.id && !e.sources.is_empty()),
+            catalogue::Base::CityWide => false,
+        };
+        assert!(
+            has_base,
+            "alert on {} in {zone}: {} residents, {} m² floor, {} POIs, {} roads",
+            a.indicator, s.residents, s.floor_m2, s.pois, s.roads
+        );
+        assert!(
+            def.compute.base() != catalogue::Base::Residents || s.residents > 0.0,
+            "a per-resident alert in a zone without residents"
+        );
+    }
+    assert!(!raised.is_empty(), "the simulated day raises alerts");
+    // Every zone value that does not apply is grey: no value, no score, no sources.
+    let mut not_applicable = 0;
+    for zone in &eval.zones {
+        for e in zone {
+            if e.status == Status::NotApplicable {
+                not_applicable += 1;
+                assert_eq!(
+                    (e.value, e.sources),
+                    (None, crate::twin::feeds::provenance::SourceKinds::NONE)
+                );
+            }
+        }
+    }
+    assert!(not_applicable > 0);
+    // Feed indicators say they are simulated; map indicators have no feed behind them.
+    for (def, e) in catalogue.indicators.iter().zip(&eval.city) {
+        if def.compute.is_feed() && e.value.is_some() {
+            assert!(e.sources.is_simulated(), "{} is not marked simulated", def.id);
+        }
+        if !def.compute.is_feed() {
+            assert!(e.sources.is_empty(), "{} has feed sources", def.id);
+        }
+    }
+    let groups = ind.alerts.digest(higher_is_better(catalogue));
+    let mut sizes: Vec<(usize, String)> = groups
+        .iter()
+        .map(|g| (g.members.len(), g.indicator.clone()))
+        .collect();
+    sizes.sort_by(|a, b| b.cmp(a));
+    println!(
+        "default city, simulated day: {} zones, {} open alerts ({zone_alerts} in zones) in {} lines; largest: {:?}",
+        ind.ctx.zone_names.len(),
+        ind.alerts.active().count(),
+        groups.len(),
+        &sizes[..sizes.len().min(3)]
+    );
 }

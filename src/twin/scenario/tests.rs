@@ -57,7 +57,7 @@ fn fixture() -> CityModel {
 
 fn setup() -> (CityModel, IndicatorContext) {
     let city = fixture();
-    let ctx = IndicatorContext::new(&city, &IndicatorConfig::default());
+    let ctx = IndicatorContext::new(&city, &IndicatorConfig::without_zone_minimums());
     (city, ctx)
 }
 
@@ -106,7 +106,7 @@ fn a_stop_next_to_homes_raises_transit_coverage_by_the_hand_computed_amount() {
     assert!((t.amount - 20.0).abs() < 1e-9);
     assert!((t.eur_per_unit.unwrap() - s.applied()[0].cost.present_value_eur / 20.0).abs() < 1e-6);
     // The incremental distances equal a fresh build's.
-    let fresh = IndicatorContext::new(s.city(), &IndicatorConfig::default());
+    let fresh = IndicatorContext::new(s.city(), &IndicatorConfig::without_zone_minimums());
     assert_eq!(fresh.compute(s.city(), &at()).city, c.city);
 }
 
@@ -155,7 +155,7 @@ fn a_park_raises_green_area_per_resident_by_its_area_over_the_population() {
     // so homes at x reach it in 20 + (900 − x) + 36 ≤ 300 m: x = 700, 800, 900, 30 %.
     assert_eq!(value(&ctx, &before, "live.park_access_300m"), 0.0);
     assert!((value(&ctx, &after, "live.park_access_300m") - 30.0).abs() < 1e-9);
-    let fresh = IndicatorContext::new(s.city(), &IndicatorConfig::default());
+    let fresh = IndicatorContext::new(s.city(), &IndicatorConfig::without_zone_minimums());
     assert_eq!(fresh.compute(s.city(), &at()).city, c.city);
 }
 
@@ -234,7 +234,7 @@ fn every_edit_applies_and_undo_restores_the_baseline_exactly() {
     let (c, e) = s.indicators(&at());
     assert_ne!(c.city, base.0.city);
     // Incremental updates agree with a context built from scratch on the scenario city.
-    let fresh = IndicatorContext::new(s.city(), &IndicatorConfig::default());
+    let fresh = IndicatorContext::new(s.city(), &IndicatorConfig::without_zone_minimums());
     let f = fresh.compute(s.city(), &at());
     for (a, b) in f.city.iter().zip(&c.city) {
         match (a.value, b.value) {
