@@ -2,13 +2,14 @@
 # Installs the Debian 12 packages citytwin needs to build, test and run (idempotent).
 # PROJ is built from source by proj-sys (Debian 12's PROJ 9.1 is too old), hence cmake
 # and sqlite; Bevy needs udev, wayland and xkbcommon headers; tests render on lavapipe;
-# the live-feed tests talk to an MQTT broker (mosquitto).
+# the live-feed tests talk to an MQTT broker (mosquitto); the briefing tests read PDFs
+# back with pdftotext (poppler-utils).
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
   libudev-dev libwayland-dev libxkbcommon-dev libx11-dev libxi-dev libxcursor-dev libxrandr-dev
   mesa-vulkan-drivers libvulkan1
-  gdal-bin
+  gdal-bin poppler-utils
   mosquitto mosquitto-clients
 )
 missing=()

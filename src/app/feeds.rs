@@ -19,6 +19,7 @@ use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::{DEFAULT_DRAIN_BUDGET, DrainReport, Picture};
+use crate::twin::feeds::provenance::SourceKindMap;
 use crate::twin::feeds::runtime::{RunningFeeds, open_history, sensor_positions, start_feeds};
 use crate::twin::feeds::store::Store;
 use crate::twin::feeds::{Metric, Observation, SourceId, Timestamp};
@@ -62,6 +63,8 @@ pub struct LiveFeeds {
     pub newest: Option<Timestamp>,
     /// Every service request seen (from the history at start, then live).
     pub requests: RequestBook,
+    /// Each feed's kind (live, replay, simulated), by feed name.
+    pub kinds: SourceKindMap,
 }
 
 /// The picture of the twin at the past instant the slider shows, read from the history when
@@ -154,6 +157,7 @@ fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
         last_drain: DrainReport::default(),
         newest: None,
         requests,
+        kinds: SourceKindMap::from_specs(&scene.feeds),
     });
 }
 
@@ -235,6 +239,7 @@ fn refresh_inputs(
     inputs.0 = Some(FeedInputs {
         window: FeedWindow::new(at, observations),
         sensors: feeds.sensors.clone(),
+        kinds: feeds.kinds.clone(),
     });
 }
 

@@ -383,6 +383,7 @@ pub(crate) mod tests {
                 layers: Vec::new(),
                 scene_crs: city.crs.clone(),
                 total_s: 0.0,
+                zones_dropped: 0,
             },
             city,
         }

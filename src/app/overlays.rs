@@ -1157,6 +1157,7 @@ mod tests {
             last_drain: Default::default(),
             newest: None,
             requests: Default::default(),
+            kinds: Default::default(),
         };
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, AssetPlugin::default(), StatesPlugin))

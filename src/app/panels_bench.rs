@@ -102,6 +102,14 @@ pub fn bench_panels(scene_path: &Path, frames: u32) -> anyhow::Result<PanelsRepo
     let feeds = FeedInputs {
         window: FeedWindow::new(at, observations.clone()),
         sensors: sensors.clone(),
+        kinds: {
+            let mut k = crate::twin::feeds::provenance::SourceKindMap::default();
+            k.insert(
+                SourceId("simulator".into()),
+                crate::twin::feeds::provenance::SourceKind::Simulated,
+            );
+            k
+        },
     };
     let histories = hourly_histories(&engine.0.ctx, &feeds);
     let (_, eval, _) = engine.0.recompute(city, &feeds, &histories);

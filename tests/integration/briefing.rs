@@ -102,6 +102,11 @@ fn sample_briefing_exports_one_page_with_an_image_per_slide() {
             i + 1
         );
         assert!(page.content.contains("Data time: 2026-06-01 08:00:00 UTC"));
+        assert!(
+            page.content.contains("(Feeds: "),
+            "page {} names the feeds behind it",
+            i + 1
+        );
         let first_word = slide.title.split_whitespace().next().unwrap();
         assert!(
             page.content.contains(first_word),
@@ -249,6 +254,22 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
     assert!(two.contains(&changed), "{changed} not on page 2: {two}");
     assert!(!one.contains("vs today"), "page 1 shows no scenario");
     assert!(two.contains("Scenario: Kluuvi"), "{two}");
+    // The history's PM2.5 is the simulator's: both pages say so, as a reader sees them.
+    let text = pdftotext_pages(&pdf);
+    assert_eq!(text.len(), 2, "{text:?}");
+    for (i, page) in text.iter().enumerate() {
+        let flat = page.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains("[SIMULATED]"),
+            "page {} marks no simulated value: {flat}",
+            i + 1
+        );
+        assert!(
+            flat.contains("Feeds: simulator (SIMULATED: the built-in simulator, not measurements)"),
+            "page {} does not name its feed: {flat}",
+            i + 1
+        );
+    }
 
     // The scenario's buildings are drawn: the two views differ.
     let (w, h, a) = read_png_rgba(&pngs.join("slide-01.png")).unwrap();
@@ -269,6 +290,22 @@ const PM25: &str = "env.pm25_daily_mean";
 const TRANSIT: &str = "mob.transit_access_400m";
 
 /// Equal values through JSON text (its parser may differ in the last bit).
+/// The text of each page of a PDF as `pdftotext` (poppler) reads it: what a reader can
+/// select and search.
+fn pdftotext_pages(pdf: &Path) -> Vec<String> {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian's poppler-utils, installed by scripts/setup-debian.sh)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_string).collect();
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    pages
+}
+
 fn close(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => (a - b).abs() <= 1e-12 * a.abs().max(1.0),

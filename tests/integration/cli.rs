@@ -215,3 +215,85 @@ fn indicators_json_of_the_default_scene() {
     let missing = citytwin(&["indicators", "no/such/scene.ron"]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[test]
+fn indicators_json_says_which_values_are_simulated_and_where_they_apply() {
+    use citytwin::twin::feeds::Timestamp;
+    use citytwin::twin::fixtures;
+    let dir = tmp("indicators-kinds");
+    let scene = fixtures::scene_with_history_in(&dir).unwrap();
+    let at = Timestamp(1_768_478_400_000); // 2026-01-15T12:00Z
+    fixtures::write_history(
+        &dir,
+        &[
+            fixtures::pm25("aq-1", 9.0, at.plus_ms(-2 * Timestamp::HOUR_MS)),
+            fixtures::pm25("aq-2", 21.0, at.plus_ms(-Timestamp::HOUR_MS)),
+        ],
+    )
+    .unwrap();
+    let out = citytwin(&[
+        "indicators",
+        scene.to_str().unwrap(),
+        "--at",
+        &at.0.to_string(),
+        "--json",
+    ]);
+    let v = json_of(&out);
+    let inds = v["indicators"].as_array().unwrap();
+    let kinds = |i: &Value| -> Vec<String> {
+        i["source_kinds"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no source_kinds in {i}"))
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect()
+    };
+    let pm = inds.iter().find(|i| i["id"] == "env.pm25_daily_mean").unwrap();
+    assert_eq!(pm["value"].as_f64(), Some(15.0), "the mean of 9 and 21");
+    assert_eq!(kinds(pm), ["simulated"], "{pm}");
+    for i in inds {
+        assert!(i["base"].is_string() && i["applies"].is_string(), "{i}");
+        if i["id"].as_str().unwrap().starts_with("live.") {
+            assert!(kinds(i).is_empty(), "a map indicator has no feed: {i}");
+        }
+    }
+    // Zones: a value is null exactly where there is no data or the zone lacks the base;
+    // not applicable is common at the edges, and no alert names such a zone.
+    let zones = v["zones"].as_array().unwrap();
+    let mut not_applicable = 0;
+    for z in zones {
+        for x in z["indicators"].as_array().unwrap() {
+            let status = x["status"].as_str().unwrap();
+            assert_eq!(
+                x["value"].is_null(),
+                status == "no_data" || status == "not_applicable",
+                "{x}"
+            );
+            not_applicable += usize::from(status == "not_applicable");
+        }
+    }
+    assert!(not_applicable > 0);
+    for a in v["alerts"].as_array().unwrap() {
+        let Some(zone) = a["zone"].as_str() else { continue };
+        let z = zones.iter().find(|z| z["zone"] == zone).unwrap();
+        let x = z["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == a["indicator"])
+            .unwrap();
+        assert_ne!(
+            x["status"], "not_applicable",
+            "alert {a} on a zone without the base"
+        );
+    }
+    // The text report marks the simulated value.
+    let text = citytwin(&["indicators", scene.to_str().unwrap(), "--at", &at.0.to_string()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("env.pm25_daily_mean"))
+        .unwrap();
+    assert!(line.contains("[SIMULATED]"), "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

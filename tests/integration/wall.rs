@@ -73,6 +73,14 @@ fn wall_renders_at_4k_with_every_panel_inside_the_frame_and_drawn() {
         assert!((drawn.1.w - p.rect.w).abs() < 1.0 && (drawn.1.h - p.rect.h).abs() < 1.0);
     }
     assert!(r.drawn.iter().any(|(n, _)| n == "ticker"));
+    // The default scene's feed is the simulator: a banner says so while its values show.
+    let banner = r
+        .drawn
+        .iter()
+        .find(|(n, _)| n == "simulated banner")
+        .unwrap_or_else(|| panic!("no simulated banner: {:?}", r.drawn))
+        .1;
+    assert!(banner.inside(WALL.0 as f32, WALL.1 as f32), "{banner:?}");
 
     let (w, h, pixels) = read_png_rgba(&out).expect("a readable PNG");
     assert_eq!((w, h), WALL);
@@ -94,6 +102,21 @@ fn wall_renders_at_4k_with_every_panel_inside_the_frame_and_drawn() {
             p.kind.name()
         );
     }
+    // The banner is the amber of values not measured live, with dark text on it.
+    let inside = pixels_in(&pixels, w, &banner);
+    let amber = inside
+        .iter()
+        .filter(|q| q[0] > 200 && q[1] > 150 && q[1] < 220 && q[2] < 110)
+        .count();
+    assert!(
+        amber * 2 > inside.len(),
+        "the banner is not amber: {amber} of {}",
+        inside.len()
+    );
+    assert!(
+        inside.iter().any(|q| q.iter().all(|c| *c < 60)),
+        "the banner has no text"
+    );
     // The city shows in the middle, between the panels.
     let middle = PxRect {
         x: WALL.0 as f32 * 0.3,

@@ -8,8 +8,10 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppState;
 use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
+use crate::app::ui::feed_health::source_badge;
 use crate::app::ui::timeline::TwinTime;
 use crate::app::ui::{UiCovered, root_ui};
+use crate::twin::feeds::provenance::SourceKinds;
 use crate::twin::indicators::{AlertKind, Dimension, Status, higher_is_better};
 use crate::twin::timeline::format_utc;
 
@@ -50,6 +52,7 @@ pub fn status_colour(s: Status) -> egui::Color32 {
         Status::Alarm => egui::Color32::from_rgb(230, 65, 55),
         Status::NoData => egui::Color32::from_rgb(130, 130, 135),
         Status::Stale => egui::Color32::from_rgb(160, 110, 200),
+        Status::NotApplicable => egui::Color32::from_rgb(95, 95, 100),
     }
 }
 
@@ -123,6 +126,16 @@ fn panel_body(
         dash.recompute_ms,
         if time.clock.is_live() { "" } else { " · past" }
     ));
+    let not_live = eval
+        .city
+        .iter()
+        .fold(SourceKinds::NONE, |acc, e| acc.union(e.sources));
+    if not_live.is_not_live() {
+        ui.horizontal_wrapped(|ui| {
+            source_badge(ui, not_live, 12.0);
+            ui.label("values so marked come from a simulator or a replay, not from live measurements");
+        });
+    }
     ui.separator();
 
     // Six cards, two per row, and the radar.
@@ -185,10 +198,13 @@ fn panel_body(
                 let value = e
                     .value
                     .map_or("–".to_string(), |v| format!("{} {}", fmt_value(v), def.unit));
-                ui.label(if def.is_estimate() {
-                    format!("{value} (est.)")
-                } else {
-                    value
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(if def.is_estimate() {
+                        format!("{value} (est.)")
+                    } else {
+                        value
+                    });
+                    source_badge(ui, e.sources, 10.0);
                 });
                 ui.label(fmt_value(def.target));
                 ui.colored_label(status_colour(e.status), e.status.id());
@@ -199,10 +215,14 @@ fn panel_body(
     if let Some(k) = dash.choropleth
         && let Some(def) = catalogue.indicators.get(k)
     {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(format!("zones coloured by {}:", def.name));
             legend(ui);
         });
+        ui.small(format!(
+            "grey: no data, or not applicable ({})",
+            def.compute.base().rule(&engine.0.ctx.config)
+        ));
     }
     ui.separator();
 

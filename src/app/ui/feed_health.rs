@@ -11,6 +11,7 @@ use crate::app::feeds::LiveFeeds;
 use crate::app::ui::UiCovered;
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::{FeedHealth, LinkState};
+use crate::twin::feeds::provenance::{SourceKind, SourceKinds};
 
 /// egui id of the panel, and its key in [`UiCovered`].
 const PANEL_ID: &str = "feed_health_panel";
@@ -53,6 +54,40 @@ pub fn link_label(s: LinkState) -> &'static str {
         LinkState::Reconnecting => "reconnecting",
         LinkState::Stale => "STALE",
         LinkState::Stopped => "stopped",
+    }
+}
+
+/// Background of the mark on values not measured live (simulated, replayed).
+pub const NOT_LIVE_FILL: egui::Color32 = egui::Color32::from_rgb(245, 190, 60);
+/// What hovering the mark explains.
+const NOT_LIVE_HOVER: &str = "Made from simulated or replayed observations, not from live measurements.";
+
+/// The mark beside a value made from simulated or replayed observations ("SIMULATED",
+/// "REPLAY", ...) at text size `size`; nothing for live or feed-less values.
+pub fn source_badge(ui: &mut egui::Ui, kinds: SourceKinds, size: f32) {
+    if let Some(b) = kinds.badge() {
+        ui.label(
+            egui::RichText::new(format!(" {b} "))
+                .size(size)
+                .strong()
+                .color(egui::Color32::BLACK)
+                .background_color(NOT_LIVE_FILL),
+        )
+        .on_hover_text(NOT_LIVE_HOVER);
+    }
+}
+
+/// A feed's kind as its panel row shows it: "LIVE", "REPLAY", "SIMULATED".
+pub fn feed_kind_badge(ui: &mut egui::Ui, kind: SourceKind, size: f32) {
+    if kind == SourceKind::Live {
+        ui.label(
+            egui::RichText::new("LIVE")
+                .size(size)
+                .strong()
+                .color(egui::Color32::from_rgb(70, 180, 90)),
+        );
+    } else {
+        source_badge(ui, SourceKinds::only(kind), size);
     }
 }
 
@@ -121,7 +156,7 @@ fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: 
         .collapsible(true)
         .show(ctx, |ui| {
             for h in &health {
-                source_row(ui, h, now);
+                source_row(ui, h, feeds.kinds.kind(&h.source), now);
                 ui.separator();
             }
             let d = &feeds.running.live;
@@ -146,12 +181,13 @@ fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: 
 }
 
 /// One source: state, age, rate, counts, last bad sample.
-fn source_row(ui: &mut egui::Ui, h: &FeedHealth, now: Timestamp) {
+fn source_row(ui: &mut egui::Ui, h: &FeedHealth, kind: SourceKind, now: Timestamp) {
     let state = h.state(now);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.colored_label(link_colour(state), egui::RichText::new("●").size(18.0));
         ui.strong(h.source.to_string());
         ui.colored_label(link_colour(state), link_label(state));
+        feed_kind_badge(ui, kind, 12.0);
     });
     let age = h.message_age_ms(now).map_or("–".to_string(), age_text);
     ui.small(format!(

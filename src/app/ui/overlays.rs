@@ -351,7 +351,10 @@ pub fn zone_body(ui: &mut egui::Ui, rows: &[ZoneValue]) {
                                 let est = if r.estimate { " (est.)" } else { "" };
                                 format!("{v:.3} {}{est}", r.unit)
                             });
-                            ui.label(value);
+                            ui.horizontal_wrapped(|ui| {
+                                ui.label(value);
+                                crate::app::ui::feed_health::source_badge(ui, r.sources, 10.0);
+                            });
                             ui.weak(format!("target {}", r.target));
                             ui.colored_label(status_colour(r.status), r.status.id());
                             ui.end_row();

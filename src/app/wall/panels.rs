@@ -11,11 +11,14 @@ use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
 use crate::app::feeds::LiveFeeds;
 use crate::app::loading::LoadedCity;
 use crate::app::ui::dashboard::status_colour;
-use crate::app::ui::feed_health::{age_text, link_colour, link_label};
+use crate::app::ui::feed_health::{
+    NOT_LIVE_FILL, age_text, feed_kind_badge, link_colour, link_label, source_badge,
+};
 use crate::app::ui::timeline::TwinTime;
 use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTicker, WallTour};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::LinkState;
+use crate::twin::feeds::provenance::SourceKinds;
 use crate::twin::feeds::timefmt::civil_from_days;
 use crate::twin::indicators::{AlertKind, Dimension, higher_is_better};
 use crate::twin::timeline::format_utc;
@@ -126,16 +129,18 @@ pub(crate) fn draw_wall(
     }
     ticker(ctx, to_egui(layout.ticker, ppp), &view);
     record.push(("ticker", layout.ticker));
-    if let Some(r) = stale_banner(ctx, &view) {
-        record.push((
-            "stale banner",
-            PxRect {
-                x: r.min.x * ppp,
-                y: r.min.y * ppp,
-                w: r.width() * ppp,
-                h: r.height() * ppp,
-            },
-        ));
+    let px = |r: egui::Rect| PxRect {
+        x: r.min.x * ppp,
+        y: r.min.y * ppp,
+        w: r.width() * ppp,
+        h: r.height() * ppp,
+    };
+    let stale = stale_banner(ctx, &view);
+    if let Some(r) = stale {
+        record.push(("stale banner", px(r)));
+    }
+    if let Some(r) = simulated_banner(ctx, &view, stale.map_or(0.0, |r| r.max.y)) {
+        record.push(("simulated banner", px(r)));
     }
     if drawn.0 != record {
         drawn.0 = record;
@@ -339,7 +344,10 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
                 let value = e
                     .value
                     .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
-                ui.label(value);
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(value);
+                    source_badge(ui, e.sources, SMALL_PT);
+                });
                 ui.label(
                     egui::RichText::new(e.status.id())
                         .color(status_colour(e.status))
@@ -403,6 +411,7 @@ fn feed_health(ui: &mut egui::Ui, v: &WallView) {
             ui.label(egui::RichText::new("●").color(link_colour(state)));
             ui.label(egui::RichText::new(h.source.to_string()).strong());
             ui.label(egui::RichText::new(link_label(state)).color(link_colour(state)));
+            feed_kind_badge(ui, feeds.kinds.kind(&h.source), SMALL_PT);
         });
         let age = h.message_age_ms(now).map_or("–".to_string(), age_text);
         ui.label(
@@ -487,6 +496,52 @@ fn attribution(v: &WallView) -> String {
         }
     }
     seen.join(" · ")
+}
+
+/// The kinds of feed behind the values the wall shows (every city-wide indicator: the
+/// cards, tables and alerts are made of them).
+fn shown_kinds(v: &WallView) -> SourceKinds {
+    v.dash
+        .as_ref()
+        .and_then(|d| d.eval.as_ref())
+        .map_or(SourceKinds::NONE, |e| {
+            e.city
+                .iter()
+                .fold(SourceKinds::NONE, |acc, x| acc.union(x.sources))
+        })
+}
+
+/// The banner across the top, under the stale banner (whose bottom is `below`, points),
+/// while any value shown is simulated or replayed; its rectangle in points when shown.
+fn simulated_banner(ctx: &egui::Context, v: &WallView, below: f32) -> Option<egui::Rect> {
+    let kinds = shown_kinds(v);
+    let badge = kinds.badge()?;
+    let what = if kinds.is_simulated() {
+        "values from the built-in simulator, not measurements"
+    } else {
+        "values played back from a recording, not live measurements"
+    };
+    let r = egui::Area::new(egui::Id::new("wall_simulated_banner"))
+        .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, below + 8.0))
+        .order(egui::Order::Foreground)
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::new()
+                .fill(NOT_LIVE_FILL)
+                .inner_margin(egui::Margin::symmetric(14, 6))
+                .corner_radius(6.0)
+                .show(ui, |ui| {
+                    ui.label(
+                        egui::RichText::new(format!("{badge} DATA — {what}"))
+                            .size(BODY_PT)
+                            .color(egui::Color32::BLACK)
+                            .strong(),
+                    );
+                });
+        })
+        .response
+        .rect;
+    Some(r)
 }
 
 /// The banner across the top while a feed is stale, reconnecting or stopped; its

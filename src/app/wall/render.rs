@@ -26,6 +26,9 @@ use crate::twin::wall::{PxRect, TourPhase, WallLayout};
 const SETTLE_FRAMES: u32 = 4;
 /// Longest the whole render may take, load included.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(900);
+/// How long a ready wall waits for the first value made from its feeds before it is
+/// captured anyway (a scene without feeds, or a broker that does not answer).
+const FEED_WAIT: Duration = Duration::from_secs(30);
 
 /// What a wall render laid out and drew.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,8 @@ struct WallDriver {
     out: std::path::PathBuf,
     phase: Phase,
     outcome: Arc<Mutex<Outcome>>,
+    /// When the wall was first ready to capture but no feed value was in yet.
+    waiting_for_feeds: Option<std::time::Instant>,
 }
 
 impl WallDriver {
@@ -98,6 +103,7 @@ pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result
         out: out.to_path_buf(),
         phase: Phase::Waiting,
         outcome: outcome.clone(),
+        waiting_for_feeds: None,
     })
     .add_systems(Update, drive.in_set(AppSystems::Ui));
     pump(
@@ -145,7 +151,21 @@ fn drive(
             // The first stop of the tour reached (or no tour): a still view, not a flight.
             let still =
                 tour.is_some_and(|t| !matches!(t.0.phase(), TourPhase::Starting | TourPhase::Flying { .. }));
-            if *state.get() == AppState::Ready && evaluated && complete && still {
+            // A wall shows its feeds: wait (a while) for the first values made from them.
+            let fed = dash
+                .as_ref()
+                .and_then(|d| d.eval.as_ref())
+                .is_some_and(|e| e.city.iter().any(|x| !x.sources.is_empty()));
+            let ready = *state.get() == AppState::Ready && evaluated && complete && still;
+            if ready && !fed {
+                let since = *driver
+                    .waiting_for_feeds
+                    .get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < FEED_WAIT {
+                    return;
+                }
+            }
+            if ready {
                 driver.phase = Phase::Capturing;
                 driver.capture.start();
             }
