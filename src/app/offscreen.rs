@@ -258,6 +258,11 @@ pub(crate) fn offscreen_app(
     offscreen_app_with(scene, size, synth, |_| {})
 }
 
+/// Inserted by an offscreen app's `setup`: run the scene's live feeds, as the wall does on
+/// its screen (other offscreen renders show the city without them).
+#[derive(Resource, Debug, Default)]
+pub(crate) struct OffscreenLiveFeeds;
+
 /// [`offscreen_app`] with `setup` run on the app before [`AppPlugin`] is added (to add
 /// egui, or insert a resource such as [`crate::app::wall::WallMode`] that changes it).
 pub(crate) fn offscreen_app_with(
@@ -287,9 +292,10 @@ pub(crate) fn offscreen_app_with(
             }),
     );
     setup(&mut app);
+    let live_feeds = app.world().contains_resource::<OffscreenLiveFeeds>();
     app.add_plugins(AppPlugin {
         scene_path: scene.to_path_buf(),
-        live_feeds: false,
+        live_feeds,
     });
     let target = app
         .world_mut()

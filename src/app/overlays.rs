@@ -276,6 +276,8 @@ pub struct FeatureChart {
     pub at: Option<Timestamp>,
     /// One series per metric of the feature, in time order.
     pub lines: Vec<(Metric, Vec<(Timestamp, f64)>)>,
+    /// The kinds of feed that reported on the feature in the recent window.
+    pub sources: crate::twin::feeds::provenance::SourceKinds,
 }
 
 /// Every indicator's value in the selected zone.
@@ -1068,10 +1070,18 @@ fn refresh_chart(
             (m, points)
         })
         .collect();
+    let sources = feeds.as_ref().map_or(Default::default(), |f| {
+        f.kinds.kinds_of(
+            f.recent
+                .iter()
+                .filter(|o| crate::twin::overlay::is_subject(o, &key)),
+        )
+    });
     *chart = FeatureChart {
         feature: Some(feature),
         at: Some(at),
         lines,
+        sources,
     };
 }
 

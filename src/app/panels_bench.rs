@@ -179,6 +179,9 @@ pub fn bench_panels(scene_path: &Path, frames: u32) -> anyhow::Result<PanelsRepo
             .iter()
             .map(|&m| (m, series(&observations, &key, m, at.plus_ms(-CHART_SPAN_MS), at)))
             .collect(),
+        sources: crate::twin::feeds::provenance::SourceKinds::only(
+            crate::twin::feeds::provenance::SourceKind::Simulated,
+        ),
     };
     let mut settings = OverlaySettings {
         zones_by: ZonesBy::Load,

@@ -254,6 +254,17 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
     assert!(two.contains(&changed), "{changed} not on page 2: {two}");
     assert!(!one.contains("vs today"), "page 1 shows no scenario");
     assert!(two.contains("Scenario: Kluuvi"), "{two}");
+    // The information dictionary reads back as written ("—" is not "Š").
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let info = String::from_utf8(info.stdout).expect("UTF-8");
+    let subject = info
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .unwrap_or_default();
+    assert!(subject.contains("Helsinki — city centre — data time"), "{info}");
     // The history's PM2.5 is the simulator's: both pages say so, as a reader sees them.
     let text = pdftotext_pages(&pdf);
     assert_eq!(text.len(), 2, "{text:?}");

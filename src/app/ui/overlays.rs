@@ -294,6 +294,12 @@ pub fn chart_body(ui: &mut egui::Ui, chart: &FeatureChart) {
         ui.weak("no values yet");
         return;
     };
+    if chart.sources.is_not_live() {
+        ui.horizontal_wrapped(|ui| {
+            crate::app::ui::feed_health::source_badge(ui, chart.sources, 11.0);
+            ui.small("these values are not live measurements");
+        });
+    }
     for (metric, points) in &chart.lines {
         let latest = points
             .last()

@@ -85,7 +85,8 @@ impl WallDriver {
     }
 }
 
-/// Renders the wall of a scene at `size` to a PNG file.
+/// Renders the wall of a scene at `size` to a PNG file, with the scene's live feeds running
+/// as on the wall's screen (the capture waits up to [`FEED_WAIT`] for their first values).
 pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result<WallRender> {
     let (w, h) = size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
@@ -96,7 +97,8 @@ pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let (mut app, target) = offscreen_app_with(scene, size, None, |app| {
         app.add_plugins(EguiPlugin::default())
-            .insert_resource(WallMode::default());
+            .insert_resource(WallMode::default())
+            .insert_resource(crate::app::offscreen::OffscreenLiveFeeds);
     });
     app.insert_resource(WallDriver {
         capture: FrameCapture::new(target, SETTLE_FRAMES),
@@ -135,15 +137,17 @@ fn drive(
     screen: Res<WallScreen>,
     drawn: Res<WallDrawn>,
     tour: Option<Res<WallTour>>,
+    feeds: Option<Res<crate::app::feeds::LiveFeeds>>,
     mut exit: MessageWriter<AppExit>,
 ) {
+    let feeds_run = feeds.is_some();
     match driver.phase {
         Phase::Done => {}
         Phase::Waiting => {
             if let Some(e) = load_failure(&state, load_error.as_deref()) {
                 return driver.finish(Some(e), &mut exit);
             }
-            let evaluated = dash.is_some_and(|d| d.eval.is_some());
+            let evaluated = dash.as_ref().is_some_and(|d| d.eval.is_some());
             let complete = screen
                 .layout
                 .as_ref()
@@ -157,7 +161,7 @@ fn drive(
                 .and_then(|d| d.eval.as_ref())
                 .is_some_and(|e| e.city.iter().any(|x| !x.sources.is_empty()));
             let ready = *state.get() == AppState::Ready && evaluated && complete && still;
-            if ready && !fed {
+            if ready && feeds_run && !fed {
                 let since = *driver
                     .waiting_for_feeds
                     .get_or_insert_with(std::time::Instant::now);
