@@ -87,6 +87,14 @@ struct RawRow {
     attributes: Attributes,
 }
 
+/// A row's geometry decoded and cleaned (or why it was skipped), its Z range, and what
+/// cleaning repaired.
+type DecodedRow = (
+    Result<geo_types::Geometry<f64>, String>,
+    Option<(f64, f64)>,
+    SkipReport,
+);
+
 /// Errors of one file (and table), named in every message.
 struct Ctx<'a> {
     path: &'a Path,
@@ -440,11 +448,7 @@ pub fn read_gpkg(path: &Path, kind: LayerKind, opts: &ReadOptions) -> Result<Lay
     drop(stmt);
 
     // Decode and clean the geometries on all cores, in order.
-    let decoded: Vec<(
-        Result<geo_types::Geometry<f64>, String>,
-        Option<(f64, f64)>,
-        SkipReport,
-    )> = raw
+    let decoded: Vec<DecodedRow> = raw
         .par_iter()
         .map(|r| {
             let mut report = SkipReport::default();
@@ -608,7 +612,8 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         for t in triggers {
-            conn.execute_batch(&format!("DROP TRIGGER {}", quote(&t))).unwrap();
+            conn.execute_batch(&format!("DROP TRIGGER {}", quote(&t)))
+                .unwrap();
         }
         conn
     }
