@@ -254,7 +254,7 @@ fn geometry_column(conn: &Connection, ctx: &Ctx, table: &str) -> Result<Geometry
 /// The CRS of an SRS id: its EPSG code when the organisation is EPSG, else its WKT; an
 /// id without a row, an undefined SRS, or one PROJ cannot read is an error.
 fn crs_of(conn: &Connection, ctx: &Ctx, srs_id: i64) -> Result<Crs, GisError> {
-    let row: Option<(String, i64, String)> = conn
+    let (org, code, definition): (String, i64, String) = conn
         .query_row(
             "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
             [srs_id],
@@ -265,9 +265,7 @@ fn crs_of(conn: &Connection, ctx: &Ctx, srs_id: i64) -> Result<Crs, GisError> {
                 "unknown SRS id {srs_id} (not in gpkg_spatial_ref_sys); give the CRS in the scene (crs: Some(\"EPSG:n\"))"
             )),
             e => ctx.sql(e),
-        })
-        .map(Some)?;
-    let (org, code, definition) = row.expect("a row");
+        })?;
     let def = definition.trim();
     let crs = if org.eq_ignore_ascii_case("EPSG") && code > 0 {
         Crs::Epsg(code as u32)
