@@ -1,6 +1,7 @@
 //! Reading benchmark: features/s for read, project and heights on the 23,334-building Monaco
-//! shapefile and a 1,000,000-building synthetic city, next to GDAL (pyogrio) reading the
-//! same files in the same run. Prints figures; asserts nothing about time.
+//! shapefile, the same buildings as a GeoPackage written by GDAL's `ogr2ogr`, and a
+//! 1,000,000-building synthetic city, next to GDAL (pyogrio) reading the same files in the
+//! same run. Prints figures; asserts nothing about time.
 //!
 //! `cargo bench --bench read` — env: `CITYTWIN_DATA` (shared data), `CITYTWIN_BENCH_BUILDINGS`
 //! (size of the synthetic city, default 1,000,000), `CITYTWIN_BENCH_DIR` (where it is cached),
@@ -142,6 +143,33 @@ fn report(label: &str, f: &Figures, gdal: Option<(f64, usize)>) {
     }
 }
 
+/// The Monaco buildings as a GeoPackage made by `ogr2ogr` (another writer than ours), read
+/// by citytwin and by GDAL (pyogrio).
+fn monaco_geopackage(shp: &Path, runs: usize) {
+    let dir = std::env::temp_dir().join(format!("citytwin-bench-gpkg-{}", std::process::id()));
+    let gpkg = dir.join("buildings.gpkg");
+    let made = std::fs::create_dir_all(&dir).is_ok()
+        && Command::new("ogr2ogr")
+            .args(["-f", "GPKG", "-overwrite"])
+            .arg(&gpkg)
+            .arg(shp)
+            .args(["-nln", "buildings"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !made {
+        println!("== Monaco GeoPackage: ogr2ogr unavailable (apt-get install gdal-bin)");
+        return;
+    }
+    let scene = load::scene_for_file(&gpkg, None);
+    let f = measure(&scene, &dir, runs);
+    report(
+        "Monaco GeoPackage (written by ogr2ogr), Lambert-93 → UTM 32N",
+        &f,
+        gdal_read_s(&gpkg, RUNS),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn data_dir() -> Option<PathBuf> {
     std::env::var_os("CITYTWIN_DATA")
         .map(PathBuf::from)
@@ -174,6 +202,7 @@ fn main() {
             e.project_s,
             e.read_s + e.project_s + e.heights_s
         );
+        monaco_geopackage(&shp, runs);
     } else {
         println!("shared data not found: set CITYTWIN_DATA");
     }

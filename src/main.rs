@@ -62,7 +62,7 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
-    /// Convert an OSM PBF extract into Shapefile/GeoJSON layers and a scene file.
+    /// Convert an OSM PBF extract into Shapefile/GeoJSON layers (or one GeoPackage) and a scene file.
     Import {
         /// The .osm.pbf file.
         file: PathBuf,
@@ -72,6 +72,9 @@ enum Command {
         /// Target CRS (default: the UTM zone of the data's centre).
         #[arg(long, value_parser = parse_epsg)]
         crs: Option<Crs>,
+        /// Output format: `files` (Shapefiles and GeoJSON) or `gpkg` (one GeoPackage).
+        #[arg(long, default_value = "files")]
+        format: import::ImportFormat,
     },
     /// Render a scene offscreen (no window or display needed) to a PNG file.
     Render {
@@ -550,7 +553,12 @@ fn main() -> ExitCode {
             json,
             timings,
         }) => run_inspect(&paths, crs.as_ref(), json, timings),
-        Some(Command::Import { file, out, crs }) => import::import_osm(&file, &out, crs)
+        Some(Command::Import {
+            file,
+            out,
+            crs,
+            format,
+        }) => import::import_osm_as(&file, &out, crs, format)
             .map(|s| {
                 for (path, kind, n) in &s.files {
                     println!("{:>8} {:<9} {}", n, kind.name(), path.display());

@@ -1,12 +1,13 @@
 //! `citytwin import`: an OSM PBF extract reprojected and written as the layers a scene
-//! uses — buildings, roads and zones as Shapefiles, POIs and land areas as GeoJSON — with a
-//! scene file beside them.
+//! uses — buildings, roads and zones as Shapefiles, POIs and land areas as GeoJSON, or all
+//! of them as the tables of one GeoPackage — with a scene file beside them.
 
 use std::path::{Path, PathBuf};
 
 use crate::twin::crs::{Crs, Transformer, WGS84};
 use crate::twin::error::GisError;
 use crate::twin::gis::geojson::write_geojson;
+use crate::twin::gis::gpkg::write_gpkg;
 use crate::twin::gis::layer::{Attributes, Layer, LayerKind};
 use crate::twin::gis::osm::read_osm;
 use crate::twin::gis::shapefile::write_shapefile;
@@ -85,9 +86,44 @@ pub struct ImportSummary {
     pub files: Vec<(PathBuf, LayerKind, usize)>,
 }
 
+/// What `import` writes the layers as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportFormat {
+    /// Buildings, roads and zones as Shapefiles, the other layers as GeoJSON.
+    #[default]
+    Files,
+    /// One GeoPackage holding every layer as a table.
+    GeoPackage,
+}
+
+impl std::str::FromStr for ImportFormat {
+    type Err = String;
+
+    /// `files` (or `shp`) and `gpkg` (or `geopackage`).
+    fn from_str(s: &str) -> Result<ImportFormat, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "files" | "shp" => Ok(ImportFormat::Files),
+            "gpkg" | "geopackage" => Ok(ImportFormat::GeoPackage),
+            _ => Err(format!("unknown output format '{s}' (expected files or gpkg)")),
+        }
+    }
+}
+
 /// Reads `pbf`, reprojects every layer to `crs` (default: the UTM zone of the data's
-/// centre) and writes them into `out`, with `scene.ron` listing them.
+/// centre) and writes them into `out` as Shapefiles and GeoJSON, with `scene.ron` listing
+/// them.
 pub fn import_osm(pbf: &Path, out: &Path, crs: Option<Crs>) -> Result<ImportSummary, GisError> {
+    import_osm_as(pbf, out, crs, ImportFormat::Files)
+}
+
+/// [`import_osm`], writing the layers as `format`: with [`ImportFormat::GeoPackage`], one
+/// file named after the extract (`monaco.osm.pbf` → `monaco.gpkg`) with a table per layer.
+pub fn import_osm_as(
+    pbf: &Path,
+    out: &Path,
+    crs: Option<Crs>,
+    format: ImportFormat,
+) -> Result<ImportSummary, GisError> {
     let mut layers = read_osm(pbf)?;
     let crs = match crs {
         Some(c) => c,
@@ -120,29 +156,48 @@ pub fn import_osm(pbf: &Path, out: &Path, crs: Option<Crs>) -> Result<ImportSumm
         for f in &mut layer.features {
             f.attributes = select_tags(&f.attributes, layer.kind, f.source_id);
         }
-        if layer.features.is_empty() {
-            continue;
-        }
-        let (file, shp) = match layer.kind {
-            LayerKind::Buildings | LayerKind::Roads | LayerKind::Zones => {
-                (format!("{}.shp", layer.name), true)
+    }
+    layers.retain(|l| !l.features.is_empty());
+    let gpkg_file = format!(
+        "{}.gpkg",
+        pbf.file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+            .split('.')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("city")
+    );
+    if format == ImportFormat::GeoPackage {
+        let all: Vec<&Layer> = layers.iter().collect();
+        write_gpkg(&all, &out.join(&gpkg_file))?;
+    }
+    for layer in &layers {
+        let (file, table) = match (format, layer.kind) {
+            (ImportFormat::GeoPackage, _) => {
+                (gpkg_file.clone(), format!("table: Some(\"{}\"), ", layer.name))
             }
-            _ => (format!("{}.geojson", layer.name), false),
+            (_, LayerKind::Buildings | LayerKind::Roads | LayerKind::Zones) => {
+                let file = format!("{}.shp", layer.name);
+                write_shapefile(layer, &out.join(&file))?;
+                (file, String::new())
+            }
+            _ => {
+                let file = format!("{}.geojson", layer.name);
+                write_geojson(layer, &out.join(&file))?;
+                (file, String::new())
+            }
         };
-        let path = out.join(&file);
-        if shp {
-            write_shapefile(layer, &path)?;
-        } else {
-            write_geojson(layer, &path)?;
-        }
-        summary.files.push((path, layer.kind, layer.features.len()));
+        summary
+            .files
+            .push((out.join(&file), layer.kind, layer.features.len()));
         let class = if layer.kind == LayerKind::Roads {
             "class_field: Some(\"highway\"), "
         } else {
             ""
         };
         scene_layers.push_str(&format!(
-            "        (name: \"{}\", path: \"{file}\", kind: {}, {class}meta: (title: \"{}\", owner: \"OpenStreetMap\", licence: \"ODbL-1.0\", attribution: \"© OpenStreetMap contributors\")),\n",
+            "        (name: \"{}\", path: \"{file}\", {table}kind: {}, {class}meta: (title: \"{}\", owner: \"OpenStreetMap\", licence: \"ODbL-1.0\", attribution: \"© OpenStreetMap contributors\")),\n",
             layer.name,
             layer.kind.name(),
             layer.name,

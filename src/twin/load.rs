@@ -123,6 +123,8 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
             LayerKind::Green,
             LayerKind::Other,
         ]
+    } else if LayerFormat::from_path(path) == Some(LayerFormat::GeoPackage) {
+        return scene_for_geopackage(path, crs);
     } else {
         vec![gis::guess_kind(path)]
     };
@@ -142,6 +144,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
                 path: PathBuf::from(path.file_name().unwrap_or_default()),
                 kind,
                 crs: crs.map(Crs::definition),
+                table: None,
                 heights: Default::default(),
                 name_field: "name".into(),
                 class_field: None,
@@ -160,7 +163,43 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         wall: None,
         lighting: Default::default(),
         projection_tolerance_m: None,
+        extent: None,
     }
+}
+
+/// The scene [`scene_for_file`] makes for a GeoPackage: one layer per feature table, named
+/// `file.gpkg/table`, its kind guessed from the table's name. A file whose tables cannot
+/// be listed gets one layer, which reports why when loaded.
+fn scene_for_geopackage(path: &Path, crs: Option<&Crs>) -> Scene {
+    let mut scene = scene_for_file(Path::new("geopackage"), crs);
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    scene.name = name.clone();
+    let template = scene.layers.pop().expect("one layer");
+    let tables = gis::gpkg::feature_tables(path).unwrap_or_default();
+    let file = PathBuf::from(path.file_name().unwrap_or_default());
+    scene.layers = if tables.is_empty() {
+        vec![LayerSpec {
+            name,
+            path: file,
+            kind: gis::guess_kind(path),
+            ..template
+        }]
+    } else {
+        tables
+            .into_iter()
+            .map(|t| LayerSpec {
+                name: format!("{name}/{t}"),
+                path: file.clone(),
+                kind: gis::guess_kind(Path::new(&t)),
+                table: Some(t),
+                ..template.clone()
+            })
+            .collect()
+    };
+    scene
 }
 
 struct ReadResult {
@@ -231,7 +270,7 @@ pub fn load_layers_with(
         .par_iter()
         .map(|spec| {
             progress.set_label(&spec.name);
-            let r = read_spec(spec, base, &osm);
+            let r = read_spec(spec, base, &osm, scene.extent_wgs84());
             progress.advance(1);
             r
         })
@@ -470,7 +509,12 @@ fn assemble(
     ))
 }
 
-fn read_spec(spec: &LayerSpec, base: &Path, osm: &HashMap<PathBuf, OsmRead>) -> ReadResult {
+fn read_spec(
+    spec: &LayerSpec,
+    base: &Path,
+    osm: &HashMap<PathBuf, OsmRead>,
+    extent: Option<[f64; 4]>,
+) -> ReadResult {
     let path = base.join(&spec.path);
     let crs = spec.crs.as_deref().map(Crs::parse);
     let t = Instant::now();
@@ -483,13 +527,31 @@ fn read_spec(spec: &LayerSpec, base: &Path, osm: &HashMap<PathBuf, OsmRead>) -> 
                 .cloned()
                 .unwrap_or_else(|| empty_like(&path, spec.kind))),
         };
-        return ReadResult::new(layer, spec, *secs);
+        return ReadResult::new(within(layer, extent), spec, *secs);
+    } else if LayerFormat::from_path(&path) == Some(LayerFormat::GeoPackage) {
+        let opts = gis::gpkg::ReadOptions {
+            table: spec.table.as_deref(),
+            crs: crs.as_ref(),
+            extent_wgs84: extent,
+        };
+        gis::gpkg::read_gpkg(&path, spec.kind, &opts).map_err(|e| e.to_string())
     } else {
         gis::read_any(&path, spec.kind, crs.as_ref())
             .map_err(|e: GisError| e.to_string())
             .and_then(|mut v| v.pop().ok_or_else(|| format!("{}: no layer", path.display())))
     };
-    ReadResult::new(layer, spec, t.elapsed().as_secs_f64())
+    ReadResult::new(within(layer, extent), spec, t.elapsed().as_secs_f64())
+}
+
+/// The layer less its features outside the scene extent, when the scene sets one.
+fn within(layer: Result<Layer, String>, extent: Option<[f64; 4]>) -> Result<Layer, String> {
+    let (mut l, e) = match (layer, extent) {
+        (Ok(l), Some(e)) => (l, e),
+        (layer, _) => return layer,
+    };
+    gis::extent::retain_within(&mut l, e)
+        .map_err(|err| format!("{}: the scene extent: {err}", l.catalogue.source_path.display()))?;
+    Ok(l)
 }
 
 impl ReadResult {
@@ -815,6 +877,94 @@ mod tests {
         // The origin is the data's centre (rounded to metres): the single POI sits at it.
         let l = loaded.city.origin.local(p.0);
         assert!(l[0].abs() <= 0.5 && l[1].abs() <= 0.5, "{l:?}");
+    }
+
+    #[test]
+    fn geopackage_tables_load_by_name_within_the_extent_and_a_bad_file_fails_alone() {
+        use crate::twin::gis::layer::{AttrValue, Attributes, CatalogueEntry};
+        let dir = std::env::temp_dir().join(format!("citytwin-load-gpkg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Two buildings 0.1° apart near Helsinki, with heights, and a table of POIs.
+        let building = |i: usize, lon: f64| {
+            let mut a = Attributes::new();
+            a.insert("height".into(), AttrValue::Number(20.0 + i as f64));
+            Feature {
+                source_id: i as i64,
+                geometry: Geometry::Polygon(geo_types::Polygon::new(
+                    vec![
+                        (lon, 60.17),
+                        (lon + 0.0002, 60.17),
+                        (lon + 0.0002, 60.1701),
+                        (lon, 60.17),
+                    ]
+                    .into(),
+                    vec![],
+                )),
+                attributes: a,
+            }
+        };
+        let layer = |name: &str, features| Layer {
+            name: name.into(),
+            format: LayerFormat::Generated,
+            kind: LayerKind::Other,
+            crs: WGS84,
+            features,
+            skipped: SkipReport::default(),
+            catalogue: CatalogueEntry::default(),
+        };
+        let b = layer("buildings", vec![building(0, 24.90), building(1, 25.00)]);
+        let p = layer(
+            "pois",
+            vec![Feature {
+                source_id: 0,
+                geometry: Geometry::Point(geo_types::Point::new(24.95, 60.17)),
+                attributes: Attributes::new(),
+            }],
+        );
+        gis::gpkg::write_gpkg(&[&b, &p], &dir.join("city.gpkg")).unwrap();
+        std::fs::write(
+            dir.join("broken.gpkg"),
+            "not a database at all, not even close to one",
+        )
+        .unwrap();
+        let text = r#"(name: "t", layers: [
+            (name: "b", path: "city.gpkg", table: Some("buildings"), kind: buildings),
+            (name: "bad", path: "broken.gpkg", kind: pois),
+            (name: "p", path: "city.gpkg", table: Some("pois"), kind: pois),
+        ])"#;
+        std::fs::write(dir.join("t.ron"), text).unwrap();
+        let loaded = load_scene(&dir.join("t.ron")).unwrap();
+        let e = loaded.report.layers[1].error.as_ref().unwrap();
+        assert!(e.contains("broken.gpkg") && e.contains("not a GeoPackage"), "{e}");
+        assert_eq!(loaded.report.layers[0].format, LayerFormat::GeoPackage);
+        let mut heights: Vec<f64> = loaded.city.buildings.iter().map(|b| b.height_m).collect();
+        heights.sort_by(f64::total_cmp);
+        assert_eq!(heights, [20.0, 21.0]);
+        assert_eq!(loaded.city.pois.len(), 1);
+        // An extent around the first building leaves the second and the POI out.
+        let within = text.replace(
+            "layers: [",
+            "extent: Some((24.89, 60.16, 24.91, 60.18)), layers: [",
+        );
+        std::fs::write(dir.join("t.ron"), within).unwrap();
+        let loaded = load_scene(&dir.join("t.ron")).unwrap();
+        let heights: Vec<f64> = loaded.city.buildings.iter().map(|b| b.height_m).collect();
+        assert_eq!(heights, [20.0]);
+        assert!(loaded.city.pois.is_empty());
+        // `inspect` on the file alone: one layer per table.
+        let scene = scene_for_file(&dir.join("city.gpkg"), None);
+        let names: Vec<(&str, LayerKind, Option<&str>)> = scene
+            .layers
+            .iter()
+            .map(|l| (l.name.as_str(), l.kind, l.table.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("city.gpkg/buildings", LayerKind::Buildings, Some("buildings")),
+                ("city.gpkg/pois", LayerKind::Pois, Some("pois"))
+            ]
+        );
     }
 
     #[test]

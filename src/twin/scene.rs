@@ -64,6 +64,12 @@ pub struct Scene {
     /// interpolated on a grid of PROJ results checked against PROJ.
     #[serde(default)]
     pub projection_tolerance_m: Option<f64>,
+    /// Only the features whose bounding box meets this WGS84 box are read, `(min_lon,
+    /// min_lat, max_lon, max_lat)`: `extent: Some((7.40, 43.72, 7.44, 43.75))`. GeoPackage
+    /// tables with a spatial index read only those features from the file; the whole
+    /// city when omitted.
+    #[serde(default)]
+    pub extent: Option<(f64, f64, f64, f64)>,
 }
 
 /// How the 3D city is lit. The sun and the ambient light are fixed (see
@@ -90,6 +96,10 @@ pub struct LayerSpec {
     /// GeoJSON and OSM.
     #[serde(default)]
     pub crs: Option<String>,
+    /// The table to read from a GeoPackage (`table: Some("buildings")`); may be left out
+    /// when the file has only one feature table.
+    #[serde(default)]
+    pub table: Option<String>,
     /// Height options (building layers).
     #[serde(default)]
     pub heights: HeightOptions,
@@ -321,6 +331,19 @@ impl Scene {
         {
             return bad(format!("scene crs must be written EPSG:n, is '{c}'"), "crs");
         }
+        if let Some((x0, y0, x1, y1)) = self.extent
+            && !((-180.0..=180.0).contains(&x0)
+                && (-180.0..=180.0).contains(&x1)
+                && (-90.0..=90.0).contains(&y0)
+                && (-90.0..=90.0).contains(&y1)
+                && x0 < x1
+                && y0 < y1)
+        {
+            return bad(
+                "extent must be (min_lon, min_lat, max_lon, max_lat) in degrees, min < max".into(),
+                "extent",
+            );
+        }
         if !(self.zones.size_m > 0.0 && self.zones.size_m.is_finite()) {
             return bad(
                 format!("zones.size_m must be positive, is {}", self.zones.size_m),
@@ -355,6 +378,11 @@ impl Scene {
             return bad(e.to_string(), "wall");
         }
         crate::twin::feeds::spec::validate_feeds(&self.feeds, self.history.as_ref())
+    }
+
+    /// The scene extent as `[min_lon, min_lat, max_lon, max_lat]`, when it sets one.
+    pub fn extent_wgs84(&self) -> Option<[f64; 4]> {
+        self.extent.map(|(a, b, c, d)| [a, b, c, d])
     }
 
     /// The scene CRS when the scene names one.
@@ -465,5 +493,26 @@ mod tests {
             Scene::parse(&bad_crs, Path::new("x")),
             Err(SceneError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_geopackage_table_and_an_extent_are_read_and_checked() {
+        let t = OK.replace(
+            "(name: \"b\", path: \"b.shp\"",
+            "(name: \"b\", path: \"city.gpkg\", table: Some(\"buildings\")",
+        );
+        let t = t.replace(
+            "bookmarks:",
+            "extent: Some((7.40, 43.72, 7.44, 43.75)),\n        bookmarks:",
+        );
+        let s = Scene::parse(&t, Path::new("t.ron")).unwrap();
+        assert_eq!(s.layers[0].table.as_deref(), Some("buildings"));
+        assert_eq!(s.layers[1].table, None);
+        assert_eq!(s.extent_wgs84(), Some([7.40, 43.72, 7.44, 43.75]));
+        let upside_down = t.replace("(7.40, 43.72, 7.44, 43.75)", "(7.44, 43.72, 7.40, 43.75)");
+        match Scene::parse(&upside_down, Path::new("x")) {
+            Err(SceneError::Invalid { message, .. }) => assert!(message.contains("extent"), "{message}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -6,6 +6,7 @@ mod briefing;
 mod cli;
 mod common;
 mod default_city;
+mod gpkg;
 mod panels;
 mod picking;
 mod real_data;

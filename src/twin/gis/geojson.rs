@@ -63,8 +63,9 @@ fn count_unclosed_rings(v: &geojson::Value, report: &mut SkipReport) {
     }
 }
 
-/// Re-cleans polygon rings (closing, degenerate rings) the way the Shapefile reader does.
-fn clean_geometry(g: Geometry<f64>, report: &mut SkipReport) -> Result<Geometry<f64>, String> {
+/// Re-cleans polygon rings (closing, degenerate rings) the way the Shapefile reader does;
+/// also used by the GeoPackage reader, whose WKB polygons have the same structure.
+pub(crate) fn clean_geometry(g: Geometry<f64>, report: &mut SkipReport) -> Result<Geometry<f64>, String> {
     let clean_poly = |p: geo_types::Polygon<f64>,
                       report: &mut SkipReport|
      -> Result<Vec<geo_types::Polygon<f64>>, String> {

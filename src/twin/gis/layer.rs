@@ -248,12 +248,15 @@ pub enum LayerFormat {
     GeoJson,
     /// OpenStreetMap protocol buffer extract.
     OsmPbf,
+    /// GeoPackage (.gpkg), one of its vector tables.
+    GeoPackage,
     /// Generated in memory (grids, synthetic cities).
     Generated,
 }
 
 impl LayerFormat {
-    /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`).
+    /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`,
+    /// `.gpkg`).
     pub fn from_path(path: &std::path::Path) -> Option<LayerFormat> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         if name.ends_with(".shp") {
@@ -262,6 +265,8 @@ impl LayerFormat {
             Some(LayerFormat::GeoJson)
         } else if name.ends_with(".pbf") {
             Some(LayerFormat::OsmPbf)
+        } else if name.ends_with(".gpkg") {
+            Some(LayerFormat::GeoPackage)
         } else {
             None
         }
@@ -273,6 +278,7 @@ impl LayerFormat {
             LayerFormat::Shapefile => "shapefile",
             LayerFormat::GeoJson => "geojson",
             LayerFormat::OsmPbf => "osm.pbf",
+            LayerFormat::GeoPackage => "geopackage",
             LayerFormat::Generated => "generated",
         }
     }

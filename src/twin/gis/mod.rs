@@ -2,7 +2,9 @@
 //! zone grids.
 
 pub mod dbf;
+pub mod extent;
 pub mod geojson;
+pub mod gpkg;
 pub mod layer;
 pub mod osm;
 pub mod rings;
@@ -15,13 +17,21 @@ use crate::twin::crs::Crs;
 use crate::twin::error::GisError;
 use layer::{Layer, LayerFormat, LayerKind};
 
-/// Reads a data file of any supported format. Shapefile and GeoJSON give one layer of
-/// `kind`; an OSM PBF gives one layer per kind it contains.
+/// Reads a data file of any supported format. Shapefile, GeoJSON and GeoPackage (its only
+/// feature table) give one layer of `kind`; an OSM PBF gives one layer per kind it contains.
 pub fn read_any(path: &Path, kind: LayerKind, crs: Option<&Crs>) -> Result<Vec<Layer>, GisError> {
     match LayerFormat::from_path(path) {
         Some(LayerFormat::Shapefile) => Ok(vec![shapefile::read_shapefile(path, kind, crs)?]),
         Some(LayerFormat::GeoJson) => Ok(vec![geojson::read_geojson(path, kind, crs)?]),
         Some(LayerFormat::OsmPbf) => osm::read_osm(path),
+        Some(LayerFormat::GeoPackage) => Ok(vec![gpkg::read_gpkg(
+            path,
+            kind,
+            &gpkg::ReadOptions {
+                crs,
+                ..Default::default()
+            },
+        )?]),
         _ => Err(GisError::UnknownFormat {
             path: path.to_path_buf(),
         }),
