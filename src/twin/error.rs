@@ -46,7 +46,7 @@ pub enum GisError {
         message: String,
     },
     /// The file's format is not one citytwin reads.
-    #[error("{path}: unknown data format (expected .shp, .geojson, .json or .osm.pbf)")]
+    #[error("{path}: unknown data format (expected .shp, .geojson, .json, .city.json, .jsonl or .osm.pbf)")]
     UnknownFormat {
         /// The file.
         path: PathBuf,

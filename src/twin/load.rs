@@ -19,6 +19,7 @@ use crate::twin::gis::{self, zones};
 use crate::twin::heights;
 use crate::twin::progress::{Progress, Stage};
 use crate::twin::scene::{LayerSpec, Scene, SceneError, ZoneGrid};
+use crate::twin::solid::{self, LayerSolids};
 
 /// Tag keys that give a land area its class.
 const AREA_CLASS_KEYS: &[&str] = &["leisure", "natural", "landuse", "water", "waterway", "fclass"];
@@ -121,6 +122,8 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
             LayerKind::Green,
             LayerKind::Other,
         ]
+    } else if LayerFormat::from_path(path) == Some(LayerFormat::CityJson) {
+        vec![LayerKind::Buildings]
     } else {
         vec![gis::guess_kind(path)]
     };
@@ -141,6 +144,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
                 kind,
                 crs: crs.map(Crs::definition),
                 heights: Default::default(),
+                lod: None,
                 name_field: "name".into(),
                 class_field: None,
                 style: Default::default(),
@@ -168,6 +172,8 @@ struct ReadResult {
     /// The layer's CRS as read, before projection.
     source_crs: Option<Crs>,
     read_s: f64,
+    /// The 3D surfaces of its buildings, by source id (CityJSON layers).
+    solids: Option<LayerSolids>,
 }
 
 /// Reads, projects and assembles all layers of a scene. Errors only when nothing at all
@@ -347,6 +353,14 @@ fn assemble(
             if let Ok(layer) = &mut r.layer {
                 match Transformer::for_extent(&layer.crs, &scene_crs, r.bbox) {
                     Ok(tr) => {
+                        if let Some(solids) = &mut r.solids {
+                            // Surfaces exactly, point by point: they are drawn up close.
+                            for _ in 0..solid::project_solids(solids, &tr) {
+                                layer
+                                    .skipped
+                                    .repair("3D surfaces could not be projected: drawn extruded");
+                            }
+                        }
                         let (h, extent) = tr.layer_within(layer, tolerance);
                         how = h;
                         if h != Projection::Identity {
@@ -414,6 +428,9 @@ fn assemble(
                     std::mem::take(&mut layer.features),
                     &mut layer.skipped,
                 );
+                if let Some(solids) = r.solids {
+                    solid::attach(&mut city, id, solids);
+                }
                 let kept = count_for(&city, id, spec.kind);
                 report.features = kept;
                 report.skipped = layer.skipped.clone();
@@ -455,6 +472,17 @@ fn read_spec(spec: &LayerSpec, base: &Path, osm: &HashMap<PathBuf, OsmRead>) -> 
     let path = base.join(&spec.path);
     let crs = spec.crs.as_deref().map(Crs::parse);
     let t = Instant::now();
+    if LayerFormat::from_path(&path) == Some(LayerFormat::CityJson) {
+        // CityJSON keeps its buildings' 3D surfaces beside the footprint layer.
+        let read = gis::cityjson::read_cityjson(&path, spec.kind, crs.as_ref(), spec.lod.as_deref());
+        let (layer, solids) = match read {
+            Ok(c) => (Ok(c.layer), Some(c.solids)),
+            Err(e) => (Err(e.to_string()), None),
+        };
+        let mut r = ReadResult::new(layer, spec, t.elapsed().as_secs_f64());
+        r.solids = solids;
+        return r;
+    }
     let layer: Result<Layer, String> = if let Some((layers, secs)) = osm.get(&path) {
         let layer = match layers.as_ref() {
             Err(e) => Err(e.clone()),
@@ -485,6 +513,7 @@ impl ReadResult {
             bbox: layer.as_ref().ok().and_then(Layer::bbox),
             layer,
             read_s,
+            solids: None,
         }
     }
 }

@@ -248,16 +248,21 @@ pub enum LayerFormat {
     GeoJson,
     /// OpenStreetMap protocol buffer extract.
     OsmPbf,
+    /// CityJSON 3D city model (.city.json, or CityJSONSeq .jsonl).
+    CityJson,
     /// Generated in memory (grids, synthetic cities).
     Generated,
 }
 
 impl LayerFormat {
-    /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`).
+    /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`,
+    /// `.city.json`/`.jsonl`, and a `.json` that says it is CityJSON).
     pub fn from_path(path: &std::path::Path) -> Option<LayerFormat> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         if name.ends_with(".shp") {
             Some(LayerFormat::Shapefile)
+        } else if crate::twin::gis::cityjson::is_cityjson(path) {
+            Some(LayerFormat::CityJson)
         } else if name.ends_with(".geojson") || name.ends_with(".json") {
             Some(LayerFormat::GeoJson)
         } else if name.ends_with(".pbf") {
@@ -273,6 +278,7 @@ impl LayerFormat {
             LayerFormat::Shapefile => "shapefile",
             LayerFormat::GeoJson => "geojson",
             LayerFormat::OsmPbf => "osm.pbf",
+            LayerFormat::CityJson => "cityjson",
             LayerFormat::Generated => "generated",
         }
     }
