@@ -386,7 +386,12 @@ fn assemble(
         let mut report = LayerReport {
             name: spec.name.clone(),
             kind: spec.kind,
-            format: LayerFormat::from_path(&spec.path).unwrap_or(LayerFormat::Generated),
+            // A CityJSON `.json` is told from GeoJSON by its content, which only the
+            // reader (given the full path) has seen.
+            format: match &r.layer {
+                Ok(l) if l.format == LayerFormat::CityJson => l.format,
+                _ => LayerFormat::from_path(&spec.path).unwrap_or(LayerFormat::Generated),
+            },
             source_crs: None,
             geometry_counts: Default::default(),
             features: 0,
