@@ -593,6 +593,14 @@ mod tests {
             }
         }
         assert_eq!(drawn_from_surfaces(city), 2);
+        // Picking (by footprint and height) finds each of them from straight above.
+        let index = crate::twin::picking::BuildingIndex::new(city);
+        for (i, b) in city.buildings.iter().enumerate() {
+            use geo::InteriorPoint;
+            let p = b.footprint.interior_point().unwrap();
+            let hit = index.pick(city, [p.x(), p.y(), 500.0], [0.0, 0.0, -1.0]);
+            assert_eq!(hit.map(|h| h.0), Some(BuildingId(i as u32)));
+        }
         assert_eq!(layer_lods(city, LayerId(0)).get("2.2"), Some(&2));
         let text = crate::twin::inspect::layer_text(city, report, 0, false);
         assert!(text.contains("3D surfaces: 2 buildings (LoD2.2 2)"), "{text}");
