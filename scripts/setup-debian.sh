@@ -3,7 +3,8 @@
 # PROJ is built from source by proj-sys (Debian 12's PROJ 9.1 is too old), hence cmake
 # and sqlite; Bevy needs udev, wayland and xkbcommon headers; tests render on lavapipe;
 # the live-feed tests talk to an MQTT broker (mosquitto); the briefing tests read PDFs
-# back with pdftotext (poppler-utils).
+# back with pdftotext (poppler-utils); the CityJSON tests check the reader against an
+# independent reading in Python (python3).
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
@@ -11,6 +12,7 @@ packages=(
   mesa-vulkan-drivers libvulkan1
   gdal-bin poppler-utils
   mosquitto mosquitto-clients
+  python3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,9 @@
 //! The city model: buildings, roads, zones, POIs and land areas in one metric scene CRS,
 //! with newtype ids, built from loaded layers. Pure data: no Bevy type here.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use geo::{Area, BoundingRect};
 use geo_types::{LineString, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
@@ -8,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::twin::crs::{Crs, SceneOrigin};
 use crate::twin::gis::layer::{Attributes, CatalogueEntry, LayerFormat, LayerKind, SkipReport};
 use crate::twin::heights::HeightSource;
+use crate::twin::solid::BuildingSolid;
 
 /// Index of a building in [`CityModel::buildings`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -164,6 +168,9 @@ pub struct CityModel {
     pub pois: Vec<Poi>,
     /// Water, green and other land areas.
     pub areas: Vec<LandArea>,
+    /// Buildings that have their own 3D surfaces (CityJSON), drawn from them instead of
+    /// extruded ([`crate::twin::solid`]).
+    pub solids: HashMap<BuildingId, Arc<BuildingSolid>>,
 }
 
 impl CityModel {
@@ -179,6 +186,7 @@ impl CityModel {
             zones: Vec::new(),
             pois: Vec::new(),
             areas: Vec::new(),
+            solids: HashMap::new(),
         }
     }
 

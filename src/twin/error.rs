@@ -46,7 +46,9 @@ pub enum GisError {
         message: String,
     },
     /// The file's format is not one citytwin reads.
-    #[error("{path}: unknown data format (expected .shp, .geojson, .json, .gpkg or .osm.pbf)")]
+    #[error(
+        "{path}: unknown data format (expected .shp, .geojson, .json, .gpkg, .city.json, .jsonl or .osm.pbf)"
+    )]
     UnknownFormat {
         /// The file.
         path: PathBuf,

@@ -89,7 +89,7 @@ impl TileMesh {
     }
 
     /// Appends one vertex and grows the bounding box; returns its index.
-    fn push_vertex(&mut self, p: [f32; 3], n: [f32; 3], building: u32) -> u32 {
+    pub(crate) fn push_vertex(&mut self, p: [f32; 3], n: [f32; 3], building: u32) -> u32 {
         let i = self.positions.len() as u32;
         for (k, v) in p.into_iter().enumerate() {
             self.bbox_min[k] = self.bbox_min[k].min(v);
@@ -172,9 +172,10 @@ impl TileMesh {
         }
     }
 
-    /// The roofs alone (faces pointing straight up).
+    /// The roofs alone: faces pointing straight up (extruded roofs) or upwards by at least
+    /// [`ROOF_MIN_UP`] (sloped roofs of buildings drawn from their own surfaces).
     pub fn roofs(&self) -> TileMesh {
-        self.keep_triangles(|n, _| n == ROOF_NORMAL)
+        self.keep_triangles(|n, _| n == ROOF_NORMAL || n[1] >= ROOF_MIN_UP)
     }
 
     /// The far level of detail: every roof as one quad, two triangles, whatever its shape
@@ -316,6 +317,10 @@ fn roof_quad(roofs: &TileMesh, tris: &[usize]) -> Option<[[f32; 3]; 4]> {
     Some(quad)
 }
 
+/// Smallest up component of a unit normal for a face to count as roof in the far level
+/// of detail (about 72° of slope at most): sloped roofs count, walls (0) never do.
+pub const ROOF_MIN_UP: f32 = 0.3;
+
 /// Normal of roofs (render frame, y up).
 const ROOF_NORMAL: [f32; 3] = [0.0, 1.0, 0.0];
 /// Normal of floors.
@@ -346,8 +351,10 @@ pub enum ExtrudeError {
 /// What [`extrude_city`] did: buildings extruded and skipped by reason, and mesh totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtrudeReport {
-    /// Buildings extruded.
+    /// Buildings extruded (or drawn from their own surfaces).
     pub buildings: usize,
+    /// Of those, buildings drawn from their own 3D surfaces ([`crate::twin::solid`]).
+    pub from_surfaces: usize,
     /// Skipped: footprint without area.
     pub skipped_no_area: usize,
     /// Skipped: non-finite coordinate.
@@ -386,6 +393,7 @@ impl ExtrudeReport {
     /// Adds another report's counts to this one.
     fn merge(&mut self, other: ExtrudeReport) {
         self.buildings += other.buildings;
+        self.from_surfaces += other.from_surfaces;
         self.skipped_no_area += other.skipped_no_area;
         self.skipped_non_finite += other.skipped_non_finite;
         self.skipped_bad_height += other.skipped_bad_height;
@@ -761,6 +769,16 @@ pub fn extrude_city_with(
             let mut rep = ExtrudeReport::default();
             for i in members {
                 let b = &city.buildings[i];
+                // A building with its own surfaces is drawn from them while it has the
+                // height they were read with; extruded when that fails.
+                if let Some(solid) = city.solids.get(&BuildingId(i as u32))
+                    && solid.fits(b)
+                    && crate::twin::solid::mesh_solid(&mut mesh, i as u32, solid, &city.origin).is_ok()
+                {
+                    rep.buildings += 1;
+                    rep.from_surfaces += 1;
+                    continue;
+                }
                 match extrude_building(
                     &mut mesh,
                     i as u32,

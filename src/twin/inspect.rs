@@ -77,6 +77,10 @@ pub fn layer_json(city: &CityModel, report: &LoadReport, index: usize, timings: 
         v["height_m"] = json!({"min": h.min, "median": h.median, "max": h.max});
         v["height_source"] = json!({"measured": src[0], "levels": src[1], "estimated": src[2]});
     }
+    let lods = crate::twin::solid::layer_lods(city, LayerId(index as u16));
+    if !lods.is_empty() {
+        v["surfaces_3d"] = json!(lods);
+    }
     if timings {
         v["timings"] = json!({"read_s": r.read_s, "project_s": r.project_s, "heights_s": r.heights_s});
         v["projection"] = serde_json::to_value(r.projection).unwrap_or(Value::Null);
@@ -118,6 +122,12 @@ pub fn layer_text(city: &CityModel, report: &LoadReport, index: usize, timings: 
             "  height m: min {:.1} median {:.1} max {:.1}; measured {}, levels {}, estimated {}",
             h.min, h.median, h.max, src[0], src[1], src[2]
         );
+    }
+    let lods = crate::twin::solid::layer_lods(city, LayerId(index as u16));
+    if !lods.is_empty() {
+        let per: Vec<String> = lods.iter().map(|(l, n)| format!("LoD{l} {n}")).collect();
+        let n: usize = lods.values().sum();
+        let _ = writeln!(s, "  3D surfaces: {n} buildings ({})", per.join(", "));
     }
     for (reason, n) in &r.skipped.reasons {
         let _ = writeln!(s, "  skipped {n}: {reason}");

@@ -19,6 +19,7 @@ use crate::twin::gis::{self, zones};
 use crate::twin::heights;
 use crate::twin::progress::{Progress, Stage};
 use crate::twin::scene::{LayerSpec, Scene, SceneError, ZoneGrid};
+use crate::twin::solid::{self, LayerSolids};
 
 /// Tag keys that give a land area its class.
 const AREA_CLASS_KEYS: &[&str] = &["leisure", "natural", "landuse", "water", "waterway", "fclass"];
@@ -125,6 +126,8 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         ]
     } else if LayerFormat::from_path(path) == Some(LayerFormat::GeoPackage) {
         return scene_for_geopackage(path, crs);
+    } else if LayerFormat::from_path(path) == Some(LayerFormat::CityJson) {
+        vec![LayerKind::Buildings]
     } else {
         vec![gis::guess_kind(path)]
     };
@@ -146,6 +149,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
                 crs: crs.map(Crs::definition),
                 table: None,
                 heights: Default::default(),
+                lod: None,
                 name_field: "name".into(),
                 class_field: None,
                 style: Default::default(),
@@ -209,6 +213,8 @@ struct ReadResult {
     /// The layer's CRS as read, before projection.
     source_crs: Option<Crs>,
     read_s: f64,
+    /// The 3D surfaces of its buildings, by source id (CityJSON layers).
+    solids: Option<LayerSolids>,
 }
 
 /// Reads, projects and assembles all layers of a scene. Errors only when nothing at all
@@ -388,6 +394,14 @@ fn assemble(
             if let Ok(layer) = &mut r.layer {
                 match Transformer::for_extent(&layer.crs, &scene_crs, r.bbox) {
                     Ok(tr) => {
+                        if let Some(solids) = &mut r.solids {
+                            // Surfaces exactly, point by point: they are drawn up close.
+                            for _ in 0..solid::project_solids(solids, &tr) {
+                                layer
+                                    .skipped
+                                    .repair("3D surfaces could not be projected: drawn extruded");
+                            }
+                        }
                         let (h, extent) = tr.layer_within(layer, tolerance);
                         how = h;
                         if h != Projection::Identity {
@@ -413,7 +427,12 @@ fn assemble(
         let mut report = LayerReport {
             name: spec.name.clone(),
             kind: spec.kind,
-            format: LayerFormat::from_path(&spec.path).unwrap_or(LayerFormat::Generated),
+            // A CityJSON `.json` is told from GeoJSON by its content, which only the
+            // reader (given the full path) has seen.
+            format: match &r.layer {
+                Ok(l) if l.format == LayerFormat::CityJson => l.format,
+                _ => LayerFormat::from_path(&spec.path).unwrap_or(LayerFormat::Generated),
+            },
             source_crs: None,
             geometry_counts: Default::default(),
             features: 0,
@@ -458,6 +477,9 @@ fn assemble(
                     std::mem::take(&mut layer.features),
                     &mut layer.skipped,
                 );
+                if let Some(solids) = r.solids {
+                    solid::attach(&mut city, id, solids);
+                }
                 let kept = count_for(&city, id, spec.kind);
                 report.features = kept;
                 report.skipped = layer.skipped.clone();
@@ -518,6 +540,17 @@ fn read_spec(
     let path = base.join(&spec.path);
     let crs = spec.crs.as_deref().map(Crs::parse);
     let t = Instant::now();
+    if LayerFormat::from_path(&path) == Some(LayerFormat::CityJson) {
+        // CityJSON keeps its buildings' 3D surfaces beside the footprint layer.
+        let read = gis::cityjson::read_cityjson(&path, spec.kind, crs.as_ref(), spec.lod.as_deref());
+        let (layer, solids) = match read {
+            Ok(c) => (Ok(c.layer), Some(c.solids)),
+            Err(e) => (Err(e.to_string()), None),
+        };
+        let mut r = ReadResult::new(layer, spec, t.elapsed().as_secs_f64());
+        r.solids = solids;
+        return r;
+    }
     let layer: Result<Layer, String> = if let Some((layers, secs)) = osm.get(&path) {
         let layer = match layers.as_ref() {
             Err(e) => Err(e.clone()),
@@ -566,6 +599,7 @@ impl ReadResult {
             bbox: layer.as_ref().ok().and_then(Layer::bbox),
             layer,
             read_s,
+            solids: None,
         }
     }
 }

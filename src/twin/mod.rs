@@ -24,6 +24,7 @@ pub mod progress;
 pub mod projgrid;
 pub mod scenario;
 pub mod scene;
+pub mod solid;
 pub mod synth;
 #[cfg(test)]
 pub(crate) mod testdata;

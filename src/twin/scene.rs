@@ -103,6 +103,10 @@ pub struct LayerSpec {
     /// Height options (building layers).
     #[serde(default)]
     pub heights: HeightOptions,
+    /// Level of detail read from a CityJSON layer, e.g. `lod: Some("2.2")`; the highest
+    /// each building has when omitted.
+    #[serde(default)]
+    pub lod: Option<String>,
     /// Attribute holding a feature's display name.
     #[serde(default = "default_name_field")]
     pub name_field: String,
@@ -308,6 +312,17 @@ impl Scene {
             if !(h.roof_m >= 0.0 && h.default_m > 0.0) {
                 return bad(
                     format!("layer '{}': roof_m must be ≥ 0 and default_m > 0", l.name),
+                    &format!("\"{}\"", l.name),
+                );
+            }
+            if let Some(lod) = &l.lod
+                && !lod.trim().parse::<f64>().is_ok_and(|v| (0.0..=4.0).contains(&v))
+            {
+                return bad(
+                    format!(
+                        "layer '{}': lod must be a level of detail like \"2.2\", is '{lod}'",
+                        l.name
+                    ),
                     &format!("\"{}\"", l.name),
                 );
             }

@@ -3,6 +3,7 @@
 mod access;
 mod bench;
 mod briefing;
+mod cityjson;
 mod cli;
 mod common;
 mod default_city;

@@ -250,17 +250,21 @@ pub enum LayerFormat {
     OsmPbf,
     /// GeoPackage (.gpkg), one of its vector tables.
     GeoPackage,
+    /// CityJSON 3D city model (.city.json, or CityJSONSeq .jsonl).
+    CityJson,
     /// Generated in memory (grids, synthetic cities).
     Generated,
 }
 
 impl LayerFormat {
     /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`,
-    /// `.gpkg`).
+    /// `.gpkg`, `.city.json`/`.jsonl`, and a `.json` that says it is CityJSON).
     pub fn from_path(path: &std::path::Path) -> Option<LayerFormat> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         if name.ends_with(".shp") {
             Some(LayerFormat::Shapefile)
+        } else if crate::twin::gis::cityjson::is_cityjson(path) {
+            Some(LayerFormat::CityJson)
         } else if name.ends_with(".geojson") || name.ends_with(".json") {
             Some(LayerFormat::GeoJson)
         } else if name.ends_with(".pbf") {
@@ -279,6 +283,7 @@ impl LayerFormat {
             LayerFormat::GeoJson => "geojson",
             LayerFormat::OsmPbf => "osm.pbf",
             LayerFormat::GeoPackage => "geopackage",
+            LayerFormat::CityJson => "cityjson",
             LayerFormat::Generated => "generated",
         }
     }

@@ -1,6 +1,7 @@
 //! GIS readers and writers, one per format, and the shared layer model, ring assembly and
 //! zone grids.
 
+pub mod cityjson;
 pub mod dbf;
 pub mod extent;
 pub mod geojson;
@@ -17,8 +18,10 @@ use crate::twin::crs::Crs;
 use crate::twin::error::GisError;
 use layer::{Layer, LayerFormat, LayerKind};
 
-/// Reads a data file of any supported format. Shapefile, GeoJSON and GeoPackage (its only
-/// feature table) give one layer of `kind`; an OSM PBF gives one layer per kind it contains.
+/// Reads a data file of any supported format. Shapefile, GeoJSON, GeoPackage (its only
+/// feature table) and CityJSON give one layer of `kind` (CityJSON: footprints only, at
+/// the highest level of detail; loading a scene keeps the 3D surfaces too); an OSM PBF
+/// gives one layer per kind it contains.
 pub fn read_any(path: &Path, kind: LayerKind, crs: Option<&Crs>) -> Result<Vec<Layer>, GisError> {
     match LayerFormat::from_path(path) {
         Some(LayerFormat::Shapefile) => Ok(vec![shapefile::read_shapefile(path, kind, crs)?]),
@@ -32,6 +35,7 @@ pub fn read_any(path: &Path, kind: LayerKind, crs: Option<&Crs>) -> Result<Vec<L
                 ..Default::default()
             },
         )?]),
+        Some(LayerFormat::CityJson) => Ok(vec![cityjson::read_cityjson(path, kind, crs, None)?.layer]),
         _ => Err(GisError::UnknownFormat {
             path: path.to_path_buf(),
         }),
