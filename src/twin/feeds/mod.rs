@@ -19,6 +19,8 @@ pub mod mqtt;
 pub mod observation;
 pub mod provenance;
 pub mod replay;
+#[cfg(test)]
+mod robustness;
 pub mod runtime;
 pub mod simulator;
 pub mod source;
