@@ -514,6 +514,7 @@ fn assemble(
             )
             .chain(city.pois.iter().map(|p| [p.point.x(), p.point.y()]));
         (city.zones, zones_dropped) = zones::keep_occupied(zones::grid(b, &scene.zones), occupied);
+        city.zones = zones::clip_to(std::mem::take(&mut city.zones), b);
     }
     city.origin = match (scene.origin, bbox) {
         (Some((x, y)), _) => SceneOrigin { x, y },

@@ -11,9 +11,7 @@ use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
 use crate::app::feeds::LiveFeeds;
 use crate::app::loading::LoadedCity;
 use crate::app::ui::dashboard::status_colour;
-use crate::app::ui::feed_health::{
-    NOT_LIVE_FILL, age_text, feed_kind_badge, link_colour, link_label, source_badge,
-};
+use crate::app::ui::feed_health::{NOT_LIVE_FILL, age_text, feed_kind_badge, link_colour, link_label};
 use crate::app::ui::timeline::TwinTime;
 use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTicker, WallTour};
 use crate::twin::feeds::Timestamp;
@@ -344,9 +342,18 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
                 let value = e
                     .value
                     .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
-                ui.horizontal_wrapped(|ui| {
+                ui.horizontal(|ui| {
                     ui.label(value);
-                    source_badge(ui, e.sources, SMALL_PT);
+                    // The banner above spells it out; the table keeps a short mark.
+                    if e.sources.is_not_live() {
+                        ui.label(
+                            egui::RichText::new(" SIM ")
+                                .size(SMALL_PT)
+                                .strong()
+                                .color(egui::Color32::BLACK)
+                                .background_color(NOT_LIVE_FILL),
+                        );
+                    }
                 });
                 ui.label(
                     egui::RichText::new(e.status.id())
@@ -532,7 +539,7 @@ fn simulated_banner(ctx: &egui::Context, v: &WallView, below: f32) -> Option<egu
                 .corner_radius(6.0)
                 .show(ui, |ui| {
                     ui.label(
-                        egui::RichText::new(format!("{badge} DATA — {what}"))
+                        egui::RichText::new(format!("{badge} DATA — {what} (marked SIM)"))
                             .size(BODY_PT)
                             .color(egui::Color32::BLACK)
                             .strong(),

@@ -49,6 +49,40 @@ pub fn keep_occupied(zones: Vec<Zone>, points: impl IntoIterator<Item = [f64; 2]
     (kept, dropped)
 }
 
+/// Cuts generated cells to `bbox` (the extent of the data): a cell at the edge of the
+/// data measures densities over the part of it where the data are, not over the whole
+/// hexagon reaching past them. Cells keep their names; a cell wholly outside is dropped.
+/// A box without area (data on one point or line) leaves the cells whole.
+pub fn clip_to(zones: Vec<Zone>, bbox: [f64; 4]) -> Vec<Zone> {
+    use geo::BooleanOps;
+    // Data on a line or a point have no area to cut to: the cells stay whole.
+    if !(bbox[2] > bbox[0] && bbox[3] > bbox[1]) {
+        return zones;
+    }
+    let rect: Polygon<f64> = geo_types::Rect::new(
+        Coord {
+            x: bbox[0],
+            y: bbox[1],
+        },
+        Coord {
+            x: bbox[2],
+            y: bbox[3],
+        },
+    )
+    .to_polygon();
+    zones
+        .into_iter()
+        .filter_map(|mut z| {
+            let cut = z.area.intersection(&MultiPolygon(vec![rect.clone()]));
+            if cut.0.is_empty() {
+                return None;
+            }
+            z.area = cut;
+            Some(z)
+        })
+        .collect()
+}
+
 fn zone(name: String, ring: Vec<Coord<f64>>) -> Zone {
     Zone {
         name,
@@ -112,6 +146,31 @@ fn hex_grid(b: [f64; 4], flat: f64) -> Vec<Zone> {
 mod tests {
     use super::*;
     use geo::{Area, Contains};
+
+    #[test]
+    fn cells_are_cut_to_the_data() {
+        let spec = ZoneGrid {
+            shape: GridShape::Hex,
+            size_m: 100.0,
+        };
+        let b = [0.0, 0.0, 250.0, 180.0];
+        let cells = grid(b, &spec);
+        let whole: f64 = cells.iter().map(|z| z.area.unsigned_area()).sum();
+        let cut = clip_to(cells, b);
+        let area: f64 = cut.iter().map(|z| z.area.unsigned_area()).sum();
+        assert!(
+            whole > area * 1.2,
+            "the hexagons reach past the box: {whole} vs {area}"
+        );
+        assert!(
+            (area - 250.0 * 180.0).abs() < 1e-3,
+            "the cut cells tile the box: {area}"
+        );
+        for z in &cut {
+            let r = geo::BoundingRect::bounding_rect(&z.area).unwrap();
+            assert!(r.min().x >= -1e-3 && r.max().x <= 250.0 + 1e-3 && r.max().y <= 180.0 + 1e-3);
+        }
+    }
 
     #[test]
     fn empty_cells_are_dropped_and_occupied_ones_keep_their_names() {
