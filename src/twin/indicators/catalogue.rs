@@ -308,12 +308,9 @@ impl Compute {
     }
 
     /// The metrics whose observations the value is made of (feed computations).
-    pub fn metrics(&self) -> &'static [Metric] {
+    pub fn metrics(&self) -> &[Metric] {
         match self {
-            Compute::FeedMean { metric, .. } => match Metric::ALL.iter().position(|m| m == metric) {
-                Some(i) => std::slice::from_ref(&Metric::ALL[i]),
-                None => &[],
-            },
+            Compute::FeedMean { metric, .. } => std::slice::from_ref(metric),
             Compute::Congestion => &[Metric::TrafficSpeed],
             Compute::OpenRequestsPer10k => &[Metric::ServiceRequestOpened, Metric::ServiceRequestClosed],
             Compute::CloseMedianH => &[Metric::ServiceRequestClosed],

@@ -610,8 +610,7 @@ fn default_city_after_a_simulated_day() -> (
     };
     let mut ind = Indicators::new(&loaded.city, &loaded.scene.indicators);
     let histories = hourly_histories(&ind.ctx, &feeds);
-    let computed = ind.ctx.compute(&loaded.city, &feeds);
-    let (_, eval, raised) = ind.recompute(&loaded.city, &feeds, &histories);
+    let (computed, eval, raised) = ind.recompute(&loaded.city, &feeds, &histories);
     (loaded, ind, computed, eval, raised)
 }
 
