@@ -1,4 +1,4 @@
-//! Fixture files for tests (unit and integration) and examples: the default scene copied
+//! Fixture files for tests (unit and integration) and examples: the Helsinki scene copied
 //! into a folder of its own with its history store beside it, and sensor readings written
 //! into that store.
 
@@ -6,28 +6,29 @@ use std::path::{Path, PathBuf};
 
 use crate::twin::feeds::store::{Durability, Store, StoreError};
 use crate::twin::feeds::{Metric, Observation, SourceId, Subject, Timestamp};
-use crate::twin::scene::DEFAULT_SCENE;
+use crate::twin::scene::HELSINKI_SCENE;
 
 /// The history store's file name in a fixture folder.
 pub const HISTORY_FILE: &str = "history.sqlite";
 /// The feed the default scene's simulator delivers as.
 pub const SIMULATOR_FEED: &str = "simulator";
 
-/// The default scene written into `dir` (created) with absolute data paths and its history
+/// The Helsinki scene (its bookmarks and sample scenario are what the briefing tests show)
+/// written into `dir` (created) as `helsinki.ron`, with absolute data paths and its history
 /// in `dir/`[`HISTORY_FILE`]; returns the scene file.
 pub fn scene_with_history_in(dir: &Path) -> std::io::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join(DEFAULT_SCENE))?;
+    let text = std::fs::read_to_string(root.join(HELSINKI_SCENE))?;
     let text = text
         .replace("\"../data/", &format!("\"{}/", root.join("data").display()))
-        .replace("../.cache/history/default.sqlite", HISTORY_FILE);
+        .replace("../.cache/history/helsinki.sqlite", HISTORY_FILE);
     std::fs::create_dir_all(dir)?;
-    let scene = dir.join("default.ron");
+    let scene = dir.join("helsinki.ron");
     std::fs::write(&scene, text)?;
     Ok(scene)
 }
 
-/// A PM2.5 reading (µg/m³) of `sensor` at `t`, from the default scene's simulator feed.
+/// A PM2.5 reading (µg/m³) of `sensor` at `t`, from the scene's simulator feed.
 pub fn pm25(sensor: &str, value: f64, t: Timestamp) -> Observation {
     Observation::new(
         &SourceId(SIMULATOR_FEED.into()),

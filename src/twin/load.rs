@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use crate::twin::city::{Building, CityModel, LandArea, LayerId, LayerInfo, Poi, Road, Zone};
 use crate::twin::crs::{Crs, Projection, SceneOrigin, Transformer, WGS84};
 use crate::twin::error::GisError;
-use crate::twin::gis::layer::{Feature, Layer, LayerFormat, LayerKind, POI_KEYS, SkipReport};
+use crate::twin::gis::layer::{
+    Feature, Layer, LayerFormat, LayerKind, POI_KEYS, SkipReport, TRANSIT_STOP_TAGS,
+};
 use crate::twin::gis::{self, zones};
 use crate::twin::heights;
 use crate::twin::progress::{Progress, Stage};
@@ -155,6 +157,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
                 style: Default::default(),
                 meta: Default::default(),
                 visible: true,
+                filter: None,
             })
             .collect(),
         zones: ZoneGrid::default(),
@@ -470,6 +473,7 @@ fn assemble(
                 report.bbox_wgs84 = report
                     .bbox_scene
                     .and_then(|b| to_wgs84.data_bbox(layer.features.iter().map(|f| &f.geometry), b));
+                let zones_before = city.zones.len();
                 add_layer(
                     &mut city,
                     id,
@@ -480,7 +484,11 @@ fn assemble(
                 if let Some(solids) = r.solids {
                     solid::attach(&mut city, id, solids);
                 }
-                let kept = count_for(&city, id, spec.kind);
+                // Zones carry no layer id: a zone layer keeps what it added.
+                let kept = match spec.kind {
+                    LayerKind::Zones => city.zones.len() - zones_before,
+                    kind => count_for(&city, id, kind),
+                };
                 report.features = kept;
                 report.skipped = layer.skipped.clone();
                 info.feature_count = kept;
@@ -561,7 +569,7 @@ fn read_spec(
                 .cloned()
                 .unwrap_or_else(|| empty_like(&path, spec.kind))),
         };
-        return ReadResult::new(within(layer, extent), spec, *secs);
+        return ReadResult::new(filtered(within(layer, extent), spec), spec, *secs);
     } else if LayerFormat::from_path(&path) == Some(LayerFormat::GeoPackage) {
         let opts = gis::gpkg::ReadOptions {
             table: spec.table.as_deref(),
@@ -574,7 +582,21 @@ fn read_spec(
             .map_err(|e: GisError| e.to_string())
             .and_then(|mut v| v.pop().ok_or_else(|| format!("{}: no layer", path.display())))
     };
-    ReadResult::new(within(layer, extent), spec, t.elapsed().as_secs_f64())
+    ReadResult::new(
+        filtered(within(layer, extent), spec),
+        spec,
+        t.elapsed().as_secs_f64(),
+    )
+}
+
+/// The layer less the features its scene filter leaves out, when it has one.
+fn filtered(layer: Result<Layer, String>, spec: &LayerSpec) -> Result<Layer, String> {
+    let (mut l, f) = match (layer, &spec.filter) {
+        (Ok(l), Some(f)) => (l, f),
+        (layer, _) => return layer,
+    };
+    l.features.retain(|feature| f.keeps(&feature.attributes));
+    Ok(l)
 }
 
 /// The layer less its features outside the scene extent, when the scene sets one.
@@ -760,6 +782,12 @@ fn add_layer(
                     None => POI_KEYS
                         .iter()
                         .find_map(|k| f.text(k).map(|v| (k.to_string(), v)))
+                        .or_else(|| {
+                            TRANSIT_STOP_TAGS
+                                .iter()
+                                .find(|&&(k, v)| f.text(k).as_deref() == Some(v))
+                                .map(|&(k, v)| (k.to_string(), v.to_string()))
+                        })
                         .unwrap_or_else(|| ("other".into(), String::new())),
                 };
                 let point = match &f.geometry {
@@ -834,6 +862,90 @@ mod tests {
             assert_eq!(city.crs, Crs::Epsg(utm), "{rel}");
         }
         assert_eq!(guess_scene_crs(&[]), None);
+    }
+
+    #[test]
+    fn the_default_scene_is_monaco_with_its_sea_and_districts() {
+        use geo::{Area, Contains};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let loaded = load_scene(&root.join(crate::twin::scene::DEFAULT_SCENE)).expect("default scene");
+        let city = &loaded.city;
+        for l in &loaded.report.layers {
+            eprintln!(
+                "{}: {} features {:?} skipped {:?} repaired {:?} read {:.2}s project {:.2}s model {:.2}s {:?}",
+                l.name,
+                l.features,
+                l.geometry_counts,
+                l.skipped.reasons,
+                l.skipped.repaired,
+                l.read_s,
+                l.project_s,
+                l.heights_s,
+                l.error
+            );
+            assert!(l.error.is_none(), "{}: {:?}", l.name, l.error);
+        }
+        eprintln!(
+            "default city: {} buildings, {} roads, {} POIs, {} areas, {} zones; loaded in {:.2}s",
+            city.buildings.len(),
+            city.roads.len(),
+            city.pois.len(),
+            city.areas.len(),
+            city.zones.len(),
+            loaded.report.total_s
+        );
+        assert_eq!(city.crs, Crs::Epsg(32632));
+        assert!(
+            city.buildings.len() >= 23_000,
+            "{} buildings",
+            city.buildings.len()
+        );
+        assert!(city.roads.len() >= 2_800, "{} roads", city.roads.len());
+        assert!(city.pois.len() >= 400, "{} POIs", city.pois.len());
+        // Transit stops are POIs, bus stops mapped as `highway=bus_stop` alone included.
+        let stops = city
+            .pois
+            .iter()
+            .filter(|p| p.category == "public_transport" || (p.category == "highway" && p.kind == "bus_stop"))
+            .count();
+        assert!(stops >= 20, "{stops} transit stops");
+        // Districts: Monaco's nine quarters and three whole French communes.
+        let names: Vec<&str> = city.zones.iter().map(|z| z.name.as_str()).collect();
+        eprintln!("districts: {names:?}");
+        assert_eq!(city.zones.len(), 12, "{names:?}");
+        for n in [
+            "Monte-Carlo",
+            "Monaco-Ville",
+            "La Condamine",
+            "Fontvieille",
+            "Beausoleil",
+            "Cap-d'Ail",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+        assert!(city.zones.iter().all(|z| !z.generated));
+        // The sea, built from the coastline: off the coast, Port Hercule and the Fontvieille
+        // harbour are water; the casino and the Rock are not.
+        let to_scene = Transformer::new(&WGS84, &city.crs).unwrap();
+        let at = |lon: f64, lat: f64| {
+            let (x, y) = to_scene.point(lon, lat).expect("projects");
+            geo_types::Point::new(x, y)
+        };
+        let water: Vec<&LandArea> = city.areas.iter().filter(|a| a.kind == LayerKind::Water).collect();
+        let sea: Vec<&&LandArea> = water.iter().filter(|a| a.class == "sea").collect();
+        let sea_km2: f64 = sea.iter().map(|a| a.area.unsigned_area()).sum::<f64>() / 1e6;
+        eprintln!("sea: {} polygons, {sea_km2:.2} km²", sea.len());
+        assert!(
+            !sea.is_empty() && sea_km2 > 20.0 && sea_km2 < 60.0,
+            "{sea_km2} km²"
+        );
+        let wet = |lon, lat| water.iter().any(|a| a.area.contains(&at(lon, lat)));
+        assert!(wet(7.43, 43.72), "open sea");
+        assert!(wet(7.4240, 43.7345), "Port Hercule");
+        assert!(wet(7.4200, 43.7296), "Port de Fontvieille");
+        assert!(!wet(7.4283, 43.7393), "the casino is on land");
+        assert!(!wet(7.4205, 43.7312), "the Rock is on land");
+        assert!(!wet(7.44, 43.76), "Beausoleil is on land");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use crate::twin::heights::HeightOptions;
 
 /// The default scene, relative to the project root.
 pub const DEFAULT_SCENE: &str = "scenes/default.ron";
+/// The second shipped scene (central Helsinki), relative to the project root: tests about
+/// its places, bookmarks and sample scenario use it.
+pub const HELSINKI_SCENE: &str = "scenes/helsinki.ron";
 
 /// A scene as written in a RON file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +125,31 @@ pub struct LayerSpec {
     /// Whether the layer is shown at start.
     #[serde(default = "default_true")]
     pub visible: bool,
+    /// Only the features whose attribute `key` has one of `values` are kept, e.g. the
+    /// quarters of an OSM file's administrative boundaries: `filter: Some((key:
+    /// "admin_level", values: ["10"]))`; every feature when omitted.
+    #[serde(default)]
+    pub filter: Option<AttrFilter>,
+}
+
+/// Keeps the features of a layer whose attribute `key` has one of `values`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttrFilter {
+    /// Attribute name.
+    pub key: String,
+    /// Values kept (compared as text, trimmed).
+    pub values: Vec<String>,
+}
+
+impl AttrFilter {
+    /// Whether a feature with these attributes is kept.
+    pub fn keeps(&self, attributes: &crate::twin::gis::layer::Attributes) -> bool {
+        attributes
+            .get(self.key.as_str())
+            .map(|v| v.as_text())
+            .is_some_and(|v| self.values.iter().any(|w| w.trim() == v.trim()))
+    }
 }
 
 fn default_name_field() -> String {
@@ -332,6 +360,14 @@ impl Scene {
                     &format!("\"{}\"", l.name),
                 );
             }
+            if let Some(f) = &l.filter
+                && (f.key.trim().is_empty() || f.values.is_empty())
+            {
+                return bad(
+                    format!("layer '{}': a filter needs a key and at least one value", l.name),
+                    &format!("\"{}\"", l.name),
+                );
+            }
             if let Some(c) = &l.crs
                 && !matches!(Crs::parse(c), Crs::Epsg(_))
             {
@@ -508,6 +544,31 @@ mod tests {
             Scene::parse(&bad_crs, Path::new("x")),
             Err(SceneError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_layer_filter_is_read_and_checked() {
+        use crate::twin::gis::layer::{AttrValue, Attributes};
+        let t = OK.replace(
+            "kind: roads,",
+            "kind: roads, filter: Some((key: \"admin_level\", values: [\"8\", \"10\"])),",
+        );
+        let s = Scene::parse(&t, Path::new("t.ron")).unwrap();
+        let f = s.layers[1].filter.as_ref().expect("filter");
+        let with = |v: AttrValue| -> Attributes { [("admin_level".to_string(), v)].into_iter().collect() };
+        assert!(f.keeps(&with(AttrValue::Text("10".into()))));
+        assert!(f.keeps(&with(AttrValue::Number(8.0))));
+        assert!(!f.keeps(&with(AttrValue::Text("6".into()))));
+        assert!(!f.keeps(&Attributes::new()));
+        assert_eq!(s.layers[0].filter, None);
+        let empty = t.replace("[\"8\", \"10\"]", "[]");
+        match Scene::parse(&empty, Path::new("x")) {
+            Err(SceneError::Invalid { message, line, .. }) => {
+                assert!(message.contains("filter"), "{message}");
+                assert_eq!(line, 6);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Who may see what, end to end on the default scene: a layer classified above the role is
+//! Who may see what, end to end on the Helsinki scene: a layer classified above the role is
 //! not loaded (no entity in the world, none of its colour in the offscreen PNG) and shows
 //! for a role cleared for it; the indicator report of a role leaves out what the role may
 //! not see and names it.
@@ -15,17 +15,17 @@ use citytwin::app::loading::{LoadedCity, LoadingPlugin};
 use citytwin::app::offscreen::{RenderJob, Shot, read_png_rgba, render_as};
 use citytwin::app::outline::{LayerEntity, OutlinePlugin};
 use citytwin::twin::gis::layer::LayerKind;
-use citytwin::twin::scene::DEFAULT_SCENE;
+use citytwin::twin::scene::HELSINKI_SCENE;
 
 use crate::common::{root, tmp};
 
 /// The layer the tests withhold, and the distinctive colour it is drawn in. Parks and green
 /// areas: about a fifth of the mapped centre, drawn over land use and under roads and
-/// buildings. (The default scene's water layer is six ponds, about 1,100 m² in all: OSM
+/// buildings. (The Helsinki scene's water layer is six ponds, about 1,100 m² in all: OSM
 /// maps the sea by its coastline, not as water polygons, so the extract has no sea, and
 /// the ponds cover a few pixels of a whole-city view.)
 const LAYER: &str = "green";
-/// Magenta: no other layer or marker of the default scene comes near it.
+/// Magenta: no other layer or marker of the Helsinki scene comes near it.
 const LAYER_RGB: (u8, u8, u8) = (255, 0, 255);
 /// Least share of the image, percent, the layer covers as staff (about 1.6 % in the whole
 /// city view at [`SIZE`]; the city fills less than half of the frame).
@@ -35,15 +35,15 @@ const SIZE: (u32, u32) = (320, 240);
 /// Longest the headless test waits for the loader thread.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The default scene written to `dir` with absolute data paths, `layer` classified
+/// The Helsinki scene written to `dir` with absolute data paths, `layer` classified
 /// `classification` and drawn in [`LAYER_RGB`].
 fn default_scene_with(dir: &Path, layer: &str, classification: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join(DEFAULT_SCENE)).expect("default scene");
+    let text = std::fs::read_to_string(root().join(HELSINKI_SCENE)).expect("Helsinki scene");
     let data = root().join("data");
     let text = text.replace("\"../data/", &format!("\"{}/", data.display()));
     let start = text
         .find(&format!("name: \"{layer}\","))
-        .unwrap_or_else(|| panic!("no layer {layer} in the default scene"));
+        .unwrap_or_else(|| panic!("no layer {layer} in the Helsinki scene"));
     let end = start + text[start..].find("\n        ),").expect("end of the layer");
     let (r, g, b) = LAYER_RGB;
     let block = &text[start..end];

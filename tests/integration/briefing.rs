@@ -221,7 +221,7 @@ fn scenario_slides_and_history_feeds_reach_the_pages() {
     std::fs::write(
         &file,
         format!(
-            r#"(title: "What if", scene: "default.ron", data_time: Some("{}"), slides: [
+            r#"(title: "What if", scene: "helsinki.ron", data_time: Some("{}"), slides: [
                 (title: "Today", view: bookmark("Whole centre"), indicators: ["{PM25}", "{TRANSIT}"]),
                 (title: "Kluuvi", view: bookmark("Whole centre"), indicators: ["{PM25}", "{TRANSIT}"],
                  scenario: Some("scenarios/kluuvi.ron")),
@@ -350,7 +350,7 @@ fn exported_zones_show_the_slides_values_and_the_json_the_pages() {
     std::fs::write(
         &file,
         format!(
-            r#"(title: "Zones", scene: "default.ron", data_time: Some("{}"), slides: [
+            r#"(title: "Zones", scene: "helsinki.ron", data_time: Some("{}"), slides: [
                 (title: "Air", view: bookmark("Whole centre"), indicators: ["{PM25}"], choropleth: Some("{PM25}")),
                 (title: "Kluuvi", view: bookmark("Whole centre"), indicators: ["{TRANSIT}"],
                  choropleth: Some("{TRANSIT}"), scenario: Some("scenarios/kluuvi.ron")),
@@ -502,7 +502,7 @@ fn json_export_shows_requests_as_the_role_may_see_them() {
     std::fs::write(
         &file,
         format!(
-            r#"(title: "Requests", scene: "default.ron", data_time: Some("{}"), slides: [
+            r#"(title: "Requests", scene: "helsinki.ron", data_time: Some("{}"), slides: [
                 (title: "Where people asked", view: bookmark("Whole centre"), indicators: ["{PM25}"]),
             ])"#,
             at.0

@@ -10,7 +10,7 @@ const FRAMES: u64 = 5;
 
 #[test]
 fn bench_panels_prints_one_json_object() {
-    let scene = crate::common::root().join("scenes/default.ron");
+    let scene = crate::common::root().join(citytwin::twin::scene::HELSINKI_SCENE);
     let out = Command::new(env!("CARGO_BIN_EXE_citytwin"))
         .args([
             "bench",

@@ -1,4 +1,4 @@
-//! Picking buildings in the default scene: a ray straight down onto a large footprint finds
+//! Picking buildings in the Helsinki scene: a ray straight down onto a large footprint finds
 //! that building, and so does the ray through the screen pixel of its roof for the
 //! camera the offscreen renderer frames the city with (same rig, projection and maths).
 
@@ -11,7 +11,7 @@ use citytwin::app::picking::pick_render_ray;
 use citytwin::twin::city::{BuildingId, CityModel};
 use citytwin::twin::load::load_scene;
 use citytwin::twin::picking::{BuildingIndex, to_render_point};
-use citytwin::twin::scene::DEFAULT_SCENE;
+use citytwin::twin::scene::HELSINKI_SCENE;
 use geo::{InteriorPoint, Intersects};
 use geo_types::Coord;
 
@@ -26,11 +26,11 @@ const NEAR_PLANE_M: f32 = 0.5;
 /// Far plane, in (distance + city radius) (as `app::camera`).
 const FAR_PLANE_FACTOR: f32 = 4.0;
 
-/// The default city and its building with the largest footprint among those with nothing
+/// The Helsinki city and its building with the largest footprint among those with nothing
 /// else over their interior point (a big base can carry building parts on top).
 fn city_and_largest() -> (CityModel, BuildingId) {
-    let city = load_scene(&root().join(DEFAULT_SCENE))
-        .expect("default scene loads")
+    let city = load_scene(&root().join(HELSINKI_SCENE))
+        .expect("Helsinki scene loads")
         .city;
     let mut by_area: Vec<usize> = (0..city.buildings.len()).collect();
     by_area.sort_by(|&a, &b| {
@@ -46,7 +46,7 @@ fn city_and_largest() -> (CityModel, BuildingId) {
                 .enumerate()
                 .all(|(j, other)| j == i || !other.footprint.intersects(&geo_types::Point(p)))
         })
-        .expect("the default city has a building with nothing over it");
+        .expect("the Helsinki city has a building with nothing over it");
     (city, BuildingId(big as u32))
 }
 

@@ -11,7 +11,7 @@ use bevy::prelude::Color;
 use citytwin::app::ground_view::FeatureSet;
 use citytwin::app::offscreen::{RenderJob, RenderOutcome, Shot, read_png_rgba, render};
 use citytwin::twin::load::load_scene;
-use citytwin::twin::scene::DEFAULT_SCENE;
+use citytwin::twin::scene::{DEFAULT_SCENE, HELSINKI_SCENE};
 
 use crate::common::{root, tmp};
 
@@ -156,7 +156,7 @@ fn default_scene_renders_and_recolours_one_building() {
 
 #[test]
 fn render_command_writes_a_bookmark_view_and_rejects_unknown_bookmarks() {
-    let scene = root().join(DEFAULT_SCENE);
+    let scene = root().join(HELSINKI_SCENE);
     let scene = scene.to_str().unwrap();
     let dir = tmp("render-cli");
     let out = dir.join("senate.png");
@@ -194,9 +194,9 @@ fn is_park_green(p: [u8; 3]) -> bool {
 /// The bookmark the layer tests look from: close enough that roads are several pixels wide.
 const STREET_BOOKMARK: &str = "Senate Square";
 
-/// The default scene's text with absolute data paths (to be written elsewhere).
+/// The Helsinki scene's text with absolute data paths (to be written elsewhere).
 fn default_scene_text() -> String {
-    let text = std::fs::read_to_string(root().join(DEFAULT_SCENE)).expect("default scene");
+    let text = std::fs::read_to_string(root().join(HELSINKI_SCENE)).expect("Helsinki scene");
     let data = root().join("data");
     text.replace("\"../data/", &format!("\"{}/", data.display()))
 }
@@ -214,7 +214,7 @@ fn default_scene_with_hidden(dir: &Path, layer: &str) -> std::path::PathBuf {
 
 #[test]
 fn hidden_green_disappears_and_roads_recolour_through_their_buffer() {
-    let scene = root().join(DEFAULT_SCENE);
+    let scene = root().join(HELSINKI_SCENE);
     let city = load_scene(&scene).expect("default scene loads").city;
     let dir = tmp("render-ground");
     let (plain, recoloured, hidden) = (

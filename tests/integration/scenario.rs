@@ -19,7 +19,7 @@ fn citytwin(args: &[&str]) -> Output {
 
 #[test]
 fn scenario_apply_json_text_compare_and_bad_input() {
-    let scene = root().join("scenes/default.ron");
+    let scene = root().join(citytwin::twin::scene::HELSINKI_SCENE);
     let sample = root().join(SAMPLE);
     let (scene_s, sample_s) = (scene.to_str().unwrap(), sample.to_str().unwrap());
     let out = citytwin(&[

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::Color;
 use citytwin::app::offscreen::{RenderJob, Shot, read_png_rgba, render_lit};
 use citytwin::twin::load::load_scene;
-use citytwin::twin::scene::DEFAULT_SCENE;
+use citytwin::twin::scene::HELSINKI_SCENE;
 
 use crate::common::{root, tmp};
 
@@ -20,18 +20,18 @@ const SUNWARD_BOOKMARK: &str = "Central railway station";
 /// Channel difference (0–255) under which two pixels count as equal.
 const SAME: i32 = 6;
 
-/// The default scene written to `dir` with absolute data paths, sun shadows on and the
+/// The Helsinki scene written to `dir` with absolute data paths, sun shadows on and the
 /// buildings layer shown or hidden.
 fn lit_default_scene(dir: &Path, buildings_visible: bool) -> PathBuf {
-    let text = std::fs::read_to_string(root().join(DEFAULT_SCENE)).expect("default scene");
+    let text = std::fs::read_to_string(root().join(HELSINKI_SCENE)).expect("Helsinki scene");
     let data = root().join("data");
     let mut text = text.replace("\"../data/", &format!("\"{}/", data.display()));
     let zones = "\n    zones: (";
-    assert!(text.contains(zones), "the default scene has zones");
+    assert!(text.contains(zones), "the Helsinki scene has zones");
     text = text.replacen(zones, &format!("\n    lighting: (shadows: true),{zones}"), 1);
     if !buildings_visible {
         let needle = "name: \"buildings\",";
-        assert!(text.contains(needle), "no buildings layer in the default scene");
+        assert!(text.contains(needle), "no buildings layer in the Helsinki scene");
         text = text.replace(needle, &format!("{needle} visible: false,"));
     }
     let path = dir.join(if buildings_visible {
@@ -108,8 +108,8 @@ fn job(scene: PathBuf, shots: Vec<Shot>) -> RenderJob {
 
 #[test]
 fn shadows_darken_the_shadow_side_only_and_hidden_buildings_cast_none() {
-    let city = load_scene(&root().join(DEFAULT_SCENE))
-        .expect("default scene loads")
+    let city = load_scene(&root().join(HELSINKI_SCENE))
+        .expect("Helsinki scene loads")
         .city;
     let dir = tmp("shadows");
     let hide_all: Vec<(usize, Color)> = (0..city.buildings.len()).map(|i| (i, Color::NONE)).collect();
@@ -126,8 +126,8 @@ fn shadows_darken_the_shadow_side_only_and_hidden_buildings_cast_none() {
             },
         ]
     };
-    // Off: the default scene says nothing about lighting, and it is forced off anyway.
-    render_lit(&job(root().join(DEFAULT_SCENE), shots("off")), None, Some(false))
+    // Off: the Helsinki scene says nothing about lighting, and it is forced off anyway.
+    render_lit(&job(root().join(HELSINKI_SCENE), shots("off")), None, Some(false))
         .expect("render, shadows off");
     // On: as the scene's `lighting: (shadows: true)` says.
     let lit = lit_default_scene(&dir, true);

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use citytwin::app::offscreen::read_png_rgba;
 use citytwin::app::wall::render::render_wall;
-use citytwin::twin::scene::DEFAULT_SCENE;
+use citytwin::twin::scene::HELSINKI_SCENE;
 use citytwin::twin::wall::PxRect;
 use citytwin::twin::wall::soak::SoakReport;
 
@@ -50,7 +50,7 @@ fn is_ink(p: &[u8; 3]) -> bool {
 fn wall_renders_at_4k_with_every_panel_inside_the_frame_and_drawn() {
     let dir = tmp("wall-render");
     let out = dir.join("wall.png");
-    let r = render_wall(&root().join(DEFAULT_SCENE), &out, WALL).expect("the wall renders");
+    let r = render_wall(&root().join(HELSINKI_SCENE), &out, WALL).expect("the wall renders");
     let l = &r.layout;
     assert_eq!(l.size, WALL);
     assert_eq!(l.scale, 2.0, "2160 px tall → UI scale 2");
@@ -73,7 +73,7 @@ fn wall_renders_at_4k_with_every_panel_inside_the_frame_and_drawn() {
         assert!((drawn.1.w - p.rect.w).abs() < 1.0 && (drawn.1.h - p.rect.h).abs() < 1.0);
     }
     assert!(r.drawn.iter().any(|(n, _)| n == "ticker"));
-    // The default scene's feed is the simulator: a banner says so while its values show.
+    // The Helsinki scene's feed is the simulator: a banner says so while its values show.
     let banner = r
         .drawn
         .iter()
@@ -138,7 +138,7 @@ fn wall_renders_at_4k_with_every_panel_inside_the_frame_and_drawn() {
 
 #[test]
 fn wall_options_on_the_command_line() {
-    let scene = root().join(DEFAULT_SCENE);
+    let scene = root().join(HELSINKI_SCENE);
     let scene = scene.to_str().unwrap();
     let out = tmp("wall-cli").join("never.png");
     let out_s = out.to_str().unwrap();
@@ -166,7 +166,7 @@ fn wall_options_on_the_command_line() {
 fn a_simulated_hour_at_100x_keeps_memory_bounded() {
     // In its own process: the memory of other tests running beside it in this one would
     // count too.
-    let scene = root().join(DEFAULT_SCENE);
+    let scene = root().join(HELSINKI_SCENE);
     let out = citytwin(&[
         "soak",
         "--wall",

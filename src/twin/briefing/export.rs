@@ -536,7 +536,7 @@ mod tests {
         std::fs::write(
             &file,
             format!(
-                r#"(title: "Requests", author: "Analytics", scene: "default.ron", data_time: Some("{}"),
+                r#"(title: "Requests", author: "Analytics", scene: "helsinki.ron", data_time: Some("{}"),
                 slides: [
                     (title: "Air", view: bookmark("Whole centre"), indicators: ["{PM25}", "{DENSITY}"],
                      choropleth: Some("{PM25}"), notes: "Two sensors."),
@@ -685,13 +685,13 @@ mod tests {
         let file = fixture_briefing("json-errors");
         let e = fails(&file, Some("janitor"));
         assert!(
-            e.contains("default.ron") && e.contains("unknown role 'janitor'"),
+            e.contains("helsinki.ron") && e.contains("unknown role 'janitor'"),
             "{e}"
         );
         let e = fails(Path::new("/nonexistent/b.ron"), None);
         assert!(e.contains("/nonexistent/b.ron"), "{e}");
         let empty = file.with_file_name("empty.ron");
-        std::fs::write(&empty, r#"(title: "t", scene: "default.ron")"#).unwrap();
+        std::fs::write(&empty, r#"(title: "t", scene: "helsinki.ron")"#).unwrap();
         let e = fails(&empty, None);
         assert!(e.contains("empty.ron") && e.contains("no slides"), "{e}");
     }
@@ -703,7 +703,7 @@ mod tests {
     fn a_withheld_choropleth_has_no_zone_values() {
         const PARKS: &str = "live.park_access_300m";
         let file = fixture_briefing("json-withheld");
-        let scene = file.with_file_name("default.ron");
+        let scene = file.with_file_name("helsinki.ron");
         let mut text = std::fs::read_to_string(&scene).unwrap();
         let green = text.find("name: \"green\"").expect("the green layer");
         let public = "classification: public";
@@ -714,7 +714,7 @@ mod tests {
         std::fs::write(
             &parks,
             format!(
-                r#"(title: "Parks", scene: "default.ron", data_time: Some("{}"), slides: [
+                r#"(title: "Parks", scene: "helsinki.ron", data_time: Some("{}"), slides: [
                     (title: "Parks", view: bookmark("Senate Square"), indicators: ["{PARKS}"],
                      choropleth: Some("{PARKS}")),
                 ])"#,

@@ -516,8 +516,8 @@ pub(crate) mod tests {
     use crate::twin::fixtures::{pm25, scene_with_history_in, write_history};
     use crate::twin::scenario::{Edit, ScenarioEdit};
 
-    /// The default scene.
-    const DEFAULT_SCENE: &str = "scenes/default.ron";
+    /// The Helsinki scene, whose sample scenario these tests apply.
+    const HELSINKI_SCENE: &str = crate::twin::scene::HELSINKI_SCENE;
     /// The PM2.5 daily mean, computed from the feeds.
     const PM25: &str = "env.pm25_daily_mean";
     /// An indicator the city model alone gives (floor area, population).
@@ -616,7 +616,7 @@ pub(crate) mod tests {
         let sample = root.join("scenes/scenarios/kluuvi-green-and-transit.ron");
         std::fs::create_dir_all(dir.join("scenarios")).unwrap();
         std::fs::copy(&sample, dir.join("scenarios/k.ron")).unwrap();
-        let mut b = Briefing::new("t", "default.ron");
+        let mut b = Briefing::new("t", "helsinki.ron");
         let view = SlideView::Bookmark("Whole centre".into());
         b.data_time = Some("2026-06-01T08:00Z".into());
         b.slides.push(Slide::new("today", view.clone()));
@@ -714,13 +714,13 @@ pub(crate) mod tests {
         /// Farther than this from the stop, a zone's homes cannot gain from it.
         const UNREACHED_M: f64 = 450.0;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scene_path = root.join(DEFAULT_SCENE);
+        let scene_path = root.join(HELSINKI_SCENE);
         let loaded = crate::twin::load::load_scene(&scene_path).unwrap();
         let ctx = IndicatorContext::new(&loaded.city, &loaded.scene.indicators);
         // The sample scenario's tram stop, alone: "homes in zone H3-2 are beyond 400 m of
         // any stop".
         let stop = (386108.6, 6672145.1);
-        let mut s = Scenario::new("One stop", "default.ron");
+        let mut s = Scenario::new("One stop", "helsinki.ron");
         s.edits.push(ScenarioEdit::new(Edit::TransitStop {
             at: stop,
             mode: crate::twin::scenario::TransitMode::Tram,

@@ -190,10 +190,26 @@ fn is_residential(usage: &str) -> bool {
 impl Simulator {
     /// A simulator for a city under a spec, sending as `source`.
     pub fn new(city: &CityModel, spec: &SimulatorSpec, source: SourceId) -> Simulator {
+        // The districts the spec keeps to (every road when it names none).
+        let districts: Vec<_> = city
+            .zones
+            .iter()
+            .filter(|z| spec.districts.contains(&z.name))
+            .map(|z| (z.area.bounding_rect(), &z.area))
+            .collect();
+        let inside = |line: &geo_types::LineString<f64>| {
+            spec.districts.is_empty()
+                || Euclidean.point_at_ratio_from_start(line, 0.5).is_some_and(|m| {
+                    districts
+                        .iter()
+                        .any(|(r, a)| r.is_some_and(|r| r.contains(&m)) && a.contains(&m))
+                })
+        };
         let mut ranked: Vec<(u8, usize)> = city
             .roads
             .iter()
             .enumerate()
+            .filter(|(_, r)| inside(&r.line))
             .filter_map(|(i, r)| class_params(&r.class).map(|p| (p.3, i)))
             .collect();
         ranked.sort();
@@ -714,6 +730,7 @@ pub(crate) mod tests {
             vehicles: 2,
             utc_offset_h: 0.0,
             start: None,
+            districts: Vec::new(),
         }
     }
 

@@ -106,6 +106,11 @@ pub struct SimulatorSpec {
     /// Start of simulated time, RFC 3339; the wall-clock time at start when omitted.
     #[serde(default)]
     pub start: Option<String>,
+    /// Only the roads whose middle lies in one of the districts (zones) of these names are
+    /// simulated, and so carry the sensors and transit vehicles: the city itself in a scene
+    /// that shows its surroundings too. Every road when empty (the default).
+    #[serde(default)]
+    pub districts: Vec<String>,
 }
 
 /// File format of a replay.
@@ -219,6 +224,9 @@ pub fn validate_feeds(feeds: &[FeedSpec], history: Option<&HistorySpec>) -> Resu
                 {
                     return bad(format!("start '{t}' is not an RFC 3339 time"));
                 }
+                if s.districts.iter().any(|d| d.trim().is_empty()) {
+                    return bad("simulator districts must be zone names, not empty".into());
+                }
             }
             FeedKind::Replay(r) => {
                 let (lo, hi) = REPLAY_SPEED_RANGE;
@@ -312,5 +320,64 @@ mod default_scene_tests {
         assert!(matches!(scene.feeds[0].kind, FeedKind::Simulator(_)));
         let h = scene.history.unwrap();
         assert!(h.resolve(&path).ends_with(".cache/history/default.sqlite"));
+    }
+
+    #[test]
+    fn the_default_simulators_sensors_and_roads_lie_in_monaco() {
+        use crate::twin::crs::{Transformer, WGS84};
+        use crate::twin::feeds::simulator::Simulator;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::twin::scene::DEFAULT_SCENE);
+        let loaded = crate::twin::load::load_scene(&path).unwrap();
+        let FeedKind::Simulator(spec) = &loaded.scene.feeds[0].kind else {
+            panic!("the default feed is the simulator");
+        };
+        assert_eq!(
+            spec.districts.len(),
+            9,
+            "the simulator keeps to Monaco's quarters"
+        );
+        let sim = Simulator::new(
+            &loaded.city,
+            spec,
+            crate::twin::feeds::observation::SourceId("sim".into()),
+        );
+        let to_wgs84 = Transformer::new(&loaded.city.crs, &WGS84).unwrap();
+        let sensors: Vec<(String, (f64, f64))> = sim
+            .sensors()
+            .map(|(id, p)| (id.to_string(), to_wgs84.point(p.x(), p.y()).unwrap()))
+            .collect();
+        eprintln!("sensors: {sensors:?}, sizes {:?}", sim.sizes());
+        assert_eq!(sensors.len(), spec.sensors.min(8));
+        // Monaco lies within 7.40–7.45 E, 43.72–43.76 N, and each sensor is in one of its
+        // quarters (the scene's first nine districts), not in France.
+        use geo::Contains;
+        let quarters = &loaded.city.zones[..9];
+        assert!(quarters.iter().all(|z| spec.districts.contains(&z.name)));
+        for ((id, (lon, lat)), (_, p)) in sensors.iter().zip(sim.sensors()) {
+            assert!(
+                (7.40..7.45).contains(lon) && (43.72..43.76).contains(lat),
+                "{id} at {lon}, {lat}"
+            );
+            assert!(
+                quarters.iter().any(|z| z.area.contains(&p)),
+                "{id} lies in no quarter of Monaco"
+            );
+        }
+        // Without the districts the simulator reaches into France.
+        let everywhere = SimulatorSpec {
+            districts: Vec::new(),
+            ..spec.clone()
+        };
+        let all = Simulator::new(
+            &loaded.city,
+            &everywhere,
+            crate::twin::feeds::observation::SourceId("sim".into()),
+        );
+        let outside = all
+            .sensors()
+            .filter(|(_, p)| !quarters.iter().any(|z| z.area.contains(p)))
+            .count();
+        eprintln!("without the districts, {outside} sensors lie outside Monaco");
+        assert!(outside > 0);
     }
 }

@@ -57,6 +57,15 @@ pub const POI_KEYS: [&str; 8] = [
     "office",
 ];
 
+/// Transit stops that are points of interest even without a [`POI_KEYS`] tag (OSM maps
+/// many bus stops as `highway=bus_stop` alone); such a POI's category is the tag's key.
+pub const TRANSIT_STOP_TAGS: [(&str, &str); 4] = [
+    ("highway", "bus_stop"),
+    ("railway", "station"),
+    ("railway", "halt"),
+    ("railway", "tram_stop"),
+];
+
 /// Formats a number without a trailing `.0` for integers.
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {

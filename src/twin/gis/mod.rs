@@ -2,6 +2,7 @@
 //! zone grids.
 
 pub mod cityjson;
+pub mod coastline;
 pub mod dbf;
 pub mod extent;
 pub mod geojson;

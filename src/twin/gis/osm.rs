@@ -23,9 +23,10 @@ use osmpbf::{BlobDecode, BlobReader, BlobType, Element, RelMemberType};
 
 use crate::twin::crs::Crs;
 use crate::twin::error::GisError;
+use crate::twin::gis::coastline::{CoastWay, sea_polygons};
 use crate::twin::gis::layer::{
     AttrValue, Attributes, CatalogueEntry, Feature, Layer, LayerFormat, LayerKind, LayerMeta, POI_KEYS,
-    SkipReport,
+    SkipReport, TRANSIT_STOP_TAGS,
 };
 use crate::twin::gis::rings::{RingRole, assemble, clean_ring, join_segments};
 
@@ -50,6 +51,14 @@ const SKIP_NO_MEMBER_WAYS: &str = "relation without member ways";
 const SKIP_OPEN_AREA: &str = "area way not closed";
 /// Skip reason: a road way with fewer than two distinct points.
 const SKIP_SHORT_LINE: &str = "way with fewer than 2 points";
+
+/// Tag and value of the coastline ways the sea is built from.
+const COASTLINE: (&str, &str) = ("natural", "coastline");
+/// Tags of the sea polygons built from the coastline (`natural=sea` gives their class).
+const SEA_TAGS: [(&str, &str); 2] = [
+    ("natural", "sea"),
+    ("source", "built from natural=coastline ways"),
+];
 
 /// `leisure=*` values that are green areas.
 const GREEN_LEISURE: [&str; 5] = ["park", "garden", "playground", "nature_reserve", "pitch"];
@@ -129,6 +138,7 @@ pub fn read_osm(path: &Path) -> Result<Vec<Layer>, GisError> {
     let mut ways: Vec<WayRec> = Vec::new();
     let mut member_refs: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut needed_nodes: HashSet<i64> = HashSet::new();
+    let mut coast_refs: Vec<(i64, Vec<i64>)> = Vec::new();
     scan(path, &mut damage, |element| {
         let Element::Way(way) = element else {
             return;
@@ -138,10 +148,15 @@ pub fn read_osm(path: &Path) -> Result<Vec<Layer>, GisError> {
         let tags: RawTags<'_> = way.tags().collect();
         let mut kinds = area_kinds(&tags);
         let road = is_road(&tags);
-        if kinds.is_empty() && !road && !is_member {
+        let coast = tag(&tags, COASTLINE.0) == Some(COASTLINE.1);
+        if kinds.is_empty() && !road && !is_member && !coast {
             return;
         }
         let refs: Vec<i64> = way.refs().collect();
+        if coast {
+            needed_nodes.extend(refs.iter().copied());
+            coast_refs.push((id, refs.clone()));
+        }
         let closed = refs.len() >= 2 && refs.first() == refs.last();
         if !closed && !kinds.is_empty() {
             // An open member way is a piece of its relation's ring, not an area of its own.
@@ -202,6 +217,7 @@ pub fn read_osm(path: &Path) -> Result<Vec<Layer>, GisError> {
     for rel in &relations {
         build_relation(rel, &member_refs, &nodes.coords, &mut sink);
     }
+    build_sea(&coast_refs, &nodes, damage.bbox, &mut sink);
     for poi in nodes.pois {
         sink.push(
             LayerKind::Pois,
@@ -368,11 +384,13 @@ fn is_road(tags: &[(&str, &str)]) -> bool {
     tag(tags, "highway").is_some() && tag(tags, "area") != Some("yes")
 }
 
-/// Whether a node with these tags is a point of interest.
+/// Whether a node with these tags is a point of interest (a [`POI_KEYS`] tag, or a transit
+/// stop).
 fn is_poi(tags: &[(&str, &str)]) -> bool {
     POI_KEYS
         .iter()
         .any(|key| tag(tags, key).is_some_and(|v| v != "no"))
+        || TRANSIT_STOP_TAGS.iter().any(|&(k, v)| tag(tags, k) == Some(v))
 }
 
 /// The layers a relation with these tags belongs to: multipolygons by their area tags, and
@@ -576,6 +594,58 @@ fn build_clipped_road(way: &WayRec, nodes: &HashMap<i64, Coord<f64>>, sink: &mut
     sink.push(LayerKind::Roads, feature, Some(&repairs));
 }
 
+/// Builds the sea from the coastline ways into the water layer (see
+/// [`crate::twin::gis::coastline`]), within the extract's header box or, without one, the box
+/// of the nodes read. A coastline way cut by the extract keeps its runs of nodes inside.
+fn build_sea(coast: &[(i64, Vec<i64>)], nodes: &NodePass, header: Option<[f64; 4]>, sink: &mut Sink) {
+    if coast.is_empty() {
+        return;
+    }
+    let clip = header.or_else(|| {
+        let mut it = nodes.coords.values().chain(nodes.pois.iter().map(|p| &p.at));
+        let first = *it.next()?;
+        Some(it.fold([first.x, first.y, first.x, first.y], |b, c| {
+            [b[0].min(c.x), b[1].min(c.y), b[2].max(c.x), b[3].max(c.y)]
+        }))
+    });
+    let Some([x0, y0, x1, y1]) = clip.filter(|b| b[0] < b[2] && b[1] < b[3]) else {
+        return;
+    };
+    let mut ways = Vec::with_capacity(coast.len());
+    for (id, refs) in coast {
+        let mut run = Vec::new();
+        for c in refs
+            .iter()
+            .map(|r| nodes.coords.get(r))
+            .chain(std::iter::once(None))
+        {
+            match c {
+                Some(c) => run.push(*c),
+                None if !run.is_empty() => ways.push(CoastWay {
+                    id: *id,
+                    points: std::mem::take(&mut run),
+                }),
+                None => {}
+            }
+        }
+    }
+    let sea = sea_polygons(ways, geo_types::Rect::new((x0, y0), (x1, y1)));
+    let i = kind_index(LayerKind::Water);
+    sink.skipped[i].merge(&sea.report);
+    let attributes: Attributes = SEA_TAGS
+        .iter()
+        .map(|&(k, v)| (k.to_string(), AttrValue::Text(v.to_string())))
+        .collect();
+    for p in sea.polygons {
+        let feature = Feature {
+            source_id: p.first_way.unwrap_or(0),
+            geometry: Geometry::Polygon(p.polygon),
+            attributes: attributes.clone(),
+        };
+        sink.push(LayerKind::Water, feature, None);
+    }
+}
+
 /// Turns a relation into a (multi)polygon in each of its layers, or counts it as skipped.
 fn build_relation(
     rel: &RelationRec,
@@ -659,13 +729,15 @@ fn join_by_role(segments: Vec<(Vec<Coord<f64>>, RingRole)>) -> Option<Vec<(Vec<C
         .then(|| closed.into_iter().map(|ring| (ring, RingRole::Unknown)).collect())
 }
 
-/// Damage to the file's structure seen while scanning it.
+/// Damage to the file's structure seen while scanning it, and the header's box.
 #[derive(Debug, Default)]
 struct FileDamage {
     /// Indices of blobs that could not be decoded.
     broken: BTreeSet<usize>,
     /// Whether a broken blob header ended the read early.
     unreadable_rest: bool,
+    /// The box the header declares `[min_lon, min_lat, max_lon, max_lat]`, if any.
+    bbox: Option<[f64; 4]>,
 }
 
 impl FileDamage {
@@ -725,13 +797,20 @@ fn scan(path: &Path, damage: &mut FileDamage, mut visit: impl FnMut(Element<'_>)
                 for element in block.elements() {
                     visit(element);
                 }
-                Ok(())
+                Ok(None)
             }
-            Ok(BlobDecode::OsmHeader(_) | BlobDecode::Unknown(_)) => Ok(()),
+            Ok(BlobDecode::OsmHeader(header)) => {
+                Ok(header.bbox().map(|b| [b.left, b.bottom, b.right, b.top]))
+            }
+            Ok(BlobDecode::Unknown(_)) => Ok(None),
             Err(e) => Err(e.to_string()),
         }));
         match outcome {
-            Ok(Ok(())) => {}
+            Ok(Ok(bbox)) => {
+                if bbox.is_some() {
+                    damage.bbox = bbox;
+                }
+            }
             Ok(Err(message)) if index == 0 => {
                 return Err(malformed(path, format!("not an OSM PBF file: {message}")));
             }
@@ -976,6 +1055,34 @@ mod tests {
             pois.features
                 .iter()
                 .all(|f| matches!(f.geometry, Geometry::Point(_)))
+        );
+
+        // The sea, built from the coastline: one polygon south of the shore, the two ends of
+        // the cut coastline extended onto the extract's box, nothing left unclosed.
+        let water = layer(&layers, LayerKind::Water);
+        let sea: Vec<&Feature> = water
+            .features
+            .iter()
+            .filter(|f| f.text("natural").as_deref() == Some("sea"))
+            .collect();
+        assert_eq!(sea.len(), 1, "{} sea polygons", sea.len());
+        let r = sea[0].geometry.bounding_rect().expect("a box");
+        assert!(
+            r.min().y < 43.711 && r.max().y < 43.77 && r.min().x < 7.35 && r.max().x > 7.49,
+            "{r:?}"
+        );
+        assert_eq!(
+            water
+                .skipped
+                .repaired
+                .get(crate::twin::gis::coastline::REPAIR_EXTENDED),
+            Some(&2)
+        );
+        assert!(
+            !water
+                .skipped
+                .reasons
+                .contains_key(crate::twin::gis::coastline::SKIP_UNCLOSABLE)
         );
 
         let zones = layer(&layers, LayerKind::Zones);

@@ -17,9 +17,9 @@ use crate::twin::scenario::report::report_for_files;
 
 /// Env switch that rewrites the golden file instead of comparing with it.
 const UPDATE_GOLDEN: &str = "CITYTWIN_UPDATE_GOLDEN";
-/// The golden report of the sample scenario on the default scene.
+/// The golden report of the Helsinki sample scenario on the Helsinki scene.
 const GOLDEN: &str = "tests/golden/scenario-default.json";
-/// The sample scenario shipped for the default scene.
+/// The sample scenario shipped for the Helsinki scene.
 const SAMPLE: &str = "scenes/scenarios/kluuvi-green-and-transit.ron";
 /// Evaluation time of the golden report (2026-01-15T12:00:00Z).
 const GOLDEN_AT: i64 = 1_768_478_400_000;
@@ -472,7 +472,7 @@ fn root() -> PathBuf {
 
 #[test]
 fn the_sample_scenario_matches_the_golden_report() {
-    let scene = root().join(crate::twin::scene::DEFAULT_SCENE);
+    let scene = root().join(crate::twin::scene::HELSINKI_SCENE);
     let set = report_for_files(&scene, &[root().join(SAMPLE)], Timestamp(GOLDEN_AT)).unwrap();
     let r = &set.scenarios[0];
     assert!(r.skipped.is_empty(), "{:?}", r.skipped);
