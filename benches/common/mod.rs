@@ -83,7 +83,7 @@ pub fn on_both_cities(size_env: &str, mut bench: impl FnMut(&str, CityModel, &In
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let loaded = load::load_scene(&root.join(DEFAULT_SCENE)).expect("default scene loads");
     bench(
-        "default city (Helsinki centre)",
+        "default city (Monaco and neighbours)",
         loaded.city,
         &loaded.scene.indicators,
     );
