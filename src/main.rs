@@ -47,9 +47,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Summarise the layers of scene files or bare data files (.shp, .geojson, .osm.pbf).
+    /// Summarise the layers of scene files, bare data files (.shp, .geojson, .gpkg,
+    /// .osm.pbf, …) or PostGIS sources (postgis://user@host:port/dbname?table=schema.table).
     Inspect {
-        /// Scene files (.ron) or data files.
+        /// Scene files (.ron), data files or postgis:// sources.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Source CRS of bare data files without one (e.g. EPSG:2154).
@@ -662,7 +663,7 @@ fn run_inspect(paths: &[PathBuf], crs: Option<&Crs>, json: bool, timings: bool) 
             let l = load::load_scene(path).map_err(|e| e.to_string())?;
             (l.city, l.report)
         } else {
-            if !path.exists() {
+            if !path.exists() && !citytwin::twin::gis::postgis::is_postgis(path) {
                 return Err(format!("{}: file not found", path.display()));
             }
             let scene = load::scene_for_file(path, crs);
