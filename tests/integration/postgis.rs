@@ -30,6 +30,9 @@ const EXTENT: [f64; 4] = [7.415, 43.727, 7.425, 43.734];
 /// Lambert-93, the shapefile's CRS.
 const LAMBERT_93: i32 = 2154;
 
+/// The tests take turns: listing a database's geometry tables sees only one test's.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The test server: its connection settings, and the schema this test process owns.
 struct Server {
     host: String,
@@ -218,6 +221,7 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
     let Some(server) = Server::from_env() else {
         return;
     };
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let schema = Schema::new(&server, "postgis");
     let table = format!("{}.buildings", schema.name);
     ogr2ogr(&server, &shp, &table);
@@ -228,12 +232,18 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
     let (cx, cy) = ((window[0] + window[2]) / 2.0, (window[1] + window[3]) / 2.0);
     db.batch_execute(&format!(
         "ALTER TABLE {table} ADD COLUMN area_m2 float8, ADD COLUMN levels_n int4, \
-           ADD COLUMN listed bool, ADD COLUMN surveyed date, ADD COLUMN cost numeric(12, 2);
+           ADD COLUMN listed bool, ADD COLUMN surveyed date, ADD COLUMN cost numeric(12, 2), \
+           ADD COLUMN height_m float8;
          UPDATE {table} SET area_m2 = ST_Area(wkb_geometry), \
            levels_n = CASE WHEN levels ~ '^[0-9]+$' THEN levels::int4 END, \
            listed = ogc_fid % 3 = 0, surveyed = DATE '2016-01-01' + (ogc_fid % 365), \
-           cost = round((ogc_fid * 1234.5)::numeric, 2);
-         INSERT INTO {table} (osm_id, name, wkb_geometry) VALUES \
+           cost = round((ogc_fid * 1234.5)::numeric, 2), height_m = 5.5 + ogc_fid % 40;"
+    ))
+    .unwrap();
+    let src = PgSource::parse(&server.url(&table)).unwrap();
+    let before = postgis::read_postgis(&src, LayerKind::Buildings, &server.opts()).unwrap();
+    db.batch_execute(&format!(
+        "INSERT INTO {table} (osm_id, name, wkb_geometry) VALUES \
            ('bad-point', 'collapsed', ST_GeomFromText('MULTIPOLYGON((({cx} {cy}, {cx} {cy}, {cx} {cy}, {cx} {cy})))', {LAMBERT_93})), \
            ('bad-null', 'no geometry', NULL), \
            ('bad-empty', 'empty', ST_GeomFromText('MULTIPOLYGON EMPTY', {LAMBERT_93}));"
@@ -280,10 +290,24 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
         .unwrap()
         .get(0);
     assert!(inside >= 100 && inside < total / 10, "{inside} of {total}");
+    // The server's height statistics of the buildings in the extent (the collapsed one
+    // has none).
+    let stats = db
+        .query_one(
+            &format!(
+                "SELECT min(height_m), percentile_cont(0.5) WITHIN GROUP (ORDER BY height_m), max(height_m), \
+                 count(height_m) FROM {table} WHERE ST_XMin(wkb_geometry) <= $3 AND ST_XMax(wkb_geometry) >= $1 \
+                 AND ST_YMin(wkb_geometry) <= $4 AND ST_YMax(wkb_geometry) >= $2"
+            ),
+            &[&x0, &y0, &x1, &y1],
+        )
+        .unwrap();
+    let (h_min, h_median, h_max, h_count): (f64, f64, f64, i64) =
+        (stats.get(0), stats.get(1), stats.get(2), stats.get(3));
+    assert_eq!(h_count, inside - 1);
     eprintln!("in the extent: {inside} (exact boxes), {by_postgis} (PostGIS's transform of the corners)");
 
     // 1. The reader, with the extent.
-    let src = PgSource::parse(&server.url(&table)).unwrap();
     let windowed = postgis::read_postgis(
         &src,
         LayerKind::Buildings,
@@ -321,7 +345,7 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
         .query(
             &format!(
                 "SELECT ogc_fid::int8, name, height, area_m2, levels_n, listed, surveyed::text, cost::text \
-                 FROM {table} WHERE ogc_fid = ANY($1)"
+                 FROM {table} WHERE ogc_fid::int8 = ANY($1::int8[])"
             ),
             &[&windowed
                 .features
@@ -378,18 +402,37 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
     // 2. The whole table: the rows without or with an empty geometry are counted too.
     let all = postgis::read_postgis(&src, LayerKind::Buildings, &server.opts()).unwrap();
     assert_eq!(all.features.len() + all.skipped.total(), total as usize);
+    assert_eq!(all.features.len(), before.features.len());
+    assert_eq!(
+        all.skipped.total(),
+        before.skipped.total() + 3,
+        "{:?}",
+        all.skipped
+    );
     for (reason, fid) in [
         ("feature without geometry", bad_null),
         ("empty geometry", bad_empty),
-        ("multipolygon without a valid polygon", bad_point),
     ] {
         let key = format!("{reason} (table '{table}', first at fid {fid})");
-        assert!(
-            all.skipped.reasons.contains_key(&key),
+        assert_eq!(
+            all.skipped.reasons.get(&key),
+            Some(&1),
             "{key} in {:?}",
             all.skipped
         );
     }
+    // Real buildings of the shapefile collapse too (GDAL keeps them): the collapsed row
+    // adds one to their count.
+    let collapsed_in = |l: &Layer| -> usize {
+        let prefix = format!("multipolygon without a valid polygon (table '{table}'");
+        l.skipped
+            .reasons
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(collapsed_in(&all), collapsed_in(&before) + 1, "{:?}", all.skipped);
     let ids = |l: &Layer| l.features.iter().map(|f| f.source_id).collect::<Vec<_>>();
     let mut kept = all.clone();
     citytwin::twin::gis::extent::retain_within(&mut kept, EXTENT).unwrap();
@@ -406,18 +449,19 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
     std::fs::write(
         &scene,
         format!(
-            "(name: \"monaco\", crs: Some(\"EPSG:2154\"), extent: Some(({}, {}, {}, {})), layers: [\n\
-               (name: \"pg\", path: \"{}\", kind: buildings),\n\
-               (name: \"missing\", path: \"{}\", kind: buildings),\n\
-               (name: \"shp\", path: \"{}\", kind: buildings),\n\
+            "(name: \"monaco\", crs: Some(\"EPSG:2154\"), extent: Some(({lon0}, {lat0}, {lon1}, {lat1})), layers: [\n\
+               (name: \"pg\", path: \"{pg}\", kind: buildings),\n\
+               (name: \"pg_heights\", path: \"{pg}\", kind: buildings, heights: (height_fields: [\"height_m\"])),\n\
+               (name: \"missing\", path: \"{missing}\", kind: buildings),\n\
+               (name: \"shp\", path: \"{shp}\", kind: buildings),\n\
              ])",
-            EXTENT[0],
-            EXTENT[1],
-            EXTENT[2],
-            EXTENT[3],
-            server.url(&table),
-            server.url(&format!("{}.nope", schema.name)),
-            shp.display()
+            lon0 = EXTENT[0],
+            lat0 = EXTENT[1],
+            lon1 = EXTENT[2],
+            lat1 = EXTENT[3],
+            pg = server.url(&table),
+            missing = server.url(&format!("{}.nope", schema.name)),
+            shp = shp.display()
         ),
     )
     .unwrap();
@@ -440,7 +484,12 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
     assert_eq!(shp_layer["features"], pg["features"], "{shp_layer}");
     assert_eq!(shp_layer["height_m"], pg["height_m"]);
     assert_eq!(shp_layer["height_source"], pg["height_source"]);
-    assert!(pg["height_source"]["measured"].as_u64().unwrap() > 0, "{pg}");
+    // Heights from a typed column of the table, as the scene's height options say.
+    let h = layer(&json, "pg_heights");
+    assert_eq!(h["height_source"]["measured"], n, "{h}");
+    assert_eq!(h["height_m"]["min"], h_min, "{h}");
+    assert_eq!(h["height_m"]["median"], h_median, "{h}");
+    assert_eq!(h["height_m"]["max"], h_max, "{h}");
 
     // 4. `inspect postgis://…` as for a file; the password from a private password file.
     let pgpass = dir.join("pgpass");
@@ -471,7 +520,9 @@ fn monaco_buildings_from_postgis_read_as_the_server_counts_them() {
     // The database's geometry tables, one layer each, when the URL names none.
     let db_url = url.split('?').next().unwrap().to_string();
     let listed = inspect_json(&[&db_url], &env);
-    assert!(layer(&listed, &table)["error"].is_null());
+    let again = layer(&listed, &table);
+    assert!(again["error"].is_null(), "{again}");
+    assert_eq!(again["features"], all.features.len(), "{again}");
 }
 
 #[test]
@@ -479,6 +530,7 @@ fn curves_are_counted_z_is_kept_and_a_dead_server_is_an_error_naming_it() {
     let Some(server) = Server::from_env() else {
         return;
     };
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let schema = Schema::new(&server, "postgis_odd");
     let table = format!("{}.odd_things", schema.name);
     let mut db = server.client();
