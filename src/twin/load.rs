@@ -217,7 +217,7 @@ fn scene_for_geopackage(path: &Path, crs: Option<&Crs>) -> Scene {
 fn scene_for_postgis(url: &Path, crs: Option<&Crs>) -> Scene {
     let mut scene = scene_for_file(Path::new("postgis"), crs);
     let text = url.to_string_lossy().to_string();
-    scene.name = text.clone();
+    scene.name = gis::postgis::redact(&text);
     let template = scene.layers.pop().expect("one layer");
     let parsed = gis::postgis::PgSource::parse(&text).ok();
     let one = |name: String, path: PathBuf, table: Option<&gis::postgis::TableName>| LayerSpec {
@@ -240,9 +240,9 @@ fn scene_for_postgis(url: &Path, crs: Option<&Crs>) -> Scene {
                     one(t.to_string(), path, Some(t))
                 })
                 .collect(),
-            _ => vec![one(text, url.to_path_buf(), None)],
+            _ => vec![one(scene.name.clone(), url.to_path_buf(), None)],
         },
-        None => vec![one(text, url.to_path_buf(), None)],
+        None => vec![one(scene.name.clone(), url.to_path_buf(), None)],
     };
     scene
 }
@@ -626,7 +626,8 @@ fn read_spec(
 /// meet the extent; the password from `PGPASSWORD` or the password file.
 fn read_postgis(spec: &LayerSpec, crs: Option<&Crs>, extent: Option<[f64; 4]>) -> Result<Layer, String> {
     let url = spec.path.to_string_lossy();
-    let src = gis::postgis::PgSource::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+    let src =
+        gis::postgis::PgSource::parse(&url).map_err(|e| format!("{}: {e}", gis::postgis::redact(&url)))?;
     let opts = gis::postgis::ReadOptions {
         table: spec.table.as_deref(),
         crs,

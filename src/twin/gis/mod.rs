@@ -41,7 +41,7 @@ pub fn read_any(path: &Path, kind: LayerKind, crs: Option<&Crs>) -> Result<Vec<L
         Some(LayerFormat::PostGis) => {
             let url = path.to_string_lossy();
             let src = postgis::PgSource::parse(&url).map_err(|message| GisError::Database {
-                url: url.to_string(),
+                url: postgis::redact(&url),
                 message,
             })?;
             let opts = postgis::ReadOptions {

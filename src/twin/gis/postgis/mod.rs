@@ -7,4 +7,4 @@ pub mod read;
 pub mod source;
 
 pub use read::{ReadOptions, connect, geometry_tables, read_postgis};
-pub use source::{PgSource, TableName, is_postgis};
+pub use source::{PgSource, TableName, is_postgis, redact};

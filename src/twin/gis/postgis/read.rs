@@ -213,7 +213,7 @@ pub fn connect(src: &PgSource, password: Option<&str>) -> Result<Client, GisErro
         .ok_or_else(|| ctx.db("no user: name one in the URL (postgis://user@host/db) or PGUSER"))?;
     let dbname = src.dbname_or(Some(&user)).unwrap_or_default();
     let (password, from) = match password {
-        Some(p) => (Some(p.to_string()), PasswordFrom::Env),
+        Some(p) => (Some(p.to_string()), PasswordFrom::Caller),
         None => source::find_password(
             &src.host,
             src.port,
@@ -255,6 +255,7 @@ pub fn connect(src: &PgSource, password: Option<&str>) -> Result<Client, GisErro
                 )
             }
             (true, PasswordFrom::Env) => format!("; the password came from {}", source::PASSWORD_ENV),
+            (true, PasswordFrom::Caller) => String::new(),
         };
         ctx.db(format!(
             "cannot connect to database '{dbname}' as '{user}': {message}{hint}"

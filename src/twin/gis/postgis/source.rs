@@ -29,6 +29,39 @@ pub fn is_postgis(path: &std::path::Path) -> bool {
     })
 }
 
+/// The URL as it may be shown: a password written in it (which [`PgSource::parse`]
+/// refuses) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some(at) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let end = url[at..].find(['/', '?']).map_or(url.len(), |i| at + i);
+    let mut out = url[..at].to_string();
+    let authority = &url[at..end];
+    match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let name = user.split(':').next().unwrap_or_default();
+            out.push_str(&format!("{name}:***@{host}"));
+        }
+        _ => out.push_str(authority),
+    }
+    let rest = &url[end..];
+    match rest.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k == "password" => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            out.push_str(&format!("{path}?{}", query.join("&")));
+        }
+        None => out.push_str(rest),
+    }
+    out
+}
+
 /// A table, schema-qualified.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TableName {
@@ -293,6 +326,8 @@ pub fn pgpass_lookup(text: &str, host: &str, port: u16, dbname: &str, user: &str
 /// Where a password was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordFrom {
+    /// Given by the caller (a program using the reader, not a scene).
+    Caller,
     /// `PGPASSWORD`.
     Env,
     /// The password file.
@@ -399,6 +434,15 @@ mod tests {
         assert!(e.contains("no password") && e.contains(PASSWORD_ENV), "{e}");
         assert!(!e.contains("secret"), "the password is not repeated: {e}");
         assert!(PgSource::parse("postgis://h/db?password=x").is_err());
+        assert_eq!(
+            redact("postgis://gis:secret@h:5432/db?table=t"),
+            "postgis://gis:***@h:5432/db?table=t"
+        );
+        assert_eq!(
+            redact("postgis://h/db?table=t&password=x"),
+            "postgis://h/db?table=t&password=***"
+        );
+        assert_eq!(redact("postgis://gis@h/db"), "postgis://gis@h/db");
         assert!(PgSource::parse("postgres://h/db").is_err());
         assert!(PgSource::parse("postgis://h:99999/db").is_err());
         assert!(PgSource::parse("postgis://h:0/db").is_err());
