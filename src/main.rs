@@ -47,9 +47,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Summarise the layers of scene files or bare data files (.shp, .geojson, .osm.pbf).
+    /// Summarise the layers of scene files, bare data files (.shp, .geojson, .gpkg,
+    /// .osm.pbf, …) or PostGIS sources (postgis://user@host:port/dbname?table=schema.table).
     Inspect {
-        /// Scene files (.ron) or data files.
+        /// Scene files (.ron), data files or postgis:// sources.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Source CRS of bare data files without one (e.g. EPSG:2154).
@@ -653,6 +654,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// A path as printed: a `postgis://` URL without a password written in it.
+fn shown(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if citytwin::twin::gis::postgis::is_postgis(path) {
+        citytwin::twin::gis::postgis::redact(&text)
+    } else {
+        text
+    }
+}
+
 fn run_inspect(paths: &[PathBuf], crs: Option<&Crs>, json: bool, timings: bool) -> Result<(), String> {
     let mut json_layers = Vec::new();
     let mut failed = Vec::new();
@@ -662,12 +673,12 @@ fn run_inspect(paths: &[PathBuf], crs: Option<&Crs>, json: bool, timings: bool) 
             let l = load::load_scene(path).map_err(|e| e.to_string())?;
             (l.city, l.report)
         } else {
-            if !path.exists() {
+            if !path.exists() && !citytwin::twin::gis::postgis::is_postgis(path) {
                 return Err(format!("{}: file not found", path.display()));
             }
             let scene = load::scene_for_file(path, crs);
             let base = path.parent().unwrap_or(std::path::Path::new("."));
-            load::load_layers(&scene, base).map_err(|e| format!("{}: {e}", path.display()))?
+            load::load_layers(&scene, base).map_err(|e| format!("{}: {e}", shown(path)))?
         };
         for (i, r) in report.layers.iter().enumerate() {
             if !inspect::is_listed(r) && !is_scene {
@@ -685,7 +696,7 @@ fn run_inspect(paths: &[PathBuf], crs: Option<&Crs>, json: bool, timings: bool) 
         if !json {
             println!(
                 "{}: scene crs {}, {} buildings, {} roads, {} zones, {} POIs, {} areas; loaded in {:.3} s",
-                path.display(),
+                shown(path),
                 report.scene_crs,
                 city.buildings.len(),
                 city.roads.len(),

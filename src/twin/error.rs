@@ -47,11 +47,20 @@ pub enum GisError {
     },
     /// The file's format is not one citytwin reads.
     #[error(
-        "{path}: unknown data format (expected .shp, .geojson, .json, .gpkg, .city.json, .jsonl or .osm.pbf)"
+        "{path}: unknown data format (expected .shp, .geojson, .json, .gpkg, .city.json, .jsonl, .osm.pbf or a postgis:// source)"
     )]
     UnknownFormat {
         /// The file.
         path: PathBuf,
+    },
+    /// A database could not be reached, refused the login, or failed a query; or a table
+    /// asked for is not there.
+    #[error("{url}: {message}")]
+    Database {
+        /// The source, as a URL without password.
+        url: String,
+        /// What went wrong (naming the table where it applies).
+        message: String,
     },
     /// Writing failed.
     #[error("{path}: cannot write {layer}: {message}")]

@@ -110,8 +110,12 @@ pub fn load_scene_with(path: &Path, progress: &Progress) -> Result<LoadedScene, 
     })
 }
 
-/// A scene made for a bare data file (for `inspect`): one layer, or one per OSM kind.
+/// A scene made for a bare data file (for `inspect`): one layer, or one per OSM kind (or
+/// per GeoPackage table, or per PostGIS table when the `postgis://` URL names none).
 pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
+    if gis::postgis::is_postgis(path) {
+        return scene_for_postgis(path, crs);
+    }
     let name = path
         .file_name()
         .map(|s| s.to_string_lossy().to_string())
@@ -205,6 +209,43 @@ fn scene_for_geopackage(path: &Path, crs: Option<&Crs>) -> Scene {
                 ..template.clone()
             })
             .collect()
+    };
+    scene
+}
+
+/// The scene [`scene_for_file`] makes for a PostGIS source: its table, or one layer per
+/// geometry table of the database (named `schema.table`, its kind guessed from the table's
+/// name) when the URL names none. A database whose tables cannot be listed gets one layer,
+/// which reports why when loaded.
+fn scene_for_postgis(url: &Path, crs: Option<&Crs>) -> Scene {
+    let mut scene = scene_for_file(Path::new("postgis"), crs);
+    let text = url.to_string_lossy().to_string();
+    scene.name = gis::postgis::redact(&text);
+    let template = scene.layers.pop().expect("one layer");
+    let parsed = gis::postgis::PgSource::parse(&text).ok();
+    let one = |name: String, path: PathBuf, table: Option<&gis::postgis::TableName>| LayerSpec {
+        name,
+        path,
+        kind: table.map_or(LayerKind::Other, |t| gis::guess_kind(Path::new(&t.table))),
+        ..template.clone()
+    };
+    scene.layers = match &parsed {
+        Some(src) if src.table.is_some() => vec![one(
+            src.table.as_ref().map(ToString::to_string).unwrap_or_default(),
+            url.to_path_buf(),
+            src.table.as_ref(),
+        )],
+        Some(src) => match gis::postgis::geometry_tables(src, None) {
+            Ok(tables) if !tables.is_empty() => tables
+                .iter()
+                .map(|t| {
+                    let path = PathBuf::from(src.with_table(t.clone()).to_string());
+                    one(t.to_string(), path, Some(t))
+                })
+                .collect(),
+            _ => vec![one(scene.name.clone(), url.to_path_buf(), None)],
+        },
+        None => vec![one(scene.name.clone(), url.to_path_buf(), None)],
     };
     scene
 }
@@ -546,9 +587,13 @@ fn read_spec(
     osm: &HashMap<PathBuf, OsmRead>,
     extent: Option<[f64; 4]>,
 ) -> ReadResult {
-    let path = base.join(&spec.path);
     let crs = spec.crs.as_deref().map(Crs::parse);
     let t = Instant::now();
+    if gis::postgis::is_postgis(&spec.path) {
+        let layer = read_postgis(spec, crs.as_ref(), extent);
+        return ReadResult::new(within(layer, extent), spec, t.elapsed().as_secs_f64());
+    }
+    let path = base.join(&spec.path);
     if LayerFormat::from_path(&path) == Some(LayerFormat::CityJson) {
         // CityJSON keeps its buildings' 3D surfaces beside the footprint layer.
         let read = gis::cityjson::read_cityjson(&path, spec.kind, crs.as_ref(), spec.lod.as_deref());
@@ -597,6 +642,21 @@ fn filtered(layer: Result<Layer, String>, spec: &LayerSpec) -> Result<Layer, Str
     };
     l.features.retain(|feature| f.keeps(&feature.attributes));
     Ok(l)
+}
+
+/// Reads a PostGIS layer: the table the URL or `spec.table` names, only the features that
+/// meet the extent; the password from `PGPASSWORD` or the password file.
+fn read_postgis(spec: &LayerSpec, crs: Option<&Crs>, extent: Option<[f64; 4]>) -> Result<Layer, String> {
+    let url = spec.path.to_string_lossy();
+    let src =
+        gis::postgis::PgSource::parse(&url).map_err(|e| format!("{}: {e}", gis::postgis::redact(&url)))?;
+    let opts = gis::postgis::ReadOptions {
+        table: spec.table.as_deref(),
+        crs,
+        extent_wgs84: extent,
+        password: None,
+    };
+    gis::postgis::read_postgis(&src, spec.kind, &opts).map_err(|e| e.to_string())
 }
 
 /// The layer less its features outside the scene extent, when the scene sets one.

@@ -91,7 +91,9 @@ pub struct Lighting {
 pub struct LayerSpec {
     /// Layer name (unique in the scene).
     pub name: String,
-    /// Path of the data file, relative to the scene file.
+    /// Path of the data file, relative to the scene file; or a PostGIS table,
+    /// `"postgis://user@host:port/dbname?table=schema.table"` (no password: it is taken
+    /// from `PGPASSWORD` or `~/.pgpass`).
     pub path: PathBuf,
     /// What the layer holds.
     pub kind: LayerKind,
@@ -99,8 +101,9 @@ pub struct LayerSpec {
     /// GeoJSON and OSM.
     #[serde(default)]
     pub crs: Option<String>,
-    /// The table to read from a GeoPackage (`table: Some("buildings")`); may be left out
-    /// when the file has only one feature table.
+    /// The table to read from a GeoPackage (`table: Some("buildings")`) or a PostGIS
+    /// database (`Some("schema.table")`, when the URL has no `?table=`); may be left out
+    /// when there is only one.
     #[serde(default)]
     pub table: Option<String>,
     /// Height options (building layers).
@@ -368,6 +371,11 @@ impl Scene {
                     &format!("\"{}\"", l.name),
                 );
             }
+            if crate::twin::gis::postgis::is_postgis(&l.path)
+                && let Err(m) = postgis_source(l)
+            {
+                return bad(format!("layer '{}': {m}", l.name), &format!("\"{}\"", l.name));
+            }
             if let Some(c) = &l.crs
                 && !matches!(Crs::parse(c), Crs::Epsg(_))
             {
@@ -440,6 +448,22 @@ impl Scene {
     pub fn scene_crs(&self) -> Option<Crs> {
         self.crs.as_deref().map(Crs::parse)
     }
+}
+
+/// Checks a PostGIS layer's URL (no password in it) and that it and `table` do not name
+/// two different tables.
+fn postgis_source(l: &LayerSpec) -> Result<(), String> {
+    use crate::twin::gis::postgis::{PgSource, TableName};
+    let src = PgSource::parse(&l.path.to_string_lossy())?;
+    if let Some(t) = &l.table {
+        let t = TableName::parse(t)?;
+        if let Some(u) = &src.table
+            && *u != t
+        {
+            return Err(format!("table: Some(\"{t}\") but the URL names table '{u}'"));
+        }
+    }
+    Ok(())
 }
 
 /// The 1-based line and column of the last occurrence of `needle` in `text` (the last,
@@ -566,6 +590,43 @@ mod tests {
             Err(SceneError::Invalid { message, line, .. }) => {
                 assert!(message.contains("filter"), "{message}");
                 assert_eq!(line, 6);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_postgis_layer_is_checked_and_never_holds_a_password() {
+        let t = OK.replace(
+            "(name: \"b\", path: \"b.shp\"",
+            "(name: \"b\", path: \"postgis://gis@db.example:5432/city?table=planning.buildings\"",
+        );
+        let s = Scene::parse(&t, Path::new("t.ron")).unwrap();
+        assert!(crate::twin::gis::postgis::is_postgis(&s.layers[0].path));
+        let with_table = OK.replace(
+            "(name: \"b\", path: \"b.shp\"",
+            "(name: \"b\", path: \"postgis://gis@db.example/city\", table: Some(\"planning.buildings\")",
+        );
+        assert!(Scene::parse(&with_table, Path::new("t.ron")).is_ok());
+        let password = t.replace("gis@", "gis:hunter2@");
+        match Scene::parse(&password, Path::new("t.ron")) {
+            Err(SceneError::Invalid { line, message, .. }) => {
+                assert_eq!(line, 5, "{message}");
+                assert!(
+                    message.contains("no password") && message.contains("PGPASSWORD"),
+                    "{message}"
+                );
+                assert!(!message.contains("hunter2"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let two_tables = t.replace(
+            "kind: buildings",
+            "table: Some(\"public.other\"), kind: buildings",
+        );
+        match Scene::parse(&two_tables, Path::new("t.ron")) {
+            Err(SceneError::Invalid { message, .. }) => {
+                assert!(message.contains("planning.buildings"), "{message}")
             }
             other => panic!("{other:?}"),
         }

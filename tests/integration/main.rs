@@ -10,6 +10,7 @@ mod default_city;
 mod gpkg;
 mod panels;
 mod picking;
+mod postgis;
 mod real_data;
 mod render;
 mod scenario;

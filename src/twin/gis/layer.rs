@@ -261,14 +261,20 @@ pub enum LayerFormat {
     GeoPackage,
     /// CityJSON 3D city model (.city.json, or CityJSONSeq .jsonl).
     CityJson,
+    /// A table of a PostGIS database (`postgis://…`).
+    PostGis,
     /// Generated in memory (grids, synthetic cities).
     Generated,
 }
 
 impl LayerFormat {
     /// Guesses the format from a file name (`.shp`, `.geojson`/`.json`, `.osm.pbf`/`.pbf`,
-    /// `.gpkg`, `.city.json`/`.jsonl`, and a `.json` that says it is CityJSON).
+    /// `.gpkg`, `.city.json`/`.jsonl`, a `.json` that says it is CityJSON, and a
+    /// `postgis://` source).
     pub fn from_path(path: &std::path::Path) -> Option<LayerFormat> {
+        if crate::twin::gis::postgis::is_postgis(path) {
+            return Some(LayerFormat::PostGis);
+        }
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         if name.ends_with(".shp") {
             Some(LayerFormat::Shapefile)
@@ -293,6 +299,7 @@ impl LayerFormat {
             LayerFormat::OsmPbf => "osm.pbf",
             LayerFormat::GeoPackage => "geopackage",
             LayerFormat::CityJson => "cityjson",
+            LayerFormat::PostGis => "postgis",
             LayerFormat::Generated => "generated",
         }
     }

@@ -9,6 +9,7 @@ pub mod geojson;
 pub mod gpkg;
 pub mod layer;
 pub mod osm;
+pub mod postgis;
 pub mod rings;
 pub mod shapefile;
 pub mod zones;
@@ -21,8 +22,9 @@ use layer::{Layer, LayerFormat, LayerKind};
 
 /// Reads a data file of any supported format. Shapefile, GeoJSON, GeoPackage (its only
 /// feature table) and CityJSON give one layer of `kind` (CityJSON: footprints only, at
-/// the highest level of detail; loading a scene keeps the 3D surfaces too); an OSM PBF
-/// gives one layer per kind it contains.
+/// the highest level of detail; loading a scene keeps the 3D surfaces too) and a PostGIS
+/// source (`postgis://…`, its only geometry table or the one its URL names) give one layer
+/// of `kind`; an OSM PBF gives one layer per kind it contains.
 pub fn read_any(path: &Path, kind: LayerKind, crs: Option<&Crs>) -> Result<Vec<Layer>, GisError> {
     match LayerFormat::from_path(path) {
         Some(LayerFormat::Shapefile) => Ok(vec![shapefile::read_shapefile(path, kind, crs)?]),
@@ -37,6 +39,18 @@ pub fn read_any(path: &Path, kind: LayerKind, crs: Option<&Crs>) -> Result<Vec<L
             },
         )?]),
         Some(LayerFormat::CityJson) => Ok(vec![cityjson::read_cityjson(path, kind, crs, None)?.layer]),
+        Some(LayerFormat::PostGis) => {
+            let url = path.to_string_lossy();
+            let src = postgis::PgSource::parse(&url).map_err(|message| GisError::Database {
+                url: postgis::redact(&url),
+                message,
+            })?;
+            let opts = postgis::ReadOptions {
+                crs,
+                ..Default::default()
+            };
+            Ok(vec![postgis::read_postgis(&src, kind, &opts)?])
+        }
         _ => Err(GisError::UnknownFormat {
             path: path.to_path_buf(),
         }),

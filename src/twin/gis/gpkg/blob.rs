@@ -1,6 +1,7 @@
 //! GeoPackage geometry blobs: the `GP` header (version, flags, SRS id, envelope of any of
 //! the four kinds, the empty flag) read here, the ISO WKB after it decoded by `geozero` into
-//! 2D `geo` geometry with the Z range kept aside; and the reverse for writing.
+//! 2D `geo` geometry with the Z range kept aside; and the reverse for writing. PostGIS's
+//! EWKB is decoded the same way ([`decode_ewkb`]).
 
 use geo_types::Geometry;
 use geozero::error::GeozeroError;
@@ -21,6 +22,8 @@ const FLAG_ENVELOPE: u8 = 0b0000_1110;
 const FLAG_LITTLE_ENDIAN: u8 = 0b0000_0001;
 /// Highest ISO WKB base type read (7 = GeometryCollection); curves and surfaces are not.
 const MAX_WKB_BASE_TYPE: u32 = 7;
+/// The bits of an EWKB type number that are the type (the others flag Z, M and an SRID).
+const EWKB_TYPE_MASK: u32 = 0x0FFF_FFFF;
 
 /// What the header of a blob says.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -214,7 +217,8 @@ fn wkb_base_type(wkb: &[u8]) -> Result<u32, BlobError> {
         1 => u32::from_le_bytes(t),
         o => return Err(BlobError::Corrupt(format!("invalid WKB byte order {o}"))),
     };
-    Ok(t % 1000)
+    // EWKB keeps Z, M and SRID as flags in the high bits; ISO WKB adds 1000s.
+    Ok((t & EWKB_TYPE_MASK) % 1000)
 }
 
 /// Decodes a blob: header, empty flag, then the WKB (any of Point … GeometryCollection,
@@ -224,7 +228,17 @@ pub fn decode(b: &[u8]) -> Result<Decoded, BlobError> {
     if h.empty {
         return Err(BlobError::Empty);
     }
-    let wkb = &b[h.wkb_at..];
+    decode_wkb(&b[h.wkb_at..], false)
+}
+
+/// Decodes PostGIS's EWKB (`ST_AsEWKB`: Point … GeometryCollection, with or without Z, M
+/// and an SRID) into 2D geometry; curves and surfaces are [`BlobError::Unsupported`].
+pub fn decode_ewkb(b: &[u8]) -> Result<Decoded, BlobError> {
+    decode_wkb(b, true)
+}
+
+/// Decodes ISO WKB, or EWKB when `ewkb`, into 2D geometry and its Z range.
+fn decode_wkb(wkb: &[u8], ewkb: bool) -> Result<Decoded, BlobError> {
     let base = wkb_base_type(wkb)?;
     if base == 0 || base > MAX_WKB_BASE_TYPE {
         return Err(BlobError::Unsupported(format!(
@@ -236,7 +250,12 @@ pub fn decode(b: &[u8]) -> Result<Decoded, BlobError> {
         z: None,
     };
     let mut cursor = wkb;
-    geozero::wkb::process_wkb_geom(&mut cursor, &mut w).map_err(|e: GeozeroError| match e {
+    let processed = if ewkb {
+        geozero::wkb::process_ewkb_geom(&mut cursor, &mut w)
+    } else {
+        geozero::wkb::process_wkb_geom(&mut cursor, &mut w)
+    };
+    processed.map_err(|e: GeozeroError| match e {
         GeozeroError::IoError(_) => BlobError::Corrupt("WKB cut short".into()),
         other => BlobError::Corrupt(other.to_string()),
     })?;
@@ -339,6 +358,42 @@ mod tests {
         assert!(matches!(
             decode(&blob(0, true, false, &curve)),
             Err(BlobError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn ewkb_with_srid_and_z_decodes_and_curves_do_not() {
+        // SRID=2154;POINT Z (652000 6862000 35.5), little-endian EWKB.
+        let mut b = vec![1u8];
+        b.extend_from_slice(&0xA000_0001u32.to_le_bytes());
+        b.extend_from_slice(&2154i32.to_le_bytes());
+        for v in [652_000.0f64, 6_862_000.0, 35.5] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        let d = decode_ewkb(&b).unwrap();
+        assert_eq!(d.geometry, Geometry::Point(Point::new(652_000.0, 6_862_000.0)));
+        assert_eq!(d.z_range, Some((35.5, 35.5)));
+        // A big-endian 2D polygon without SRID.
+        let mut p = vec![0u8];
+        p.extend_from_slice(&3u32.to_be_bytes());
+        p.extend_from_slice(&1u32.to_be_bytes());
+        p.extend_from_slice(&4u32.to_be_bytes());
+        for v in [0.0f64, 0.0, 4.0, 0.0, 0.0, 3.0, 0.0, 0.0] {
+            p.extend_from_slice(&v.to_be_bytes());
+        }
+        let d = decode_ewkb(&p).unwrap();
+        assert_eq!(
+            d.geometry,
+            Geometry::Polygon(polygon![(x: 0., y: 0.), (x: 4., y: 0.), (x: 0., y: 3.), (x: 0., y: 0.)])
+        );
+        assert_eq!(d.z_range, None);
+        let mut curve = vec![1u8];
+        curve.extend_from_slice(&0x2000_000Au32.to_le_bytes());
+        curve.extend_from_slice(&2154i32.to_le_bytes());
+        assert!(matches!(decode_ewkb(&curve), Err(BlobError::Unsupported(_))));
+        assert!(matches!(
+            decode_ewkb(&b[..b.len() - 3]),
+            Err(BlobError::Corrupt(_))
         ));
     }
 
