@@ -4,7 +4,8 @@
 # and sqlite; Bevy needs udev, wayland and xkbcommon headers; tests render on lavapipe;
 # the live-feed tests talk to an MQTT broker (mosquitto); the briefing tests read PDFs
 # back with pdftotext (poppler-utils); the CityJSON tests check the reader against an
-# independent reading in Python (python3).
+# independent reading in Python (python3); scripts/subset-cjk-font.sh cuts the shipped CJK
+# font from fonts-noto-cjk with fonttools.
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
@@ -13,6 +14,7 @@ packages=(
   gdal-bin poppler-utils
   mosquitto mosquitto-clients
   python3
+  fonts-noto-cjk python3-fonttools
 )
 missing=()
 for p in "${packages[@]}"; do
