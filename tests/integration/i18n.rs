@@ -17,7 +17,7 @@ fn context(fonts: egui::FontDefinitions) -> egui::Context {
     let ctx = egui::Context::default();
     ctx.set_fonts(fonts);
     for _ in 0..2 {
-        let _ = ctx.run(egui::RawInput::default(), |_| {});
+        let _ = ctx.run_ui(egui::RawInput::default(), |_| {});
     }
     ctx
 }

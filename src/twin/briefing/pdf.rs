@@ -613,13 +613,14 @@ mod tests {
         assert!(text.contains("/Image"), "an image XObject");
         // A subset: far smaller than the 3.5 MB font.
         assert!(pdf.len() < FONT_OTF.len() / 10, "{} bytes", pdf.len());
-        // The title in UTF-16BE with a byte-order mark.
-        let utf16: Vec<u8> = [0xFE, 0xFF]
+        // The title in UTF-16BE with a byte-order mark, as raw bytes or in hex.
+        let units: Vec<u8> = [0xFE, 0xFF]
             .into_iter()
             .chain("简报".encode_utf16().flat_map(u16::to_be_bytes))
             .collect();
+        let hex: String = units.iter().map(|b| format!("{b:02X}")).collect();
         assert!(
-            pdf.windows(utf16.len()).any(|w| w == utf16.as_slice()),
+            pdf.windows(units.len()).any(|w| w == units.as_slice()) || text.to_uppercase().contains(&hex),
             "UTF-16 title"
         );
     }
