@@ -5,7 +5,8 @@
 # the live-feed tests talk to an MQTT broker (mosquitto); the briefing tests read PDFs
 # back with pdftotext (poppler-utils); the CityJSON tests check the reader against an
 # independent reading in Python (python3); the history and PostGIS layer tests run against
-# a loopback PostgreSQL 15 with PostGIS 3 (scripts/pg-test-db.sh), loaded by GDAL's ogr2ogr.
+# a loopback PostgreSQL 15 with PostGIS 3 (scripts/pg-test-db.sh), loaded by GDAL's ogr2ogr;
+# scripts/subset-cjk-font.sh cuts the shipped CJK font from fonts-noto-cjk with fonttools.
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
@@ -15,6 +16,7 @@ packages=(
   mosquitto mosquitto-clients
   python3
   postgresql-15 postgresql-15-postgis-3
+  fonts-noto-cjk python3-fonttools
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -43,6 +43,10 @@ struct Cli {
     /// The monitor (0-based index) the wall fills; the primary monitor by default.
     #[arg(long, requires = "wall")]
     monitor: Option<usize>,
+    /// Language of the app (en, zh-CN); default: the scene's `lang`, else the user's
+    /// setting (the language menu saves it), else English.
+    #[arg(long)]
+    lang: Option<citytwin::twin::i18n::Lang>,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +167,10 @@ enum Command {
         /// Report as this role of the scene (default: the scene's default role).
         #[arg(long)]
         role: Option<String>,
+        /// Language of the text report (en, zh-CN; default: the scene's `lang`, else
+        /// English); `--json` is language-neutral (ids and numbers).
+        #[arg(long)]
+        lang: Option<citytwin::twin::i18n::Lang>,
     },
 }
 
@@ -181,6 +189,9 @@ enum ScenarioCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Language of the text report (en, zh-CN); `--json` is language-neutral.
+        #[arg(long, default_value = "en")]
+        lang: citytwin::twin::i18n::Lang,
     },
     /// Apply several scenarios to a scene's baseline and rank them against each other.
     Compare {
@@ -195,30 +206,35 @@ enum ScenarioCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Language of the text report (en, zh-CN); `--json` is language-neutral.
+        #[arg(long, default_value = "en")]
+        lang: citytwin::twin::i18n::Lang,
     },
 }
 
 fn run_scenario(what: ScenarioCommand) -> Result<(), String> {
-    let (scene, files, at, json, single) = match what {
+    let (scene, files, at, json, single, lang) = match what {
         ScenarioCommand::Apply {
             scene,
             scenario,
             at,
             json,
-        } => (scene, vec![scenario], at, json, true),
+            lang,
+        } => (scene, vec![scenario], at, json, true, lang),
         ScenarioCommand::Compare {
             scene,
             scenarios,
             at,
             json,
-        } => (scene, scenarios, at, json, false),
+            lang,
+        } => (scene, scenarios, at, json, false, lang),
     };
     let at = at.unwrap_or_else(Timestamp::now);
     let set = scenario::report_for_files(&scene, &files, at).map_err(|e| e.to_string())?;
     let text = match (json, single) {
         (true, true) => serde_json::to_string_pretty(&set.scenarios[0]).map_err(|e| e.to_string())? + "\n",
         (true, false) => serde_json::to_string_pretty(&set).map_err(|e| e.to_string())? + "\n",
-        (false, _) => set.to_text(),
+        (false, _) => set.to_text_in(lang),
     };
     print!("{text}");
     Ok(())
@@ -252,6 +268,10 @@ enum BriefingCommand {
         /// are neither drawn nor credited, indicators it may not see show no value.
         #[arg(long)]
         role: Option<String>,
+        /// Language of the PDF (en, zh-CN): its words, the indicators' names and units,
+        /// and the briefing's text from its translation file (NAME.zh-CN.ron) when there is one.
+        #[arg(long, default_value = "en")]
+        lang: citytwin::twin::i18n::Lang,
     },
 }
 
@@ -427,7 +447,7 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
         }
         if s.unencodable > 0 {
             println!(
-                "{} character(s) the PDF fonts cannot show were written as '?'",
+                "{} character(s) the PDF font has no glyph for (drawn blank)",
                 s.unencodable
             );
         }
@@ -519,6 +539,9 @@ fn parse_epsg(s: &str) -> Result<Crs, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(lang) = cli.lang {
+        citytwin::app::i18n::request_lang(lang);
+    }
     let result = match cli.command {
         None => {
             let scene = cli.scene.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
@@ -539,6 +562,7 @@ fn main() -> ExitCode {
                     json,
                     size,
                     role,
+                    lang,
                 },
         }) => run_briefing_export(citytwin::app::briefing_export::ExportJob {
             briefing,
@@ -547,6 +571,7 @@ fn main() -> ExitCode {
             json,
             size,
             role,
+            lang,
         }),
         Some(Command::Inspect {
             paths,
@@ -621,6 +646,7 @@ fn main() -> ExitCode {
             at,
             json,
             role,
+            lang,
         }) => citytwin::twin::access::export::report_for_scene_as(&scene, role.as_deref(), at)
             .map_err(|e| e.to_string())
             .and_then(|(r, catalogue, access)| {
@@ -629,7 +655,14 @@ fn main() -> ExitCode {
                     let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
                     println!("{text}");
                 } else {
-                    print!("{}", r.to_text());
+                    let lang = lang
+                        .or_else(|| {
+                            citytwin::twin::scene::Scene::load(&scene)
+                                .ok()
+                                .and_then(|s| s.lang)
+                        })
+                        .unwrap_or_default();
+                    print!("{}", r.to_text_in(lang));
                     let s = access.summary();
                     let withheld = access.withheld.summary(&s.role);
                     println!(

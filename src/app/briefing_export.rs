@@ -38,9 +38,11 @@ use crate::twin::briefing::export::{
 };
 use crate::twin::briefing::page::{ExportSummary, briefing_pdf};
 use crate::twin::briefing::pdf::RgbImage;
+use crate::twin::briefing::translation::localised;
 use crate::twin::briefing::values::{SlideScenario, SlideValues, load_slide_scenarios, slide_times};
 use crate::twin::briefing::{Briefing, resolve_view};
 use crate::twin::feeds::Timestamp;
+use crate::twin::i18n::Lang;
 use crate::twin::indicators::catalogue::Catalogue;
 use crate::twin::scene::Scene;
 
@@ -68,6 +70,9 @@ pub struct ExportJob {
     /// The role exported for (`None`: the scene's default role); layers above it are
     /// neither drawn nor credited, indicators it may not see have no value.
     pub role: Option<String>,
+    /// The language of the PDF's words; the briefing's own text in it comes from its
+    /// translation file ([`crate::twin::briefing::translation`]) when there is one.
+    pub lang: Lang,
 }
 
 /// What an export did.
@@ -268,12 +273,15 @@ pub fn export_briefing(job: &ExportJob) -> anyhow::Result<ExportOutcome> {
         .ok_or_else(|| anyhow!("the scene was not loaded"))?;
     let driver = world.resource::<ExportDriver>();
     if let Some(pdf_path) = &job.pdf {
+        let (local, problems) = localised(&briefing, &job.briefing, job.lang)?;
+        outcome.problems.extend(problems);
         let (bytes, summary) = briefing_pdf(
-            &briefing,
+            &local,
             &loaded.0.scene,
             &slides.values,
             shared.images,
             &*driver.allow,
+            job.lang,
         )?;
         std::fs::write(pdf_path, &bytes).with_context(|| format!("{}: cannot write", pdf_path.display()))?;
         outcome.pdf = Some(summary);
@@ -521,6 +529,7 @@ mod tests {
             json: None,
             size: (64, 64),
             role: None,
+            lang: Lang::En,
         };
         let e = export_briefing(&job).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/b.ron"), "{e}");

@@ -17,6 +17,7 @@ pub mod city_view;
 pub mod dashboard;
 pub mod feeds;
 pub mod ground_view;
+pub mod i18n;
 pub mod lighting;
 pub mod loading;
 pub mod offscreen;
@@ -128,7 +129,7 @@ impl Plugin for AppPlugin {
                 AccessPlugin,
                 OverlaysPlugin,
             ))
-            .add_plugins(LightingPlugin);
+            .add_plugins((LightingPlugin, i18n::I18nPlugin));
         // A wall shows its own panels and none of the desk's chrome.
         if app.world().contains_resource::<wall::WallMode>() {
             app.add_plugins(wall::WallPlugin);

@@ -175,6 +175,7 @@ pub fn scene_for_file(path: &Path, crs: Option<&Crs>) -> Scene {
         lighting: Default::default(),
         projection_tolerance_m: None,
         extent: None,
+        lang: None,
     }
 }
 

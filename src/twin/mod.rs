@@ -13,6 +13,7 @@ pub mod flight;
 pub mod gis;
 pub mod ground;
 pub mod heights;
+pub mod i18n;
 pub mod import;
 pub mod indicators;
 pub mod inspect;

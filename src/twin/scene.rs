@@ -73,6 +73,10 @@ pub struct Scene {
     /// city when omitted.
     #[serde(default)]
     pub extent: Option<(f64, f64, f64, f64)>,
+    /// The language the scene is shown in, `lang: Some("zh-CN")`; the user's setting or
+    /// `--lang` when omitted (and `--lang` wins over it).
+    #[serde(default)]
+    pub lang: Option<crate::twin::i18n::Lang>,
 }
 
 /// How the 3D city is lit. The sun and the ambient light are fixed (see

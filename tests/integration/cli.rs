@@ -216,6 +216,47 @@ fn indicators_json_of_the_default_scene() {
     assert_eq!(missing.status.code(), Some(1));
 }
 
+/// `indicators --lang zh-CN`: the text report in Chinese (words, dimensions, statuses,
+/// indicator names), the JSON the same in every language (ids and numbers).
+#[test]
+fn indicators_text_follows_the_language_and_json_does_not() {
+    let scene = crate::common::root().join("scenes/default.ron");
+    let scene = scene.to_str().unwrap();
+    let at = "2026-01-15T12:00:00Z";
+    let zh = citytwin(&["indicators", scene, "--at", at, "--lang", "zh-CN"]);
+    assert!(zh.status.success(), "{}", String::from_utf8_lossy(&zh.stderr));
+    let text = String::from_utf8_lossy(&zh.stdout);
+    for word in [
+        "智慧城市指数",
+        "环境",
+        "出行",
+        "全市",
+        "步行400米内可达公共交通的居民",
+        "2026年1月15日 12:00",
+    ] {
+        assert!(text.contains(word), "no '{word}' in {text}");
+    }
+    assert!(!text.contains("smart-city index"), "{text}");
+    let en = citytwin(&["indicators", scene, "--at", at, "--lang", "en"]);
+    assert!(String::from_utf8_lossy(&en.stdout).contains("smart-city index"));
+    let json = |lang: &str| {
+        json_of(&citytwin(&[
+            "indicators",
+            scene,
+            "--at",
+            at,
+            "--json",
+            "--lang",
+            lang,
+        ]))
+    };
+    let (a, b) = (json("zh-CN"), json("en"));
+    assert_eq!(a["indicators"], b["indicators"], "JSON is language-neutral");
+    assert_eq!(a["index"], b["index"]);
+    let bad = citytwin(&["indicators", scene, "--lang", "tlh"]);
+    assert_eq!(bad.status.code(), Some(2), "an unknown language is a usage error");
+}
+
 #[test]
 fn indicators_json_says_which_values_are_simulated_and_where_they_apply() {
     use citytwin::twin::feeds::Timestamp;

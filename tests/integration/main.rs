@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod default_city;
 mod gpkg;
+mod i18n;
 mod panels;
 mod picking;
 mod postgis;

@@ -8,10 +8,12 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppState;
 use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
+use crate::app::i18n::{lang_of, language_menu};
 use crate::app::ui::feed_health::source_badge;
 use crate::app::ui::timeline::TwinTime;
 use crate::app::ui::{UiCovered, root_ui};
 use crate::twin::feeds::provenance::SourceKinds;
+use crate::twin::i18n::{self, tr, tr_args};
 use crate::twin::indicators::{AlertKind, Dimension, Status, higher_is_better};
 use crate::twin::timeline::format_utc;
 
@@ -110,15 +112,18 @@ fn panel_body(
     time: &TwinTime,
     selected: &mut SelectedDimension,
 ) {
+    let lang = lang_of(ui.ctx());
     let Some(eval) = dash.eval.clone() else {
-        ui.label("computing indicators…");
+        ui.label(tr(lang, "app-computing"));
+        language_menu(ui);
         return;
     };
     ui.horizontal(|ui| {
-        ui.heading("Smart-city index");
+        ui.heading(tr(lang, "app-title"));
         let index = eval.index.map_or("–".to_string(), |v| format!("{v:.0}"));
         ui.heading(egui::RichText::new(index).strong());
         ui.label(trend_arrow(dash.trend(None)));
+        language_menu(ui);
     });
     ui.weak(format!(
         "at {} UTC · recomputed in {:.1} ms{}",
@@ -133,7 +138,7 @@ fn panel_body(
     if not_live.is_not_live() {
         ui.horizontal_wrapped(|ui| {
             source_badge(ui, not_live, 12.0);
-            ui.label("values so marked come from a simulator or a replay, not from live measurements");
+            ui.label(tr(lang, "app-simulated-note"));
         });
     }
     ui.separator();
@@ -149,7 +154,7 @@ fn panel_body(
                 .show(ui, |ui| {
                     ui.set_min_width(150.0);
                     ui.horizontal(|ui| {
-                        ui.strong(dim.id());
+                        ui.strong(i18n::dimension_name(lang, dim));
                         let score = eval.dimensions[d].map_or("–".to_string(), |v| format!("{v:.0}"));
                         ui.label(egui::RichText::new(score).size(18.0).strong());
                         ui.label(trend_arrow(dash.trend(Some(d))));
@@ -170,7 +175,7 @@ fn panel_body(
     // The indicator table of the chosen dimension.
     ui.horizontal_wrapped(|ui| {
         for (d, dim) in Dimension::ALL.into_iter().enumerate() {
-            ui.selectable_value(&mut selected.0, d, dim.id());
+            ui.selectable_value(&mut selected.0, d, i18n::dimension_name(lang, dim));
         }
     });
     let dim = Dimension::ALL[selected.0.min(Dimension::ALL.len() - 1)];
@@ -190,14 +195,14 @@ fn panel_body(
                 }
                 let chosen = dash.choropleth == Some(k);
                 let name = ui
-                    .selectable_label(chosen, &def.name)
+                    .selectable_label(chosen, i18n::indicator_name(lang, &def.id, &def.name))
                     .on_hover_text(format!("{}\nclick: colour the zones by it", def.method));
                 if name.clicked() {
                     dash.choropleth = if chosen { None } else { Some(k) };
                 }
-                let value = e
-                    .value
-                    .map_or("–".to_string(), |v| format!("{} {}", fmt_value(v), def.unit));
+                let value = e.value.map_or("–".to_string(), |v| {
+                    format!("{} {}", fmt_value(v), i18n::unit(lang, &def.unit))
+                });
                 ui.horizontal_wrapped(|ui| {
                     ui.label(if def.is_estimate() {
                         format!("{value} (est.)")
@@ -207,7 +212,7 @@ fn panel_body(
                     source_badge(ui, e.sources, 10.0);
                 });
                 ui.label(fmt_value(def.target));
-                ui.colored_label(status_colour(e.status), e.status.id());
+                ui.colored_label(status_colour(e.status), i18n::status_name(lang, e.status));
                 ui.small(def.iso.as_deref().unwrap_or("–"));
                 ui.end_row();
             }
@@ -216,7 +221,11 @@ fn panel_body(
         && let Some(def) = catalogue.indicators.get(k)
     {
         ui.horizontal_wrapped(|ui| {
-            ui.label(format!("zones coloured by {}:", def.name));
+            ui.label(tr_args(
+                lang,
+                "app-zones-coloured-by",
+                &[("indicator", i18n::indicator_name(lang, &def.id, &def.name).into())],
+            ));
             legend(ui);
         });
         ui.small(format!(
@@ -227,7 +236,7 @@ fn panel_body(
     ui.separator();
 
     // Alerts.
-    ui.heading("Alerts");
+    ui.heading(tr(lang, "app-alerts"));
     // Zone alerts of one indicator are one line (how many zones, the worst ones).
     let mut active = engine.0.alerts.digest(higher_is_better(&engine.0.ctx.catalogue));
     if active.is_empty() {
@@ -335,7 +344,7 @@ fn radar(ui: &mut egui::Ui, scores: &[Option<f64>; 6]) {
         painter.text(
             c + dir(i) * (RADAR_RADIUS + 14.0),
             egui::Align2::CENTER_CENTER,
-            dim.id(),
+            i18n::dimension_name(lang_of(ui.ctx()), dim),
             egui::FontId::proportional(11.0),
             text,
         );

@@ -7,6 +7,7 @@
 pub mod export;
 pub mod page;
 pub mod pdf;
+pub mod translation;
 pub mod values;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use crate::twin::briefing::values::{SlideChoropleth, SlideValues, ZoneChoropleth
 use crate::twin::briefing::{Briefing, shown_layers};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::provenance::{SourceKind, SourceKinds};
+use crate::twin::i18n::{self, Arg, Lang, tr, tr_args};
 use crate::twin::indicators::Status;
 use crate::twin::indicators::report::IndicatorRow;
 use crate::twin::scene::{LayerSpec, Scene};
@@ -54,55 +55,66 @@ pub fn status_rgb(status: Status) -> [u8; 3] {
     }
 }
 
-/// A status in words.
-pub fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::OnTarget => "on target",
-        Status::Warning => "warning",
-        Status::Alarm => "alarm",
-        Status::NoData => "no data",
-        Status::Stale => "stale",
-        Status::NotApplicable => "not applicable",
-    }
+/// A status in words (English).
+pub fn status_label(status: Status) -> String {
+    i18n::status_name(Lang::En, status)
 }
 
-/// A value with a sensible number of decimals.
+/// A value with a sensible number of decimals, grouped by thousands ("12,346", "81.6").
 pub fn format_value(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
+    i18n::format_value(Lang::En, v)
 }
 
 /// A change with its sign, e.g. "+9.59", "-0.63".
 pub fn format_change(d: f64) -> String {
+    format_change_in(Lang::En, d)
+}
+
+/// A change with its sign as `lang` writes it.
+pub fn format_change_in(lang: Lang, d: f64) -> String {
     if d > 0.0 {
-        format!("+{}", format_value(d))
+        format!("+{}", i18n::format_value(lang, d))
     } else {
-        format_value(d)
+        i18n::format_value(lang, d)
     }
 }
 
-/// The value of an indicator row as a page writes it, with the change against the
-/// baseline's row when there is one: "81.6 % (+9.59 vs today)".
+/// The value of an indicator row as a page writes it (English, as the JSON export has
+/// it), with the change against the baseline's row when there is one: "81.6 % (+9.59 vs
+/// today)".
 pub fn value_text(row: &IndicatorRow, baseline: Option<&IndicatorRow>) -> String {
-    let value = row.value.map_or("no value".to_string(), |v| {
-        format!("{} {}", format_value(v), row.unit)
-    });
-    let value = value.trim_end().to_string();
+    value_text_in(Lang::En, row, baseline)
+}
+
+/// [`value_text`] in `lang` (the row's unit as the row has it).
+pub fn value_text_in(lang: Lang, row: &IndicatorRow, baseline: Option<&IndicatorRow>) -> String {
+    let with_unit = |v: f64| {
+        format!("{} {}", i18n::format_value(lang, v), row.unit)
+            .trim_end()
+            .to_string()
+    };
+    let value = row.value.map_or_else(|| tr(lang, "briefing-no-value"), with_unit);
     let Some(base) = baseline else {
         return value;
     };
+    let value = Arg::Str(value);
     match (row.value, base.value) {
-        (Some(v), Some(b)) if v == b => format!("{value} (no change vs today)"),
-        (Some(v), Some(b)) => format!("{value} ({} vs today)", format_change(v - b)),
-        (Some(_), None) => format!("{value} (today: no value)"),
-        (None, Some(b)) => format!("{value} (today: {} {})", format_value(b), row.unit),
-        (None, None) => value,
+        (Some(v), Some(b)) if v == b => tr_args(lang, "briefing-no-change", &[("value", value)]),
+        (Some(v), Some(b)) => tr_args(
+            lang,
+            "briefing-change",
+            &[("value", value), ("change", format_change_in(lang, v - b).into())],
+        ),
+        (Some(_), None) => tr_args(lang, "briefing-today-no-value", &[("value", value)]),
+        (None, Some(b)) => tr_args(
+            lang,
+            "briefing-today-value",
+            &[("value", value), ("today", with_unit(b).into())],
+        ),
+        (None, None) => match value {
+            Arg::Str(s) => s,
+            Arg::Num(n) => n.to_string(),
+        },
     }
 }
 
@@ -110,6 +122,11 @@ pub fn value_text(row: &IndicatorRow, baseline: Option<&IndicatorRow>) -> String
 /// lowest and the highest score, e.g. "12 of 33 zones with a value; lowest score H3-2:
 /// 41.0 %, highest H1-1: 98.2 %".
 pub fn zone_summary(c: &SlideChoropleth) -> String {
+    zone_summary_in(Lang::En, c)
+}
+
+/// [`zone_summary`] in `lang`.
+pub fn zone_summary_in(lang: Lang, c: &SlideChoropleth) -> String {
     let n = c.zones.len();
     let with: Vec<&ZoneChoroplethValue> = c
         .zones
@@ -117,7 +134,7 @@ pub fn zone_summary(c: &SlideChoropleth) -> String {
         .filter(|z| z.value.is_some() && z.score.is_some())
         .collect();
     let text = |z: &ZoneChoroplethValue| {
-        let v = z.value.map_or(String::new(), format_value);
+        let v = z.value.map_or(String::new(), |v| i18n::format_value(lang, v));
         format!("{}: {}", z.zone, format!("{v} {}", c.unit).trim_end())
     };
     // Only zones with a score are compared.
@@ -129,19 +146,33 @@ pub fn zone_summary(c: &SlideChoropleth) -> String {
         .filter(|z| z.status == Status::NotApplicable)
         .count();
     let na = if na > 0 {
-        format!(" ({na} not applicable)")
+        let words = tr_args(lang, "briefing-zones-not-applicable", &[("count", na.into())]);
+        match lang {
+            Lang::En => format!(" ({words})"),
+            Lang::ZhCn => format!("（{words}）"),
+        }
     } else {
         String::new()
     };
+    let of = Arg::Num(n as f64);
     match (with.iter().min_by(by_score), with.iter().max_by(by_score)) {
-        (Some(lo), Some(hi)) if with.len() > 1 => format!(
-            "{} of {n} zones with a value{na}; lowest score {}, highest {}.",
-            with.len(),
-            text(lo),
-            text(hi)
+        (Some(lo), Some(hi)) if with.len() > 1 => tr_args(
+            lang,
+            "briefing-zones-some",
+            &[
+                ("with", with.len().into()),
+                ("of", of),
+                ("na", na.into()),
+                ("lowest", text(lo).into()),
+                ("highest", text(hi).into()),
+            ],
         ),
-        (Some(only), _) => format!("1 of {n} zones with a value{na}: {}.", text(only)),
-        _ => format!("None of the {n} zones has a value{na}."),
+        (Some(only), _) => tr_args(
+            lang,
+            "briefing-zones-one",
+            &[("of", of), ("na", na.into()), ("only", text(only).into())],
+        ),
+        _ => tr_args(lang, "briefing-zones-none", &[("of", of), ("na", na.into())]),
     }
 }
 
@@ -158,6 +189,12 @@ pub struct PageIndicator {
 /// layers (with their owners) under it, e.g. "© OpenStreetMap contributors (ODbL-1.0):
 /// Buildings (OpenStreetMap contributors), Street network (OpenStreetMap contributors)".
 pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
+    source_lines_in(Lang::En, layers)
+}
+
+/// [`source_lines`] in `lang` (the layers' own titles, owners and attributions as the
+/// scene writes them).
+pub fn source_lines_in(lang: Lang, layers: &[&LayerSpec]) -> Vec<String> {
     let mut groups: Vec<((String, String), Vec<String>)> = Vec::new();
     for l in layers {
         let m = &l.meta;
@@ -180,7 +217,7 @@ pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
         .into_iter()
         .map(|((licence, attribution), names)| {
             let licence = if licence.is_empty() {
-                "licence not stated".to_string()
+                tr(lang, "briefing-licence-not-stated")
             } else {
                 licence
             };
@@ -197,7 +234,7 @@ pub fn source_lines(layers: &[&LayerSpec]) -> Vec<String> {
 /// The feeds behind a page's figures (of the kinds `kinds`), each with its kind, e.g.
 /// "simulator (SIMULATED: the built-in simulator, not measurements)"; feeds of other
 /// kinds are left out. Empty when no figure on the page rests on a feed.
-pub fn feed_lines(scene: &Scene, kinds: SourceKinds) -> Vec<String> {
+pub fn feed_lines(scene: &Scene, kinds: SourceKinds, lang: Lang) -> Vec<String> {
     let mut out: Vec<String> = scene
         .feeds
         .iter()
@@ -205,25 +242,26 @@ pub fn feed_lines(scene: &Scene, kinds: SourceKinds) -> Vec<String> {
             let k = SourceKind::of(&f.kind);
             kinds
                 .contains(k)
-                .then(|| format!("{} ({})", f.name, kind_words(k)))
+                .then(|| format!("{} ({})", f.name, kind_words(lang, k)))
         })
         .collect();
     if kinds.contains(SourceKind::Unknown) {
-        out.push(format!(
-            "feeds no longer in the scene ({})",
-            kind_words(SourceKind::Unknown)
+        out.push(tr_args(
+            lang,
+            "briefing-feeds-gone",
+            &[("kind", kind_words(lang, SourceKind::Unknown).into())],
         ));
     }
     out
 }
 
 /// A feed kind as a page says it.
-fn kind_words(k: SourceKind) -> &'static str {
+fn kind_words(lang: Lang, k: SourceKind) -> String {
     match k {
-        SourceKind::Live => "live",
-        SourceKind::Replay => "REPLAY: recorded data played back",
-        SourceKind::Simulated => "SIMULATED: the built-in simulator, not measurements",
-        SourceKind::Unknown => "origin unknown",
+        SourceKind::Live => tr(lang, "briefing-feed-live"),
+        SourceKind::Replay => tr(lang, "briefing-feed-replay"),
+        SourceKind::Simulated => tr(lang, "briefing-feed-simulated"),
+        SourceKind::Unknown => tr(lang, "briefing-feed-unknown"),
     }
 }
 
@@ -256,6 +294,8 @@ pub struct SlidePage {
     pub footer: String,
     /// 1-based page number and page count.
     pub number: (usize, usize),
+    /// The language of the page's own words.
+    pub lang: Lang,
 }
 
 /// What laying out a page had to leave out or replace (never silently).
@@ -263,7 +303,7 @@ pub struct SlidePage {
 pub struct LayoutReport {
     /// Lines of notes, indicators or sources that did not fit and were cut (the page says so).
     pub lines_cut: usize,
-    /// Characters the standard fonts cannot show, written as `?`.
+    /// Characters the font has no glyph for.
     pub unencodable: usize,
 }
 
@@ -306,6 +346,7 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     let (w, h) = (A4_LANDSCAPE_W, A4_LANDSCAPE_H);
     let mut page = Page::new(w, h);
     let mut cut = 0;
+    let lang = slide.lang;
 
     // Title.
     let title_y = h - MARGIN - TITLE_SIZE;
@@ -335,7 +376,7 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
         cut: 0,
     };
     if !slide.notes.trim().is_empty() {
-        notes.write("Notes", Font::Bold, HEADING_SIZE, INK);
+        notes.write(&tr(lang, "briefing-notes"), Font::Bold, HEADING_SIZE, INK);
         notes.write(slide.notes.trim(), Font::Regular, BODY_SIZE, INK);
     }
     if notes.cut > 0 {
@@ -357,14 +398,14 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     };
     col.y += HEADING_SIZE * LEADING - HEADING_SIZE;
     let heading = if slide.scenario.is_some() {
-        "Indicators: the scenario against today"
+        tr(lang, "briefing-indicators-scenario")
     } else {
-        "Indicators"
+        tr(lang, "briefing-indicators")
     };
-    col.write(heading, Font::Bold, HEADING_SIZE, INK);
+    col.write(&heading, Font::Bold, HEADING_SIZE, INK);
     if slide.indicators.is_empty() {
         col.write(
-            "None highlighted on this slide.",
+            &tr(lang, "briefing-none-highlighted"),
             Font::Regular,
             INDICATOR_SIZE,
             GREY,
@@ -373,16 +414,17 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     for PageIndicator { row, baseline } in &slide.indicators {
         col.gap(4.0);
         col.write(&row.name, Font::Bold, INDICATOR_SIZE, INK);
-        let mut value = value_text(row, baseline.as_ref());
+        let mut value = value_text_in(lang, row, baseline.as_ref());
         if let Some(b) = row.source_kinds.badge() {
-            value.push_str(&format!(" [{b}]"));
+            value.push_str(&format!(" [{}]", i18n::badge_words(lang, &b)));
         }
-        let direction = if row.higher_is_better {
-            "at least"
+        let target_value = format!("{} {}", i18n::format_value(lang, row.target), row.unit);
+        let target_value = Arg::Str(target_value.trim_end().to_string());
+        let target = if row.higher_is_better {
+            tr_args(lang, "briefing-target-at-least", &[("value", target_value)])
         } else {
-            "at most"
+            tr_args(lang, "briefing-target-at-most", &[("value", target_value)])
         };
-        let target = format!("target {direction} {} {}", format_value(row.target), row.unit);
         if baseline.is_some() {
             // The change makes the line long: value and target on lines of their own.
             col.write(&value, Font::Regular, INDICATOR_SIZE, INK);
@@ -402,8 +444,15 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
                 INDICATOR_SIZE,
                 status_rgb(row.status),
                 &match baseline.as_ref().filter(|b| b.status != row.status) {
-                    Some(b) => format!("{} (today: {})", status_label(row.status), status_label(b.status)),
-                    None => status_label(row.status).to_string(),
+                    Some(b) => tr_args(
+                        lang,
+                        "briefing-status-today",
+                        &[
+                            ("status", i18n::status_name(lang, row.status).into()),
+                            ("today", i18n::status_name(lang, b.status).into()),
+                        ],
+                    ),
+                    None => i18n::status_name(lang, row.status),
                 },
             );
             col.y = y;
@@ -414,7 +463,7 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     if let Some(c) = &slide.choropleth {
         col.gap(6.0);
         col.write(
-            &format!("Zones coloured by {c}: green on target, amber warning, red alarm, grey no data or not applicable (the zone lacks the indicator's base)."),
+            &tr_args(lang, "briefing-zones-legend", &[("indicator", c.into())]),
             Font::Regular,
             INDICATOR_SIZE,
             GREY,
@@ -425,13 +474,21 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
     }
     if let Some(s) = &slide.scenario {
         col.gap(6.0);
-        col.write(&format!("Scenario: {s}"), Font::Regular, INDICATOR_SIZE, GREY);
+        col.write(
+            &tr_args(lang, "briefing-scenario", &[("scenario", s.into())]),
+            Font::Regular,
+            INDICATOR_SIZE,
+            GREY,
+        );
         if !slide.skipped.is_empty() {
             col.write(
-                &format!(
-                    "{} edit(s) could not be applied: {}",
-                    slide.skipped.len(),
-                    slide.skipped.join("; ")
+                &tr_args(
+                    lang,
+                    "briefing-skipped",
+                    &[
+                        ("count", slide.skipped.len().into()),
+                        ("edits", slide.skipped.join("; ").into()),
+                    ],
                 ),
                 Font::Regular,
                 INDICATOR_SIZE,
@@ -453,35 +510,41 @@ pub fn layout(slide: &SlidePage) -> (Page, LayoutReport) {
         bottom: MARGIN + FOOTER_SIZE * LEADING,
         cut: 0,
     };
-    let mut first = format!("Data time: {}", slide.data_time);
+    let mut first = tr_args(lang, "briefing-data-time", &[("time", (&slide.data_time).into())]);
     if notes_cut + col_cut > 0 {
-        first.push_str(&format!(
-            "  ·  {} line(s) of notes or indicators did not fit this page",
-            notes_cut + col_cut
+        first.push_str("  ·  ");
+        first.push_str(&tr_args(
+            lang,
+            "briefing-lines-cut",
+            &[("count", (notes_cut + col_cut).into())],
         ));
     }
     foot.write(&first, Font::Bold, FOOTER_SIZE, GREY);
     if slide.feeds.is_empty() {
-        foot.write(
-            "Feeds: none behind this page's figures (map layers only).",
-            Font::Regular,
-            FOOTER_SIZE,
-            GREY,
-        );
+        foot.write(&tr(lang, "briefing-feeds-none"), Font::Regular, FOOTER_SIZE, GREY);
     } else {
         foot.write(
-            &format!("Feeds: {}", slide.feeds.join(", ")),
+            &tr_args(
+                lang,
+                "briefing-feeds",
+                &[("feeds", slide.feeds.join(", ").into())],
+            ),
             Font::Bold,
             FOOTER_SIZE,
             GREY,
         );
     }
     if slide.sources.is_empty() {
-        foot.write("Sources: no layers shown.", Font::Regular, FOOTER_SIZE, GREY);
+        foot.write(
+            &tr(lang, "briefing-sources-none"),
+            Font::Regular,
+            FOOTER_SIZE,
+            GREY,
+        );
     }
     for (i, source) in slide.sources.iter().enumerate() {
         let line = if i == 0 {
-            format!("Sources: {source}")
+            tr_args(lang, "briefing-sources", &[("sources", source.into())])
         } else {
             source.clone()
         };
@@ -510,7 +573,7 @@ pub struct ExportSummary {
     pub bytes: usize,
     /// Lines cut for want of room, all pages.
     pub lines_cut: usize,
-    /// Characters the standard fonts cannot show, all pages.
+    /// Characters the font has no glyph for, all pages.
     pub unencodable: usize,
     /// Indicator ids of slides that the report did not have (left out of their page).
     pub missing_indicators: Vec<String>,
@@ -520,14 +583,32 @@ pub struct ExportSummary {
 /// slide `i`), the rows of `values[i]` it names (with the change against the baseline when
 /// it shows a scenario), the notes, its data time and the sources of the layers shown that
 /// `allow_layer` lets through (the role's filter: a layer it refuses is neither drawn in
-/// the views nor credited here).
+/// the views nor credited here). The page's own words, the indicators' names, units and
+/// statuses are in `lang`; the briefing's titles and notes as written.
 pub fn briefing_pdf(
     briefing: &Briefing,
     scene: &Scene,
     values: &[SlideValues],
     images: Vec<RgbImage>,
     allow_layer: &dyn Fn(&LayerSpec) -> bool,
+    lang: Lang,
 ) -> Result<(Vec<u8>, ExportSummary), pdf::PdfError> {
+    let (pages, info, mut summary) = briefing_pages(briefing, scene, values, images, allow_layer, lang);
+    let bytes = pdf::write_pdf(&info, &pages)?;
+    summary.bytes = bytes.len();
+    Ok((bytes, summary))
+}
+
+/// The pages of [`briefing_pdf`], laid out, with the document information (the PDF not
+/// yet written).
+pub fn briefing_pages(
+    briefing: &Briefing,
+    scene: &Scene,
+    values: &[SlideValues],
+    images: Vec<RgbImage>,
+    allow_layer: &dyn Fn(&LayerSpec) -> bool,
+    lang: Lang,
+) -> (Vec<Page>, DocInfo, ExportSummary) {
     let mut summary = ExportSummary::default();
     let n = briefing.slides.len();
     let footer = [briefing.title.as_str(), &briefing.author, &briefing.date]
@@ -536,7 +617,13 @@ pub fn briefing_pdf(
         .collect::<Vec<_>>()
         .join("  ·  ");
     let mut pages = Vec::with_capacity(n);
-    let no_values = SlideValues::new(Vec::new(), "not evaluated", Timestamp(0));
+    let no_values = SlideValues::new(Vec::new(), tr(lang, "briefing-not-evaluated"), Timestamp(0));
+    // A row as the page names it: the indicator's name and unit in `lang`.
+    let local = |r: &IndicatorRow| IndicatorRow {
+        name: i18n::indicator_name(lang, &r.id, &r.name),
+        unit: i18n::unit(lang, &r.unit),
+        ..r.clone()
+    };
     for (i, (slide, image)) in briefing.slides.iter().zip(images).enumerate() {
         let v = values.get(i).unwrap_or(&no_values);
         let indicators = &v.rows;
@@ -549,8 +636,8 @@ pub fn briefing_pdf(
         for id in &slide.indicators {
             match indicators.iter().find(|r| &r.id == id) {
                 Some(r) => rows.push(PageIndicator {
-                    row: r.clone(),
-                    baseline: v.baseline_of(id).cloned(),
+                    row: local(r),
+                    baseline: v.baseline_of(id).map(local),
                 }),
                 None => summary.missing_indicators.push(id.clone()),
             }
@@ -572,14 +659,20 @@ pub fn briefing_pdf(
             indicators
                 .iter()
                 .find(|r| &r.id == id)
-                .map_or(id.clone(), |r| r.name.clone())
+                .map_or(id.clone(), |r| i18n::indicator_name(lang, &r.id, &r.name))
         });
         let page = SlidePage {
             title: slide.title.clone(),
             image,
             indicators: rows,
             choropleth,
-            zones: v.choropleth.as_ref().map(zone_summary),
+            zones: v.choropleth.as_ref().map(|c| {
+                let c = SlideChoropleth {
+                    unit: i18n::unit(lang, &c.unit),
+                    ..c.clone()
+                };
+                zone_summary_in(lang, &c)
+            }),
             scenario: v
                 .scenario
                 .clone()
@@ -587,10 +680,11 @@ pub fn briefing_pdf(
             skipped: v.skipped.clone(),
             notes: slide.notes.clone(),
             data_time: v.data_time.clone(),
-            sources: source_lines(&shown),
-            feeds: feed_lines(scene, kinds),
+            sources: source_lines_in(lang, &shown),
+            feeds: feed_lines(scene, kinds, lang),
             footer: footer.clone(),
             number: (i + 1, n),
+            lang,
         };
         let (page, report) = layout(&page);
         summary.lines_cut += report.lines_cut;
@@ -600,16 +694,24 @@ pub fn briefing_pdf(
     let info = DocInfo {
         title: briefing.title.clone(),
         author: briefing.author.clone(),
-        subject: format!(
-            "{} — data time {}",
-            scene.name,
-            values.first().map_or("not evaluated", |v| v.data_time.as_str())
+        subject: tr_args(
+            lang,
+            "briefing-subject",
+            &[
+                ("scene", (&scene.name).into()),
+                (
+                    "time",
+                    values
+                        .first()
+                        .map_or_else(|| tr(lang, "briefing-not-evaluated"), |v| v.data_time.clone())
+                        .into(),
+                ),
+            ],
         ),
+        lang,
     };
-    let bytes = pdf::write_pdf(&info, &pages)?;
     summary.pages = pages.len();
-    summary.bytes = bytes.len();
-    Ok((bytes, summary))
+    (pages, info, summary)
 }
 
 #[cfg(test)]
@@ -717,29 +819,49 @@ mod tests {
             skipped: vec!["#2 demolish: no building 9".into()],
             ..values(&after, "2026-06-08 08:00:00 UTC")
         };
-        let (bytes, _) = briefing_pdf(
+        let (pages, _, _) = briefing_pages(
             &b,
             &scene,
             &[values(&today, "2026-06-01 08:00:00 UTC"), what_if],
             vec![image(3), image(4)],
             &|_| true,
-        )
-        .unwrap();
-        let s = pdf::inspect(&bytes).unwrap();
-        let (one, two) = (&s.pages[0].content, &s.pages[1].content);
-        assert!(
-            one.contains("(12.0 \\265g/m\\263") && !one.contains("vs today"),
-            "{one}"
+            Lang::En,
         );
+        let (one, two) = (pages[0].text_content(), pages[1].text_content());
+        assert!(one.contains("12.0 µg/m³") && !one.contains("vs today"), "{one}");
         assert!(one.contains("Data time: 2026-06-01 08:00:00 UTC"));
-        assert!(two.contains("(9.50 \\265g/m\\263 \\(-2.50 vs today\\)"), "{two}");
+        assert!(two.contains("9.50 µg/m³ (-2.50 vs today)"), "{two}");
         assert!(two.contains("no change vs today"), "{two}");
-        assert!(two.contains("(on target \\(today: warning\\)) Tj"), "{two}");
-        assert!(two.contains("(alarm) Tj"), "{two}");
-        assert!(two.contains("Scenario: Greener \\(g.ron\\)"), "{two}");
-        assert!(two.contains("#2 demolish: no building 9"), "{two}");
+        assert!(pages[1].lines().contains(&"on target (today: warning)"), "{two}");
+        assert!(pages[1].lines().contains(&"alarm"), "{two}");
+        assert!(two.contains("Scenario: Greener (g.ron)"), "{two}");
+        assert!(
+            two.contains("1 edit could not be applied: #2 demolish: no building 9"),
+            "{two}"
+        );
         assert!(two.contains("the scenario against today"), "{two}");
         assert!(two.contains("Data time: 2026-06-08 08:00:00 UTC"), "{two}");
+
+        // The same pages in Chinese: the page's words, the statuses and the units.
+        let (zh, info, _) = briefing_pages(
+            &b,
+            &scene,
+            &[values(&today, "t1"), values(&after, "t2")],
+            vec![image(3), image(4)],
+            &|_| true,
+            Lang::ZhCn,
+        );
+        let one = zh[0].text_content();
+        assert!(one.contains("指标") && one.contains("备注"), "{one}");
+        assert!(
+            zh[0].lines().contains(&"预警") && zh[0].lines().contains(&"警报"),
+            "{one}"
+        );
+        assert!(one.contains("目标：不高于 10.0 µg/m³"), "{one}");
+        assert!(one.contains("数据时间：t1"), "{one}");
+        assert!(info.subject.contains("数据时间"), "{info:?}");
+        assert_eq!(info.lang, Lang::ZhCn);
+        assert_eq!(zh[0].unencodable, 0, "the font has every character");
     }
 
     #[test]
@@ -766,34 +888,41 @@ mod tests {
         ];
         let public = |l: &LayerSpec| l.meta.classification == crate::twin::gis::layer::Classification::Public;
         let v = values(&rows, "2026-06-01T08:00:00Z");
-        let (pdf_bytes, summary) = briefing_pdf(
+        let (pages, info, summary) = briefing_pages(
             &briefing(),
             &scene,
-            &[v.clone(), v],
+            &[v.clone(), v.clone()],
             vec![image(3), image(7)],
             &public,
-        )
-        .unwrap();
+            Lang::En,
+        );
         assert_eq!(summary.pages, 2);
         assert_eq!(summary.missing_indicators, ["env.zz"]);
         assert_eq!(summary.lines_cut, 0);
-        let s = pdf::inspect(&pdf_bytes).unwrap();
-        assert_eq!((s.count, s.pages.len()), (2, 2));
-        let one = &s.pages[0].content;
-        assert_eq!(s.pages[0].images.len(), 1);
+        assert_eq!(pages.len(), 2);
+        assert_eq!(info.title, "Air (and) streets");
+        let one = pages[0].text_content();
+        assert_eq!(pages[0].images.len(), 1);
         assert!(
-            one.contains("(Indicator env.a) Tj") && one.contains("(8.25 \\265g/m\\263"),
+            pages[0].lines().contains(&"Indicator env.a") && one.contains("8.25 µg/m³"),
             "{one}"
         );
-        assert!(one.contains("(on target) Tj") && one.contains("(alarm) Tj"));
-        // Alarm red as fill colour operands.
-        assert!(one.contains("0.84 0.24 0.2 rg"), "{one}");
-        assert!(one.contains("(First point.) Tj"));
+        assert!(pages[0].lines().contains(&"on target") && pages[0].lines().contains(&"alarm"));
+        // The alarm swatch in the dashboard's red.
+        assert!(
+            pages[0]
+                .ops
+                .iter()
+                .any(|op| matches!(op, pdf::Op::Rect { colour, .. } if *colour == status_rgb(Status::Alarm))),
+            "{:?}",
+            pages[0].ops
+        );
+        assert!(pages[0].lines().contains(&"First point."));
         assert!(one.contains("Data time: 2026-06-01T08:00:00Z"));
-        assert!(one.contains("\\251 OpenStreetMap contributors"), "© in WinAnsi");
-        assert!(one.contains("(Air \\(and\\) streets"));
-        assert!(one.contains("(1 / 2) Tj"));
-        let two = &s.pages[1].content;
+        assert!(one.contains("© OpenStreetMap contributors"), "{one}");
+        assert!(one.contains("Air (and) streets"));
+        assert!(pages[0].lines().contains(&"1 / 2"));
+        let two = pages[1].text_content();
         // The restricted layer is shown on slide 2 but refused by the filter: not credited.
         assert!(
             !two.contains("Sensors") && two.contains("Street network"),
@@ -804,6 +933,18 @@ mod tests {
             "slide 2 does not show buildings"
         );
         assert!(two.contains("Zones coloured by Indicator env.a"));
+
+        // Written: a PDF of two pages.
+        let (bytes, s) = briefing_pdf(
+            &briefing(),
+            &scene,
+            &[v.clone(), v],
+            vec![image(3), image(7)],
+            &public,
+            Lang::En,
+        )
+        .unwrap();
+        assert!(bytes.starts_with(b"%PDF-") && s.bytes == bytes.len() && s.pages == 2);
     }
 
     #[test]
@@ -842,11 +983,29 @@ mod tests {
         b.slides.truncate(1);
         b.slides[0].notes = "A sentence about the centre of the city. ".repeat(200);
         let scene = Scene::parse(SCENE, Path::new("s.ron")).unwrap();
-        let (bytes, summary) =
-            briefing_pdf(&b, &scene, &[values(&[], "now")], vec![image(5)], &|_| true).unwrap();
+        let (pages, _, summary) = briefing_pages(
+            &b,
+            &scene,
+            &[values(&[], "now")],
+            vec![image(5)],
+            &|_| true,
+            Lang::En,
+        );
         assert!(summary.lines_cut > 10, "{summary:?}");
-        let s = pdf::inspect(&bytes).unwrap();
-        assert!(s.pages[0].content.contains("did not fit this page"));
-        assert!(s.pages[0].content.contains("(None highlighted on this slide.)"));
+        let text = pages[0].text_content();
+        assert!(text.contains("did not fit this page"), "{text}");
+        assert!(pages[0].lines().contains(&"None highlighted on this slide."));
+        // Chinese notes wrap between characters and are cut the same way.
+        b.slides[0].notes = "城市中心的一句话。".repeat(400);
+        let (pages, _, summary) = briefing_pages(
+            &b,
+            &scene,
+            &[values(&[], "now")],
+            vec![image(5)],
+            &|_| true,
+            Lang::ZhCn,
+        );
+        assert!(summary.lines_cut > 10, "{summary:?}");
+        assert!(pages[0].text_content().contains("未能排入本页"));
     }
 }

@@ -1,26 +1,39 @@
-//! A small PDF 1.4 writer (no PDF crate): pages with text in the standard Helvetica and
-//! Helvetica-Bold fonts (WinAnsiEncoding, strings escaped), filled rectangles and lines,
-//! and RGB 8-bit images compressed with Flate; objects, an xref table with exact byte
-//! offsets and the trailer. Also [`inspect`], a structural reader of what it writes (and of
-//! simple PDFs like it), used by the tests to check offsets, pages and images.
+//! PDF pages through krilla: a [`Page`] is a list of drawing operations (text in the
+//! shipped CJK font, filled rectangles, lines, RGB images; origin bottom left, points)
+//! that the layout builds and the tests read back; [`write_pdf`] turns pages into a PDF
+//! with the font embedded as a subset (text shaped, selectable and searchable in English
+//! and Chinese) and the document information in UTF-16 where it needs it. [`text_width`]
+//! and [`wrap`] measure with the font's own advances; Chinese text wraps between any two
+//! characters, other scripts at spaces.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
+use std::sync::{Arc, OnceLock};
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use krilla::Document;
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::image::{BitsPerComponent, CustomImage, Image, ImageColorspace};
+use krilla::metadata::Metadata;
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::TextDirection;
 use thiserror::Error;
+
+use crate::twin::i18n::Lang;
 
 /// A4 landscape width, points.
 pub const A4_LANDSCAPE_W: f64 = 842.0;
 /// A4 landscape height, points.
 pub const A4_LANDSCAPE_H: f64 = 595.0;
-/// The character written for one WinAnsiEncoding cannot hold.
-const REPLACEMENT: u8 = b'?';
-/// Width of a character without a metric, thousandths of the font size.
-const DEFAULT_WIDTH: u16 = 556;
+/// The font of every page: Noto Sans CJK SC cut to Latin and GB2312
+/// (`scripts/subset-cjk-font.sh`, SIL OFL 1.1, `assets/fonts/OFL.txt`).
+pub const FONT_OTF: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-Subset.otf");
 /// The producer written in the document information.
 const PRODUCER: &str = "citytwin";
+/// Width of the outline drawn around bold text (the font has one weight), ems.
+const BOLD_STROKE_EM: f64 = 0.035;
+/// Advance of a character the font lacks, ems.
+const MISSING_ADVANCE_EM: f64 = 0.5;
 
 /// Errors building a PDF.
 #[derive(Debug, Error, PartialEq)]
@@ -39,28 +52,31 @@ pub enum PdfError {
         /// Bytes given.
         actual: usize,
     },
-    /// Compressing a stream failed.
-    #[error("compressing an image: {0}")]
-    Compress(String),
+    /// The shipped font could not be read.
+    #[error("the font {0} cannot be read")]
+    Font(&'static str),
+    /// A page or image size PDF cannot hold (zero, negative or not finite).
+    #[error("page {page}: size {width}x{height} points is not a valid size")]
+    Size {
+        /// 1-based page.
+        page: usize,
+        /// Width, points.
+        width: f64,
+        /// Height, points.
+        height: f64,
+    },
+    /// krilla refused the document.
+    #[error("writing the PDF: {0}")]
+    Write(String),
 }
 
-/// One of the two standard fonts used.
+/// The weight text is set in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Font {
-    /// Helvetica.
+    /// Regular.
     Regular,
-    /// Helvetica-Bold.
+    /// Bold (the regular face filled and outlined).
     Bold,
-}
-
-impl Font {
-    /// The resource name in page content.
-    fn resource(self) -> &'static str {
-        match self {
-            Font::Regular => "F1",
-            Font::Bold => "F2",
-        }
-    }
 }
 
 /// An RGB image, 8 bits per channel, rows top to bottom.
@@ -74,31 +90,76 @@ pub struct RgbImage {
     pub rgb: Vec<u8>,
 }
 
-/// One page being drawn: content operators (origin bottom left, points) and its images.
-#[derive(Debug, Clone)]
+/// One drawing operation of a page (points, origin bottom left).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// One line of text with its baseline starting at `(x, y)`.
+    Text {
+        /// Left, points.
+        x: f64,
+        /// Baseline, points.
+        y: f64,
+        /// Weight.
+        font: Font,
+        /// Size, points.
+        size: f64,
+        /// sRGB colour.
+        colour: [u8; 3],
+        /// The text.
+        text: String,
+    },
+    /// A filled rectangle with its lower left corner at `(x, y)`.
+    Rect {
+        /// Left, points.
+        x: f64,
+        /// Bottom, points.
+        y: f64,
+        /// Width, points.
+        w: f64,
+        /// Height, points.
+        h: f64,
+        /// sRGB colour.
+        colour: [u8; 3],
+    },
+    /// A stroked line.
+    Line {
+        /// Start, points.
+        from: (f64, f64),
+        /// End, points.
+        to: (f64, f64),
+        /// Width, points.
+        width: f64,
+        /// sRGB colour.
+        colour: [u8; 3],
+    },
+    /// Image `index` of the page drawn into the box at `(x, y)` (lower left), `w × h`.
+    Image {
+        /// Index into the page's images.
+        index: usize,
+        /// Left, points.
+        x: f64,
+        /// Bottom, points.
+        y: f64,
+        /// Width, points.
+        w: f64,
+        /// Height, points.
+        h: f64,
+    },
+}
+
+/// One page being drawn: its operations and images.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// Width, points.
     pub width: f64,
     /// Height, points.
     pub height: f64,
-    content: String,
-    images: Vec<RgbImage>,
-    /// Characters WinAnsiEncoding could not hold, written as `?`.
+    /// The operations, in drawing order.
+    pub ops: Vec<Op>,
+    /// The images the operations draw.
+    pub images: Vec<RgbImage>,
+    /// Characters the font has no glyph for (drawn as its empty glyph, never dropped).
     pub unencodable: usize,
-}
-
-/// Formats a coordinate or size compactly (2 decimals, no trailing zeros).
-fn num(v: f64) -> String {
-    let v = if v.is_finite() { v } else { 0.0 };
-    let s = format!("{v:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
-}
-
-/// An sRGB colour as PDF operands 0–1.
-fn rgb_ops(c: [u8; 3]) -> String {
-    let f = |v: u8| num(f64::from(v) / 255.0);
-    format!("{} {} {}", f(c[0]), f(c[1]), f(c[2]))
 }
 
 impl Page {
@@ -107,7 +168,7 @@ impl Page {
         Page {
             width,
             height,
-            content: String::new(),
+            ops: Vec::new(),
             images: Vec::new(),
             unencodable: 0,
         }
@@ -115,59 +176,58 @@ impl Page {
 
     /// Writes `text` on one line with its baseline starting at `(x, y)`.
     pub fn text(&mut self, x: f64, y: f64, font: Font, size: f64, colour: [u8; 3], text: &str) {
-        let (bytes, bad) = encode_win_ansi(text);
-        self.unencodable += bad;
-        let _ = writeln!(
-            self.content,
-            "BT /{} {} Tf {} rg {} {} Td ({}) Tj ET",
-            font.resource(),
-            num(size),
-            rgb_ops(colour),
-            num(x),
-            num(y),
-            escape(&bytes)
-        );
+        self.unencodable += missing_glyphs(text);
+        self.ops.push(Op::Text {
+            x,
+            y,
+            font,
+            size,
+            colour,
+            text: text.to_string(),
+        });
     }
 
     /// Fills a rectangle with its lower left corner at `(x, y)`.
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, colour: [u8; 3]) {
-        let _ = writeln!(
-            self.content,
-            "{} rg {} {} {} {} re f",
-            rgb_ops(colour),
-            num(x),
-            num(y),
-            num(w),
-            num(h)
-        );
+        self.ops.push(Op::Rect { x, y, w, h, colour });
     }
 
     /// Strokes a line.
     pub fn line(&mut self, from: (f64, f64), to: (f64, f64), width: f64, colour: [u8; 3]) {
-        let _ = writeln!(
-            self.content,
-            "{} RG {} w {} {} m {} {} l S",
-            rgb_ops(colour),
-            num(width),
-            num(from.0),
-            num(from.1),
-            num(to.0),
-            num(to.1)
-        );
+        self.ops.push(Op::Line {
+            from,
+            to,
+            width,
+            colour,
+        });
     }
 
     /// Draws an image into the box with lower left corner `(x, y)` and size `w × h`.
     pub fn image(&mut self, image: RgbImage, x: f64, y: f64, w: f64, h: f64) {
-        let name = format!("Im{}", self.images.len());
+        self.ops.push(Op::Image {
+            index: self.images.len(),
+            x,
+            y,
+            w,
+            h,
+        });
         self.images.push(image);
-        let _ = writeln!(
-            self.content,
-            "q {} 0 0 {} {} {} cm /{name} Do Q",
-            num(w),
-            num(h),
-            num(x),
-            num(y)
-        );
+    }
+
+    /// The lines of text on the page, in drawing order.
+    pub fn lines(&self) -> Vec<&str> {
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// All the page's text, a line each.
+    pub fn text_content(&self) -> String {
+        self.lines().join("\n")
     }
 }
 
@@ -180,153 +240,100 @@ pub struct DocInfo {
     pub author: String,
     /// Subject.
     pub subject: String,
+    /// The language of the text.
+    pub lang: Lang,
 }
 
-/// Escapes bytes for a PDF literal string: `\`, `(` and `)` backslashed, bytes outside
-/// printable ASCII written as octal.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\\' | b'(' | b')' => {
-                s.push('\\');
-                s.push(b as char);
-            }
-            0x20..=0x7e => s.push(b as char),
-            _ => {
-                let _ = write!(s, "\\{b:03o}");
-            }
-        }
-    }
-    s
+/// The shipped font as read for measuring.
+fn face() -> Option<&'static ttf_parser::Face<'static>> {
+    static FACE: OnceLock<Option<ttf_parser::Face<'static>>> = OnceLock::new();
+    FACE.get_or_init(|| ttf_parser::Face::parse(FONT_OTF, 0).ok())
+        .as_ref()
 }
 
-/// The WinAnsiEncoding byte of a character in 0x80–0x9F (the rest of 0xA0–0xFF is Latin-1).
-fn win_ansi_special(c: char) -> Option<u8> {
-    Some(match c {
-        '€' => 0x80,
-        '‚' => 0x82,
-        'ƒ' => 0x83,
-        '„' => 0x84,
-        '…' => 0x85,
-        '†' => 0x86,
-        '‡' => 0x87,
-        'ˆ' => 0x88,
-        '‰' => 0x89,
-        'Š' => 0x8a,
-        '‹' => 0x8b,
-        'Œ' => 0x8c,
-        'Ž' => 0x8e,
-        '‘' => 0x91,
-        '’' => 0x92,
-        '“' => 0x93,
-        '”' => 0x94,
-        '•' => 0x95,
-        '–' => 0x96,
-        '—' => 0x97,
-        '˜' => 0x98,
-        '™' => 0x99,
-        'š' => 0x9a,
-        '›' => 0x9b,
-        'œ' => 0x9c,
-        'ž' => 0x9e,
-        'Ÿ' => 0x9f,
-        _ => return None,
-    })
-}
-
-/// Common characters outside WinAnsiEncoding written as ASCII.
-fn transliterate(c: char) -> Option<&'static str> {
-    Some(match c {
-        '≥' => ">=",
-        '≤' => "<=",
-        '→' => "->",
-        '←' => "<-",
-        '≈' => "~",
-        '−' => "-",
-        '\u{2009}' | '\u{202f}' => " ",
-        _ => return None,
-    })
-}
-
-/// Encodes text in WinAnsiEncoding; returns the bytes and how many characters could not
-/// be encoded (written as `?`). Control characters (tabs, newlines) become spaces.
-pub fn encode_win_ansi(text: &str) -> (Vec<u8>, usize) {
-    let mut out = Vec::with_capacity(text.len());
-    let mut bad = 0;
-    for c in text.chars() {
-        let u = c as u32;
-        if c.is_control() {
-            out.push(b' ');
-        } else if (0x20..0x7f).contains(&u) || (0xa0..=0xff).contains(&u) {
-            out.push(u as u8);
-        } else if let Some(b) = win_ansi_special(c) {
-            out.push(b);
-        } else if let Some(s) = transliterate(c) {
-            out.extend_from_slice(s.as_bytes());
-        } else {
-            out.push(REPLACEMENT);
-            bad += 1;
-        }
-    }
-    (out, bad)
-}
-
-/// Helvetica widths of ASCII 0x20–0x7E, thousandths of the font size (Adobe AFM).
-const HELVETICA: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // ' '–'/'
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, // '0'–'?'
-    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, // '@'–'O'
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, // 'P'–'_'
-    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, // '`'–'o'
-    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584, // 'p'–'~'
-];
-
-/// Helvetica-Bold widths of ASCII 0x20–0x7E (Adobe AFM).
-const HELVETICA_BOLD: [u16; 95] = [
-    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, // ' '–'/'
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, // '0'–'?'
-    975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778, // '@'–'O'
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, // 'P'–'_'
-    333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611, // '`'–'o'
-    611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584, // 'p'–'~'
-];
-
-/// Width of one encoded byte, thousandths of the font size.
-fn byte_width(b: u8, font: Font) -> u16 {
-    let table = match font {
-        Font::Regular => &HELVETICA,
-        Font::Bold => &HELVETICA_BOLD,
+/// Characters of `text` the font has no glyph for (controls and spaces aside).
+pub fn missing_glyphs(text: &str) -> usize {
+    let Some(f) = face() else {
+        return text.chars().count();
     };
-    match b {
-        0x20..=0x7e => table[usize::from(b - 0x20)],
-        0x97 => 1000,                            // em dash
-        0xa9 | 0xae => 737,                      // © ®
-        0x91 | 0x92 | 0x95 | 0xb7 | 0xa0 => 278, // quotes, bullet, middle dot, nbsp
-        0xb0 => 400,                             // degree
-        _ => DEFAULT_WIDTH,
+    text.chars()
+        .filter(|c| !c.is_control() && f.glyph_index(*c).is_none())
+        .count()
+}
+
+/// Width of `text` set at `size` points, points (bold is as wide as regular).
+pub fn text_width(text: &str, _font: Font, size: f64) -> f64 {
+    let Some(f) = face() else {
+        return text.chars().count() as f64 * MISSING_ADVANCE_EM * size;
+    };
+    let upem = f64::from(f.units_per_em());
+    let units: f64 = text
+        .chars()
+        .map(|c| {
+            f.glyph_index(c)
+                .and_then(|g| f.glyph_hor_advance(g))
+                .map_or(MISSING_ADVANCE_EM * upem, f64::from)
+        })
+        .sum();
+    units * size / upem
+}
+
+/// Whether a line may break before or after `c` without a space (Chinese, Japanese and
+/// Korean characters and their punctuation).
+fn breaks_anywhere(c: char) -> bool {
+    matches!(u32::from(c),
+        0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFFEF)
+}
+
+/// A paragraph cut into pieces that a line may end after: (text, whether a space precedes it).
+fn pieces(paragraph: &str) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut word = String::new();
+    let mut space = false;
+    let mut word_space = false;
+    for c in paragraph.chars() {
+        if c.is_whitespace() {
+            if !word.is_empty() {
+                out.push((std::mem::take(&mut word), word_space));
+            }
+            space = true;
+            continue;
+        }
+        if breaks_anywhere(c) {
+            if !word.is_empty() {
+                out.push((std::mem::take(&mut word), word_space));
+                space = false;
+            }
+            out.push((c.to_string(), space && !out.is_empty()));
+            space = false;
+            continue;
+        }
+        if word.is_empty() {
+            word_space = space && !out.is_empty();
+            space = false;
+        }
+        word.push(c);
     }
+    if !word.is_empty() {
+        out.push((word, word_space));
+    }
+    out
 }
 
-/// Width of `text` set in `font` at `size` points, points.
-pub fn text_width(text: &str, font: Font, size: f64) -> f64 {
-    let (bytes, _) = encode_win_ansi(text);
-    let units: u32 = bytes.iter().map(|&b| u32::from(byte_width(b, font))).sum();
-    f64::from(units) * size / 1000.0
-}
-
-/// Breaks `text` into lines no wider than `max_width` points: at spaces, and inside a
-/// word only when the word alone is too wide. Newlines in the text start new lines
-/// (an empty line is kept as a paragraph break).
+/// Breaks `text` into lines no wider than `max_width` points: at spaces and between
+/// Chinese characters, and inside a word only when the word alone is too wide. Newlines in
+/// the text start new lines (an empty line is kept as a paragraph break).
 pub fn wrap(text: &str, font: Font, size: f64, max_width: f64) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
-        for word in paragraph.split_whitespace() {
+        for (word, space) in pieces(paragraph) {
             let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
+                word.clone()
+            } else if space {
                 format!("{line} {word}")
+            } else {
+                format!("{line}{word}")
             };
             if text_width(&candidate, font, size) <= max_width {
                 line = candidate;
@@ -352,388 +359,173 @@ pub fn wrap(text: &str, font: Font, size: f64, max_width: f64) -> Vec<String> {
     lines
 }
 
-/// Compresses bytes with zlib (the `/FlateDecode` filter).
-fn deflate(data: &[u8]) -> Result<Vec<u8>, PdfError> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).map_err(|e| PdfError::Compress(e.to_string()))?;
-    e.finish().map_err(|e| PdfError::Compress(e.to_string()))
+/// An image's pixels for krilla: RGB, 8 bits, no alpha.
+#[derive(Debug, Clone, Hash)]
+struct Pixels {
+    rgb: Arc<Vec<u8>>,
+    size: (u32, u32),
 }
 
-/// A PDF being written: the bytes so far and each object's offset.
-struct Writer {
-    out: Vec<u8>,
-    offsets: Vec<usize>,
-}
-
-impl Writer {
-    /// Starts object `id` (ids are given in order from 1).
-    fn begin(&mut self, id: usize) {
-        debug_assert_eq!(id, self.offsets.len() + 1, "objects written in order");
-        self.offsets.push(self.out.len());
-        self.out.extend_from_slice(format!("{id} 0 obj\n").as_bytes());
+impl CustomImage for Pixels {
+    fn color_channel(&self) -> &[u8] {
+        &self.rgb
     }
 
-    /// Writes a whole dictionary object.
-    fn dict(&mut self, id: usize, body: &str) {
-        self.begin(id);
-        self.out.extend_from_slice(body.as_bytes());
-        self.out.extend_from_slice(b"\nendobj\n");
+    fn alpha_channel(&self) -> Option<&[u8]> {
+        None
     }
 
-    /// Writes a stream object: `dict` holds the entries other than /Length.
-    fn stream(&mut self, id: usize, dict: &str, data: &[u8]) {
-        self.begin(id);
-        self.out
-            .extend_from_slice(format!("<< {dict} /Length {} >>\nstream\n", data.len()).as_bytes());
-        self.out.extend_from_slice(data);
-        self.out.extend_from_slice(b"\nendstream\nendobj\n");
+    fn bits_per_component(&self) -> BitsPerComponent {
+        BitsPerComponent::Eight
+    }
+
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    fn icc_profile(&self) -> Option<&[u8]> {
+        None
+    }
+
+    fn color_space(&self) -> ImageColorspace {
+        ImageColorspace::Rgb
     }
 }
 
-/// The PDF literal string of document information text.
-/// A text string of the information dictionary. Such strings are PDFDocEncoding or
-/// UTF-16BE with a byte-order mark, never WinAnsi (a WinAnsi "—" reads as "Š" there):
-/// plain ASCII is written as a literal, anything else as UTF-16BE in hex.
-fn info_string(s: &str) -> String {
-    if s.chars().all(|c| (' '..='~').contains(&c)) {
-        return format!("({})", escape(s.as_bytes()));
-    }
-    let mut out = String::from("<FEFF");
-    for unit in s.encode_utf16() {
-        let _ = write!(out, "{unit:04X}");
-    }
-    out.push('>');
-    out
+fn colour(c: [u8; 3]) -> krilla::paint::Paint {
+    rgb::Color::new(c[0], c[1], c[2]).into()
 }
 
-/// Writes the document: catalogue, page tree, the two fonts, the information dictionary,
-/// then per page its page object, content stream and image XObjects; the xref table and
-/// trailer last.
+fn fill(c: [u8; 3]) -> Fill {
+    Fill {
+        paint: colour(c),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }
+}
+
+/// Writes the document: one PDF page per [`Page`], the font embedded once as a subset of
+/// the glyphs used, the images as Flate-compressed RGB, and the document information.
 pub fn write_pdf(info: &DocInfo, pages: &[Page]) -> Result<Vec<u8>, PdfError> {
-    const CATALOG: usize = 1;
-    const PAGES: usize = 2;
-    const FONT_REGULAR: usize = 3;
-    const FONT_BOLD: usize = 4;
-    const INFO: usize = 5;
-    const FIRST_PAGE: usize = 6;
-
-    // Object ids of each page: page, contents, images.
-    let mut next = FIRST_PAGE;
-    let mut ids = Vec::with_capacity(pages.len());
-    for page in pages {
-        let page_id = next;
-        let images: Vec<usize> = (0..page.images.len()).map(|i| next + 2 + i).collect();
-        ids.push((page_id, page_id + 1, images));
-        next += 2 + page.images.len();
+    let font = krilla::text::Font::new(FONT_OTF.to_vec().into(), 0)
+        .ok_or(PdfError::Font("NotoSansSC-Subset.otf"))?;
+    let mut doc = Document::new();
+    let mut meta = Metadata::new()
+        .title(info.title.clone())
+        .description(info.subject.clone())
+        .producer(PRODUCER.to_string())
+        .creator(PRODUCER.to_string())
+        .language(info.lang.code().to_string());
+    if !info.author.is_empty() {
+        meta = meta.authors(vec![info.author.clone()]);
     }
-
-    let mut w = Writer {
-        out: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec(),
-        offsets: Vec::new(),
-    };
-    w.dict(CATALOG, &format!("<< /Type /Catalog /Pages {PAGES} 0 R >>"));
-    let kids: Vec<String> = ids.iter().map(|(p, _, _)| format!("{p} 0 R")).collect();
-    w.dict(
-        PAGES,
-        &format!(
-            "<< /Type /Pages /Kids [{}] /Count {} >>",
-            kids.join(" "),
-            pages.len()
-        ),
-    );
-    for (id, name) in [(FONT_REGULAR, "Helvetica"), (FONT_BOLD, "Helvetica-Bold")] {
-        w.dict(
-            id,
-            &format!("<< /Type /Font /Subtype /Type1 /BaseFont /{name} /Encoding /WinAnsiEncoding >>"),
-        );
-    }
-    w.dict(
-        INFO,
-        &format!(
-            "<< /Title {} /Author {} /Subject {} /Producer {} >>",
-            info_string(&info.title),
-            info_string(&info.author),
-            info_string(&info.subject),
-            info_string(PRODUCER)
-        ),
-    );
-    for (n, (page, (page_id, contents_id, image_ids))) in pages.iter().zip(&ids).enumerate() {
-        let xobjects: Vec<String> = image_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| format!("/Im{i} {id} 0 R"))
-            .collect();
-        w.dict(
-            *page_id,
-            &format!(
-                "<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 {} {}] /Resources << /Font << /F1 \
-                 {FONT_REGULAR} 0 R /F2 {FONT_BOLD} 0 R >> /XObject << {} >> /ProcSet [/PDF /Text \
-                 /ImageC] >> /Contents {contents_id} 0 R >>",
-                num(page.width),
-                num(page.height),
-                xobjects.join(" ")
-            ),
-        );
-        w.stream(*contents_id, "", page.content.as_bytes());
-        for (image, id) in page.images.iter().zip(image_ids) {
-            let expected = image.width as usize * image.height as usize * 3;
-            if image.rgb.len() != expected || expected == 0 {
+    doc.set_metadata(meta);
+    for (i, p) in pages.iter().enumerate() {
+        let size_error = || PdfError::Size {
+            page: i + 1,
+            width: p.width,
+            height: p.height,
+        };
+        let size = Size::from_wh(p.width as f32, p.height as f32).ok_or_else(size_error)?;
+        let mut images = Vec::with_capacity(p.images.len());
+        for im in &p.images {
+            let expected = im.width as usize * im.height as usize * 3;
+            if im.rgb.len() != expected || im.width == 0 || im.height == 0 {
                 return Err(PdfError::ImageSize {
-                    page: n + 1,
-                    width: image.width,
-                    height: image.height,
+                    page: i + 1,
+                    width: im.width,
+                    height: im.height,
                     expected,
-                    actual: image.rgb.len(),
+                    actual: im.rgb.len(),
                 });
             }
-            let data = deflate(&image.rgb)?;
-            w.stream(
-                *id,
-                &format!(
-                    "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceRGB \
-                     /BitsPerComponent 8 /Filter /FlateDecode",
-                    image.width, image.height
-                ),
-                &data,
-            );
+            let pixels = Pixels {
+                rgb: Arc::new(im.rgb.clone()),
+                size: (im.width, im.height),
+            };
+            images.push(Image::from_custom(pixels, true).map_err(PdfError::Write)?);
         }
-    }
-    let xref = w.out.len();
-    let size = w.offsets.len() + 1;
-    let mut table = format!("xref\n0 {size}\n0000000000 65535 f \n");
-    for offset in &w.offsets {
-        let _ = writeln!(table, "{offset:010} 00000 n ");
-    }
-    let _ = write!(
-        table,
-        "trailer\n<< /Size {size} /Root {CATALOG} 0 R /Info {INFO} 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    );
-    w.out.extend_from_slice(table.as_bytes());
-    Ok(w.out)
-}
-
-/// What [`inspect`] found in a PDF.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PdfSummary {
-    /// Objects in the xref table (in use).
-    pub objects: usize,
-    /// The page tree's `/Count`.
-    pub count: usize,
-    /// The pages, in order.
-    pub pages: Vec<PageSummary>,
-}
-
-/// One page of an inspected PDF.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageSummary {
-    /// The page's content stream, decoded as Latin-1.
-    pub content: String,
-    /// The images it draws.
-    pub images: Vec<ImageSummary>,
-}
-
-/// One image of an inspected PDF, decompressed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageSummary {
-    /// Width, pixels.
-    pub width: u32,
-    /// Height, pixels.
-    pub height: u32,
-    /// Distinct colours among the pixels (counted up to 4,096).
-    pub distinct_colours: usize,
-}
-
-/// Cap on the distinct colours counted per image.
-const DISTINCT_CAP: usize = 4096;
-
-/// Reads a PDF's structure: the xref table (every offset must point at `n 0 obj`), the
-/// trailer's root, the page tree, each page's content stream and image XObjects (whose
-/// Flate data must inflate to width × height × 3 bytes). Errors say what is wrong.
-pub fn inspect(pdf: &[u8]) -> Result<PdfSummary, String> {
-    if !pdf.starts_with(b"%PDF-1.") {
-        return Err("no %PDF-1.x header".into());
-    }
-    let tail = &pdf[pdf.len().saturating_sub(64)..];
-    let tail = String::from_utf8_lossy(tail);
-    let start = tail.rfind("startxref").ok_or("no startxref")?;
-    let xref_at: usize = tail[start + "startxref".len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or("startxref has no offset")?;
-    if !tail.trim_end().ends_with("%%EOF") {
-        return Err("no %%EOF at the end".into());
-    }
-    let xref = pdf.get(xref_at..).ok_or("startxref beyond the file")?;
-    if !xref.starts_with(b"xref\n") {
-        return Err(format!("startxref {xref_at} does not point at 'xref'"));
-    }
-    let text = String::from_utf8_lossy(xref);
-    let mut lines = text.lines().skip(1);
-    let header = lines.next().ok_or("empty xref")?;
-    let (first, n) = header.split_once(' ').ok_or("bad xref subsection header")?;
-    let (first, n): (usize, usize) = (
-        first.parse().map_err(|_| "bad xref start")?,
-        n.parse().map_err(|_| "bad xref count")?,
-    );
-    let mut offsets = vec![None; first + n];
-    for (i, slot) in offsets.iter_mut().enumerate().skip(first) {
-        let entry = lines.next().ok_or("xref table cut short")?;
-        let parts: Vec<&str> = entry.split_whitespace().collect();
-        if parts.len() != 3 {
-            return Err(format!("bad xref entry {i}: '{entry}'"));
-        }
-        if parts[2] == "n" {
-            let offset: usize = parts[0]
-                .parse()
-                .map_err(|_| format!("bad offset of object {i}"))?;
-            let expect = format!("{i} 0 obj");
-            if !pdf
-                .get(offset..)
-                .is_some_and(|s| s.starts_with(expect.as_bytes()))
-            {
-                return Err(format!(
-                    "xref offset {offset} of object {i} does not point at '{expect}'"
-                ));
-            }
-            *slot = Some(offset);
-        }
-    }
-    let trailer_text = &text[text.find("trailer").ok_or("no trailer")?..];
-    let root = ref_after(trailer_text, "/Root").ok_or("trailer has no /Root")?;
-    let object = |id: usize| -> Result<(String, Option<Vec<u8>>), String> {
-        let offset = offsets
-            .get(id)
-            .copied()
-            .flatten()
-            .ok_or_else(|| format!("object {id} is not in the xref table"))?;
-        read_object(pdf, offset).map_err(|e| format!("object {id}: {e}"))
-    };
-    let (catalog, _) = object(root)?;
-    let pages_id = ref_after(&catalog, "/Pages").ok_or("catalogue has no /Pages")?;
-    let (pages_dict, _) = object(pages_id)?;
-    let count = int_after(&pages_dict, "/Count").ok_or("page tree has no /Count")?;
-    let kids_at = pages_dict.find("/Kids").ok_or("page tree has no /Kids")?;
-    let kids_text = &pages_dict[kids_at..];
-    let kids_text =
-        &kids_text[kids_text.find('[').ok_or("bad /Kids")? + 1..kids_text.find(']').ok_or("bad /Kids")?];
-    let kids = refs(kids_text);
-    let mut pages = Vec::new();
-    for kid in kids {
-        let (page, _) = object(kid)?;
-        if !page.contains("/Type /Page") {
-            return Err(format!("object {kid} in /Kids is not a page"));
-        }
-        let contents_id =
-            ref_after(&page, "/Contents").ok_or_else(|| format!("page {kid} has no /Contents"))?;
-        let (_, content) = object(contents_id)?;
-        let content = content.ok_or_else(|| format!("page {kid}: contents are not a stream"))?;
-        let content: String = content.iter().map(|&b| b as char).collect();
-        let mut images = Vec::new();
-        if let Some(at) = page.find("/XObject") {
-            let rest = &page[at..];
-            let end = rest.find(">>").ok_or("unterminated /XObject")?;
-            for id in refs(&rest[..end]) {
-                let (dict, data) = object(id)?;
-                if !dict.contains("/Subtype /Image") {
-                    continue;
+        let mut page = doc.start_page_with(PageSettings::new(size));
+        let mut s = page.surface();
+        // PDF space here is top down: y from the top.
+        let top = |y: f64| (p.height - y) as f32;
+        for op in &p.ops {
+            match op {
+                Op::Text {
+                    x,
+                    y,
+                    font: weight,
+                    size,
+                    colour: c,
+                    text,
+                } => {
+                    s.set_fill(Some(fill(*c)));
+                    s.set_stroke((*weight == Font::Bold).then(|| Stroke {
+                        paint: colour(*c),
+                        width: (size * BOLD_STROKE_EM) as f32,
+                        ..Stroke::default()
+                    }));
+                    s.draw_text(
+                        Point::from_xy(*x as f32, top(*y)),
+                        font.clone(),
+                        *size as f32,
+                        text,
+                        false,
+                        TextDirection::Auto,
+                    );
                 }
-                let width = int_after(&dict, "/Width").ok_or("image without /Width")? as u32;
-                let height = int_after(&dict, "/Height").ok_or("image without /Height")? as u32;
-                let data = data.ok_or("image is not a stream")?;
-                let pixels = if dict.contains("/FlateDecode") {
-                    let mut d = flate2::read::ZlibDecoder::new(&data[..]);
-                    let mut v = Vec::new();
-                    std::io::Read::read_to_end(&mut d, &mut v)
-                        .map_err(|e| format!("image {id}: bad Flate data: {e}"))?;
-                    v
-                } else {
-                    data
-                };
-                let expected = width as usize * height as usize * 3;
-                if pixels.len() != expected {
-                    return Err(format!(
-                        "image {id}: {} bytes for {width}x{height} RGB (expected {expected})",
-                        pixels.len()
-                    ));
-                }
-                let mut seen = std::collections::HashSet::new();
-                for px in pixels.chunks_exact(3) {
-                    seen.insert([px[0], px[1], px[2]]);
-                    if seen.len() >= DISTINCT_CAP {
-                        break;
+                Op::Rect {
+                    x,
+                    y,
+                    w,
+                    h,
+                    colour: c,
+                } => {
+                    let Some(rect) = Rect::from_xywh(*x as f32, top(y + h), *w as f32, *h as f32) else {
+                        continue;
+                    };
+                    let mut pb = PathBuilder::new();
+                    pb.push_rect(rect);
+                    if let Some(path) = pb.finish() {
+                        s.set_fill(Some(fill(*c)));
+                        s.set_stroke(None);
+                        s.draw_path(&path);
                     }
                 }
-                images.push(ImageSummary {
+                Op::Line {
+                    from,
+                    to,
                     width,
-                    height,
-                    distinct_colours: seen.len(),
-                });
+                    colour: c,
+                } => {
+                    let mut pb = PathBuilder::new();
+                    pb.move_to(from.0 as f32, top(from.1));
+                    pb.line_to(to.0 as f32, top(to.1));
+                    if let Some(path) = pb.finish() {
+                        s.set_fill(None);
+                        s.set_stroke(Some(Stroke {
+                            paint: colour(*c),
+                            width: *width as f32,
+                            ..Stroke::default()
+                        }));
+                        s.draw_path(&path);
+                    }
+                }
+                Op::Image { index, x, y, w, h } => {
+                    let (Some(image), Some(size)) = (images.get(*index), Size::from_wh(*w as f32, *h as f32))
+                    else {
+                        continue;
+                    };
+                    s.push_transform(&Transform::from_translate(*x as f32, top(y + h)));
+                    s.draw_image(image.clone(), size);
+                    s.pop();
+                }
             }
         }
-        pages.push(PageSummary { content, images });
+        s.finish();
+        page.finish();
     }
-    Ok(PdfSummary {
-        objects: offsets.iter().flatten().count(),
-        count,
-        pages,
-    })
-}
-
-/// The dictionary text of the object at `offset` and its stream data (exactly `/Length`
-/// bytes, which must be followed by `endstream`).
-fn read_object(pdf: &[u8], offset: usize) -> Result<(String, Option<Vec<u8>>), String> {
-    let rest = &pdf[offset..];
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let end = find(rest, b"endobj").ok_or("no endobj")?;
-    let stream_at = find(&rest[..end], b"stream\n");
-    let dict_end = stream_at.unwrap_or(end);
-    let dict: String = rest[..dict_end].iter().map(|&b| b as char).collect();
-    let Some(s) = stream_at else {
-        return Ok((dict, None));
-    };
-    let length = int_after(&dict, "/Length").ok_or("stream without /Length")?;
-    let start = s + "stream\n".len();
-    let data = rest
-        .get(start..start + length)
-        .ok_or("stream runs past the file")?;
-    let after = &rest[start + length..];
-    if !(after.starts_with(b"\nendstream")
-        || after.starts_with(b"endstream")
-        || after.starts_with(b"\r\nendstream"))
-    {
-        return Err("/Length does not end at endstream".into());
-    }
-    Ok((dict, Some(data.to_vec())))
-}
-
-/// The object number of the reference `n 0 R` after `key`.
-fn ref_after(text: &str, key: &str) -> Option<usize> {
-    let at = text.find(key)? + key.len();
-    let mut it = text[at..].split_whitespace();
-    let id = it.next()?.parse().ok()?;
-    (it.next()? == "0" && it.next()?.starts_with('R')).then_some(id)
-}
-
-/// The integer after `key`.
-fn int_after(text: &str, key: &str) -> Option<usize> {
-    let at = text.find(key)? + key.len();
-    text[at..]
-        .split_whitespace()
-        .next()?
-        .trim_end_matches(['>', ']'])
-        .parse()
-        .ok()
-}
-
-/// Every `n 0 R` reference in `text`, in order.
-fn refs(text: &str) -> Vec<usize> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words
-        .windows(3)
-        .filter(|w| w[1] == "0" && w[2].starts_with('R'))
-        .filter_map(|w| w[0].parse().ok())
-        .collect()
+    doc.finish().map_err(|e| PdfError::Write(format!("{e:?}")))
 }
 
 #[cfg(test)]
@@ -741,7 +533,7 @@ mod tests {
     use super::*;
 
     fn gradient(w: u32, h: u32) -> RgbImage {
-        let mut rgb = Vec::new();
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
         for y in 0..h {
             for x in 0..w {
                 rgb.extend_from_slice(&[(x * 255 / w) as u8, (y * 255 / h) as u8, 128]);
@@ -755,128 +547,108 @@ mod tests {
     }
 
     #[test]
-    fn info_strings_are_utf16_when_not_ascii() {
-        assert_eq!(info_string("Briefing (a)"), "(Briefing \\(a\\))");
-        let t = info_string("Helsinki — Töölö 中文");
-        let hex = t.strip_prefix("<FEFF").and_then(|h| h.strip_suffix('>')).unwrap();
-        let units: Vec<u16> = (0..hex.len() / 4)
-            .map(|i| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).unwrap())
-            .collect();
-        assert_eq!(String::from_utf16(&units).unwrap(), "Helsinki — Töölö 中文");
+    fn widths_come_from_the_font() {
+        let w = text_width("Indicators", Font::Regular, 10.0);
+        assert!(w > 30.0 && w < 60.0, "{w}");
+        // Hanzi are one em wide.
+        let zh = text_width("指标", Font::Regular, 10.0);
+        assert!((zh - 20.0).abs() < 0.5, "{zh}");
+        assert!(text_width("mmm", Font::Regular, 10.0) > text_width("iii", Font::Regular, 10.0));
+        assert_eq!(missing_glyphs("Air 空气 ©µ³—"), 0);
+        assert_eq!(
+            missing_glyphs("\u{10FFFD}"),
+            1,
+            "a private-use character has no glyph"
+        );
     }
 
     #[test]
-    fn strings_are_escaped_and_encoded() {
-        assert_eq!(escape(b"a(b)c\\d"), "a\\(b\\)c\\\\d");
-        let (bytes, bad) = encode_win_ansi("Töölö © 2026 – €5 ≥ 3 😀\n");
-        assert_eq!(bad, 1, "only the emoji is unencodable");
-        assert_eq!(bytes, b"T\xf6\xf6l\xf6 \xa9 2026 \x96 \x805 >= 3 ? ".to_vec());
-        assert_eq!(escape(&bytes[..3]), "T\\366\\366");
-    }
-
-    #[test]
-    fn widths_and_wrapping() {
-        assert!((text_width("Hello", Font::Regular, 10.0) - 22.78).abs() < 1e-9);
-        assert!(text_width("Hello", Font::Bold, 10.0) > text_width("Hello", Font::Regular, 10.0));
-        let text = "The tram line cuts the walk to the market by four minutes for most residents.";
-        let lines = wrap(text, Font::Regular, 10.0, 120.0);
-        assert!(lines.len() > 2, "{lines:?}");
+    fn wrapping_breaks_at_spaces_and_between_hanzi() {
+        let lines = wrap("one two three four five six", Font::Regular, 10.0, 60.0);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert_eq!(lines.join(" "), "one two three four five six");
         for l in &lines {
-            assert!(text_width(l, Font::Regular, 10.0) <= 120.0, "{l}");
+            assert!(text_width(l, Font::Regular, 10.0) <= 60.0, "{l}");
         }
-        assert_eq!(lines.join(" "), text, "no word lost");
-        let long = wrap("Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Font::Regular, 10.0, 50.0);
-        assert!(long.len() > 1 && long.concat() == "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-        assert_eq!(wrap("one\n\ntwo", Font::Regular, 10.0, 500.0), ["one", "", "two"]);
+        let zh = "步行四百米内可达公共交通的居民比例";
+        let lines = wrap(zh, Font::Regular, 10.0, 55.0);
+        assert!(lines.len() >= 3, "{lines:?}");
+        assert_eq!(lines.concat(), zh, "no space is added between hanzi");
+        // Mixed text keeps its spaces.
+        let mixed = wrap("PM2.5 24小时平均浓度 12.0 µg/m³", Font::Regular, 10.0, 500.0);
+        assert_eq!(mixed, ["PM2.5 24小时平均浓度 12.0 µg/m³"]);
+        assert_eq!(wrap("a\n\nb", Font::Regular, 10.0, 100.0), ["a", "", "b"]);
     }
 
     #[test]
-    fn written_pdf_has_exact_offsets_pages_and_images() {
-        let mut pages = Vec::new();
-        for i in 0..3u32 {
-            let mut p = Page::new(A4_LANDSCAPE_W, A4_LANDSCAPE_H);
-            p.image(gradient(40 + i, 20), 36.0, 200.0, 400.0, 200.0);
-            p.rect(10.0, 10.0, 5.0, 5.0, [215, 60, 50]);
-            p.line((0.0, 1.0), (100.0, 1.0), 0.5, [0, 0, 0]);
-            p.text(
-                36.0,
-                560.0,
-                Font::Bold,
-                18.0,
-                [0, 0, 0],
-                &format!("Slide (#{i}) \\ Töölö"),
-            );
-            pages.push(p);
-        }
+    fn written_pdf_has_its_pages_images_font_and_info() {
+        let mut one = Page::new(A4_LANDSCAPE_W, A4_LANDSCAPE_H);
+        one.text(36.0, 500.0, Font::Bold, 20.0, [0, 0, 0], "空气质量 Air");
+        one.rect(36.0, 100.0, 8.0, 8.0, [215, 60, 50]);
+        one.line((36.0, 50.0), (800.0, 50.0), 0.5, [200, 200, 200]);
+        one.image(gradient(32, 18), 36.0, 200.0, 320.0, 180.0);
+        let mut two = Page::new(A4_LANDSCAPE_W, A4_LANDSCAPE_H);
+        two.text(36.0, 500.0, Font::Regular, 10.0, [0, 0, 0], "Page two");
         let info = DocInfo {
-            title: "Briefing (test)".into(),
-            ..DocInfo::default()
+            title: "简报 — Briefing".into(),
+            author: "Office".into(),
+            subject: "Helsinki — data time".into(),
+            lang: Lang::ZhCn,
         };
-        let pdf = write_pdf(&info, &pages).unwrap();
-        let s = inspect(&pdf).unwrap();
-        assert_eq!(s.count, 3);
-        assert_eq!(s.pages.len(), 3);
-        assert_eq!(s.objects, 5 + 3 * 3);
-        for (i, p) in s.pages.iter().enumerate() {
-            assert_eq!(p.images.len(), 1);
-            assert_eq!((p.images[0].width, p.images[0].height), (40 + i as u32, 20));
-            assert!(p.images[0].distinct_colours > 100);
-            assert!(p.content.contains("/Im0 Do"));
-            assert!(
-                p.content
-                    .contains(&format!("(Slide \\(#{i}\\) \\\\ T\\366\\366l\\366) Tj"))
-            );
-        }
-        // Hand-check the xref: each entry is 20 bytes and the offsets are exact.
+        let pdf = write_pdf(&info, &[one, two]).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
         let text = String::from_utf8_lossy(&pdf);
-        let xref = text.find("xref\n0 15\n").unwrap();
-        let entry = &text[xref + 10..xref + 30];
-        assert_eq!(entry, "0000000000 65535 f \n");
-    }
-
-    #[test]
-    fn the_checker_catches_broken_files() {
-        let mut p = Page::new(100.0, 100.0);
-        p.image(gradient(4, 4), 0.0, 0.0, 10.0, 10.0);
-        let pdf = write_pdf(&DocInfo::default(), &[p]).unwrap();
-        assert!(inspect(&pdf).is_ok());
-        // A byte inserted before the objects shifts every offset.
-        let mut shifted = pdf.clone();
-        shifted.insert(20, b' ');
-        let e = inspect(&shifted).unwrap_err();
-        assert!(e.contains("does not point"), "{e}");
-        // A page count that disagrees is visible to the caller.
-        let text: Vec<u8> = String::from_utf8_lossy(&pdf)
-            .replace("/Count 1", "/Count 2")
-            .into_bytes();
-        if text.len() == pdf.len() {
-            assert_eq!(inspect(&text).map(|s| s.count), Ok(2));
-        }
-        assert!(inspect(b"not a pdf").is_err());
+        assert!(text.trim_end().ends_with("%%EOF"));
+        let pages = text
+            .replace("/Type /Page", "/Type/Page")
+            .match_indices("/Type/Page")
+            .filter(|(at, _)| !text.replace("/Type /Page", "/Type/Page")[at + 10..].starts_with('s'))
+            .count();
+        assert_eq!(pages, 2, "two page objects");
+        assert!(
+            text.contains("/FontFile3") || text.contains("/FontFile2"),
+            "the font is embedded"
+        );
+        assert!(text.contains("/ToUnicode"), "text maps back to Unicode");
+        assert!(text.contains("/Image"), "an image XObject");
+        // A subset: far smaller than the 3.5 MB font.
+        assert!(pdf.len() < FONT_OTF.len() / 10, "{} bytes", pdf.len());
+        // The title in UTF-16BE with a byte-order mark, as raw bytes or in hex.
+        let units: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("简报".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let hex: String = units.iter().map(|b| format!("{b:02X}")).collect();
+        assert!(
+            pdf.windows(units.len()).any(|w| w == units.as_slice()) || text.to_uppercase().contains(&hex),
+            "UTF-16 title"
+        );
     }
 
     #[test]
     fn bad_images_are_errors() {
-        let mut p = Page::new(100.0, 100.0);
-        p.image(
+        let mut page = Page::new(100.0, 100.0);
+        page.image(
             RgbImage {
                 width: 4,
                 height: 4,
-                rgb: vec![0; 5],
+                rgb: vec![0; 10],
             },
             0.0,
             0.0,
-            1.0,
-            1.0,
+            10.0,
+            10.0,
         );
-        assert!(matches!(
-            write_pdf(&DocInfo::default(), &[p]),
-            Err(PdfError::ImageSize {
+        let e = write_pdf(&DocInfo::default(), &[page]).unwrap_err();
+        assert_eq!(
+            e,
+            PdfError::ImageSize {
                 page: 1,
+                width: 4,
+                height: 4,
                 expected: 48,
-                actual: 5,
-                ..
-            })
-        ));
+                actual: 10
+            }
+        );
     }
 }

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::provenance::SourceKinds;
+use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::alerts::{Alert, AlertLog, Histories};
 use crate::twin::indicators::catalogue::{Base, Dimension};
 use crate::twin::indicators::context::{Computed, FeedInputs, IndicatorContext};
@@ -372,65 +373,135 @@ fn fmt_value(v: Option<f64>) -> String {
 impl Report {
     /// The report as text: index, dimensions, city-wide indicators, zones, alerts.
     pub fn to_text(&self) -> String {
+        self.to_text_in(Lang::En)
+    }
+
+    /// [`Report::to_text`] in `lang`: the words, dimension names, units and statuses
+    /// translated, each indicator's name after its id (English keeps the ids alone).
+    pub fn to_text_in(&self, lang: Lang) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let _ = writeln!(s, "{} — indicators at {} ms", self.scene, self.at);
+        let en = lang == Lang::En;
         let _ = writeln!(
             s,
-            "smart-city index {}  (population {:.0}, estimated)",
-            fmt_value(self.index),
-            self.population.residents
+            "{}",
+            tr_args(
+                lang,
+                "cli-report-header",
+                &[
+                    ("scene", (&self.scene).into()),
+                    ("ms", self.at.to_string().into()),
+                    ("date", i18n::format_date_time(lang, Timestamp(self.at)).into()),
+                ],
+            )
+        );
+        let _ = writeln!(
+            s,
+            "{}",
+            tr_args(
+                lang,
+                "cli-report-index",
+                &[
+                    ("index", fmt_value(self.index).into()),
+                    ("population", format!("{:.0}", self.population.residents).into()),
+                ],
+            )
         );
         let d = &self.dimensions;
-        let _ = writeln!(
-            s,
-            "economy {}  governance {}  environment {}  people {}  mobility {}  living {}",
-            fmt_value(d.economy),
-            fmt_value(d.governance),
-            fmt_value(d.environment),
-            fmt_value(d.people),
-            fmt_value(d.mobility),
-            fmt_value(d.living)
-        );
+        let scores = [
+            d.economy,
+            d.governance,
+            d.environment,
+            d.people,
+            d.mobility,
+            d.living,
+        ];
+        let dims: Vec<String> = Dimension::ALL
+            .into_iter()
+            .zip(scores)
+            .map(|(dim, v)| {
+                let name = i18n::dimension_name(lang, dim);
+                let name = if en { name.to_lowercase() } else { name };
+                format!("{name} {}", fmt_value(v))
+            })
+            .collect();
+        let _ = writeln!(s, "{}", dims.join("  "));
         for p in &self.problems {
-            let _ = writeln!(s, "problem: {p}");
-        }
-        let _ = writeln!(s, "\ncity-wide:");
-        for r in &self.indicators {
             let _ = writeln!(
                 s,
-                "  {:<34} {:>10} {:<14} target {:>8} {:<9}{}{}",
+                "{}",
+                tr_args(lang, "cli-report-problem", &[("problem", p.into())])
+            );
+        }
+        let status = |st: Status| {
+            if en {
+                st.id().to_string()
+            } else {
+                i18n::status_name(lang, st)
+            }
+        };
+        let _ = writeln!(s, "\n{}", tr(lang, "cli-report-city-wide"));
+        let target = tr(lang, "cli-report-target");
+        let estimate = tr(lang, "cli-report-estimate");
+        for r in &self.indicators {
+            let name = if en {
+                String::new()
+            } else {
+                format!("  {}", i18n::indicator_name(lang, &r.id, &r.name))
+            };
+            let _ = writeln!(
+                s,
+                "  {:<34} {:>10} {:<14} {target} {:>8} {:<9}{}{}{name}",
                 r.id,
                 fmt_value(r.value),
-                r.unit,
+                i18n::unit(lang, &r.unit),
                 r.target,
-                r.status.id(),
-                if r.estimate { " (est.)" } else { "" },
+                status(r.status),
+                if r.estimate {
+                    format!(" {estimate}")
+                } else {
+                    String::new()
+                },
                 r.source_kinds
                     .badge()
-                    .map_or(String::new(), |b| format!(" [{b}]"))
+                    .map_or(String::new(), |b| format!(" [{}]", i18n::badge_words(lang, &b)))
             );
         }
         for z in &self.zones {
-            let _ = writeln!(s, "\nzone {}:", z.zone);
+            let _ = writeln!(
+                s,
+                "\n{}",
+                tr_args(lang, "cli-report-zone", &[("zone", (&z.zone).into())])
+            );
             for v in z
                 .indicators
                 .iter()
                 .filter(|v| !matches!(v.status, Status::NoData | Status::NotApplicable))
             {
-                let _ = writeln!(s, "  {:<34} {:>10} {}", v.id, fmt_value(v.value), v.status.id());
+                let _ = writeln!(
+                    s,
+                    "  {:<34} {:>10} {}",
+                    v.id,
+                    fmt_value(v.value),
+                    status(v.status)
+                );
             }
         }
-        let _ = writeln!(s, "\nalerts: {}", self.alerts.len());
+        let _ = writeln!(
+            s,
+            "\n{}",
+            tr_args(lang, "cli-report-alerts", &[("count", self.alerts.len().into())])
+        );
+        let city_wide = tr(lang, "cli-report-alert-city-wide");
         for a in &self.alerts {
             let _ = writeln!(
                 s,
                 "  #{} {:?} {} {} {}: {}",
                 a.id,
                 a.kind,
-                a.level.id(),
+                status(a.level),
                 a.indicator,
-                a.zone.as_deref().unwrap_or("city-wide"),
+                a.zone.as_deref().unwrap_or(&city_wide),
                 a.evidence
             );
         }

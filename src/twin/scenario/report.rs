@@ -9,6 +9,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::twin::feeds::Timestamp;
+use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::{FeedInputs, IndicatorContext};
 use crate::twin::load::{self, LoadedScene};
 use crate::twin::scenario::apply::SkippedEdit;
@@ -216,33 +217,82 @@ fn eur(v: f64) -> String {
 impl ScenarioReport {
     /// The report as text: indicators with deltas, skipped edits, the cost-benefit table.
     pub fn to_text(&self) -> String {
+        self.to_text_in(Lang::En)
+    }
+
+    /// [`ScenarioReport::to_text`] in `lang`: the words, dimension names and statuses
+    /// translated, each indicator's name after its id (English keeps the ids alone).
+    pub fn to_text_in(&self, lang: Lang) -> String {
         use std::fmt::Write;
         let mut s = String::new();
+        let en = lang == Lang::En;
         let sc = &self.scenario;
         let _ = writeln!(
             s,
-            "{} — scenario \"{}\" ({}, {})",
-            self.scene, sc.name, sc.author, sc.date
+            "{}",
+            tr_args(
+                lang,
+                "scenario-header",
+                &[
+                    ("scene", (&self.scene).into()),
+                    ("name", (&sc.name).into()),
+                    ("author", (&sc.author).into()),
+                    ("date", (&sc.date).into()),
+                ],
+            )
         );
-        let _ = writeln!(s, "{} of {} edits applied", sc.applied, sc.edits);
+        let _ = writeln!(
+            s,
+            "{}",
+            tr_args(
+                lang,
+                "scenario-applied",
+                &[("applied", sc.applied.into()), ("edits", sc.edits.into())],
+            )
+        );
         for k in &self.skipped {
-            let _ = writeln!(s, "  skipped edit {} ({}): {}", k.index, k.kind, k.reason);
+            let _ = writeln!(
+                s,
+                "  {}",
+                tr_args(
+                    lang,
+                    "scenario-skipped",
+                    &[
+                        ("index", k.index.to_string().into()),
+                        ("kind", (&k.kind).into()),
+                        ("reason", (&k.reason).into()),
+                    ],
+                )
+            );
         }
         let c = &self.comparison;
         let _ = writeln!(
             s,
-            "\nsmart-city index {} → {} ({})   residents {:.0} → {:.0}",
-            num(c.index.baseline),
-            num(c.index.scenario),
-            num(c.index.delta),
-            self.population.baseline,
-            self.population.scenario
+            "\n{}",
+            tr_args(
+                lang,
+                "scenario-index",
+                &[
+                    ("baseline", num(c.index.baseline).into()),
+                    ("scenario", num(c.index.scenario).into()),
+                    ("delta", num(c.index.delta).into()),
+                    (
+                        "residents_before",
+                        format!("{:.0}", self.population.baseline).into()
+                    ),
+                    (
+                        "residents_after",
+                        format!("{:.0}", self.population.scenario).into()
+                    ),
+                ],
+            )
         );
         for d in &c.dimensions {
+            let name = i18n::dimension_name(lang, d.dimension);
             let _ = writeln!(
                 s,
                 "  {:<12} {:>8} → {:>8} ({})",
-                d.dimension.id(),
+                if en { name.to_lowercase() } else { name },
                 num(d.score.baseline),
                 num(d.score.scenario),
                 num(d.score.delta)
@@ -250,31 +300,53 @@ impl ScenarioReport {
         }
         let _ = writeln!(
             s,
-            "\n  {:<34} {:>10} {:>10} {:>10} {:>8}  status",
-            "indicator", "baseline", "scenario", "delta", "% tgt"
+            "\n  {:<34} {:>10} {:>10} {:>10} {:>8}  {}",
+            tr(lang, "scenario-col-indicator"),
+            tr(lang, "scenario-col-baseline"),
+            tr(lang, "scenario-col-scenario"),
+            tr(lang, "scenario-col-delta"),
+            tr(lang, "scenario-col-target-share"),
+            tr(lang, "scenario-col-status"),
         );
         for r in &c.indicators {
+            let status = match (&r.status_change, en) {
+                (Some(change), _) => change.clone(),
+                (None, true) => r.scenario_status.id().into(),
+                (None, false) => i18n::status_name(lang, r.scenario_status),
+            };
+            let name = if en {
+                String::new()
+            } else {
+                format!("  {}", i18n::indicator_name(lang, &r.id, &r.id))
+            };
             let _ = writeln!(
                 s,
-                "  {:<34} {:>10} {:>10} {:>10} {:>8}  {}",
+                "  {:<34} {:>10} {:>10} {:>10} {:>8}  {status}{name}",
                 r.id,
                 num(r.baseline),
                 num(r.scenario),
                 num(r.delta),
                 num(r.delta_pct_of_target),
-                r.status_change
-                    .clone()
-                    .unwrap_or_else(|| r.scenario_status.id().into())
             );
         }
-        let _ = writeln!(s, "\nzones changed: {}", c.zones.len());
+        let _ = writeln!(
+            s,
+            "\n{}",
+            tr_args(lang, "scenario-zones-changed", &[("count", c.zones.len().into())])
+        );
         for z in &c.zones {
             let _ = writeln!(
                 s,
-                "  zone {} index {} → {}",
-                z.zone,
-                num(z.index.baseline),
-                num(z.index.scenario)
+                "  {}",
+                tr_args(
+                    lang,
+                    "scenario-zone",
+                    &[
+                        ("zone", (&z.zone).into()),
+                        ("baseline", num(z.index.baseline).into()),
+                        ("scenario", num(z.index.scenario).into()),
+                    ],
+                )
             );
             for r in &z.indicators {
                 let _ = writeln!(
@@ -292,22 +364,32 @@ impl ScenarioReport {
         }
         let _ = writeln!(
             s,
-            "\ncost-benefit (present value over {} years):",
-            self.costs.appraisal_years
+            "\n{}",
+            tr_args(
+                lang,
+                "scenario-cost-benefit",
+                &[("years", self.costs.appraisal_years.to_string().into())],
+            )
         );
         let cb = &self.cost_benefit;
         for b in cb.edits.iter().chain([&cb.total]) {
             let label = match b.edit {
                 Some(i) => format!("#{i} {}", b.summary),
-                None => format!("total: {}", b.summary),
+                None => tr_args(lang, "scenario-total", &[("summary", (&b.summary).into())]),
             };
             let _ = writeln!(
                 s,
-                "  {label}\n    capital {}, operating {}/year, present value {}, index {}",
-                eur(b.cost.capital_eur),
-                eur(b.cost.operating_eur_per_year),
-                eur(b.cost.present_value_eur),
-                num(b.index.delta)
+                "  {label}\n    {}",
+                tr_args(
+                    lang,
+                    "scenario-costs",
+                    &[
+                        ("capital", eur(b.cost.capital_eur).into()),
+                        ("operating", eur(b.cost.operating_eur_per_year).into()),
+                        ("present", eur(b.cost.present_value_eur).into()),
+                        ("index", num(b.index.delta).into()),
+                    ],
+                )
             );
             for g in &b.gains {
                 let _ = writeln!(
@@ -317,21 +399,29 @@ impl ScenarioReport {
                     num(Some(g.amount)),
                     g.unit,
                     g.eur_per_unit
-                        .map(|e| format!("{} per unit", eur(e)))
+                        .map(|e| tr_args(lang, "scenario-per-unit", &[("eur", eur(e).into())]))
                         .unwrap_or_default()
                 );
             }
         }
         for r in &cb.rankings {
-            let _ = writeln!(s, "\n  ranked by € per {} ({}):", r.unit, r.name);
+            let _ = writeln!(
+                s,
+                "\n  {}",
+                tr_args(
+                    lang,
+                    "scenario-ranked",
+                    &[("unit", (&r.unit).into()), ("name", (&r.name).into())],
+                )
+            );
             for (k, e) in r.entries.iter().enumerate() {
                 let _ = writeln!(
                     s,
-                    "    {}. #{} {} — {} per unit",
+                    "    {}. #{} {} — {}",
                     k + 1,
                     e.item,
                     e.label,
-                    eur(e.eur_per_unit)
+                    tr_args(lang, "scenario-per-unit", &[("eur", eur(e.eur_per_unit).into())])
                 );
             }
         }
@@ -342,10 +432,26 @@ impl ScenarioReport {
 impl ScenarioSetReport {
     /// Summaries and rankings as text, then each scenario's report.
     pub fn to_text(&self) -> String {
+        self.to_text_in(Lang::En)
+    }
+
+    /// [`ScenarioSetReport::to_text`] in `lang`.
+    pub fn to_text_in(&self, lang: Lang) -> String {
         use std::fmt::Write;
         let mut s = String::new();
         if self.summaries.len() > 1 {
-            let _ = writeln!(s, "{} — {} scenarios", self.scene, self.summaries.len());
+            let _ = writeln!(
+                s,
+                "{}",
+                tr_args(
+                    lang,
+                    "scenario-set-header",
+                    &[
+                        ("scene", (&self.scene).into()),
+                        ("count", self.summaries.len().into())
+                    ],
+                )
+            );
             for (i, m) in self.summaries.iter().enumerate() {
                 let _ = writeln!(
                     s,
@@ -357,15 +463,29 @@ impl ScenarioSetReport {
                 );
             }
             for r in &self.rankings {
-                let _ = writeln!(s, "  ranked by € per {} ({}):", r.unit, r.name);
+                let _ = writeln!(
+                    s,
+                    "  {}",
+                    tr_args(
+                        lang,
+                        "scenario-ranked",
+                        &[("unit", (&r.unit).into()), ("name", (&r.name).into())],
+                    )
+                );
                 for (k, e) in r.entries.iter().enumerate() {
-                    let _ = writeln!(s, "    {}. {} — {} per unit", k + 1, e.label, eur(e.eur_per_unit));
+                    let _ = writeln!(
+                        s,
+                        "    {}. {} — {}",
+                        k + 1,
+                        e.label,
+                        tr_args(lang, "scenario-per-unit", &[("eur", eur(e.eur_per_unit).into())])
+                    );
                 }
             }
             s.push('\n');
         }
         for r in &self.scenarios {
-            s.push_str(&r.to_text());
+            s.push_str(&r.to_text_in(lang));
             s.push('\n');
         }
         s

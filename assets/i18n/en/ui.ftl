@@ -1,0 +1,35 @@
+# The app's panels and the command line.
+
+app-title = Smart-city index
+app-language = Language
+app-computing = computing indicators…
+app-alerts = Alerts
+app-simulated-note = values so marked come from a simulator or a replay, not from live measurements
+app-zones-coloured-by = zones coloured by { $indicator }:
+cli-report-header = { $scene } — indicators at { $ms } ms
+cli-report-index = smart-city index { $index }  (population { $population }, estimated)
+cli-report-problem = problem: { $problem }
+cli-report-city-wide = city-wide:
+cli-report-target = target
+cli-report-estimate = (est.)
+cli-report-zone = zone { $zone }:
+cli-report-alerts = alerts: { $count }
+cli-report-alert-city-wide = city-wide
+scenario-header = { $scene } — scenario "{ $name }" ({ $author }, { $date })
+scenario-applied = { $applied } of { $edits } edits applied
+scenario-skipped = skipped edit { $index } ({ $kind }): { $reason }
+scenario-index = smart-city index { $baseline } → { $scenario } ({ $delta })   residents { $residents_before } → { $residents_after }
+scenario-col-indicator = indicator
+scenario-col-baseline = baseline
+scenario-col-scenario = scenario
+scenario-col-delta = delta
+scenario-col-target-share = % tgt
+scenario-col-status = status
+scenario-zones-changed = zones changed: { $count }
+scenario-zone = zone { $zone } index { $baseline } → { $scenario }
+scenario-cost-benefit = cost-benefit (present value over { $years } years):
+scenario-total = total: { $summary }
+scenario-costs = capital { $capital }, operating { $operating }/year, present value { $present }, index { $index }
+scenario-per-unit = { $eur } per unit
+scenario-ranked = ranked by € per { $unit } ({ $name }):
+scenario-set-header = { $scene } — { $count } scenarios

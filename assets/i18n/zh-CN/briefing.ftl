@@ -1,0 +1,35 @@
+# 导出简报的页面。
+
+briefing-notes = 备注
+briefing-indicators = 指标
+briefing-indicators-scenario = 指标：情景与现状对比
+briefing-none-highlighted = 本页未突出显示指标。
+briefing-target-at-least = 目标：不低于 { $value }
+briefing-target-at-most = 目标：不高于 { $value }
+briefing-status-today = { $status }（现状：{ $today }）
+briefing-no-value = 无数值
+briefing-no-change = { $value }（与现状相同）
+briefing-change = { $value }（较现状 { $change }）
+briefing-today-no-value = { $value }（现状：无数值）
+briefing-today-value = { $value }（现状：{ $today }）
+briefing-zones-legend = 区域按“{ $indicator }”着色：绿色达标，琥珀色预警，红色警报，灰色无数据或不适用（该区域缺少该指标的计算基础）。
+briefing-zones-not-applicable = { $count } 个不适用
+briefing-zones-some = { $of } 个区域中有 { $with } 个有数值{ $na }；得分最低 { $lowest }，最高 { $highest }。
+briefing-zones-one = { $of } 个区域中有 1 个有数值{ $na }：{ $only }。
+briefing-zones-none = { $of } 个区域均无数值{ $na }。
+briefing-scenario = 情景：{ $scenario }
+briefing-skipped = { $count } 项编辑无法应用：{ $edits }
+briefing-data-time = 数据时间：{ $time }
+briefing-lines-cut = 有 { $count } 行备注或指标未能排入本页
+briefing-feeds = 数据源：{ $feeds }
+briefing-feeds-none = 数据源：本页数字不依赖实时数据（仅地图图层）。
+briefing-sources = 来源：{ $sources }
+briefing-sources-none = 来源：未显示图层。
+briefing-licence-not-stated = 未注明许可
+briefing-feed-live = 实时
+briefing-feed-replay = 回放（REPLAY）：播放录制的数据
+briefing-feed-simulated = 模拟（SIMULATED）：内置模拟器，并非实测
+briefing-feed-unknown = 来源不明
+briefing-feeds-gone = 已不在场景中的数据源（{ $kind }）
+briefing-subject = { $scene } — 数据时间 { $time }
+briefing-not-evaluated = 未计算

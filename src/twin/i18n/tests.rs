@@ -1,0 +1,178 @@
+//! The message files against the code: every key the code uses exists in every language,
+//! no file has a key nothing uses, the files parse; plurals, fallbacks and formats.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::*;
+use crate::twin::indicators::catalogue::Catalogue;
+use crate::twin::indicators::config::IndicatorConfig;
+
+/// Every status, for the key families.
+const STATUSES: [Status; 6] = [
+    Status::OnTarget,
+    Status::Warning,
+    Status::Alarm,
+    Status::NoData,
+    Status::Stale,
+    Status::NotApplicable,
+];
+
+/// The keys written as literals in calls `tr(lang, "key"` / `tr_args(lang, "key"` in the
+/// sources under `dir`.
+fn literal_keys(dir: &Path, out: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            literal_keys(&path, out);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        // This file calls `tr` with keys that must not exist.
+        if path.ends_with("i18n/tests.rs") {
+            continue;
+        }
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for call in ["tr(", "tr_args("] {
+            for (at, _) in text.match_indices(call) {
+                // A call of this module's functions, not e.g. `attr(`.
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &text[at + call.len()..];
+                let Some(comma) = rest.find(',') else { continue };
+                let after = rest[comma + 1..].trim_start();
+                if let Some(lit) = after.strip_prefix('"') {
+                    let key: String = lit.chars().take_while(|&c| c != '"').collect();
+                    if !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    {
+                        out.insert(key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every key the code uses: the literals, and the families built from ids.
+fn used_keys() -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    literal_keys(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut keys);
+    let catalogue = Catalogue::default_catalogue(&IndicatorConfig::default());
+    keys.extend(catalogue.indicators.iter().map(|d| indicator_key(&d.id)));
+    keys.extend(Dimension::ALL.into_iter().map(dimension_key));
+    keys.extend(STATUSES.into_iter().map(status_key));
+    keys.extend(UNIT_KEYS.iter().map(|(_, k)| k.to_string()));
+    keys
+}
+
+#[test]
+fn every_used_key_exists_in_every_language_and_none_is_unused() {
+    let used = used_keys();
+    // The scan finds the calls (a broken scan would find none and pass vacuously).
+    for k in ["briefing-notes", "briefing-data-time", "app-title"] {
+        assert!(used.contains(k), "the scan misses {k}: {used:?}");
+    }
+    for lang in Lang::ALL {
+        assert!(problems(lang).is_empty(), "{lang}: {:?}", problems(lang));
+        let ids = message_ids(lang);
+        let missing: Vec<&String> = used.iter().filter(|k| !ids.contains(*k)).collect();
+        assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+        let unused: Vec<&String> = ids.iter().filter(|k| !used.contains(*k)).collect();
+        assert!(unused.is_empty(), "{lang} has unused keys {unused:?}");
+    }
+    assert_eq!(message_ids(Lang::En), message_ids(Lang::ZhCn));
+}
+
+#[test]
+fn the_catalogue_names_are_the_english_messages_and_chinese_differs() {
+    let catalogue = Catalogue::default_catalogue(&IndicatorConfig::default());
+    for d in &catalogue.indicators {
+        assert_eq!(indicator_name(Lang::En, &d.id, "?"), d.name, "{}", d.id);
+        let zh = indicator_name(Lang::ZhCn, &d.id, "?");
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{}: {zh}",
+            d.id
+        );
+        assert_eq!(unit(Lang::En, &d.unit), d.unit, "unit of {}", d.id);
+        assert!(
+            UNIT_KEYS.iter().any(|(u, _)| *u == d.unit),
+            "unit {} has no key",
+            d.unit
+        );
+    }
+    // An indicator a scene adds keeps its own name.
+    assert_eq!(
+        indicator_name(Lang::ZhCn, "x.libraries", "Libraries"),
+        "Libraries"
+    );
+    assert_eq!(dimension_name(Lang::ZhCn, Dimension::Environment), "环境");
+    assert_eq!(status_name(Lang::En, Status::NotApplicable), "not applicable");
+    assert_eq!(status_name(Lang::ZhCn, Status::NotApplicable), "不适用");
+}
+
+#[test]
+fn plurals_arguments_and_fallbacks() {
+    let lines = |lang, n: usize| tr_args(lang, "briefing-lines-cut", &[("count", n.into())]);
+    assert_eq!(
+        lines(Lang::En, 1),
+        "1 line of notes or indicators did not fit this page"
+    );
+    assert_eq!(
+        lines(Lang::En, 3),
+        "3 lines of notes or indicators did not fit this page"
+    );
+    assert_eq!(lines(Lang::ZhCn, 3), "有 3 行备注或指标未能排入本页");
+    assert_eq!(
+        tr_args(
+            Lang::ZhCn,
+            "briefing-data-time",
+            &[("time", "2026年6月1日 08:00".into())]
+        ),
+        "数据时间：2026年6月1日 08:00"
+    );
+    assert_eq!(tr(Lang::ZhCn, "no-such-key"), "no-such-key");
+}
+
+#[test]
+fn languages_parse_from_their_tags() {
+    assert_eq!(Lang::parse("zh-CN"), Some(Lang::ZhCn));
+    assert_eq!(Lang::parse("zh_cn"), Some(Lang::ZhCn));
+    assert_eq!(Lang::parse("EN"), Some(Lang::En));
+    assert_eq!(Lang::parse("fi"), None);
+    assert!("fi".parse::<Lang>().unwrap_err().contains("en, zh-CN"));
+    for l in Lang::ALL {
+        assert_eq!(Lang::parse(l.code()), Some(l));
+        let ron = ron::to_string(&l).unwrap();
+        assert_eq!(ron::from_str::<Lang>(&ron).unwrap(), l);
+    }
+}
+
+#[test]
+fn numbers_and_dates_as_cldr_writes_them() {
+    assert_eq!(format_number(Lang::En, 12_345.6, 1), "12,345.6");
+    assert_eq!(format_number(Lang::ZhCn, 12_345.6, 1), "12,345.6");
+    assert_eq!(format_number(Lang::En, -1_234_567.0, 0), "-1,234,567");
+    assert_eq!(format_number(Lang::En, -0.001, 2), "0.00");
+    assert_eq!(format_number(Lang::En, 999.0, 0), "999");
+    assert_eq!(format_number(Lang::En, f64::NAN, 1), "–");
+    assert_eq!(format_value(Lang::En, 9.5), "9.50");
+    assert_eq!(format_value(Lang::En, 81.64), "81.6");
+    assert_eq!(format_value(Lang::En, 12_345.6), "12,346");
+    // 2026-12-05T18:28Z.
+    let t = crate::twin::feeds::Timestamp(1_796_495_280_000);
+    assert_eq!(format_date_time(Lang::En, t), "5 December 2026 18:28");
+    assert_eq!(format_date_time(Lang::ZhCn, t), "2026年12月5日 18:28");
+}
