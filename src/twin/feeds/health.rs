@@ -11,6 +11,8 @@ use crate::twin::feeds::source::{FeedEvent, cut_sample};
 
 /// Width of the messages-per-second window, ms.
 pub const RATE_WINDOW_MS: i64 = 10_000;
+/// Longest error message kept for the panel, characters (a message can quote its input).
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
 /// Stale timeout when the scene gives none, seconds.
 pub const DEFAULT_STALE_AFTER_S: f64 = 60.0;
 
@@ -38,6 +40,8 @@ pub enum ErrorKind {
     NotFinite,
     /// A value outside the metric's plausible range.
     OutOfRange,
+    /// A text field (sensor id, unit, detail) longer than the feeds accept.
+    TooLarge,
     /// A connection or I/O fault of the source.
     Connection,
 }
@@ -56,8 +60,17 @@ impl ErrorKind {
             ErrorKind::PastTime => "time too old",
             ErrorKind::NotFinite => "not finite",
             ErrorKind::OutOfRange => "out of range",
+            ErrorKind::TooLarge => "too large",
             ErrorKind::Connection => "connection",
         }
+    }
+}
+
+/// A message cut to [`MAX_MESSAGE_CHARS`].
+fn cut_message(m: &str) -> String {
+    match m.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &m[..i]),
+        None => m.to_string(),
     }
 }
 
@@ -184,7 +197,7 @@ impl FeedHealth {
             self.link = LinkState::Connected;
             self.since = Some(now);
         }
-        let slot = now.0 - now.0.rem_euclid(1_000);
+        let slot = now.0.saturating_sub(now.0.rem_euclid(1_000));
         match self.window.back_mut() {
             Some((s, c)) if *s == slot => *c += n,
             _ => self.window.push_back((slot, n)),
@@ -198,7 +211,7 @@ impl FeedHealth {
         self.last_bad = Some(BadSample {
             at: now,
             kind,
-            message: message.to_string(),
+            message: cut_message(message),
             sample: cut_sample(sample),
         });
     }
@@ -229,7 +242,7 @@ impl FeedHealth {
             (None, Some(s)) => s,
             (None, None) => return false,
         };
-        now.0 - reference.0 > self.stale_after_ms
+        now.ms_since(reference) > self.stale_after_ms
     }
 
     /// The state to show: the link state, with Connected turned Stale after the timeout.
@@ -242,12 +255,12 @@ impl FeedHealth {
 
     /// Age of the last observation, ms.
     pub fn message_age_ms(&self, now: Timestamp) -> Option<i64> {
-        self.last_message.map(|t| (now.0 - t.0).max(0))
+        self.last_message.map(|t| now.ms_since(t).max(0))
     }
 
     /// Observations per second over the last [`RATE_WINDOW_MS`].
     pub fn msgs_per_s(&self, now: Timestamp) -> f64 {
-        let from = now.0 - RATE_WINDOW_MS;
+        let from = now.0.saturating_sub(RATE_WINDOW_MS);
         let n: u64 = self
             .window
             .iter()
@@ -266,7 +279,7 @@ impl FeedHealth {
         while self
             .window
             .front()
-            .is_some_and(|(s, _)| *s <= now.0 - RATE_WINDOW_MS)
+            .is_some_and(|(s, _)| *s <= now.0.saturating_sub(RATE_WINDOW_MS))
         {
             self.window.pop_front();
         }

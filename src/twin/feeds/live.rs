@@ -17,7 +17,7 @@ use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::observation::{Metric, Observation, Quality, SourceId, Subject, Timestamp};
 use crate::twin::feeds::source::{FeedEvent, FeedMessage, FeedReceiver};
 use crate::twin::feeds::store::{Store, StoredObservation};
-use crate::twin::feeds::validate::Validator;
+use crate::twin::feeds::validate::{MAX_TEXT_BYTES, Validator};
 
 /// The per-frame drain budget the app should use.
 pub const DEFAULT_DRAIN_BUDGET: Duration = Duration::from_millis(2);
@@ -184,7 +184,7 @@ impl StoreWriter {
                         let now = store
                             .newest_written()
                             .map_or(Timestamp::now(), |t| t.max(Timestamp::now()));
-                        let before = now.plus_ms(-keep);
+                        let before = Timestamp(now.0.saturating_sub(keep));
                         match store.prune_before(before) {
                             Ok(n) => {
                                 st.pruned.fetch_add(n as u64, Ordering::Relaxed);
@@ -523,7 +523,7 @@ impl LiveState {
             }
             Err(r) => {
                 report.rejected += 1;
-                let sample = serde_json::to_string(o).unwrap_or_default();
+                let sample = sample_of(o);
                 self.health_of(&o.source).on_bad(r.kind, &r.message, &sample, now);
                 false
             }
@@ -544,6 +544,34 @@ impl LiveState {
             .entry(source.clone())
             .or_insert_with(|| FeedHealth::new(source.clone(), DEFAULT_STALE_AFTER_S))
     }
+}
+
+/// A rejected observation as JSON for the health panel, its text fields cut first so a
+/// huge detail or id costs no more than a small one.
+fn sample_of(o: &Observation) -> String {
+    let long = |t: &str| t.len() > MAX_TEXT_BYTES;
+    let oversized = long(&o.detail)
+        || long(&o.unit)
+        || long(&o.source.0)
+        || matches!(&o.subject, Subject::Sensor(s) if long(s));
+    if !oversized {
+        return serde_json::to_string(o).unwrap_or_default();
+    }
+    let cut = |t: &str| crate::twin::feeds::source::cut_sample(t);
+    let small = Observation {
+        source: SourceId(cut(&o.source.0)),
+        subject: match &o.subject {
+            Subject::Sensor(s) => Subject::Sensor(cut(s)),
+            other => other.clone(),
+        },
+        metric: o.metric,
+        value: o.value,
+        unit: cut(&o.unit),
+        time: o.time,
+        quality: o.quality,
+        detail: cut(&o.detail),
+    };
+    serde_json::to_string(&small).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -436,6 +436,16 @@ impl PayloadDecoder {
     /// Decodes an already parsed JSON value.
     pub fn decode_value(&self, topic: &str, v: &Value, arrival: Timestamp, out: &mut Decoded) {
         let mut push = |r: Result<Observation, MapError>| match r {
+            // Native payloads carry any i64: a time beyond the limit is refused here, so
+            // no reader downstream (replay spans, schedules) sees one.
+            Ok(o) if !o.time.is_plausible() => out.errors.push(MapError {
+                kind: ErrorKind::OutOfRange,
+                message: format!(
+                    "time {} ms is more than {} ms from the epoch",
+                    o.time.0,
+                    Timestamp::LIMIT_MS
+                ),
+            }),
             Ok(o) => out.observations.push(o),
             Err(e) => out.errors.push(e),
         };

@@ -18,6 +18,8 @@ pub mod mapping;
 pub mod mqtt;
 pub mod observation;
 pub mod replay;
+#[cfg(test)]
+mod robustness;
 pub mod runtime;
 pub mod simulator;
 pub mod source;

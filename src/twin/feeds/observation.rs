@@ -18,6 +18,20 @@ impl Timestamp {
     pub const HOUR_MS: i64 = 3_600_000;
     /// Milliseconds in one day.
     pub const DAY_MS: i64 = 86_400_000;
+    /// Largest distance from the epoch a feed's time may have, ms (about 31,700 years
+    /// either way): anything beyond is bad input, and every difference of two times
+    /// within it fits an i64 with room to spare.
+    pub const LIMIT_MS: i64 = 1_000_000_000_000_000;
+
+    /// True when the time lies within [`Timestamp::LIMIT_MS`] of the epoch.
+    pub fn is_plausible(self) -> bool {
+        (-Timestamp::LIMIT_MS..=Timestamp::LIMIT_MS).contains(&self.0)
+    }
+
+    /// `self - earlier` in ms, saturating at the i64 limits instead of overflowing.
+    pub fn ms_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
 
     /// The current wall-clock time.
     pub fn now() -> Timestamp {

@@ -23,6 +23,8 @@ const LOOP_GAP_MS: i64 = 1_000;
 const BATCH_MAX: usize = 4_096;
 /// Longest nap between looks at the stop flag and the schedule.
 const MAX_NAP: Duration = Duration::from_millis(50);
+/// Largest replay file read, bytes (the whole file is held in memory).
+pub const MAX_REPLAY_BYTES: u64 = 1 << 30;
 
 /// Errors opening a replay file.
 #[derive(Debug, Error)]
@@ -34,6 +36,14 @@ pub enum ReplayError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_REPLAY_BYTES`].
+    #[error("replay {path}: {size} bytes, more than the {MAX_REPLAY_BYTES} a replay may have")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size, bytes.
+        size: u64,
     },
     /// The file holds no usable record.
     #[error("replay {path}: no usable record ({bad} bad lines)")]
@@ -159,7 +169,8 @@ pub fn parse_records(
         };
         let mut decoded = crate::twin::feeds::mapping::Decoded::default();
         // Records without a time field are a second apart, in file order.
-        decoder.decode_value("", &value, Timestamp(n as i64 * 1_000), &mut decoded);
+        let line_time = i64::try_from(n).unwrap_or(i64::MAX).saturating_mul(1_000);
+        decoder.decode_value("", &value, Timestamp(line_time), &mut decoded);
         obs.extend(decoded.observations);
         for e in decoded.errors {
             bad.push(BadLine {
@@ -189,10 +200,15 @@ impl Replay {
     /// Reads a replay file (`spec.path` relative to `base`).
     pub fn open(spec: &ReplaySpec, base: &Path, source: SourceId) -> Result<Replay, ReplayError> {
         let path = base.join(&spec.path);
-        let text = std::fs::read_to_string(&path).map_err(|e| ReplayError::Io {
+        let io = |e| ReplayError::Io {
             path: path.clone(),
             source: e,
-        })?;
+        };
+        let size = std::fs::metadata(&path).map_err(io)?.len();
+        if size > MAX_REPLAY_BYTES {
+            return Err(ReplayError::TooLarge { path, size });
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
         let r = Replay::from_text(&text, spec, source);
         if r.records.is_empty() {
             return Err(ReplayError::Empty {
@@ -208,14 +224,15 @@ impl Replay {
         let (mut records, bad) = parse_records(text, spec.format, spec.mapping.as_ref(), &source);
         // Stable: records of the same time keep their file order.
         records.sort_by_key(|o| o.time);
+        // The decoder rejects times beyond `Timestamp::LIMIT_MS`, so the span fits; it
+        // saturates all the same, as does every sum of times below.
         let span = match (records.first(), records.last()) {
-            (Some(a), Some(b)) => b.time.0 - a.time.0,
+            (Some(a), Some(b)) => b.time.ms_since(a.time),
             _ => 0,
         };
-        let gap = if records.len() > 1 {
-            (span / (records.len() as i64 - 1)).max(1)
-        } else {
-            LOOP_GAP_MS
+        let gap = match i64::try_from(records.len()) {
+            Ok(n) if n > 1 => (span / (n - 1)).max(1),
+            _ => LOOP_GAP_MS,
         };
         let (lo, hi) = REPLAY_SPEED_RANGE;
         Replay {
@@ -225,7 +242,7 @@ impl Replay {
             speed: spec.speed.clamp(lo, hi),
             looping: spec.looping,
             retime: spec.retime,
-            period_ms: span + gap,
+            period_ms: span.saturating_add(gap),
         }
     }
 
@@ -260,16 +277,24 @@ impl Replay {
             return None;
         }
         let (k, i) = (n / len, n % len);
-        let t0 = self.records[0].time.0;
-        let offset_ms = self.records[i].time.0 - t0 + k as i64 * self.period_ms;
+        let loops_ms = i64::try_from(k)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(self.period_ms);
+        let offset_ms = self.records[i]
+            .time
+            .ms_since(self.records[0].time)
+            .saturating_add(loops_ms);
         let due_ms = offset_ms as f64 / self.speed;
         let mut o = self.records[i].clone();
         o.time = if self.retime {
             start.plus_ms(due_ms.round() as i64)
         } else {
-            o.time.plus_ms(k as i64 * self.period_ms)
+            o.time.plus_ms(loops_ms)
         };
-        Some((Duration::from_secs_f64(due_ms / 1_000.0), o))
+        // Records are sorted, so the offset is never negative; a due time past what a
+        // Duration holds is never reached.
+        let due = Duration::try_from_secs_f64(due_ms / 1_000.0).unwrap_or(Duration::MAX);
+        Some((due, o))
     }
 }
 

@@ -398,7 +398,7 @@ impl Simulator {
     }
 
     fn local_hour(&self, t: Timestamp) -> (f64, bool) {
-        let local = t.0 + self.utc_offset_ms;
+        let local = t.0.saturating_add(self.utc_offset_ms);
         let hour = local.rem_euclid(Timestamp::DAY_MS) as f64 / Timestamp::HOUR_MS as f64;
         // 1970-01-01 was a Thursday: day 0 → weekday index 3 (Monday = 0).
         let weekday = (local.div_euclid(Timestamp::DAY_MS) + 3).rem_euclid(7);

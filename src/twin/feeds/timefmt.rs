@@ -136,7 +136,7 @@ pub fn from_epoch(n: f64, format: TimeFormat) -> Option<Timestamp> {
         TimeFormat::Auto => n * 1_000.0,
         TimeFormat::Rfc3339 => return None,
     };
-    (ms.abs() < 1.0e15).then(|| Timestamp(ms.round() as i64))
+    (ms.abs() <= Timestamp::LIMIT_MS as f64).then(|| Timestamp(ms.round() as i64))
 }
 
 /// Parses a time given as text under a format (epoch formats accept numeric text).

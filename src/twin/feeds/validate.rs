@@ -1,6 +1,8 @@
 //! Checks of incoming observations before they reach the state and the store: finite
-//! values and coordinates, the metric's plausible range, times not far in the future nor
-//! older than the retention, and road / building / zone ids that exist in the city model.
+//! values and coordinates, the metric's plausible range, times within
+//! [`Timestamp::LIMIT_MS`] of the epoch, not far in the future nor older than the
+//! retention, text fields of bounded size, and road / building / zone ids that exist in
+//! the city model. Every time difference saturates: no input can overflow a check.
 
 use crate::twin::city::CityModel;
 use crate::twin::feeds::health::ErrorKind;
@@ -8,6 +10,8 @@ use crate::twin::feeds::observation::{Observation, Subject, Timestamp};
 
 /// How far in the future an observation's time may lie, ms (clock skew allowance).
 pub const DEFAULT_MAX_FUTURE_MS: i64 = 5 * 60 * 1_000;
+/// Longest sensor id, unit or detail text accepted, bytes.
+pub const MAX_TEXT_BYTES: usize = 4_096;
 
 /// Why an observation was rejected.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +62,8 @@ impl Validator {
 
     /// Sets the age limit from a retention in days.
     pub fn with_retention_days(mut self, days: f64) -> Validator {
-        self.max_age_ms = Some((days * Timestamp::DAY_MS as f64) as i64);
+        // `as` saturates; NaN or a negative retention keeps nothing.
+        self.max_age_ms = Some(((days * Timestamp::DAY_MS as f64) as i64).max(0));
         self
     }
 
@@ -102,20 +107,53 @@ impl Validator {
             }
             _ => {}
         }
-        if o.time.0.saturating_sub(now.0) > self.max_future_ms {
+        let too_long = [
+            ("unit", o.unit.len()),
+            ("detail", o.detail.len()),
+            ("source", o.source.0.len()),
+            (
+                "sensor id",
+                match &o.subject {
+                    Subject::Sensor(s) => s.len(),
+                    _ => 0,
+                },
+            ),
+        ]
+        .into_iter()
+        .find(|(_, n)| *n > MAX_TEXT_BYTES);
+        if let Some((what, n)) = too_long {
             return bad(
-                ErrorKind::FutureTime,
-                format!("time {} ms ahead of now", o.time.0 - now.0),
+                ErrorKind::TooLarge,
+                format!("{what} is {n} bytes, more than {MAX_TEXT_BYTES}"),
             );
         }
+        if !o.time.is_plausible() {
+            let kind = if o.time.0 > 0 {
+                ErrorKind::FutureTime
+            } else {
+                ErrorKind::PastTime
+            };
+            return bad(
+                kind,
+                format!(
+                    "time {} ms is more than {} ms from the epoch",
+                    o.time.0,
+                    Timestamp::LIMIT_MS
+                ),
+            );
+        }
+        let ahead = o.time.ms_since(now);
+        if ahead > self.max_future_ms {
+            return bad(ErrorKind::FutureTime, format!("time {ahead} ms ahead of now"));
+        }
         if let Some(age) = self.max_age_ms
-            && now.0.saturating_sub(o.time.0) > age
+            && now.ms_since(o.time) > age
         {
             return bad(
                 ErrorKind::PastTime,
                 format!(
                     "time {} days old, beyond the retention",
-                    (now.0 - o.time.0) / Timestamp::DAY_MS
+                    now.ms_since(o.time) / Timestamp::DAY_MS
                 ),
             );
         }
