@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages citytwin needs to build, test and run (idempotent).
 # PROJ is built from source by proj-sys (Debian 12's PROJ 9.1 is too old), hence cmake
 # and sqlite; Bevy needs udev, wayland and xkbcommon headers; tests render on lavapipe;
-# the live-feed tests talk to an MQTT broker (mosquitto).
+# the live-feed tests talk to an MQTT broker (mosquitto); the history tests also run
+# against PostgreSQL 15 (scripts/pg-test-db.sh starts it).
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
@@ -10,6 +11,7 @@ packages=(
   mesa-vulkan-drivers libvulkan1
   gdal-bin
   mosquitto mosquitto-clients
+  postgresql-15
 )
 missing=()
 for p in "${packages[@]}"; do

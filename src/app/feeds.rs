@@ -17,10 +17,10 @@ use crate::app::ground_view::{RoadColours, initial_road_colours};
 use crate::app::loading::LoadedCity;
 use crate::app::ui::timeline::TwinTime;
 use crate::app::{AppState, AppSystems};
+use crate::twin::feeds::history::History;
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::{DEFAULT_DRAIN_BUDGET, DrainReport, Picture};
 use crate::twin::feeds::runtime::{RunningFeeds, open_history, sensor_positions, start_feeds};
-use crate::twin::feeds::store::Store;
 use crate::twin::feeds::{Metric, Observation, SourceId, Timestamp};
 use crate::twin::indicators::feeds::free_flow_kmh;
 use crate::twin::indicators::{FeedInputs, FeedWindow};
@@ -49,9 +49,9 @@ const PRUNE_REQUESTS_EVERY: u32 = 600;
 pub struct LiveFeeds {
     /// Sources, channel, live picture, health and history writer.
     pub running: RunningFeeds,
-    /// A reader on the history store, for the time slider; `None` without history.
-    /// (A SQLite connection is not `Sync`; the lock is never contended.)
-    pub history: Option<Mutex<Store>>,
+    /// A reader on the history (SQLite file or PostgreSQL), for the time slider; `None`
+    /// without history. (A SQLite connection is not `Sync`; the lock is never contended.)
+    pub history: Option<Mutex<Box<dyn History>>>,
     /// Where sensors stand (scene CRS), by sensor id.
     pub sensors: std::collections::HashMap<String, [f64; 2]>,
     /// The last day of accepted observations, oldest first.

@@ -13,10 +13,11 @@ use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
 
 use crate::twin::feeds::fasthash::FastMap;
 use crate::twin::feeds::health::{DEFAULT_STALE_AFTER_S, FeedHealth};
+use crate::twin::feeds::history::History;
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::observation::{Metric, Observation, Quality, SourceId, Subject, Timestamp};
 use crate::twin::feeds::source::{FeedEvent, FeedMessage, FeedReceiver};
-use crate::twin::feeds::store::{Store, StoredObservation};
+use crate::twin::feeds::store::StoredObservation;
 use crate::twin::feeds::validate::{MAX_TEXT_BYTES, Validator};
 
 /// The per-frame drain budget the app should use.
@@ -66,7 +67,7 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// The picture at a past time, from [`Store::latest_at`].
+    /// The picture at a past time, from [`History::latest_at`].
     pub fn from_stored(rows: Vec<StoredObservation>) -> Picture {
         let mut p = Picture::default();
         for r in rows {
@@ -156,17 +157,23 @@ impl Default for WriterConfig {
     }
 }
 
-/// The thread that appends observations to the [`Store`].
+/// The thread that appends observations to the [`History`] (a SQLite file or a database).
 #[derive(Debug)]
 pub struct StoreWriter {
     tx: Option<Sender<Vec<Vec<Observation>>>>,
     stats: Arc<WriterStats>,
-    thread: Option<JoinHandle<Store>>,
+    thread: Option<JoinHandle<Box<dyn History>>>,
 }
 
 impl StoreWriter {
-    /// Starts the writer thread, which owns the store until [`StoreWriter::close`].
-    pub fn spawn(mut store: Store, config: WriterConfig) -> std::io::Result<StoreWriter> {
+    /// Starts the writer thread, which owns the history until [`StoreWriter::close`].
+    pub fn spawn(store: impl History + 'static, config: WriterConfig) -> std::io::Result<StoreWriter> {
+        StoreWriter::spawn_boxed(Box::new(store), config)
+    }
+
+    /// [`StoreWriter::spawn`] for a history already boxed (as [`crate::twin::feeds::runtime::open_history`]
+    /// gives it).
+    pub fn spawn_boxed(mut store: Box<dyn History>, config: WriterConfig) -> std::io::Result<StoreWriter> {
         // Batches travel as the sources made them: no observation is copied on the way.
         let (tx, rx) = crossbeam_channel::bounded::<Vec<Vec<Observation>>>(config.capacity.max(1));
         let stats = Arc::new(WriterStats::default());
@@ -177,7 +184,7 @@ impl StoreWriter {
                 let mut last_prune: Option<Instant> = None;
                 let mut batches: Vec<Vec<Observation>> = Vec::new();
                 let mut rows = 0usize;
-                let prune = |store: &mut Store| {
+                let prune = |store: &mut Box<dyn History>| {
                     if let Some(keep) = config.retention_ms {
                         // The twin's clock: the wall clock, or the newest observation stored
                         // when an accelerated simulator has run ahead of it.
@@ -286,8 +293,8 @@ impl StoreWriter {
         true
     }
 
-    /// Writes what is queued, stops the thread and gives the store back.
-    pub fn close(mut self) -> Option<Store> {
+    /// Writes what is queued, stops the thread and gives the history back.
+    pub fn close(mut self) -> Option<Box<dyn History>> {
         self.tx = None;
         self.thread.take().and_then(|t| t.join().ok())
     }
@@ -580,6 +587,7 @@ mod tests {
     use crate::twin::city::RoadId;
     use crate::twin::feeds::health::ErrorKind;
     use crate::twin::feeds::source::feed_channel;
+    use crate::twin::feeds::store::Store;
 
     fn o(source: &SourceId, road: u32, v: f64, t: i64) -> Observation {
         Observation::new(
