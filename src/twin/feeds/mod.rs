@@ -14,6 +14,7 @@ pub mod bench;
 pub mod fasthash;
 pub mod health;
 pub mod history;
+pub mod history_bench;
 #[cfg(test)]
 mod history_suite;
 pub mod key;

@@ -7,8 +7,10 @@
 //! `partition_days`, made when first needed), each row the observations of one (series,
 //! source) of one committed batch within one hour, packed as the SQLite store packs them
 //! (time deltas, values, flags; see [`crate::twin::feeds::store`]). A BRIN index on
-//! (`t_min`, `t_max`) serves the time windows, a b-tree on (`series`, `t_min`) the
-//! per-series look-ups. Batches go in by binary `COPY`, in one transaction each;
+//! (`t_min`, `t_max`) serves wide time windows over old partitions (summarised by
+//! autovacuum), a b-tree on `t_min` the newest rows BRIN has not summarised yet (the time
+//! slider's window; a chunk row stands for many observations, so it stays small), and one
+//! on (`series`, `t_min`) the per-series look-ups. Batches go in by binary `COPY`, in one transaction each;
 //! retention drops whole partitions and trims the one across the limit. Plain PostgreSQL
 //! 15: no extension.
 
@@ -51,7 +53,9 @@ CREATE TABLE IF NOT EXISTS {s}.chunks (
     n integer NOT NULL,
     data bytea NOT NULL
 ) PARTITION BY RANGE (t_min);
-CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_max);
+CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_max)
+    WITH (autosummarize = on);
+CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
 CREATE INDEX IF NOT EXISTS chunks_series_time ON {s}.chunks (series, t_min);
 ";
 
@@ -285,8 +289,9 @@ impl PgHistory {
         (lo, hi)
     }
 
-    /// Writes the batches in one transaction.
-    fn write(&mut self, batches: &[Vec<Observation>]) -> Result<usize, postgres::Error> {
+    /// Writes the batches in one transaction; the inner error is a fault of this code
+    /// (the transaction is rolled back), the outer one the database's.
+    fn write(&mut self, batches: &[Vec<Observation>]) -> Result<Result<usize, String>, postgres::Error> {
         let s = self.schema.clone();
         // New names and series first, in bulk.
         let mut new_names: Vec<String> = Vec::new();
@@ -310,7 +315,24 @@ impl PgHistory {
                 }
             }
         }
+        // Partitions the observations need, each made in a short transaction of its own
+        // (an empty partition is harmless; readers wait on it for no longer than that).
+        let mut new_parts: Vec<i64> = batches
+            .iter()
+            .flatten()
+            .map(|o| o.time.0.div_euclid(self.partition_ms))
+            .filter(|k| !self.partitions.contains(k))
+            .collect();
+        new_parts.sort_unstable();
+        new_parts.dedup();
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        for &k in &new_parts {
+            let (lo, hi) = self.bounds(k);
+            client.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {s}.{} PARTITION OF {s}.chunks FOR VALUES FROM ({lo}) TO ({hi})",
+                partition_name(k)
+            ))?;
+        }
         let mut tx = client.transaction()?;
         let mut names_added: Vec<(String, i64)> = Vec::new();
         if !new_names.is_empty() {
@@ -365,15 +387,21 @@ impl PgHistory {
         let mut n = 0usize;
         for o in batches.iter().flatten() {
             let k = (SubjectKey::of(o), o.metric);
-            let Some((sid, _)) = self.series.get(&k).or_else(|| added.get(&k)).copied() else {
-                // A series the database refused to name (cannot happen after the insert).
-                continue;
-            };
-            let (Some(source), unit) = (
+            // Every id was made above; a missing one fails the batch rather than losing
+            // the observation.
+            let (Some((sid, _)), Some(source)) = (
+                self.series.get(&k).or_else(|| added.get(&k)).copied(),
                 name_id(&o.source.0),
-                (o.unit != o.metric.unit()).then(|| name_id(&o.unit)).flatten(),
             ) else {
-                continue;
+                return Ok(Err(format!("no id for {} {} of {}", k.0, k.1, o.source)));
+            };
+            let unit = if o.unit == o.metric.unit() {
+                None
+            } else {
+                match name_id(&o.unit) {
+                    Some(u) => Some(u),
+                    None => return Ok(Err(format!("no id for unit {}", o.unit))),
+                }
             };
             let bucket = o.time.0.div_euclid(CHUNK_BUCKET_MS);
             let i = *chunk_of.entry((sid, source, bucket)).or_insert_with(|| {
@@ -386,21 +414,6 @@ impl PgHistory {
             };
             chunks[i].push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
             n += 1;
-        }
-        // Partitions the chunks need.
-        let mut new_parts: Vec<i64> = chunks
-            .iter()
-            .map(|c| c.t_min.div_euclid(self.partition_ms))
-            .filter(|k| !self.partitions.contains(k))
-            .collect();
-        new_parts.sort_unstable();
-        new_parts.dedup();
-        for &k in &new_parts {
-            let (lo, hi) = self.bounds(k);
-            tx.batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {s}.{} PARTITION OF {s}.chunks FOR VALUES FROM ({lo}) TO ({hi})",
-                partition_name(k)
-            ))?;
         }
         let sink = tx.copy_in(&format!(
             "COPY {s}.chunks (series, source, t_min, t_max, n, data) FROM STDIN (FORMAT binary)"
@@ -464,7 +477,7 @@ impl PgHistory {
         if let Some(t) = chunks.iter().map(|c| c.t_max).max() {
             self.newest = self.newest.max(t);
         }
-        Ok(n)
+        Ok(Ok(n))
     }
 
     /// Brings the reader's view of `series` and `names` up to date when the database has
@@ -585,15 +598,14 @@ impl History for PgHistory {
         if batches.iter().all(Vec::is_empty) {
             return Ok(0);
         }
-        match self.write(batches) {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                // Rolled back: forget what the failed transaction may have made.
-                let err = self.err(&e);
-                self.load_writer_cache()?;
-                Err(err)
-            }
-        }
+        let err = match self.write(batches) {
+            Ok(Ok(n)) => return Ok(n),
+            Ok(Err(what)) => self.corrupt(what),
+            Err(e) => self.err(&e),
+        };
+        // Rolled back: forget what the failed transaction may have made.
+        self.load_writer_cache()?;
+        Err(err)
     }
 
     fn append(&mut self, batch: &[Observation]) -> Result<usize, StoreError> {
