@@ -59,6 +59,17 @@ CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
 CREATE INDEX IF NOT EXISTS chunks_series_time ON {s}.chunks (series, t_min);
 ";
 
+/// Summarises the new pages of every BRIN index of the schema's chunk partitions.
+const SUMMARIZE_BRIN: &str = "
+SELECT brin_summarize_new_values(ix.indexrelid::regclass)
+FROM pg_inherits inh
+JOIN pg_class p ON p.oid = inh.inhparent
+JOIN pg_namespace n ON n.oid = p.relnamespace
+JOIN pg_index ix ON ix.indrelid = inh.inhrelid
+JOIN pg_class ic ON ic.oid = ix.indexrelid
+JOIN pg_am am ON am.oid = ic.relam
+WHERE p.relname = 'chunks' AND n.nspname = $1 AND am.amname = 'brin'";
+
 /// What the reader knows of the `series` and `names` tables.
 #[derive(Debug, Default)]
 struct ReadCache {
@@ -461,6 +472,10 @@ impl PgHistory {
             )?;
         }
         tx.commit()?;
+        // BRIN leaves new pages unsummarised (and so unprunable) until autovacuum comes by:
+        // summarise them now, a cost of the new pages only. Speed alone depends on it, so a
+        // failure leaves the committed batch as it is.
+        let _ = client.query(SUMMARIZE_BRIN, &[&self.schema.trim_matches('"')]);
         drop(client);
         // Committed: the caches may learn what the transaction made.
         self.names.extend(names_added);
@@ -712,12 +727,12 @@ impl History for PgHistory {
         let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
         let mut c = self.client();
         let widest = self.refresh_read(&mut *c, false)?;
-        // 1. Chunks starting in [t - 2·widest, t]: every series with a chunk starting in
-        //    [t - widest, t] finds its answer among them (its last chunk at or before t
+        // 1. Chunks starting in [t - 3·widest, t]: every series with a chunk starting in
+        //    [t - 2·widest, t] finds its answer among them (its last chunk at or before t
         //    starts there, and no chunk starting more than a span before that one can hold
         //    a later record).
         let near_lo =
-            t.0.saturating_sub(widest.saturating_mul(2))
+            t.0.saturating_sub(widest.saturating_mul(3))
                 .max(from.saturating_sub(widest));
         let near = c
             .query(
@@ -728,7 +743,7 @@ impl History for PgHistory {
                 &[&near_lo, &t.0, &from],
             )
             .map_err(|e| self.err(&e))?;
-        let covered_from = t.0.saturating_sub(widest);
+        let covered_from = t.0.saturating_sub(widest.saturating_mul(2));
         let covered: HashSet<i64> = near
             .iter()
             .filter(|r| r.get::<_, i64>(4) >= covered_from)
@@ -745,8 +760,20 @@ impl History for PgHistory {
                 .filter(|id| !covered.contains(id))
                 .collect()
         };
-        if !others.is_empty() {
-            let lo = from.saturating_sub(widest);
+        let lo = from.saturating_sub(widest);
+        if !others.is_empty() && max_age_ms.is_some() {
+            // With an age limit, the rest of the window in one scan (the window bounds it).
+            let q = c
+                .query(
+                    &format!(
+                        "SELECT series, id, source, data FROM {s}.chunks
+                         WHERE t_min >= $2 AND t_min < $3 AND t_max >= $4 AND series = ANY($1)"
+                    ),
+                    &[&others, &lo, &near_lo, &from],
+                )
+                .map_err(|e| self.err(&e))?;
+            rows.extend(chunk_rows(q));
+        } else if !others.is_empty() {
             let q = c
                 .query(
                     &format!(
