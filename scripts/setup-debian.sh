@@ -5,6 +5,7 @@
 # the live-feed tests talk to an MQTT broker (mosquitto); the briefing tests read PDFs
 # back with pdftotext (poppler-utils); the CityJSON tests check the reader against an
 # independent reading in Python (python3).
+# The history tests also run against PostgreSQL 15 (scripts/pg-test-db.sh starts it).
 set -euo pipefail
 packages=(
   pkg-config cmake clang libsqlite3-dev sqlite3
@@ -13,6 +14,7 @@ packages=(
   gdal-bin poppler-utils
   mosquitto mosquitto-clients
   python3
+  postgresql-15 postgresql-15-postgis-3
 )
 missing=()
 for p in "${packages[@]}"; do
