@@ -7,8 +7,12 @@
 //! env `CITYTWIN_BENCH_HISTORY_OBS` (default 10,000,000). Goals from the issue: ingest into
 //! PostgreSQL ≥ 200,000 obs/s, a time-slider query over 10 M observations ≤ 50 ms.
 
-use citytwin::twin::feeds::history_bench::{HistoryFigures, SCRUB_STEPS, measure_history};
-use citytwin::twin::feeds::pg::PgHistory;
+use citytwin::twin::feeds::history::History;
+use citytwin::twin::feeds::history_bench::{
+    HistoryFigures, SCRUB_STEPS, ScrubFigures, measure_history, scrub_frames,
+};
+use citytwin::twin::feeds::pg::{PgHistory, SliderQuery};
+use citytwin::twin::feeds::reader::HistoryReader;
 use citytwin::twin::feeds::spec::PostgresHistorySpec;
 use citytwin::twin::feeds::store::{Durability, Store};
 
@@ -16,6 +20,86 @@ use citytwin::twin::feeds::store::{Durability, Store};
 const DEFAULT_OBS: usize = 10_000_000;
 /// The test database's URL.
 const PG_URL_ENV: &str = "CITYTWIN_PG_URL";
+/// Engines to measure, comma-separated (`sqlite,postgres` by default).
+const ENGINES_ENV: &str = "CITYTWIN_BENCH_HISTORY_ENGINES";
+/// Frames of the scrubbing run (10 s at 60 frames a second).
+const SCRUB_FRAMES: usize = 600;
+
+fn print_scrub(engine: &str, f: &ScrubFigures) {
+    println!(
+        "{engine}: scrubbing {} frames: main thread's work per frame median {:.3} ms, worst {:.3} ms; {} pictures shown, answer median {:.1} ms on the reader thread, {} questions or answers dropped as stale",
+        f.frames, f.frame_median_ms, f.frame_max_ms, f.answers, f.answer_median_ms, f.dropped
+    );
+}
+
+/// Times both of PostgreSQL's slider queries at the same instants (median, worst, ms).
+fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
+    let (t0, t1) = h.time_range().map_err(|e| e.to_string())?.ok_or("empty")?;
+    use citytwin::twin::feeds::pg::{SERVER_DEFAULTS, SESSION_SETTINGS};
+    for (name, q, session) in [
+        (
+            "window, server defaults (before)",
+            SliderQuery::Window,
+            SERVER_DEFAULTS,
+        ),
+        (
+            "window, jit and parallel workers off",
+            SliderQuery::Window,
+            SESSION_SETTINGS,
+        ),
+        (
+            "candidates, jit and parallel workers off (after)",
+            SliderQuery::Candidates,
+            SESSION_SETTINGS,
+        ),
+    ] {
+        h.session(session).map_err(|e| e.to_string())?;
+        let mut ms = Vec::new();
+        let mut sizes = Vec::new();
+        for k in 1..=SCRUB_STEPS {
+            let at = t0.plus_ms((t1.0 - t0.0) / SCRUB_STEPS as i64 * k as i64);
+            let start = std::time::Instant::now();
+            let p = h
+                .latest_at_with(q, at, Some(citytwin::twin::feeds::Timestamp::HOUR_MS))
+                .map_err(|e| e.to_string())?;
+            ms.push(start.elapsed().as_secs_f64() * 1_000.0);
+            sizes.push(p.len());
+        }
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "postgres slider query {name}: median {:.1} ms, worst {:.1} ms over {SCRUB_STEPS} instants ({}..{} series in a picture)",
+            ms[ms.len() / 2],
+            ms[ms.len() - 1],
+            sizes.iter().min().unwrap_or(&0),
+            sizes.iter().max().unwrap_or(&0)
+        );
+    }
+    Ok(())
+}
+
+/// Scrubs a history through a reader thread opened with `open`.
+fn scrub<F>(engine: &str, open: F) -> Result<ScrubFigures, String>
+where
+    F: FnMut() -> Result<Box<dyn History>, citytwin::twin::feeds::store::StoreError> + Send + 'static,
+{
+    let reader = HistoryReader::spawn(open).map_err(|e| e.to_string())?;
+    reader.ask(
+        citytwin::twin::feeds::reader::Lane::Other,
+        citytwin::twin::feeds::reader::ReadRequest::Extent,
+    );
+    let extent = reader
+        .wait(
+            citytwin::twin::feeds::reader::Lane::Other,
+            std::time::Duration::from_secs(600),
+        )
+        .ok_or("no extent")?;
+    let Ok(citytwin::twin::feeds::reader::ReadAnswer::Extent(_, Some((t0, t1)))) = extent.answer else {
+        return Err(format!("{engine}: no extent: {:?}", extent.answer));
+    };
+    let f = scrub_frames(&reader, t0, t1, SCRUB_FRAMES);
+    print_scrub(engine, &f);
+    Ok(f)
+}
 
 fn print(f: &HistoryFigures) {
     println!(
@@ -44,18 +128,25 @@ fn main() -> Result<(), String> {
         "machine: {cores} cores, load average {}",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
+    let engines = std::env::var(ENGINES_ENV).unwrap_or_else(|_| "sqlite,postgres".into());
     let mut all = Vec::new();
+    let mut scrubs = Vec::new();
     let dir = std::env::temp_dir().join(format!("citytwin-bench-history-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    {
-        let mut s =
-            Store::open(&dir.join("history.sqlite"), Durability::Normal).map_err(|e| e.to_string())?;
+    if engines.contains("sqlite") {
+        let path = dir.join("history.sqlite");
+        let mut s = Store::open(&path, Durability::Normal).map_err(|e| e.to_string())?;
         let f = measure_history("sqlite", &mut s, n)?;
         print(&f);
         all.push(f);
+        drop(s);
+        scrubs.push(scrub("sqlite", move || {
+            Ok(Box::new(Store::open(&path, Durability::Normal)?) as Box<dyn History>)
+        })?);
     }
     let _ = std::fs::remove_dir_all(&dir);
     match std::env::var(PG_URL_ENV) {
+        Ok(_) if !engines.contains("postgres") => {}
         Ok(url) => {
             let spec = PostgresHistorySpec {
                 url,
@@ -66,13 +157,27 @@ fn main() -> Result<(), String> {
             };
             let mut h = PgHistory::open(&spec).map_err(|e| e.to_string())?;
             let f = measure_history("postgres", &mut h, n);
+            let scrubbed = match &f {
+                Ok(_) => {
+                    compare_slider_queries(&h)?;
+                    let spec = spec.clone();
+                    Some(scrub("postgres", move || {
+                        Ok(Box::new(PgHistory::open(&spec)?) as Box<dyn History>)
+                    }))
+                }
+                Err(_) => None,
+            };
             h.drop_schema().map_err(|e| e.to_string())?;
             let f = f?;
             print(&f);
             all.push(f);
+            if let Some(s) = scrubbed {
+                scrubs.push(s?);
+            }
         }
         Err(_) => println!("postgres: {PG_URL_ENV} is not set, not measured"),
     }
     println!("{}", serde_json::to_string(&all).map_err(|e| e.to_string())?);
+    println!("{}", serde_json::to_string(&scrubs).map_err(|e| e.to_string())?);
     Ok(())
 }

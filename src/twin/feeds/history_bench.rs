@@ -3,7 +3,7 @@
 //! instant) while scrubbing across the whole history, with the other queries beside.
 //! Used by `benches/history.rs`; asserts nothing about time.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -12,6 +12,7 @@ use crate::twin::feeds::bench::{INGEST_ROWS_PER_COMMIT, ROADS, obs};
 use crate::twin::feeds::history::History;
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::observation::{Metric, Observation, SourceId, Timestamp};
+use crate::twin::feeds::reader::{HistoryReader, Lane, ReadAnswer, ReadRequest};
 
 /// Instants the slider visits, evenly over the history.
 pub const SCRUB_STEPS: usize = 40;
@@ -107,6 +108,73 @@ pub fn measure_history(engine: &str, h: &mut dyn History, n: usize) -> Result<Hi
         range_10s_ms,
         prune_tenth_ms,
     })
+}
+
+/// A frame's length while scrubbing (60 frames a second).
+pub const FRAME: Duration = Duration::from_micros(16_667);
+
+/// What the main thread's side of the time slider cost while scrubbing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScrubFigures {
+    /// Frames run.
+    pub frames: usize,
+    /// The main thread's work per frame (ask the reader, take an answer, build the
+    /// picture from it), median, ms.
+    pub frame_median_ms: f64,
+    /// The slowest frame's work, ms.
+    pub frame_max_ms: f64,
+    /// Pictures shown (answers taken).
+    pub answers: usize,
+    /// Median time from a question to its answer on the reader's thread, ms.
+    pub answer_median_ms: f64,
+    /// Questions superseded or answers dropped because the slider had moved on.
+    pub dropped: u64,
+}
+
+/// Scrubs the slider across `[t0, t1]` over `frames` frames of [`FRAME`], asking the
+/// reader for the picture of the last hour at each frame's instant, as the app does;
+/// times the main thread's side of each frame (it never waits on the database).
+pub fn scrub_frames(reader: &HistoryReader, t0: Timestamp, t1: Timestamp, frames: usize) -> ScrubFigures {
+    let frames = frames.max(1);
+    let mut work = Vec::with_capacity(frames);
+    let mut took = Vec::new();
+    let mut answers = 0;
+    for k in 0..frames {
+        let start = Instant::now();
+        let at = t0.plus_ms((t1.0 - t0.0) / frames as i64 * k as i64);
+        if let Some(reply) = reader.take(Lane::Picture) {
+            if let Ok(ReadAnswer::Latest(rows)) = reply.answer {
+                let picture = crate::twin::feeds::live::Picture::from_stored(rows);
+                std::hint::black_box(&picture);
+            }
+            took.push(reply.took.as_secs_f64() * 1_000.0);
+            answers += 1;
+        }
+        if !reader.pending(Lane::Picture) {
+            reader.ask(
+                Lane::Picture,
+                ReadRequest::LatestAt {
+                    t: at,
+                    max_age_ms: Some(Timestamp::HOUR_MS),
+                },
+            );
+        }
+        let spent = start.elapsed();
+        work.push(spent.as_secs_f64() * 1_000.0);
+        std::thread::sleep(FRAME.saturating_sub(spent));
+    }
+    work.sort_by(f64::total_cmp);
+    took.sort_by(f64::total_cmp);
+    let stats = reader.stats();
+    ScrubFigures {
+        frames,
+        frame_median_ms: work[work.len() / 2],
+        frame_max_ms: work[work.len() - 1],
+        answers,
+        answer_median_ms: took.get(took.len() / 2).copied().unwrap_or(f64::NAN),
+        dropped: stats.stale.load(std::sync::atomic::Ordering::Relaxed)
+            + stats.superseded.load(std::sync::atomic::Ordering::Relaxed),
+    }
 }
 
 #[cfg(test)]

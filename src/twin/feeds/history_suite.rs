@@ -479,3 +479,44 @@ fn postgres_partitions_by_time_and_drops_them_for_retention() {
         "{e}"
     );
 }
+
+/// PostgreSQL only: the slider's candidate query gives the same pictures as reading the
+/// whole window, with overlapping chunks, late values, two sources and silent series.
+#[test]
+fn postgres_slider_queries_agree() {
+    use crate::twin::feeds::pg::SliderQuery;
+    let Some(mut f) = PgFresh::new("slider") else {
+        return;
+    };
+    let mut h = f.open_pg("s");
+    let other = SourceId("other".into());
+    // 40 batches of 30 s each over 20 roads; every fifth batch also brings late values
+    // (a minute old) and values of a second source; road 19 falls silent halfway.
+    for b in 0..40i64 {
+        let mut batch = Vec::new();
+        for r in 0..20u32 {
+            if r == 19 && b > 20 {
+                continue;
+            }
+            for k in 0..3i64 {
+                let t = b * 30_000 + k * 10_000 + i64::from(r);
+                batch.push(road(r, (b * 100 + k) as f64 + f64::from(r) / 100.0, t));
+            }
+            if b % 5 == 0 && b > 0 {
+                batch.push(road(r, -1.0, b * 30_000 - 60_000 + 5));
+                let mut o = road(r, -2.0, b * 30_000 + 7);
+                o.source = other.clone();
+                batch.push(o);
+            }
+        }
+        h.append(&batch).unwrap();
+    }
+    for step in 0..60i64 {
+        let t = Timestamp(step * 20_011);
+        for age in [None, Some(45_000), Some(Timestamp::HOUR_MS)] {
+            let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
+            let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
+            assert_eq!(a, b, "at {t:?}, age {age:?}");
+        }
+    }
+}

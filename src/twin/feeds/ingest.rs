@@ -389,11 +389,10 @@ where
                 wait = DB_BACKOFF.0;
             }
             Err(e) => {
-                let broken = h.is_broken();
+                // Whatever failed (a connection that closed, or one left in a bad
+                // state), the next try starts from a fresh connection.
                 let w = fail(e.to_string(), &mut wait);
-                if broken {
-                    history = None;
-                }
+                history = None;
                 if stop.is_set() || !stop.sleep(w) {
                     return;
                 }
@@ -466,6 +465,8 @@ mod tests {
             c.arg(args[0]);
         }
         c.args(&args[1..]);
+        // The postgres user may not read the working directory.
+        c.current_dir(std::env::temp_dir());
         c
     }
 

@@ -30,6 +30,14 @@ use crate::twin::feeds::store::{
     CHUNK_BUCKET_MS, ChunkBuf, Record, Records, StoreError, StoredObservation, series_key, subject_from,
 };
 
+/// Settings of every session: the time slider's queries are short index scans, for which
+/// compiling the plan (JIT, which the planner picks on the chunk table's row estimates)
+/// and starting parallel workers cost more than they save.
+pub const SESSION_SETTINGS: &str = "SET jit = off; SET max_parallel_workers_per_gather = 0";
+/// The server's defaults of [`SESSION_SETTINGS`] (the benchmark times the queries with
+/// both).
+pub const SERVER_DEFAULTS: &str = "RESET jit; RESET max_parallel_workers_per_gather";
+
 /// Layout version kept in the `meta` table.
 const PG_SCHEMA_VERSION: i64 = 1;
 
@@ -69,6 +77,20 @@ JOIN pg_index ix ON ix.indrelid = inh.inhrelid
 JOIN pg_class ic ON ic.oid = ix.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
 WHERE p.relname = 'chunks' AND n.nspname = $1 AND am.amname = 'brin'";
+
+/// Which query the time slider's picture reads its window with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliderQuery {
+    /// Every chunk of the window is decoded (the first version).
+    Window,
+    /// Only the chunks of the window that can hold a series' answer are decoded: every
+    /// chunk of a series starting at or before `t` holds a record no earlier than its
+    /// `t_min` (and one at its `t_max` when it ends at or before `t`), so the series'
+    /// latest record is no earlier than the greatest of these bounds, and a chunk ending
+    /// before it is skipped. (Filtering in SQL instead costs a sort of the window, data
+    /// and all, which spills to disk: slower than sending it.)
+    Candidates,
+}
 
 /// What the reader knows of the `series` and `names` tables.
 #[derive(Debug, Default)]
@@ -170,6 +192,9 @@ impl PgHistory {
             config.password(pw);
         }
         let mut client = config.connect(NoTls).map_err(|e| fail(pg_message(&e)))?;
+        client
+            .batch_execute(SESSION_SETTINGS)
+            .map_err(|e| fail(pg_message(&e)))?;
         let schema = format!("\"{}\"", spec.schema);
         // Whole hours, so that a chunk (within one hour bucket) never crosses a partition.
         let hours = (spec.partition_days * 24.0).round().max(1.0);
@@ -244,6 +269,142 @@ impl PgHistory {
 
     fn client(&self) -> std::sync::MutexGuard<'_, Client> {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The time slider's picture ([`History::latest_at`]) by either query (the benchmark
+    /// times both).
+    pub fn latest_at_with(
+        &self,
+        query: SliderQuery,
+        t: Timestamp,
+        max_age_ms: Option<i64>,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let s = &self.schema;
+        let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
+        let mut c = self.client();
+        let widest = self.refresh_read(&mut *c, false)?;
+        // 1. Chunks starting in [t - 3·widest, t]: every series with a chunk starting in
+        //    [t - 2·widest, t] finds its answer among them (its last chunk at or before t
+        //    starts there, and no chunk starting more than a span before that one can hold
+        //    a later record).
+        let near_lo =
+            t.0.saturating_sub(widest.saturating_mul(3))
+                .max(from.saturating_sub(widest));
+        let covered_from = t.0.saturating_sub(widest.saturating_mul(2));
+        let near = c
+            .query(
+                &format!(
+                    "SELECT series, id, source, data, t_min, t_max FROM {s}.chunks
+                     WHERE t_min >= $1 AND t_min <= $2 AND t_max >= $3"
+                ),
+                &[&near_lo, &t.0, &from],
+            )
+            .map_err(|e| self.err(&e))?;
+        let bounds = |r: &postgres::Row| (r.get::<_, i64>(0), r.get::<_, i64>(4), r.get::<_, i64>(5));
+        let covered: HashSet<i64> = near
+            .iter()
+            .map(bounds)
+            .filter(|&(_, t_min, _)| t_min >= covered_from)
+            .map(|(series, _, _)| series)
+            .collect();
+        let near: Vec<postgres::Row> = match query {
+            SliderQuery::Window => near,
+            SliderQuery::Candidates => {
+                let mut lb: FastMap<i64, i64> = FastMap::default();
+                for (series, t_min, t_max) in near.iter().map(bounds) {
+                    let b = if t_max <= t.0 { t_max } else { t_min };
+                    let e = lb.entry(series).or_insert(b);
+                    *e = (*e).max(b);
+                }
+                near.into_iter()
+                    .filter(|r| {
+                        let (series, _, t_max) = bounds(r);
+                        lb.get(&series).is_none_or(|b| t_max >= *b)
+                    })
+                    .collect()
+            }
+        };
+        let mut rows = chunk_rows(near);
+        // 2. The other series, one index look-up each.
+        let others: Vec<i64> = {
+            let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .series
+                .keys()
+                .copied()
+                .filter(|id| !covered.contains(id))
+                .collect()
+        };
+        let lo = from.saturating_sub(widest);
+        if !others.is_empty() && max_age_ms.is_some() {
+            // With an age limit, the rest of the window in one scan (the window bounds it).
+            let q = c
+                .query(
+                    &format!(
+                        "SELECT series, id, source, data FROM {s}.chunks
+                         WHERE t_min >= $2 AND t_min < $3 AND t_max >= $4 AND series = ANY($1)"
+                    ),
+                    &[&others, &lo, &near_lo, &from],
+                )
+                .map_err(|e| self.err(&e))?;
+            rows.extend(chunk_rows(q));
+        } else if !others.is_empty() {
+            let q = c
+                .query(
+                    &format!(
+                        "SELECT c.series, c.id, c.source, c.data
+                         FROM unnest($1::int8[]) AS u(sid)
+                         JOIN {s}.series ss ON ss.id = u.sid
+                         CROSS JOIN LATERAL (SELECT max(i.t_min) AS last FROM {s}.chunks i
+                                             WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
+                         JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
+                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3"
+                    ),
+                    &[&others, &t.0, &lo, &from],
+                )
+                .map_err(|e| self.err(&e))?;
+            rows.extend(chunk_rows(q));
+        }
+        self.know_ids(&mut c, rows.iter().map(|r| (r.0, r.2)))?;
+        drop(c);
+        let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        // Per series, the latest record at or before t; equal times: the later chunk.
+        let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
+        for (series, chunk, source, data) in &rows {
+            let mut pick: Option<Record<'_>> = None;
+            self.each(*chunk, data, |rec| {
+                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
+                    pick = Some(rec);
+                }
+            })?;
+            if let Some(rec) = pick
+                && best.get(series).is_none_or(|(b, _, _)| (rec.time, *chunk) > *b)
+            {
+                best.insert(*series, ((rec.time, *chunk), *source, rec));
+            }
+        }
+        let mut out = Vec::with_capacity(best.len());
+        let mut ids: Vec<&i64> = best.keys().collect();
+        ids.sort_unstable();
+        for sid in ids {
+            let (_, source, rec) = &best[sid];
+            if rec.time < from {
+                continue;
+            }
+            let Some(Some((key, metric))) = cache.series.get(sid) else {
+                continue;
+            };
+            out.push(StoredObservation {
+                key: key.clone(),
+                observation: self.observation(&cache, key, *metric, *source, rec)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Runs statements on the session (the benchmark switches [`SESSION_SETTINGS`]).
+    pub fn session(&self, sql: &str) -> Result<(), StoreError> {
+        self.client().batch_execute(sql).map_err(|e| self.err(&e))
     }
 
     /// Drops every table of the schema (tests, benchmarks).
@@ -727,108 +888,7 @@ impl History for PgHistory {
     }
 
     fn latest_at(&self, t: Timestamp, max_age_ms: Option<i64>) -> Result<Vec<StoredObservation>, StoreError> {
-        let s = &self.schema;
-        let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
-        let mut c = self.client();
-        let widest = self.refresh_read(&mut *c, false)?;
-        // 1. Chunks starting in [t - 3·widest, t]: every series with a chunk starting in
-        //    [t - 2·widest, t] finds its answer among them (its last chunk at or before t
-        //    starts there, and no chunk starting more than a span before that one can hold
-        //    a later record).
-        let near_lo =
-            t.0.saturating_sub(widest.saturating_mul(3))
-                .max(from.saturating_sub(widest));
-        let near = c
-            .query(
-                &format!(
-                    "SELECT series, id, source, data, t_min FROM {s}.chunks
-                     WHERE t_min >= $1 AND t_min <= $2 AND t_max >= $3"
-                ),
-                &[&near_lo, &t.0, &from],
-            )
-            .map_err(|e| self.err(&e))?;
-        let covered_from = t.0.saturating_sub(widest.saturating_mul(2));
-        let covered: HashSet<i64> = near
-            .iter()
-            .filter(|r| r.get::<_, i64>(4) >= covered_from)
-            .map(|r| r.get(0))
-            .collect();
-        let mut rows = chunk_rows(near);
-        // 2. The other series, one index look-up each.
-        let others: Vec<i64> = {
-            let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
-            cache
-                .series
-                .keys()
-                .copied()
-                .filter(|id| !covered.contains(id))
-                .collect()
-        };
-        let lo = from.saturating_sub(widest);
-        if !others.is_empty() && max_age_ms.is_some() {
-            // With an age limit, the rest of the window in one scan (the window bounds it).
-            let q = c
-                .query(
-                    &format!(
-                        "SELECT series, id, source, data FROM {s}.chunks
-                         WHERE t_min >= $2 AND t_min < $3 AND t_max >= $4 AND series = ANY($1)"
-                    ),
-                    &[&others, &lo, &near_lo, &from],
-                )
-                .map_err(|e| self.err(&e))?;
-            rows.extend(chunk_rows(q));
-        } else if !others.is_empty() {
-            let q = c
-                .query(
-                    &format!(
-                        "SELECT c.series, c.id, c.source, c.data
-                         FROM unnest($1::int8[]) AS u(sid)
-                         JOIN {s}.series ss ON ss.id = u.sid
-                         CROSS JOIN LATERAL (SELECT max(i.t_min) AS last FROM {s}.chunks i
-                                             WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
-                         JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
-                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3"
-                    ),
-                    &[&others, &t.0, &lo, &from],
-                )
-                .map_err(|e| self.err(&e))?;
-            rows.extend(chunk_rows(q));
-        }
-        self.know_ids(&mut c, rows.iter().map(|r| (r.0, r.2)))?;
-        drop(c);
-        let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
-        // Per series, the latest record at or before t; equal times: the later chunk.
-        let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
-        for (series, chunk, source, data) in &rows {
-            let mut pick: Option<Record<'_>> = None;
-            self.each(*chunk, data, |rec| {
-                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
-                    pick = Some(rec);
-                }
-            })?;
-            if let Some(rec) = pick
-                && best.get(series).is_none_or(|(b, _, _)| (rec.time, *chunk) > *b)
-            {
-                best.insert(*series, ((rec.time, *chunk), *source, rec));
-            }
-        }
-        let mut out = Vec::with_capacity(best.len());
-        let mut ids: Vec<&i64> = best.keys().collect();
-        ids.sort_unstable();
-        for sid in ids {
-            let (_, source, rec) = &best[sid];
-            if rec.time < from {
-                continue;
-            }
-            let Some(Some((key, metric))) = cache.series.get(sid) else {
-                continue;
-            };
-            out.push(StoredObservation {
-                key: key.clone(),
-                observation: self.observation(&cache, key, *metric, *source, rec)?,
-            });
-        }
-        Ok(out)
+        self.latest_at_with(SliderQuery::Candidates, t, max_age_ms)
     }
 
     fn value_at(
