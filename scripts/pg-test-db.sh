@@ -10,7 +10,7 @@ as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
 }
 if ! pg_lsclusters -h 2>/dev/null | awk '$1 == "15" && $2 == "main"' | grep -q online; then
-  if [ "$(id -u)" -eq 0 ]; then pg_ctlcluster 15 main start; else sudo pg_ctlcluster 15 main start; fi
+  if [ "$(id -u)" -eq 0 ]; then pg_ctlcluster 15 main start >&2; else sudo pg_ctlcluster 15 main start >&2; fi
 fi
 for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.1; done
 as_postgres psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname = '$role'" | grep -q 1 \

@@ -125,6 +125,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the scene's feeds into its history without a window (a control room's ingest
+    /// service): a status line every few seconds, an optional health endpoint, a bounded
+    /// on-disk spool while the database is down. Runs until interrupted (or `--for`).
+    Ingest {
+        /// The scene file (.ron); it needs feeds and a history.
+        scene: PathBuf,
+        /// Folder of the spool (default: `ingest-state` beside the scene).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Spool limit, MiB; when full, input is no longer acknowledged (backpressure).
+        #[arg(long, default_value_t = 512)]
+        spool_mib: u64,
+        /// Seconds between status lines (0: none).
+        #[arg(long, default_value_t = 5.0)]
+        status_every: f64,
+        /// Answer `GET /health` with JSON counts on this loopback address (e.g. 127.0.0.1:9187).
+        #[arg(long)]
+        health: Option<std::net::SocketAddr>,
+        /// Stop after this many seconds (default: run until killed).
+        #[arg(long = "for")]
+        run_for: Option<f64>,
+    },
     /// Briefings: export to PDF and PNG.
     Briefing {
         #[command(subcommand)]
@@ -494,6 +516,51 @@ fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result
     Ok(())
 }
 
+/// `citytwin ingest`: the scene's feeds into its history, headless.
+fn run_ingest(
+    scene: &std::path::Path,
+    state: Option<PathBuf>,
+    spool_mib: u64,
+    status_every: f64,
+    health: Option<std::net::SocketAddr>,
+    run_for: Option<f64>,
+) -> Result<(), String> {
+    use citytwin::twin::feeds::ingest::{IngestConfig, start_ingest};
+    if health.is_some_and(|a| !a.ip().is_loopback()) {
+        return Err("--health listens on a loopback address only (127.0.0.1 or ::1)".into());
+    }
+    let loaded = citytwin::twin::load::load_scene(scene).map_err(|e| e.to_string())?;
+    let Some(history) = loaded.scene.history.as_ref() else {
+        return Err(format!("{}: the scene names no history", scene.display()));
+    };
+    if loaded.scene.feeds.is_empty() {
+        return Err(format!("{}: the scene has no feeds", scene.display()));
+    }
+    let config = IngestConfig {
+        state_dir: state.unwrap_or_else(|| {
+            scene
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("ingest-state")
+        }),
+        spool_bytes: spool_mib.saturating_mul(1 << 20),
+        status_every: (status_every > 0.0).then(|| std::time::Duration::from_secs_f64(status_every)),
+        health,
+    };
+    let ingest = start_ingest(&loaded.scene.feeds, history, &loaded.city, &loaded.path, &config)
+        .map_err(|e| e.to_string())?;
+    if let Some(a) = ingest.health_addr {
+        eprintln!("ingest: health on http://{a}/health");
+    }
+    let end = run_for.map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
+    while end.is_none_or(|e| std::time::Instant::now() < e) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    println!("{}", ingest.counters.line());
+    ingest.stop();
+    Ok(())
+}
+
 fn run_soak(
     scene: Option<PathBuf>,
     speed: f64,
@@ -628,6 +695,14 @@ fn main() -> ExitCode {
             json,
         }) => run_soak(scene, speed, sim_hours, samples, json),
         Some(Command::Bench { what }) => run_bench(what),
+        Some(Command::Ingest {
+            scene,
+            state,
+            spool_mib,
+            status_every,
+            health,
+            run_for,
+        }) => run_ingest(&scene, state, spool_mib, status_every, health, run_for),
         Some(Command::Scenario { what }) => run_scenario(what),
         Some(Command::Synth { buildings, out, seed }) => synth::write_synth(&out, buildings, seed)
             .map(|s| {

@@ -5,9 +5,12 @@
 //! instant the slider shows, [`PastPicture`]). It also keeps the book of service requests
 //! (the map's request points, [`crate::app::overlays`]). The feed health panel is
 //! [`crate::app::ui::feed_health`].
+//!
+//! The frame never waits on the history: it is opened and queried on the thread of a
+//! [`HistoryReader`]; a system asks and, on a later frame, takes the answer (an answer for
+//! an instant the slider has left is dropped).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use bevy::prelude::*;
@@ -20,8 +23,8 @@ use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::{DEFAULT_DRAIN_BUDGET, DrainReport, Picture};
 use crate::twin::feeds::provenance::SourceKindMap;
+use crate::twin::feeds::reader::{HistoryReader, Lane, ReadAnswer, ReadRequest};
 use crate::twin::feeds::runtime::{RunningFeeds, open_history, sensor_positions, start_feeds};
-use crate::twin::feeds::store::Store;
 use crate::twin::feeds::{Metric, Observation, SourceId, Timestamp};
 use crate::twin::indicators::feeds::free_flow_kmh;
 use crate::twin::indicators::{FeedInputs, FeedWindow};
@@ -50,9 +53,9 @@ const PRUNE_REQUESTS_EVERY: u32 = 600;
 pub struct LiveFeeds {
     /// Sources, channel, live picture, health and history writer.
     pub running: RunningFeeds,
-    /// A reader on the history store, for the time slider; `None` without history.
-    /// (A SQLite connection is not `Sync`; the lock is never contended.)
-    pub history: Option<Mutex<Store>>,
+    /// A reader on the history (SQLite file or PostgreSQL) on its own thread, for the
+    /// time slider, the indicators of a past instant and the charts; `None` without history.
+    pub history: Option<HistoryReader>,
     /// Where sensors stand (scene CRS), by sensor id.
     pub sensors: std::collections::HashMap<String, [f64; 2]>,
     /// The last day of accepted observations, oldest first.
@@ -95,7 +98,7 @@ impl Plugin for FeedsPlugin {
             .add_systems(OnEnter(AppState::Ready), start)
             .add_systems(
                 Update,
-                (drain, refresh_inputs, refresh_past)
+                (drain, read_back_requests, refresh_inputs, refresh_past)
                     .chain()
                     .in_set(AppSystems::Ingest)
                     .run_if(resource_exists::<LiveFeeds>),
@@ -121,34 +124,27 @@ fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
     if let Some(e) = &running.history_error {
         warn!("feeds run without history: {e}");
     }
-    let history = scene
-        .history
-        .as_ref()
-        .and_then(|h| open_history(h, &loaded.0.path).ok())
-        .map(Mutex::new);
+    let history = scene.history.as_ref().and_then(|h| {
+        let (spec, path) = (h.clone(), loaded.0.path.clone());
+        HistoryReader::spawn(move || open_history(&spec, &path))
+            .inspect_err(|e| warn!("history reader thread: {e}"))
+            .ok()
+    });
     let sensors = sensor_positions(&scene.feeds, city);
     info!("feeds: {} sources started", running.handles.len());
-    let requests = history.as_ref().map_or_else(RequestBook::default, |h| {
+    // The service requests of the last days come back from the history when it answers.
+    if let Some(h) = &history {
         let now = Timestamp::now();
-        let mut book = RequestBook::default();
-        let store = h.lock().unwrap_or_else(|p| p.into_inner());
-        for metric in [Metric::ServiceRequestOpened, Metric::ServiceRequestClosed] {
-            match store.metric_range(metric, now.plus_ms(-REQUESTS_KEPT_MS), now) {
-                Ok(rows) => rows
-                    .iter()
-                    .filter(|o| is_scene_feed(scene, &o.source))
-                    .for_each(|o| {
-                        book.apply(o);
-                    }),
-                Err(e) => warn!("history: service requests not read back: {e}"),
-            }
-        }
-        info!(
-            "feeds: {} service requests read back from the history",
-            book.len()
+        h.ask(
+            Lane::Requests,
+            ReadRequest::Metrics {
+                metrics: vec![Metric::ServiceRequestOpened, Metric::ServiceRequestClosed],
+                from: now.plus_ms(-REQUESTS_KEPT_MS),
+                to: now,
+            },
         );
-        book
-    });
+    }
+    let requests = RequestBook::default();
     commands.insert_resource(LiveFeeds {
         running,
         history,
@@ -159,6 +155,35 @@ fn start(mut commands: Commands, loaded: Option<Res<LoadedCity>>) {
         requests,
         kinds: SourceKindMap::from_specs(&scene.feeds),
     });
+}
+
+/// Applies the service requests read back from the history, when they come (live ones
+/// already in the book are applied again after them, so the newest state wins).
+fn read_back_requests(mut feeds: ResMut<LiveFeeds>, loaded: Res<LoadedCity>) {
+    let Some(reply) = feeds.history.as_ref().and_then(|h| h.take(Lane::Requests)) else {
+        return;
+    };
+    match reply.answer {
+        Ok(ReadAnswer::Observations(rows)) => {
+            let feeds = &mut *feeds;
+            let mut book = RequestBook::default();
+            rows.iter()
+                .filter(|o| is_scene_feed(&loaded.0.scene, &o.source))
+                .for_each(|o| {
+                    book.apply(o);
+                });
+            for o in &feeds.recent {
+                book.apply(o);
+            }
+            info!(
+                "feeds: {} service requests read back from the history",
+                book.len()
+            );
+            feeds.requests = book;
+        }
+        Ok(_) => {}
+        Err(e) => warn!("history: service requests not read back: {e}"),
+    }
 }
 
 /// Drains the channel within the frame budget, keeps the recent window and moves "now"
@@ -201,7 +226,8 @@ fn drain(mut feeds: ResMut<LiveFeeds>, mut twin: ResMut<TwinTime>, mut frames: L
 }
 
 /// Hands the indicators the last day of observations up to the instant shown: from memory
-/// when live, from the history store for a past instant.
+/// when live, from the history for a past instant (asked on the reader's thread; handed over
+/// on the frame the answer comes).
 fn refresh_inputs(
     feeds: Res<LiveFeeds>,
     loaded: Res<LoadedCity>,
@@ -210,6 +236,30 @@ fn refresh_inputs(
     mut last: Local<Option<(Instant, Timestamp, bool)>>,
 ) {
     let at = twin.shown();
+    let reader = feeds.history.as_ref();
+    // An answer for the instant asked last (the reader drops older ones).
+    if let Some(reply) = reader.and_then(|h| h.take(Lane::Inputs)) {
+        let ReadRequest::Range { to, .. } = reply.request else {
+            return;
+        };
+        let mut observations = match reply.answer {
+            Ok(ReadAnswer::Observations(o)) => o,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                warn!("history: {e}");
+                Vec::new()
+            }
+        };
+        if !twin.clock.is_live() {
+            observations.retain(|o| is_scene_feed(&loaded.0.scene, &o.source));
+            inputs.0 = Some(FeedInputs {
+                window: FeedWindow::new(to, observations),
+                sensors: feeds.sensors.clone(),
+                kinds: feeds.kinds.clone(),
+            });
+        }
+        return;
+    }
     // Due after the refresh interval, when the slider moved, or when the first
     // observations arrive after an empty refresh.
     let due = last.is_none_or(|(t, shown, had_data)| {
@@ -222,16 +272,18 @@ fn refresh_inputs(
     }
     let mut observations: Vec<Observation> = if twin.clock.is_live() {
         feeds.recent.iter().cloned().collect()
+    } else if let Some(h) = reader {
+        h.ask(
+            Lane::Inputs,
+            ReadRequest::Range {
+                from: at.plus_ms(-Timestamp::DAY_MS),
+                to: at,
+            },
+        );
+        *last = Some((Instant::now(), at, true));
+        return;
     } else {
-        match feeds.history.as_ref().and_then(|m| m.lock().ok()) {
-            Some(store) => store
-                .range(at.plus_ms(-Timestamp::DAY_MS), at)
-                .unwrap_or_else(|e| {
-                    warn!("history: {e}");
-                    Vec::new()
-                }),
-            None => feeds.recent.iter().filter(|o| o.time <= at).cloned().collect(),
-        }
+        feeds.recent.iter().filter(|o| o.time <= at).cloned().collect()
     };
     // The history may hold feeds this role was not given (written by another role's run).
     observations.retain(|o| is_scene_feed(&loaded.0.scene, &o.source));
@@ -248,21 +300,57 @@ fn is_scene_feed(scene: &crate::twin::scene::Scene, source: &SourceId) -> bool {
     scene.feeds.iter().any(|f| f.name == source.0)
 }
 
-/// Reads the picture at the instant shown from the history when the slider moved far enough
-/// (forgets it when live).
+/// Asks the history for the picture at the instant shown when the slider moved far enough,
+/// and shows it when the answer comes (forgets it when live). The frame never waits: until
+/// the answer comes, the previous picture stays.
 fn refresh_past(
     feeds: Res<LiveFeeds>,
     loaded: Res<LoadedCity>,
     twin: Res<TwinTime>,
     mut past: ResMut<PastPicture>,
+    mut asked: Local<Option<Timestamp>>,
 ) {
     if twin.clock.is_live() {
         if past.shown.is_some() {
             past.shown = None;
         }
+        *asked = None;
         return;
     }
     let at = twin.shown();
+    if let Some(h) = &feeds.history {
+        if let Some(reply) = h.take(Lane::Picture) {
+            let ReadRequest::LatestAt { t, .. } = reply.request else {
+                return;
+            };
+            let rows = reply.answer.unwrap_or_else(|e| {
+                warn!("history: {e}");
+                ReadAnswer::Latest(Vec::new())
+            });
+            let ReadAnswer::Latest(rows) = rows else { return };
+            // Only the scene's own feeds: the history may hold feeds a role may not see.
+            past.shown = Some((
+                t,
+                Picture::from_stored(
+                    rows.into_iter()
+                        .filter(|r| is_scene_feed(&loaded.0.scene, &r.observation.source))
+                        .collect(),
+                ),
+            ));
+        }
+        let near = |t: Option<Timestamp>| t.is_some_and(|t| (t.0 - at.0).abs() < REPAINT_STEP_MS);
+        if !near(*asked) && !near(past.shown.as_ref().map(|(t, _)| *t)) {
+            h.ask(
+                Lane::Picture,
+                ReadRequest::LatestAt {
+                    t: at,
+                    max_age_ms: Some(PAST_MAX_AGE_MS),
+                },
+            );
+            *asked = Some(at);
+        }
+        return;
+    }
     if past
         .shown
         .as_ref()
@@ -270,33 +358,16 @@ fn refresh_past(
     {
         return;
     }
-    let picture = match feeds.history.as_ref().and_then(|m| m.lock().ok()) {
-        // Only the scene's own feeds: the history file may hold feeds a role may not see.
-        Some(store) => Picture::from_stored(
-            store
-                .latest_at(at, Some(PAST_MAX_AGE_MS))
-                .unwrap_or_else(|e| {
-                    warn!("history: {e}");
-                    Vec::new()
-                })
-                .into_iter()
-                .filter(|r| is_scene_feed(&loaded.0.scene, &r.observation.source))
-                .collect(),
-        ),
-        // No history: the recent window, up to the instant.
-        None => {
-            let mut p = Picture::default();
-            for o in feeds
-                .recent
-                .iter()
-                .filter(|o| o.time <= at && o.time.0 >= at.0 - PAST_MAX_AGE_MS)
-            {
-                p.apply(SubjectKey::of(o), o);
-            }
-            p
-        }
-    };
-    past.shown = Some((at, picture));
+    // No history: the recent window, up to the instant.
+    let mut p = Picture::default();
+    for o in feeds
+        .recent
+        .iter()
+        .filter(|o| o.time <= at && o.time.0 >= at.0 - PAST_MAX_AGE_MS)
+    {
+        p.apply(SubjectKey::of(o), o);
+    }
+    past.shown = Some((at, p));
 }
 
 /// The colour of a road by its speed as a share of free flow: red (jammed) to green.

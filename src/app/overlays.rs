@@ -35,6 +35,7 @@ use crate::twin::access::{CellMap, aggregate_hex, count_ramp};
 use crate::twin::city::{CityModel, RoadId, ZoneId};
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::live::Picture;
+use crate::twin::feeds::reader::{Lane, ReadAnswer, ReadRequest};
 use crate::twin::feeds::{Metric, Timestamp};
 use crate::twin::ground::{GroundMesh, push_polygon_fill};
 use crate::twin::overlay::{
@@ -326,6 +327,7 @@ impl Plugin for OverlaysPlugin {
                 (
                     pick_feature.run_if(resource_exists::<LoadedCity>),
                     refresh_chart,
+                    take_chart_answer,
                     refresh_zone_values.run_if(resource_exists::<IndicatorEngine>),
                 )
                     .chain()
@@ -1053,36 +1055,75 @@ fn refresh_chart(
     *last = Some(Instant::now());
     let key = feature.key();
     let from = at.plus_ms(-CHART_SPAN_MS);
-    let lines = feature
-        .metrics()
-        .iter()
-        .map(|&m| {
-            let points = match &feeds {
-                None => Vec::new(),
-                Some(f) => {
-                    let stored = (!live)
-                        .then(|| f.history.as_ref().and_then(|h| h.lock().ok()))
-                        .flatten()
-                        .and_then(|s| s.series(&key, m, from, at).ok());
-                    stored.unwrap_or_else(|| series(&f.recent, &key, m, from, at))
-                }
-            };
-            (m, points)
-        })
-        .collect();
-    let sources = feeds.as_ref().map_or(Default::default(), |f| {
-        f.kinds.kinds_of(
-            f.recent
-                .iter()
-                .filter(|o| crate::twin::overlay::is_subject(o, &key)),
-        )
-    });
+    let reader = feeds.as_ref().and_then(|f| f.history.as_ref());
+    let lines = match (&feeds, reader) {
+        // In the past: asked of the history's thread; the chart fills when it answers.
+        (Some(_), Some(h)) if !live => {
+            h.ask(
+                Lane::Chart,
+                ReadRequest::Series {
+                    key,
+                    metrics: feature.metrics().to_vec(),
+                    from,
+                    to: at,
+                },
+            );
+            chart.feature = Some(feature);
+            chart.at = Some(at);
+            return;
+        }
+        _ => feature
+            .metrics()
+            .iter()
+            .map(|&m| {
+                let points = feeds
+                    .as_ref()
+                    .map_or_else(Vec::new, |f| series(&f.recent, &key, m, from, at));
+                (m, points)
+            })
+            .collect(),
+    };
+    let sources = chart_sources(feeds.as_deref(), &key);
     *chart = FeatureChart {
         feature: Some(feature),
         at: Some(at),
         lines,
         sources,
     };
+}
+
+/// The kinds of feed that reported on a subject in the recent window.
+fn chart_sources(feeds: Option<&LiveFeeds>, key: &SubjectKey) -> crate::twin::feeds::provenance::SourceKinds {
+    feeds.map_or(Default::default(), |f| {
+        f.kinds.kinds_of(
+            f.recent
+                .iter()
+                .filter(|o| crate::twin::overlay::is_subject(o, key)),
+        )
+    })
+}
+
+/// Fills the chart with the history's answer when it comes (for the feature and instant
+/// asked last; an answer for an earlier one is dropped by the reader).
+fn take_chart_answer(feeds: Option<Res<LiveFeeds>>, mut chart: ResMut<FeatureChart>) {
+    let Some(f) = feeds.as_deref() else { return };
+    let Some(reply) = f.history.as_ref().and_then(|h| h.take(Lane::Chart)) else {
+        return;
+    };
+    let ReadRequest::Series { key, to, .. } = &reply.request else {
+        return;
+    };
+    if chart.feature.as_ref().map(MapFeature::key).as_ref() != Some(key) || chart.at != Some(*to) {
+        return;
+    }
+    match reply.answer {
+        Ok(ReadAnswer::Series(lines)) => {
+            chart.lines = lines;
+            chart.sources = chart_sources(Some(f), key);
+        }
+        Ok(_) => {}
+        Err(e) => warn!("history: chart not read: {e}"),
+    }
 }
 
 /// Fills [`ZoneValues`] for the selected zone from the latest evaluation.

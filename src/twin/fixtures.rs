@@ -58,7 +58,7 @@ mod tests {
         let loaded = crate::twin::load::load_scene(&scene).unwrap();
         assert!(!loaded.city.buildings.is_empty());
         let history = loaded.scene.history.as_ref().expect("a history");
-        assert_eq!(history.path, Path::new(HISTORY_FILE));
+        assert_eq!(history.sqlite_file(&scene), Some(dir.join(HISTORY_FILE)));
         assert_eq!(loaded.scene.feeds[0].name, SIMULATOR_FEED);
         let store = Store::open(&dir.join(HISTORY_FILE), Durability::Full).unwrap();
         assert_eq!(store.count().unwrap(), 1);

@@ -6,6 +6,7 @@ mod briefing;
 mod cityjson;
 mod cli;
 mod common;
+mod control_room;
 mod default_city;
 mod gpkg;
 mod i18n;

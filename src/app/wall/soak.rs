@@ -87,11 +87,8 @@ pub fn soak_wall(job: &SoakJob, mut on_sample: impl FnMut(&SoakSample)) -> anyho
         .scene
         .history
         .as_ref()
-        .map_or(DEFAULT_RETENTION_DAYS, |h| h.retention_days);
-    loaded.scene.history = Some(HistorySpec {
-        path: dir.join("history.sqlite"),
-        retention_days,
-    });
+        .map_or(DEFAULT_RETENTION_DAYS, |h| h.retention_days());
+    loaded.scene.history = Some(HistorySpec::sqlite(dir.join("history.sqlite"), retention_days));
     let result = run(job, loaded, &mut on_sample);
     let _ = std::fs::remove_dir_all(&dir);
     result

@@ -22,9 +22,9 @@ const FRAME: Duration = Duration::from_micros(16_667);
 /// Observations per batch in the ingest run.
 const INGEST_BATCH: usize = 1_000;
 /// Rows per commit in the ingest run (the batched write mode).
-const INGEST_ROWS_PER_COMMIT: usize = 200_000;
+pub(crate) const INGEST_ROWS_PER_COMMIT: usize = 200_000;
 /// Distinct roads the generated observations spread over.
-const ROADS: u32 = 10_000;
+pub(crate) const ROADS: u32 = 10_000;
 /// The broker the MQTT measurement uses.
 pub const BENCH_BROKER: (&str, u16) = ("127.0.0.1", 1883);
 
@@ -71,7 +71,9 @@ pub struct FeedBench {
     pub frame_ms_added: f64,
 }
 
-fn obs(source: &SourceId, i: usize) -> Observation {
+/// The `i`-th generated observation: a road speed on one of [`ROADS`] roads, 1 ms after the
+/// one before.
+pub(crate) fn obs(source: &SourceId, i: usize) -> Observation {
     Observation::new(
         source,
         Subject::Road(RoadId(i as u32 % ROADS)),

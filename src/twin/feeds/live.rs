@@ -13,10 +13,11 @@ use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
 
 use crate::twin::feeds::fasthash::FastMap;
 use crate::twin::feeds::health::{DEFAULT_STALE_AFTER_S, FeedHealth};
+use crate::twin::feeds::history::History;
 use crate::twin::feeds::key::SubjectKey;
 use crate::twin::feeds::observation::{Metric, Observation, Quality, SourceId, Subject, Timestamp};
-use crate::twin::feeds::source::{FeedEvent, FeedMessage, FeedReceiver};
-use crate::twin::feeds::store::{Store, StoredObservation};
+use crate::twin::feeds::source::{Ack, FeedEvent, FeedMessage, FeedReceiver};
+use crate::twin::feeds::store::{StoreError, StoredObservation};
 use crate::twin::feeds::validate::{MAX_TEXT_BYTES, Validator};
 
 /// The per-frame drain budget the app should use.
@@ -31,6 +32,10 @@ pub const DEFAULT_ROWS_PER_COMMIT: usize = 50_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How long the writer waits for work before checking its pruning clock.
 const WRITER_IDLE: Duration = Duration::from_millis(250);
+/// First wait before the writer tries again to open a history that would not open.
+const REOPEN_INITIAL: Duration = Duration::from_millis(500);
+/// Longest wait between the writer's tries to open the history.
+const REOPEN_MAX: Duration = Duration::from_secs(10);
 
 /// The latest value of one (subject, metric).
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +71,7 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// The picture at a past time, from [`Store::latest_at`].
+    /// The picture at a past time, from [`History::latest_at`].
     pub fn from_stored(rows: Vec<StoredObservation>) -> Picture {
         let mut p = Picture::default();
         for r in rows {
@@ -156,17 +161,42 @@ impl Default for WriterConfig {
     }
 }
 
-/// The thread that appends observations to the [`Store`].
+/// The thread that appends observations to the [`History`] (a SQLite file or a database).
 #[derive(Debug)]
 pub struct StoreWriter {
     tx: Option<Sender<Vec<Vec<Observation>>>>,
     stats: Arc<WriterStats>,
-    thread: Option<JoinHandle<Store>>,
+    thread: Option<JoinHandle<Option<Box<dyn History>>>>,
 }
 
 impl StoreWriter {
-    /// Starts the writer thread, which owns the store until [`StoreWriter::close`].
-    pub fn spawn(mut store: Store, config: WriterConfig) -> std::io::Result<StoreWriter> {
+    /// Starts the writer thread, which owns the history until [`StoreWriter::close`].
+    pub fn spawn(store: impl History + 'static, config: WriterConfig) -> std::io::Result<StoreWriter> {
+        StoreWriter::spawn_boxed(Box::new(store), config)
+    }
+
+    /// [`StoreWriter::spawn`] for a history already boxed (as [`crate::twin::feeds::runtime::open_history`]
+    /// gives it).
+    pub fn spawn_boxed(store: Box<dyn History>, config: WriterConfig) -> std::io::Result<StoreWriter> {
+        let mut store = Some(store);
+        StoreWriter::spawn_opening(
+            move || {
+                store.take().ok_or_else(|| StoreError::Postgres {
+                    target: "history".into(),
+                    message: "the history handed to the writer broke and cannot be opened again".into(),
+                })
+            },
+            config,
+        )
+    }
+
+    /// Starts the writer thread, which opens the history itself with `open` (so that no
+    /// caller waits on a database): again with backoff after it fails to open or its
+    /// connection breaks. Batches that come while it is not open are counted as failed.
+    pub fn spawn_opening<F>(mut open: F, config: WriterConfig) -> std::io::Result<StoreWriter>
+    where
+        F: FnMut() -> Result<Box<dyn History>, StoreError> + Send + 'static,
+    {
         // Batches travel as the sources made them: no observation is copied on the way.
         let (tx, rx) = crossbeam_channel::bounded::<Vec<Vec<Observation>>>(config.capacity.max(1));
         let stats = Arc::new(WriterStats::default());
@@ -174,10 +204,13 @@ impl StoreWriter {
         let thread = std::thread::Builder::new()
             .name("feed-store-writer".into())
             .spawn(move || {
+                let mut store: Option<Box<dyn History>> = None;
+                let mut next_open = Instant::now();
+                let mut open_wait = REOPEN_INITIAL;
                 let mut last_prune: Option<Instant> = None;
                 let mut batches: Vec<Vec<Observation>> = Vec::new();
                 let mut rows = 0usize;
-                let prune = |store: &mut Store| {
+                let prune = |store: &mut Box<dyn History>| {
                     if let Some(keep) = config.retention_ms {
                         // The twin's clock: the wall clock, or the newest observation stored
                         // when an accelerated simulator has run ahead of it.
@@ -196,8 +229,24 @@ impl StoreWriter {
                     }
                 };
                 loop {
-                    if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-                        prune(&mut store);
+                    if store.is_none() && Instant::now() >= next_open {
+                        match open() {
+                            Ok(s) => {
+                                store = Some(s);
+                                open_wait = REOPEN_INITIAL;
+                            }
+                            Err(e) => {
+                                *st.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(e.to_string());
+                                next_open = Instant::now() + open_wait;
+                                open_wait = (open_wait * 2).min(REOPEN_MAX);
+                            }
+                        }
+                    }
+                    if let Some(s) = store.as_mut()
+                        && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY)
+                    {
+                        prune(s);
                         last_prune = Some(Instant::now());
                     }
                     let take = |b: Vec<Vec<Observation>>, batches: &mut Vec<_>, rows: &mut usize| {
@@ -217,14 +266,21 @@ impl StoreWriter {
                             Err(_) => break,
                         }
                     }
-                    match store.append_batches(&batches) {
+                    let result = match store.as_mut() {
+                        Some(s) => s.append_batches(&batches).map_err(|e| e.to_string()),
+                        None => Err("history not open".to_string()),
+                    };
+                    match result {
                         Ok(n) => {
                             st.stored.fetch_add(n as u64, Ordering::Release);
                         }
                         Err(e) => {
                             st.failed.fetch_add(rows as u64, Ordering::Relaxed);
-                            *st.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                            *st.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                         }
+                    }
+                    if store.as_ref().is_some_and(|s| s.is_broken()) {
+                        store = None;
                     }
                     batches.clear();
                     rows = 0;
@@ -286,10 +342,10 @@ impl StoreWriter {
         true
     }
 
-    /// Writes what is queued, stops the thread and gives the store back.
-    pub fn close(mut self) -> Option<Store> {
+    /// Writes what is queued, stops the thread and gives the history back.
+    pub fn close(mut self) -> Option<Box<dyn History>> {
         self.tx = None;
-        self.thread.take().and_then(|t| t.join().ok())
+        self.thread.take().and_then(|t| t.join().ok()).flatten()
     }
 }
 
@@ -349,6 +405,8 @@ pub struct LiveState {
     pending_single: Vec<Observation>,
     /// The last clock each source reported ([`FeedEvent::Clock`]).
     clocks: BTreeMap<SourceId, Timestamp>,
+    /// Acknowledgements of drained messages, for the caller to send once durable.
+    acks: Vec<Ack>,
 }
 
 impl LiveState {
@@ -362,7 +420,14 @@ impl LiveState {
             pending: Vec::new(),
             pending_single: Vec::new(),
             clocks: BTreeMap::new(),
+            acks: Vec::new(),
         }
+    }
+
+    /// The acknowledgements of the messages drained so far (send them once what the drain
+    /// accepted of them is durable).
+    pub fn take_acks(&mut self) -> Vec<Ack> {
+        std::mem::take(&mut self.acks)
     }
 
     /// The clock a source last reported (simulated or replayed time), if it reports one.
@@ -429,7 +494,18 @@ impl LiveState {
                 break;
             };
             report.messages += 1;
+            // An acknowledged batch is drained as a batch; its caller acknowledges it
+            // once what was accepted of it is durable.
+            let msg = match msg {
+                FeedMessage::Acked { batch, ack } => {
+                    self.acks.push(ack);
+                    FeedMessage::Batch(batch)
+                }
+                m => m,
+            };
             match msg {
+                // Made a batch above.
+                FeedMessage::Acked { .. } => {}
                 FeedMessage::Observation(o) => {
                     since_clock += 1;
                     if self.ingest(&o, now, &mut report, &mut on_accept, &mut run) && self.writer.is_some() {
@@ -580,6 +656,7 @@ mod tests {
     use crate::twin::city::RoadId;
     use crate::twin::feeds::health::ErrorKind;
     use crate::twin::feeds::source::feed_channel;
+    use crate::twin::feeds::store::Store;
 
     fn o(source: &SourceId, road: u32, v: f64, t: i64) -> Observation {
         Observation::new(

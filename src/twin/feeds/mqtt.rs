@@ -2,7 +2,15 @@
 //! payloads through the feed's mapping (plain JSON or OGC SensorThings), reads credentials
 //! from environment variables named in the scene, connects with TLS (rustls with the ring
 //! provider) when asked, and reconnects with exponential backoff after the broker goes away.
+//!
+//! In *durable* mode ([`MqttSource::durable`], the headless ingest) the session is
+//! persistent (clean session off, a stable client id) and acknowledgements are manual: the
+//! PUBACK of a QoS 1 message goes out only when the receiver calls its [`Ack`], after the
+//! observations it carried are durable. A message the receiver cannot take yet is held (not
+//! acknowledged), so the broker stops sending once its in-flight window is full
+//! (backpressure) and redelivers what was never acknowledged after a reconnect.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +22,7 @@ use rustls::pki_types::pem::PemObject;
 use crate::twin::feeds::health::ErrorKind;
 use crate::twin::feeds::mapping::{PayloadDecoder, subscription_filter};
 use crate::twin::feeds::observation::{SourceId, Timestamp};
-use crate::twin::feeds::source::{FeedEvent, FeedSender, FeedSource, StopFlag};
+use crate::twin::feeds::source::{Ack, FeedEvent, FeedSender, FeedSource, StopFlag};
 use crate::twin::feeds::spec::MqttSpec;
 
 /// First wait before reconnecting.
@@ -107,6 +115,8 @@ pub struct MqttSource {
     base: PathBuf,
     decoder: PayloadDecoder,
     backoff: Backoff,
+    /// Manual acknowledgements on a persistent session.
+    durable: bool,
 }
 
 impl MqttSource {
@@ -118,7 +128,16 @@ impl MqttSource {
             spec,
             base: base.to_path_buf(),
             backoff: Backoff::new(BACKOFF_INITIAL, BACKOFF_MAX),
+            durable: false,
         }
+    }
+
+    /// Durable mode: a persistent session and manual acknowledgements (see the module
+    /// documentation). The scene's `client_id` should be set, so that a restarted ingest
+    /// resumes the same session; without it the id is made from the source name only.
+    pub fn durable(mut self) -> MqttSource {
+        self.durable = true;
+        self
     }
 
     /// Sets the backoff (tests use short waits).
@@ -128,14 +147,17 @@ impl MqttSource {
     }
 
     fn options(&self, tx: &FeedSender) -> Option<MqttOptions> {
-        let id = self
-            .spec
-            .client_id
-            .clone()
-            .unwrap_or_else(|| format!("citytwin-{}-{}", self.source, std::process::id()));
+        let id = self.spec.client_id.clone().unwrap_or_else(|| {
+            if self.durable {
+                format!("citytwin-ingest-{}", self.source)
+            } else {
+                format!("citytwin-{}-{}", self.source, std::process::id())
+            }
+        });
         let mut o = MqttOptions::new(id, self.spec.host.clone(), self.spec.port);
         o.set_keep_alive(Duration::from_secs(self.spec.keep_alive_s.max(1)));
-        o.set_clean_session(true);
+        o.set_clean_session(!self.durable);
+        o.set_manual_acks(self.durable);
         o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
         match credentials(&self.spec) {
             Ok(Some((u, p))) => {
@@ -179,7 +201,15 @@ impl FeedSource for MqttSource {
         };
         let filters: Vec<String> = self.spec.topics.iter().map(|t| subscription_filter(t)).collect();
         let (client, mut conn) = Client::new(options, REQUEST_CAP);
+        // Durable mode: messages the receiver could not take yet, oldest first.
+        let mut held: VecDeque<(Vec<crate::twin::feeds::Observation>, Ack)> = VecDeque::new();
         while !stop.is_set() {
+            while let Some((batch, ack)) = held.pop_front() {
+                if let Err(back) = tx.acked(batch, ack) {
+                    held.push_front(back);
+                    break;
+                }
+            }
             match conn.recv_timeout(POLL) {
                 Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     for f in &filters {
@@ -200,7 +230,21 @@ impl FeedSource for MqttSource {
                             tx.error(e.kind, format!("{}: {}", p.topic, e.message), &sample);
                         }
                     }
-                    tx.batch(decoded.observations);
+                    if self.durable {
+                        let (c, publish) = (client.clone(), p.clone());
+                        let ack = Ack::new(move || {
+                            let _ = c.ack(&publish);
+                        });
+                        if held.is_empty() {
+                            if let Err(back) = tx.acked(decoded.observations, ack) {
+                                held.push_back(back);
+                            }
+                        } else {
+                            held.push_back((decoded.observations, ack));
+                        }
+                    } else {
+                        tx.batch(decoded.observations);
+                    }
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {

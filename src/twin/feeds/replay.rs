@@ -469,7 +469,7 @@ mod tests {
         rx.receiver()
             .try_iter()
             .flat_map(|m| match m {
-                FeedMessage::Batch(b) => b,
+                FeedMessage::Batch(b) | FeedMessage::Acked { batch: b, .. } => b,
                 FeedMessage::Observation(o) => vec![o],
                 FeedMessage::Event { .. } => vec![],
             })

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::twin::city::CityModel;
 use crate::twin::feeds::health::ErrorKind;
+use crate::twin::feeds::history::History;
 use crate::twin::feeds::live::{LiveState, StoreWriter, WriterConfig};
 use crate::twin::feeds::mqtt::MqttSource;
 use crate::twin::feeds::observation::{SourceId, Timestamp};
@@ -16,7 +17,7 @@ use crate::twin::feeds::source::{
     DEFAULT_FEED_CAPACITY, FeedEvent, FeedReceiver, FeedSource, SourceHandle, feed_channel, spawn,
 };
 use crate::twin::feeds::spec::{FeedKind, FeedSpec, HistorySpec};
-use crate::twin::feeds::store::{Durability, Store, StoreError};
+use crate::twin::feeds::store::StoreError;
 use crate::twin::feeds::validate::Validator;
 
 /// A scene's running feeds.
@@ -46,9 +47,10 @@ pub fn make_source(
     })
 }
 
-/// Opens the history store of a scene (path relative to the scene file).
-pub fn open_history(history: &HistorySpec, scene_path: &Path) -> Result<Store, StoreError> {
-    Store::open(&history.resolve(scene_path), Durability::Normal)
+/// Opens the history of a scene: its SQLite file (relative to the scene file) or its
+/// PostgreSQL database.
+pub fn open_history(history: &HistorySpec, scene_path: &Path) -> Result<Box<dyn History>, StoreError> {
+    crate::twin::feeds::history::open_history(history, scene_path)
 }
 
 /// Where the scene's simulated sensors stand (scene CRS), by sensor id: a simulator's
@@ -79,15 +81,17 @@ pub fn start_feeds(
     let mut history_error = None;
     let mut writer = None;
     if let Some(h) = history {
-        validator = validator.with_retention_days(h.retention_days);
+        validator = validator.with_retention_days(h.retention_days());
         let config = WriterConfig {
-            retention_ms: Some((h.retention_days * Timestamp::DAY_MS as f64) as i64),
+            retention_ms: Some((h.retention_days() * Timestamp::DAY_MS as f64) as i64),
             ..WriterConfig::default()
         };
-        match open_history(h, scene_path).map(|s| StoreWriter::spawn(s, config)) {
-            Ok(Ok(w)) => writer = Some(w),
-            Ok(Err(e)) => history_error = Some(format!("history writer thread: {e}")),
-            Err(e) => history_error = Some(e.to_string()),
+        // Opened on the writer's thread: a database that is slow or down never holds up
+        // the caller (the app's frame); its errors show in the writer's counters.
+        let (spec, path) = (h.clone(), scene_path.to_path_buf());
+        match StoreWriter::spawn_opening(move || open_history(&spec, &path), config) {
+            Ok(w) => writer = Some(w),
+            Err(e) => history_error = Some(format!("history writer thread: {e}")),
         }
     }
     let mut live = LiveState::new(validator, writer);
@@ -150,10 +154,7 @@ mod tests {
                 classification: None,
             },
         ];
-        let history = HistorySpec {
-            path: "cache/history.sqlite".into(),
-            retention_days: 2.0,
-        };
+        let history = HistorySpec::sqlite("cache/history.sqlite", 2.0);
         let city = small_city();
         let mut running = start_feeds(&feeds, Some(&history), &city, &scene);
         assert!(running.history_error.is_none(), "{:?}", running.history_error);

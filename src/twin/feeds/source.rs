@@ -51,9 +51,47 @@ pub enum FeedEvent {
     Clock(Timestamp),
 }
 
+/// A promise to acknowledge a message to its sender (an MQTT PUBACK) once what it carried
+/// is durable; the receiver calls [`Ack::send`] after that, never before.
+#[derive(Clone)]
+pub struct Ack(Arc<dyn Fn() + Send + Sync>);
+
+impl Ack {
+    /// An acknowledgement that runs `f` when sent.
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Ack {
+        Ack(Arc::new(f))
+    }
+
+    /// Acknowledges the message.
+    pub fn send(&self) {
+        (self.0)();
+    }
+}
+
+impl std::fmt::Debug for Ack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ack")
+    }
+}
+
+impl PartialEq for Ack {
+    fn eq(&self, other: &Ack) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// One message on the feed channel.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedMessage {
+    /// Observations whose sender waits for an acknowledgement once they are durable (a
+    /// headless ingest's MQTT messages); a drain that accepts them keeps the [`Ack`] for its
+    /// caller ([`crate::twin::feeds::live::LiveState::take_acks`]).
+    Acked {
+        /// The observations (possibly none: a message that held only bad input).
+        batch: Vec<Observation>,
+        /// Sent once they are durable.
+        ack: Ack,
+    },
     /// A single observation.
     Observation(Observation),
     /// Several observations sent at once (cheaper per observation).
@@ -159,6 +197,17 @@ impl FeedSender {
         }
         let n = batch.len() as u64;
         self.try_send(FeedMessage::Batch(batch), n)
+    }
+
+    /// Sends observations that wait for an acknowledgement; on a full channel the message
+    /// comes back (nothing is counted as lost: the sender keeps it and tries again).
+    pub fn acked(&self, batch: Vec<Observation>, ack: Ack) -> Result<(), (Vec<Observation>, Ack)> {
+        match self.tx.try_send(FeedMessage::Acked { batch, ack }) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(FeedMessage::Acked { batch, ack }))
+            | Err(TrySendError::Disconnected(FeedMessage::Acked { batch, ack })) => Err((batch, ack)),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Sends a health event; false (and counted) when the channel is full.

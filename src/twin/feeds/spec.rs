@@ -1,6 +1,6 @@
 //! The scene's live-feed settings (RON, unknown fields refused): each feed's name, kind
-//! (simulator, replay or MQTT), stale timeout and classification, and the history store's
-//! file and retention.
+//! (simulator, replay or MQTT), stale timeout and classification, and the history: a SQLite
+//! file or a PostgreSQL database, and its retention.
 
 use std::path::{Path, PathBuf};
 
@@ -179,10 +179,10 @@ pub struct MqttSpec {
     pub payload: PayloadSpec,
 }
 
-/// Where the history goes and how long it is kept.
+/// A history in a SQLite file (the default: one seat, no server).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HistorySpec {
+pub struct SqliteHistorySpec {
     /// SQLite file, relative to the scene file.
     pub path: PathBuf,
     /// Days of history kept.
@@ -190,11 +190,113 @@ pub struct HistorySpec {
     pub retention_days: f64,
 }
 
-impl HistorySpec {
+impl SqliteHistorySpec {
     /// The store file for a scene file at `scene_path`.
     pub fn resolve(&self, scene_path: &Path) -> PathBuf {
         let base = scene_path.parent().unwrap_or(Path::new("."));
         base.join(&self.path)
+    }
+}
+
+fn default_pg_schema() -> String {
+    "citytwin".to_string()
+}
+
+fn default_partition_days() -> f64 {
+    1.0
+}
+
+/// A history in a PostgreSQL database shared by every seat of a control room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresHistorySpec {
+    /// Connection URL (`postgres://user@host:5432/db`); keep passwords out of it and name
+    /// the variable holding one in `password_env`.
+    pub url: String,
+    /// Environment variable holding the password, if any.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Schema the history's tables live in (made when missing).
+    #[serde(default = "default_pg_schema")]
+    pub schema: String,
+    /// Days of history kept (older partitions are dropped).
+    #[serde(default = "default_retention")]
+    pub retention_days: f64,
+    /// Days of observation time per partition of the chunk table.
+    #[serde(default = "default_partition_days")]
+    pub partition_days: f64,
+}
+
+/// The history engine named by a tag: `sqlite((path: ...))` or `postgres((url: ...))`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryEngine {
+    /// A SQLite file.
+    Sqlite(SqliteHistorySpec),
+    /// A PostgreSQL database.
+    Postgres(PostgresHistorySpec),
+}
+
+/// Where the history goes and how long it is kept: `(path: "h.sqlite", retention_days: 3.0)`
+/// as scenes have always written it, or a tagged engine, `sqlite((...))` or
+/// `postgres((url: "postgres://...", retention_days: 3.0))`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum HistorySpec {
+    /// A SQLite file, written without a tag.
+    File(SqliteHistorySpec),
+    /// A tagged engine.
+    Engine(HistoryEngine),
+}
+
+/// The forms a history may take, as read before [`HistorySpec`]'s message is added.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawHistory {
+    File(SqliteHistorySpec),
+    Engine(HistoryEngine),
+}
+
+impl<'de> Deserialize<'de> for HistorySpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match RawHistory::deserialize(d) {
+            Ok(RawHistory::File(f)) => Ok(HistorySpec::File(f)),
+            Ok(RawHistory::Engine(e)) => Ok(HistorySpec::Engine(e)),
+            Err(e) => Err(serde::de::Error::custom(format!(
+                "history: {e}: write (path: \"h.sqlite\", retention_days: 30.0), \
+                 sqlite((path: ...)) or postgres((url: \"postgres://user@host/db\", \
+                 password_env: Some(\"VAR\"), schema: \"citytwin\", retention_days: 30.0, \
+                 partition_days: 1.0))"
+            ))),
+        }
+    }
+}
+
+impl HistorySpec {
+    /// A SQLite history in `path` (relative to the scene file).
+    pub fn sqlite(path: impl Into<PathBuf>, retention_days: f64) -> HistorySpec {
+        HistorySpec::File(SqliteHistorySpec {
+            path: path.into(),
+            retention_days,
+        })
+    }
+
+    /// Days of history kept.
+    pub fn retention_days(&self) -> f64 {
+        match self {
+            HistorySpec::File(f) | HistorySpec::Engine(HistoryEngine::Sqlite(f)) => f.retention_days,
+            HistorySpec::Engine(HistoryEngine::Postgres(p)) => p.retention_days,
+        }
+    }
+
+    /// The SQLite file for a scene file at `scene_path`; `None` for a database server.
+    pub fn sqlite_file(&self, scene_path: &Path) -> Option<PathBuf> {
+        match self {
+            HistorySpec::File(f) | HistorySpec::Engine(HistoryEngine::Sqlite(f)) => {
+                Some(f.resolve(scene_path))
+            }
+            HistorySpec::Engine(HistoryEngine::Postgres(_)) => None,
+        }
     }
 }
 
@@ -242,12 +344,29 @@ pub fn validate_feeds(feeds: &[FeedSpec], history: Option<&HistorySpec>) -> Resu
         }
     }
     if let Some(h) = history
-        && !(h.retention_days > 0.0 && h.retention_days.is_finite())
+        && !(h.retention_days() > 0.0 && h.retention_days().is_finite())
     {
         return Err((
-            format!("history retention_days must be positive, is {}", h.retention_days),
+            format!(
+                "history retention_days must be positive, is {}",
+                h.retention_days()
+            ),
             "retention_days".into(),
         ));
+    }
+    if let Some(HistorySpec::Engine(HistoryEngine::Postgres(p))) = history {
+        if !(p.partition_days > 0.0 && p.partition_days.is_finite()) {
+            return Err((
+                format!("history partition_days must be positive, is {}", p.partition_days),
+                "partition_days".into(),
+            ));
+        }
+        if p.schema.is_empty() || !p.schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err((
+                format!("history schema '{}' must be letters, digits and _", p.schema),
+                "schema".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -301,11 +420,43 @@ mod tests {
         );
         let dup: Vec<FeedSpec> = ron::from_str(&FEEDS.replace("\"old\"", "\"sim\"")).unwrap();
         assert!(validate_feeds(&dup, None).is_err());
-        let h = HistorySpec {
-            path: "h.sqlite".into(),
-            retention_days: 0.0,
-        };
+        let h = HistorySpec::sqlite("h.sqlite", 0.0);
         assert!(validate_feeds(&[], Some(&h)).is_err());
+    }
+
+    #[test]
+    fn history_is_sqlite_untagged_or_a_tagged_engine() {
+        #[derive(Deserialize)]
+        struct S {
+            history: Option<HistorySpec>,
+        }
+        let read = |t: &str| ron::from_str::<S>(t).map(|s| s.history);
+        let plain = read(r#"(history: Some((path: "a.sqlite", retention_days: 3.0)))"#).unwrap();
+        assert_eq!(plain, Some(HistorySpec::sqlite("a.sqlite", 3.0)));
+        let tagged = read(r#"(history: Some(sqlite((path: "a.sqlite", retention_days: 3.0))))"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            tagged.sqlite_file(Path::new("s/x.ron")),
+            Some(PathBuf::from("s/a.sqlite"))
+        );
+        let pg =
+            read(r#"(history: Some(postgres((url: "postgres://u@127.0.0.1/db", retention_days: 7.0))))"#)
+                .unwrap()
+                .unwrap();
+        let HistorySpec::Engine(HistoryEngine::Postgres(p)) = &pg else {
+            panic!("{pg:?}");
+        };
+        assert_eq!((p.schema.as_str(), p.partition_days), ("citytwin", 1.0));
+        assert_eq!(pg.retention_days(), 7.0);
+        assert_eq!(pg.sqlite_file(Path::new("x.ron")), None);
+        assert!(validate_feeds(&[], Some(&pg)).is_ok());
+        let e = read(r#"(history: Some(postgres((uri: "postgres://x"))))"#).unwrap_err();
+        assert!(e.to_string().contains("postgres((url:"), "{e}");
+        let mut bad = p.clone();
+        bad.schema = "x; DROP TABLE y".into();
+        let bad = HistorySpec::Engine(HistoryEngine::Postgres(bad));
+        assert!(validate_feeds(&[], Some(&bad)).unwrap_err().0.contains("schema"));
     }
 }
 
@@ -319,7 +470,8 @@ mod default_scene_tests {
         let scene = crate::twin::scene::Scene::load(&path).unwrap();
         assert!(matches!(scene.feeds[0].kind, FeedKind::Simulator(_)));
         let h = scene.history.unwrap();
-        assert!(h.resolve(&path).ends_with(".cache/history/default.sqlite"));
+        let file = h.sqlite_file(&path).unwrap();
+        assert!(file.ends_with(".cache/history/default.sqlite"));
     }
 
     #[test]

@@ -40,7 +40,7 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// Time buckets of chunks, ms: a chunk never spans two, so a series' widest chunk span
 /// (`series.max_span`, which bounds how far back the time-slider queries look) stays under
 /// an hour whatever arrives late.
-const CHUNK_BUCKET_MS: i64 = 3_600_000;
+pub(crate) const CHUNK_BUCKET_MS: i64 = 3_600_000;
 /// Bytes first reserved for a chunk being packed (a few records).
 const CHUNK_START_BYTES: usize = 64;
 /// Rows read per step when migrating a version-1 file.
@@ -97,6 +97,15 @@ pub enum StoreError {
         path: PathBuf,
         /// The version found.
         found: i64,
+    },
+    /// PostgreSQL refused an operation or could not be reached
+    /// ([`crate::twin::feeds::pg::PgHistory`]).
+    #[error("history database {target}: {message}")]
+    Postgres {
+        /// The database (its URL without the password) and schema.
+        target: String,
+        /// What the server or the client said.
+        message: String,
     },
     /// A stored chunk or name could not be decoded.
     #[error("history store {path}: corrupt data: {what}")]
@@ -178,18 +187,18 @@ fn unzigzag(v: u64) -> i64 {
 
 /// The observations of one (series, source) in one batch, packed.
 #[derive(Debug)]
-struct ChunkBuf {
-    series: i64,
-    source: i64,
-    t_min: i64,
-    t_max: i64,
-    n: i64,
+pub(crate) struct ChunkBuf {
+    pub(crate) series: i64,
+    pub(crate) source: i64,
+    pub(crate) t_min: i64,
+    pub(crate) t_max: i64,
+    pub(crate) n: i64,
     prev: i64,
-    data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
 }
 
 impl ChunkBuf {
-    fn new(series: i64, source: i64) -> ChunkBuf {
+    pub(crate) fn new(series: i64, source: i64) -> ChunkBuf {
         ChunkBuf {
             series,
             source,
@@ -203,7 +212,7 @@ impl ChunkBuf {
 
     /// Appends one record: zigzag varint of the time's delta to the previous record, the
     /// value (f64 LE), the flags, then the optional position, unit id and detail.
-    fn push(
+    pub(crate) fn push(
         &mut self,
         time: i64,
         value: f64,
@@ -245,24 +254,24 @@ impl ChunkBuf {
 
 /// One packed observation, borrowed from its chunk.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Record<'a> {
-    time: i64,
-    value: f64,
-    quality: Option<Quality>,
-    xy: Option<(f64, f64)>,
-    unit: Option<i64>,
-    detail: &'a str,
+pub(crate) struct Record<'a> {
+    pub(crate) time: i64,
+    pub(crate) value: f64,
+    pub(crate) quality: Option<Quality>,
+    pub(crate) xy: Option<(f64, f64)>,
+    pub(crate) unit: Option<i64>,
+    pub(crate) detail: &'a str,
 }
 
 /// Reads the records of a chunk in order; `None` items mark a truncated or bad record.
-struct Records<'a> {
+pub(crate) struct Records<'a> {
     data: &'a [u8],
     at: usize,
     prev: i64,
 }
 
 impl<'a> Records<'a> {
-    fn new(data: &'a [u8]) -> Records<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Records<'a> {
         Records { data, at: 0, prev: 0 }
     }
 
@@ -601,7 +610,7 @@ fn write_batch<'a>(
 // ---------------------------------------------------------------------------------------
 // Reading
 
-fn subject_from(key: &SubjectKey, xy: Option<(f64, f64)>) -> Subject {
+pub(crate) fn subject_from(key: &SubjectKey, xy: Option<(f64, f64)>) -> Subject {
     match key {
         SubjectKey::Sensor(s) => Subject::Sensor(s.clone()),
         SubjectKey::Road(r) => Subject::Road(*r),
@@ -683,7 +692,7 @@ impl Reader<'_> {
 }
 
 /// The subject and metric of a `series` row; `None` for pairs this version does not know.
-fn series_key(subject: &str, metric: &str) -> Option<(SubjectKey, Metric)> {
+pub(crate) fn series_key(subject: &str, metric: &str) -> Option<(SubjectKey, Metric)> {
     Some((SubjectKey::parse(subject)?, Metric::from_id(metric)?))
 }
 

@@ -270,19 +270,24 @@ pub fn history_inputs(
     path: &Path,
     at: Timestamp,
 ) -> Result<(FeedInputs, Histories, Option<usize>), IndicatorError> {
-    use crate::twin::feeds::runtime::sensor_positions;
-    use crate::twin::feeds::store::{Durability, Store};
+    use crate::twin::feeds::runtime::{open_history, sensor_positions};
     use crate::twin::indicators::{FeedWindow, hourly_histories};
 
-    let file = loaded.scene.history.as_ref().map(|h| h.resolve(path));
-    let Some(file) = file.filter(|f| f.exists()) else {
+    let Some(spec) = loaded.scene.history.as_ref() else {
         return Ok((FeedInputs::none(at), Histories::new(), None));
     };
+    // A SQLite file that is not there yet is no history (rather than an empty one made);
+    // a database server is always asked.
+    let file = spec.sqlite_file(path);
+    if file.as_ref().is_some_and(|f| !f.exists()) {
+        return Ok((FeedInputs::none(at), Histories::new(), None));
+    }
+    let where_ = file.map_or_else(|| "history database".to_string(), |f| f.display().to_string());
     let history_error = |e: &dyn std::fmt::Display| IndicatorError::History {
-        path: file.display().to_string(),
+        path: where_.clone(),
         message: e.to_string(),
     };
-    let store = Store::open(&file, Durability::Normal).map_err(|e| history_error(&e))?;
+    let store = open_history(spec, path).map_err(|e| history_error(&e))?;
     let feeds_shown: std::collections::HashSet<&str> =
         loaded.scene.feeds.iter().map(|f| f.name.as_str()).collect();
     let observations: Vec<_> = store
