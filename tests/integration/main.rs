@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod default_city;
 mod gpkg;
+mod layout;
 mod panels;
 mod picking;
 mod real_data;
