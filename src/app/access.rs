@@ -70,7 +70,11 @@ impl Plugin for AccessPlugin {
             )
             .add_systems(
                 EguiPrimaryContextPass,
-                (attribution_ui, catalogue_ui)
+                (
+                    // The wall's ticker carries the attribution and its clock the role.
+                    attribution_ui.run_if(not(resource_exists::<crate::app::wall::WallMode>)),
+                    catalogue_ui,
+                )
                     .in_set(AppSystems::UiWindows)
                     .run_if(in_state(AppState::Ready).and_then(resource_exists::<SceneAccess>)),
             );

@@ -80,6 +80,7 @@ fn trend_arrow(change: Option<f64>) -> &'static str {
 }
 
 /// Draws the panel.
+#[allow(clippy::too_many_arguments)]
 fn dashboard_panel(
     mut contexts: EguiContexts,
     mut engine: ResMut<IndicatorEngine>,

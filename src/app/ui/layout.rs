@@ -514,10 +514,10 @@ fn remember_layout(mut contexts: EguiContexts, layout: Res<UiLayout>, mut prefs:
     let due = prefs.last_save.is_none_or(|t| t.elapsed() >= PREFS_SAVE_EVERY);
     if due && prefs.saved.as_ref() != Some(&prefs.prefs) {
         prefs.last_save = Some(Instant::now());
-        if let Some(dir) = prefs.dir.clone() {
-            if let Err(e) = prefs.prefs.save(&dir) {
-                warn!("layout not remembered: {e}");
-            }
+        if let Some(dir) = prefs.dir.clone()
+            && let Err(e) = prefs.prefs.save(&dir)
+        {
+            warn!("layout not remembered: {e}");
         }
         prefs.saved = Some(prefs.prefs.clone());
     }

@@ -355,23 +355,24 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
         return;
     };
     let catalogue = &engine.0.ctx.catalogue;
-    egui::Grid::new("wall_indicator_table")
-        .striped(true)
-        .num_columns(3)
-        .spacing(egui::vec2(12.0, 6.0))
-        .show(ui, |ui| {
-            for k in table.select(catalogue) {
-                let (Some(def), Some(e)) = (catalogue.indicators.get(k), eval.city.get(k)) else {
-                    continue;
-                };
-                let chosen = dash.choropleth == Some(k);
+    // Name, value and status in shares of the panel's width; names and values wrap.
+    for k in table.select(catalogue) {
+        let (Some(def), Some(e)) = (catalogue.indicators.get(k), eval.city.get(k)) else {
+            continue;
+        };
+        let chosen = dash.choropleth == Some(k);
+        let value = e
+            .value
+            .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
+        ui.separator();
+        table_row(ui, |i, ui| match i {
+            0 => {
                 let name = egui::RichText::new(&def.name);
-                ui.label(if chosen { name.strong().underline() } else { name });
-                let value = e
-                    .value
-                    .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
-                ui.horizontal(|ui| {
-                    ui.label(value);
+                ui.add(egui::Label::new(if chosen { name.strong().underline() } else { name }).wrap());
+            }
+            1 => {
+                ui.horizontal_wrapped(|ui| {
+                    ui.add(egui::Label::new(value.as_str()).wrap());
                     // The banner above spells it out; the table keeps a short mark.
                     if e.sources.is_not_live() {
                         ui.label(
@@ -383,14 +384,42 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
                         );
                     }
                 });
-                ui.label(
-                    egui::RichText::new(e.status.id())
-                        .color(status_colour(e.status))
-                        .strong(),
+            }
+            _ => {
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(e.status.id())
+                            .color(status_colour(e.status))
+                            .strong(),
+                    )
+                    .wrap(),
                 );
-                ui.end_row();
             }
         });
+    }
+}
+
+/// Shares of the panel's width of the indicator table's columns: name, value, status.
+const TABLE_SHARES: [f32; 3] = [0.5, 0.28, 0.22];
+
+/// One row of the indicator table: `cell(i, ui)` fills column `i` in a top-down `Ui` of
+/// that column's width, where text wraps.
+fn table_row(ui: &mut egui::Ui, mut cell: impl FnMut(usize, &mut egui::Ui)) {
+    let gap = ui.spacing().item_spacing.x;
+    let total = ui.available_width() - gap * (TABLE_SHARES.len() - 1) as f32;
+    ui.horizontal_top(|ui| {
+        for (i, share) in TABLE_SHARES.iter().enumerate() {
+            let w = (total * share).max(1.0);
+            ui.allocate_ui_with_layout(
+                egui::vec2(w, 0.0),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_width(w);
+                    cell(i, ui);
+                },
+            );
+        }
+    });
 }
 
 fn alerts(ui: &mut egui::Ui, v: &WallView) {
@@ -415,7 +444,14 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
     });
     let open: usize = active.iter().map(|a| a.members.len()).sum();
     ui.label(egui::RichText::new(format!("{open} open in {} lines", active.len())).color(WEAK));
-    for a in active {
+    // As many lines as the panel holds (each may wrap to two); the rest are counted.
+    let line = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
+    let total = active.len();
+    for (shown, a) in active.into_iter().enumerate() {
+        if ui.available_height() < 3.0 * line && total - shown > 1 {
+            ui.label(egui::RichText::new(format!("… and {} more lines", total - shown)).color(WEAK));
+            break;
+        }
         let kind = match a.kind {
             AlertKind::DecisionWindow => {
                 format!("act by {} UTC", a.by.map_or("?".to_string(), format_utc))
