@@ -47,6 +47,10 @@ struct Cli {
     /// setting (the language menu saves it), else English.
     #[arg(long)]
     lang: Option<citytwin::twin::i18n::Lang>,
+    /// Open a window of this size, WIDTHxHEIGHT (screenshots, tests), instead of a
+    /// maximised one (or, with --wall, one filling the monitor).
+    #[arg(long, value_parser = citytwin::app::offscreen::parse_size, conflicts_with = "monitor")]
+    window: Option<(u32, u32)>,
 }
 
 #[derive(Subcommand)]
@@ -438,14 +442,19 @@ fn run_bench_feeds(json: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn run_presenting(path: PathBuf, scene: Option<PathBuf>, role: Option<String>) -> Result<(), String> {
+fn run_presenting(
+    path: PathBuf,
+    scene: Option<PathBuf>,
+    role: Option<String>,
+    size: Option<(u32, u32)>,
+) -> Result<(), String> {
     let briefing = citytwin::twin::briefing::Briefing::load(&path).map_err(|e| e.to_string())?;
     let scene = scene.unwrap_or_else(|| briefing.scene_path(&path));
     let plugin = citytwin::app::briefing::BriefingPlugin {
         briefing: Some((briefing, path)),
         presenting: true,
     };
-    citytwin::app::run_with(scene, role, plugin).map_err(|e| e.to_string())
+    citytwin::app::run_with(scene, role, plugin, size).map_err(|e| e.to_string())
 }
 
 fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result<(), String> {
@@ -613,11 +622,12 @@ fn main() -> ExitCode {
         None => {
             let scene = cli.scene.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCENE));
             match (cli.wall, cli.briefing) {
-                (true, _) => {
-                    citytwin::app::wall::run_wall(scene, cli.monitor, cli.role).map_err(|e| e.to_string())
+                (true, _) => citytwin::app::wall::run_wall(scene, cli.monitor, cli.role, cli.window)
+                    .map_err(|e| e.to_string()),
+                (false, Some(path)) => run_presenting(path, cli.scene, cli.role, cli.window),
+                (false, None) => {
+                    citytwin::app::run_as(scene, cli.role, cli.window).map_err(|e| e.to_string())
                 }
-                (false, Some(path)) => run_presenting(path, cli.scene, cli.role),
-                (false, None) => citytwin::app::run_as(scene, cli.role).map_err(|e| e.to_string()),
             }
         }
         Some(Command::Briefing {

@@ -13,10 +13,11 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use crate::app::AppState;
 use crate::app::feeds::LiveFeeds;
 use crate::app::ui::UiCovered;
 use crate::app::ui::feed_health::age_text;
+use crate::app::ui::layout::{PartKind, UiLayout, placed};
+use crate::app::{AppState, AppSystems};
 use crate::twin::access::{CatalogueRow, Role, Withheld, attribution_line};
 use crate::twin::feeds::{SourceId, Timestamp};
 use crate::twin::gis::layer::Classification;
@@ -25,6 +26,8 @@ use crate::twin::gis::layer::Classification;
 const ATTRIBUTION_ID: &str = "attribution_line";
 /// egui id of the catalogue window, and its key in [`UiCovered`].
 const CATALOGUE_ID: &str = "data_catalogue";
+/// The catalogue window\'s name in the layout\'s window stack.
+const CATALOGUE_NAME: &str = "catalogue";
 /// The key that opens and closes the catalogue.
 pub const CATALOGUE_KEY: KeyCode = KeyCode::KeyC;
 /// Margin of the attribution line from the window's bottom-right corner, logical pixels.
@@ -67,7 +70,12 @@ impl Plugin for AccessPlugin {
             )
             .add_systems(
                 EguiPrimaryContextPass,
-                (attribution_ui, catalogue_ui)
+                (
+                    // The wall's ticker carries the attribution and its clock the role.
+                    attribution_ui.run_if(not(resource_exists::<crate::app::wall::WallMode>)),
+                    catalogue_ui,
+                )
+                    .in_set(AppSystems::UiWindows)
                     .run_if(in_state(AppState::Ready).and_then(resource_exists::<SceneAccess>)),
             );
     }
@@ -90,14 +98,16 @@ fn attribution_ui(
     mut contexts: EguiContexts,
     access: Res<SceneAccess>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let text = status_line(&access);
+    // In the bottom-right corner of the 3D view, inside the docked panels.
+    let free = layout.free;
     let response = egui::Area::new(egui::Id::new(ATTRIBUTION_ID))
-        .anchor(
-            egui::Align2::RIGHT_BOTTOM,
-            egui::vec2(-ATTRIBUTION_MARGIN, -ATTRIBUTION_MARGIN),
-        )
+        .pivot(egui::Align2::RIGHT_BOTTOM)
+        .fixed_pos(free.max - egui::vec2(ATTRIBUTION_MARGIN, ATTRIBUTION_MARGIN))
+        .constrain_to(free)
         .order(egui::Order::Foreground)
         .interactable(false)
         .show(ctx, |ui| {
@@ -105,6 +115,7 @@ fn attribution_ui(
         })
         .response;
     covered.set(ATTRIBUTION_ID, Some(response.rect));
+    layout.record("attribution", PartKind::Overlay, response.rect);
     Ok(())
 }
 
@@ -147,6 +158,7 @@ fn catalogue_ui(
     feeds: Option<Res<LiveFeeds>>,
     mut open: ResMut<CatalogueOpen>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !open.0 {
@@ -155,8 +167,9 @@ fn catalogue_ui(
     }
     let now = Timestamp::now();
     let mut still_open = true;
-    let response = egui::Window::new("Data catalogue")
-        .id(egui::Id::new(CATALOGUE_ID))
+    // Opened by a key press: it opens expanded.
+    let place = layout.window_place(CATALOGUE_NAME, true);
+    let response = placed(egui::Window::new("Data catalogue"), Some(place))
         .open(&mut still_open)
         .default_width(CATALOGUE_WIDTH)
         .show(ctx, |ui| {
@@ -189,7 +202,11 @@ fn catalogue_ui(
     if !still_open {
         open.0 = false;
     }
-    covered.set(CATALOGUE_ID, response.map(|r| r.response.rect));
+    let rect = response.map(|r| r.response.rect);
+    if let Some(r) = rect {
+        layout.record(CATALOGUE_NAME, PartKind::Window, r);
+    }
+    covered.set(CATALOGUE_ID, rect);
     Ok(())
 }
 

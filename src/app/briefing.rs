@@ -20,8 +20,9 @@ use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::scenario::{ScenarioCommand, ScenarioSession};
+use crate::app::ui::layout::{Dock, PartKind, Prefs, UiLayout, placed};
 use crate::app::ui::timeline::TwinTime;
-use crate::app::ui::{CleanScreen, chrome_shown, root_ui};
+use crate::app::ui::{CleanScreen, chrome_shown};
 use crate::app::{AppState, AppSystems};
 use crate::twin::access::{IndicatorPolicy, RecordCounts, Role};
 use crate::twin::briefing::page::{format_change, format_value, status_rgb};
@@ -36,6 +37,8 @@ use crate::twin::scene::{Bookmark, LayerSpec, Scene};
 
 /// Where a new briefing is saved unless another path is typed.
 const NEW_BRIEFING_PATH: &str = "scenes/briefings/briefing.ron";
+/// The editor window's name in the layout's window stack.
+const EDITOR_NAME: &str = "briefing";
 /// Keys that go to the next slide.
 const NEXT_KEYS: [KeyCode; 3] = [KeyCode::ArrowRight, KeyCode::PageDown, KeyCode::Space];
 /// Keys that go to the previous slide.
@@ -137,7 +140,9 @@ impl Plugin for BriefingPlugin {
         if self.presenting {
             app.insert_resource(CleanScreen).add_systems(
                 EguiPrimaryContextPass,
-                presenting_strip.run_if(in_state(AppState::Ready)),
+                presenting_strip
+                    .in_set(AppSystems::UiDockTop)
+                    .run_if(in_state(AppState::Ready)),
             );
         }
         app.add_systems(
@@ -156,7 +161,9 @@ impl Plugin for BriefingPlugin {
         )
         .add_systems(
             EguiPrimaryContextPass,
-            editor_window.run_if(in_state(AppState::Ready).and_then(chrome_shown)),
+            editor_window
+                .in_set(AppSystems::UiWindows)
+                .run_if(in_state(AppState::Ready).and_then(chrome_shown)),
         );
     }
 }
@@ -425,6 +432,7 @@ fn presenting_strip(
     engine: Option<Res<IndicatorEngine>>,
     dash: Res<Dashboard>,
     session: Option<Res<ScenarioSession>>,
+    mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let Some(active) = active else { return Ok(()) };
@@ -435,8 +443,8 @@ fn presenting_strip(
     let frame = egui::Frame::new()
         .fill(egui::Color32::from_black_alpha(170))
         .inner_margin(egui::Margin::symmetric(18, 10));
-    let mut root = root_ui(ctx, "briefing_strip_root");
-    egui::Panel::top("briefing_strip")
+    let mut root = layout.dock_ui(ctx, "briefing_strip_root");
+    let strip = egui::Panel::top("briefing_strip")
         .frame(frame)
         .show_separator_line(false)
         .show(&mut root, |ui| {
@@ -508,6 +516,7 @@ fn presenting_strip(
                 }
             });
         });
+    layout.docked("briefing strip", Dock::Top, strip.response.rect);
     Ok(())
 }
 
@@ -545,11 +554,14 @@ fn editor_window(
     cameras: Query<&CameraRig>,
     layers: Query<(&LayerEntity, &Visibility)>,
     mut slide_commands: MessageWriter<SlideCommand>,
+    mut layout: ResMut<UiLayout>,
+    prefs: Option<Res<Prefs>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let Some(loaded) = loaded else { return Ok(()) };
-    egui::Window::new("Briefing")
-        .default_open(false)
+    let open = prefs.is_some_and(|p| p.prefs.is_open(EDITOR_NAME, false));
+    let place = layout.window_place(EDITOR_NAME, open);
+    let shown = placed(egui::Window::new("Briefing"), Some(place))
         .resizable(true)
         .default_width(320.0)
         .show(ctx, |ui| {
@@ -707,6 +719,9 @@ fn editor_window(
                 ui.small(&active.message);
             }
         });
+    if let Some(r) = shown {
+        layout.record(EDITOR_NAME, PartKind::Window, r.response.rect);
+    }
     Ok(())
 }
 

@@ -28,7 +28,9 @@ pub mod picking;
 pub mod scenario;
 pub mod scenario_draw;
 pub mod scenario_view;
+pub mod screen;
 pub mod ui;
+pub mod ui_render;
 pub mod views;
 pub mod wall;
 
@@ -54,8 +56,6 @@ use crate::app::views::ViewsPlugin;
 
 /// Background colour of the 3D view (sRGB, 0–1).
 pub(crate) const CLEAR_COLOUR: [f32; 3] = [0.08, 0.09, 0.11];
-/// Initial window size in logical pixels.
-const WINDOW_SIZE: (u32, u32) = (1440, 900);
 
 /// The whole application: every citytwin plugin, for a given scene file.
 pub struct AppPlugin {
@@ -80,23 +80,49 @@ pub enum AppSystems {
     /// UI bookkeeping that runs in `Update` (the egui panels themselves run in
     /// `EguiPrimaryContextPass`).
     Ui,
+    /// `EguiPrimaryContextPass`: the frame's layout starts over the whole screen.
+    UiBegin,
+    /// `EguiPrimaryContextPass`: panels docked across the top.
+    UiDockTop,
+    /// `EguiPrimaryContextPass`: panels docked down the left and right sides.
+    UiDockSides,
+    /// `EguiPrimaryContextPass`: panels docked across the bottom (between the sides).
+    UiDockBottom,
+    /// `EguiPrimaryContextPass`: floating windows and overlays, inside what the docks left.
+    UiWindows,
+    /// `EguiPrimaryContextPass`: the 3D view takes what is left; the layout is remembered.
+    UiEnd,
 }
 
 impl AppSystems {
-    /// Sets up [`AppState`] and chains the stages in `Update`: the one place their order
-    /// is named (the app, the wall and headless tests all call it).
+    /// Sets up [`AppState`] and chains the stages in `Update`, and the UI's in
+    /// `EguiPrimaryContextPass`: the one place their order is named (the app, the wall and
+    /// headless tests all call it).
     pub fn configure(app: &mut App) -> &mut App {
-        app.init_state::<AppState>().configure_sets(
-            Update,
-            (
-                AppSystems::Ingest,
-                AppSystems::Model,
-                AppSystems::Indicators,
-                AppSystems::Visuals,
-                AppSystems::Ui,
+        app.init_state::<AppState>()
+            .configure_sets(
+                Update,
+                (
+                    AppSystems::Ingest,
+                    AppSystems::Model,
+                    AppSystems::Indicators,
+                    AppSystems::Visuals,
+                    AppSystems::Ui,
+                )
+                    .chain(),
             )
-                .chain(),
-        )
+            .configure_sets(
+                bevy_egui::EguiPrimaryContextPass,
+                (
+                    AppSystems::UiBegin,
+                    AppSystems::UiDockTop,
+                    AppSystems::UiDockSides,
+                    AppSystems::UiDockBottom,
+                    AppSystems::UiWindows,
+                    AppSystems::UiEnd,
+                )
+                    .chain(),
+            )
     }
 }
 
@@ -131,10 +157,12 @@ impl Plugin for AppPlugin {
             ))
             .add_plugins((LightingPlugin, i18n::I18nPlugin));
         // A wall shows its own panels and none of the desk's chrome.
-        if app.world().contains_resource::<wall::WallMode>() {
-            app.add_plugins(wall::WallPlugin);
-        } else {
+        let desktop = !app.world().contains_resource::<wall::WallMode>();
+        app.add_plugins(ui::layout::LayoutPlugin { desktop });
+        if desktop {
             app.add_plugins(UiPlugin);
+        } else {
+            app.add_plugins(wall::WallPlugin);
         }
         if self.live_feeds {
             app.add_plugins(FeedsPlugin);
@@ -167,33 +195,33 @@ pub fn window_title(scene_path: &Path) -> String {
     format!("citytwin — {name}")
 }
 
-/// Opens the window and runs citytwin on a scene file until the window is closed, as the
-/// scene's default role.
+/// Opens the window (maximised) and runs citytwin on a scene file until the window is
+/// closed, as the scene's default role.
 pub fn run(scene_path: PathBuf) -> anyhow::Result<()> {
-    run_with(scene_path, None, briefing::BriefingPlugin::default())
+    run_with(scene_path, None, briefing::BriefingPlugin::default(), None)
 }
 
-/// [`run`] as a role (`--role NAME`; `None`: the scene's default role).
-pub fn run_as(scene_path: PathBuf, role: Option<String>) -> anyhow::Result<()> {
-    run_with(scene_path, role, briefing::BriefingPlugin::default())
+/// [`run`] as a role (`--role NAME`; `None`: the scene's default role) and, with `size`
+/// (`--window WxH`), in a window of that size instead of a maximised one.
+pub fn run_as(scene_path: PathBuf, role: Option<String>, size: Option<(u32, u32)>) -> anyhow::Result<()> {
+    run_with(scene_path, role, briefing::BriefingPlugin::default(), size)
 }
 
-/// [`run`] as a role and with a briefing: presenting one opens the window borderless full
-/// screen.
+/// [`run`] as a role and with a briefing: presenting one fills the screen borderless; `size`
+/// (`--window WxH`) opens a window of that size instead.
 pub fn run_with(
     scene_path: PathBuf,
     role: Option<String>,
     briefing: briefing::BriefingPlugin,
+    size: Option<(u32, u32)>,
 ) -> anyhow::Result<()> {
     let [r, g, b] = CLEAR_COLOUR;
-    let mut window = Window {
-        title: window_title(&scene_path),
-        resolution: WINDOW_SIZE.into(),
-        ..default()
+    let sizing = match size {
+        Some((w, h)) => screen::WindowSizing::Fixed(w, h),
+        None if briefing.presenting => screen::WindowSizing::Fill(None),
+        None => screen::WindowSizing::Maximised,
     };
-    if briefing.presenting {
-        window.mode = bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current);
-    }
+    let window = sizing.window(window_title(&scene_path));
     let exit = App::new()
         .insert_resource(ClearColor(Color::srgb(r, g, b)))
         .insert_resource(RequestedRole(role))
@@ -201,6 +229,7 @@ pub fn run_with(
             primary_window: Some(window),
             ..default()
         }))
+        .add_plugins(screen::ScreenPlugin(sizing))
         .add_plugins(EguiPlugin::default())
         .add_plugins(AppPlugin {
             scene_path,

@@ -208,9 +208,9 @@ pub fn bench_panels(scene_path: &Path, frames: u32) -> anyhow::Result<PanelsRepo
         let mut open = true;
         let mut out = ctx.run_ui(input.clone(), |ui| {
             let c = ui.ctx().clone();
-            draw_dashboard(&c, &mut engine, &mut dash, &time, &mut selected);
-            overlays_window(&c, &mut settings, &facts);
-            feature_window(&c, city, &zone, &chart, zone_rows.as_deref(), &mut open);
+            draw_dashboard(&c, &mut engine, &mut dash, &time, &mut selected, None);
+            overlays_window(&c, &mut settings, &facts, None);
+            feature_window(&c, city, &zone, &chart, zone_rows.as_deref(), &mut open, None);
         });
         let primitives = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
         std::hint::black_box(primitives);

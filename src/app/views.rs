@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crate::app::camera::{CameraRig, CityBounds, Flying, apply_rig, camera_input, fov_aspect};
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
+use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
 use crate::app::wall::WallMode;
 use crate::app::{AppState, AppSystems};
 use crate::twin::flight::Flight;
@@ -25,8 +26,8 @@ const BOOKMARK_KEYS: [(KeyCode, KeyCode); 9] = [
     (KeyCode::Digit8, KeyCode::Numpad8),
     (KeyCode::Digit9, KeyCode::Numpad9),
 ];
-/// Gap between the "Views" window and the window corner, logical pixels.
-const WINDOW_MARGIN: f32 = 10.0;
+/// The "Views" window's name in the layout's window stack.
+const WINDOW_NAME: &str = "views";
 
 /// Flies the camera to bookmarks, the whole city or north up, from keys and the UI.
 pub struct ViewsPlugin;
@@ -48,6 +49,7 @@ impl Plugin for ViewsPlugin {
             .add_systems(
                 EguiPrimaryContextPass,
                 views_ui
+                    .in_set(AppSystems::UiWindows)
                     .run_if(in_state(AppState::Ready).and_then(not(resource_exists::<WallMode>)))
                     .run_if(crate::app::ui::chrome_shown),
             );
@@ -151,15 +153,14 @@ fn views_ui(
     mut contexts: EguiContexts,
     views: Res<SceneViews>,
     mut commands: MessageWriter<ViewCommand>,
+    mut layout: ResMut<UiLayout>,
+    prefs: Option<Res<Prefs>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    egui::Window::new("Views")
-        .anchor(
-            egui::Align2::RIGHT_BOTTOM,
-            egui::vec2(-WINDOW_MARGIN, -WINDOW_MARGIN),
-        )
+    let open = prefs.is_some_and(|p| p.prefs.is_open(WINDOW_NAME, false));
+    let place = layout.window_place(WINDOW_NAME, open);
+    let shown = placed(egui::Window::new("Views"), Some(place))
         .resizable(false)
-        .default_open(false)
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 if ui.button("Frame all").on_hover_text("Home").clicked() {
@@ -188,6 +189,9 @@ fn views_ui(
                 }
             }
         });
+    if let Some(r) = shown {
+        layout.record(WINDOW_NAME, PartKind::Window, r.response.rect);
+    }
     Ok(())
 }
 

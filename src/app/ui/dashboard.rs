@@ -7,9 +7,11 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppState;
+use crate::app::AppSystems;
 use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
 use crate::app::i18n::{lang_of, language_menu};
 use crate::app::ui::feed_health::source_badge;
+use crate::app::ui::layout::{Dock, Prefs, UiLayout};
 use crate::app::ui::timeline::TwinTime;
 use crate::app::ui::{UiCovered, root_ui};
 use crate::twin::feeds::provenance::SourceKinds;
@@ -20,13 +22,23 @@ use crate::twin::timeline::format_utc;
 /// egui id of the panel, and its key in [`UiCovered`].
 const PANEL_ID: &str = "dashboard_panel";
 /// Starting width of the panel, logical pixels.
-const PANEL_WIDTH: f32 = 380.0;
+const PANEL_WIDTH: f32 = 400.0;
+/// The panel's name in the layout (and in the remembered layout).
+const PANEL_NAME: &str = "dashboard";
+/// Default width as a share of the screen's width (at most [`PANEL_WIDTH`]).
+const PANEL_SHARE: f32 = 0.28;
+/// Narrowest the panel gets, points: the indicator table's columns still fit.
+const PANEL_MIN_WIDTH: f32 = 300.0;
+/// Widest the user may drag it, as a share of the screen's width.
+const PANEL_MAX_SHARE: f32 = 0.45;
 /// Size of a sparkline, logical pixels.
 const SPARK_SIZE: egui::Vec2 = egui::vec2(90.0, 22.0);
 /// Open alerts listed at most (the most urgent first).
 const ALERTS_SHOWN: usize = 12;
 /// Radius of the radar chart, logical pixels.
 const RADAR_RADIUS: f32 = 70.0;
+/// Text size of a dimension card's score, points.
+const SCORE_SIZE: f32 = 18.0;
 
 /// The indicators panel.
 pub struct DashboardPanelPlugin;
@@ -36,6 +48,7 @@ impl Plugin for DashboardPanelPlugin {
         app.init_resource::<SelectedDimension>().add_systems(
             EguiPrimaryContextPass,
             dashboard_panel
+                .in_set(AppSystems::UiDockSides)
                 .run_if(super::chrome_shown)
                 .run_if(in_state(AppState::Ready).and_then(resource_exists::<IndicatorEngine>)),
         );
@@ -69,6 +82,7 @@ fn trend_arrow(change: Option<f64>) -> &'static str {
 }
 
 /// Draws the panel.
+#[allow(clippy::too_many_arguments)]
 fn dashboard_panel(
     mut contexts: EguiContexts,
     mut engine: ResMut<IndicatorEngine>,
@@ -76,9 +90,18 @@ fn dashboard_panel(
     time: Res<TwinTime>,
     mut selected: ResMut<SelectedDimension>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
+    prefs: Option<Res<Prefs>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    let rect = draw_dashboard(ctx, &mut engine, &mut dash, &time, &mut selected);
+    let rect = draw_dashboard(
+        ctx,
+        &mut engine,
+        &mut dash,
+        &time,
+        &mut selected,
+        Some((&mut layout, prefs.as_deref())),
+    );
     covered.set(PANEL_ID, Some(rect));
     Ok(())
 }
@@ -90,10 +113,20 @@ pub(crate) fn draw_dashboard(
     dash: &mut Dashboard,
     time: &TwinTime,
     selected: &mut SelectedDimension,
+    dock: Option<(&mut UiLayout, Option<&Prefs>)>,
 ) -> egui::Rect {
-    let mut root = root_ui(ctx, "dashboard_root");
-    egui::Panel::right(PANEL_ID)
-        .default_size(PANEL_WIDTH)
+    let (mut root, width, max) = match &dock {
+        Some((layout, prefs)) => {
+            let width = layout.side_width(PANEL_SHARE, PANEL_MIN_WIDTH, PANEL_WIDTH);
+            let width = prefs.map_or(width, |p| p.prefs.width(PANEL_NAME, width));
+            let max = (layout.screen.width() * PANEL_MAX_SHARE).max(PANEL_MIN_WIDTH);
+            (layout.dock_ui(ctx, "dashboard_root"), width, max)
+        }
+        None => (root_ui(ctx, "dashboard_root"), PANEL_WIDTH, f32::INFINITY),
+    };
+    let rect = egui::Panel::right(PANEL_ID)
+        .default_size(width)
+        .size_range(PANEL_MIN_WIDTH..=max)
         .resizable(true)
         .show(&mut root, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -101,7 +134,11 @@ pub(crate) fn draw_dashboard(
             });
         })
         .response
-        .rect
+        .rect;
+    if let Some((layout, _)) = dock {
+        layout.docked(PANEL_NAME, Dock::Right, rect);
+    }
+    rect
 }
 
 /// Everything inside the panel.
@@ -145,27 +182,26 @@ fn panel_body(
 
     // Six cards, two per row, and the radar.
     let catalogue = &engine.0.ctx.catalogue;
-    egui::Grid::new("dimension_cards").num_columns(2).show(ui, |ui| {
+    // Two columns of cards, each half the panel's width whatever that is.
+    ui.columns(2, |cols| {
         for (d, dim) in Dimension::ALL.into_iter().enumerate() {
+            let ui = &mut cols[d % 2];
             let worst = eval.worst_of_dimension(catalogue, dim);
             let series: Vec<f64> = dash.history.iter().filter_map(|s| s.dimensions[d]).collect();
             let card = egui::Frame::group(ui.style())
                 .stroke(egui::Stroke::new(2.0, status_colour(worst)))
                 .show(ui, |ui| {
-                    ui.set_min_width(150.0);
-                    ui.horizontal(|ui| {
+                    ui.set_width(ui.available_width());
+                    ui.horizontal_wrapped(|ui| {
                         ui.strong(i18n::dimension_name(lang, dim));
                         let score = eval.dimensions[d].map_or("–".to_string(), |v| format!("{v:.0}"));
-                        ui.label(egui::RichText::new(score).size(18.0).strong());
+                        ui.label(egui::RichText::new(score).size(SCORE_SIZE).strong());
                         ui.label(trend_arrow(dash.trend(Some(d))));
                     });
                     sparkline(ui, &series, status_colour(worst));
                 });
             if card.response.interact(egui::Sense::click()).clicked() {
                 selected.0 = d;
-            }
-            if d % 2 == 1 {
-                ui.end_row();
             }
         }
     });
@@ -179,44 +215,60 @@ fn panel_body(
         }
     });
     let dim = Dimension::ALL[selected.0.min(Dimension::ALL.len() - 1)];
-    egui::Grid::new("indicator_table")
-        .striped(true)
-        .num_columns(5)
-        .show(ui, |ui| {
-            ui.strong("indicator");
-            ui.strong("value");
-            ui.strong("target");
-            ui.strong("status");
-            ui.strong("ISO");
-            ui.end_row();
-            for (k, (def, e)) in catalogue.indicators.iter().zip(&eval.city).enumerate() {
-                if def.dimension != dim {
-                    continue;
-                }
-                let chosen = dash.choropleth == Some(k);
+    // Columns of fixed shares of the panel's width: the name and the value wrap inside
+    // theirs (at spaces), nothing runs past the panel's edge. The ISO reference is in the
+    // name's tooltip.
+    table_row(ui, |i, ui| {
+        ui.strong(["indicator", "value", "target", "status"][i]);
+    });
+    for (k, (def, e)) in catalogue.indicators.iter().zip(&eval.city).enumerate() {
+        if def.dimension != dim {
+            continue;
+        }
+        ui.separator();
+        let chosen = dash.choropleth == Some(k);
+        let value = e.value.map_or("–".to_string(), |v| {
+            format!("{} {}", fmt_value(v), i18n::unit(lang, &def.unit))
+        });
+        let value = if def.is_estimate() {
+            format!("{value} (est.)")
+        } else {
+            value
+        };
+        table_row(ui, |i, ui| match i {
+            0 => {
+                let text = egui::RichText::new(i18n::indicator_name(lang, &def.id, &def.name));
+                let text = if chosen { text.strong().underline() } else { text };
                 let name = ui
-                    .selectable_label(chosen, i18n::indicator_name(lang, &def.id, &def.name))
-                    .on_hover_text(format!("{}\nclick: colour the zones by it", def.method));
+                    .add(egui::Label::new(text).wrap().sense(egui::Sense::click()))
+                    .on_hover_text(format!(
+                        "{}\n{}\nclick: colour the zones by it",
+                        def.method,
+                        def.iso.as_deref().unwrap_or("no ISO 37120 reference")
+                    ));
                 if name.clicked() {
                     dash.choropleth = if chosen { None } else { Some(k) };
                 }
-                let value = e.value.map_or("–".to_string(), |v| {
-                    format!("{} {}", fmt_value(v), i18n::unit(lang, &def.unit))
-                });
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(if def.is_estimate() {
-                        format!("{value} (est.)")
-                    } else {
-                        value
-                    });
-                    source_badge(ui, e.sources, 10.0);
-                });
-                ui.label(fmt_value(def.target));
-                ui.colored_label(status_colour(e.status), i18n::status_name(lang, e.status));
-                ui.small(def.iso.as_deref().unwrap_or("–"));
-                ui.end_row();
+            }
+            1 => {
+                ui.add(egui::Label::new(value.as_str()).wrap());
+                source_badge(ui, e.sources, 10.0);
+            }
+            2 => {
+                ui.add(egui::Label::new(fmt_value(def.target)).wrap());
+            }
+            _ => {
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(i18n::status_name(lang, e.status))
+                            .small()
+                            .color(status_colour(e.status)),
+                    )
+                    .wrap(),
+                );
             }
         });
+    }
     if let Some(k) = dash.choropleth
         && let Some(def) = catalogue.indicators.get(k)
     {
@@ -285,6 +337,29 @@ fn panel_body(
     if hidden > 0 {
         ui.weak(format!("… and {hidden} more open alerts"));
     }
+}
+
+/// Shares of the panel's width of the indicator table's columns: name, value, target, status.
+const TABLE_SHARES: [f32; 4] = [0.38, 0.27, 0.13, 0.22];
+
+/// One row of the indicator table: `cell(i, ui)` fills column `i` in a top-down `Ui` of
+/// that column's width, where text wraps.
+fn table_row(ui: &mut egui::Ui, mut cell: impl FnMut(usize, &mut egui::Ui)) {
+    let gap = ui.spacing().item_spacing.x;
+    let total = ui.available_width() - gap * (TABLE_SHARES.len() - 1) as f32;
+    ui.horizontal_top(|ui| {
+        for (i, share) in TABLE_SHARES.iter().enumerate() {
+            let w = (total * share).max(1.0);
+            ui.allocate_ui_with_layout(
+                egui::vec2(w, 0.0),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_width(w);
+                    cell(i, ui);
+                },
+            );
+        }
+    });
 }
 
 /// A value with sensible precision.

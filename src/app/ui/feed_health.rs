@@ -6,15 +6,18 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use crate::app::AppState;
 use crate::app::feeds::LiveFeeds;
 use crate::app::ui::UiCovered;
+use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
+use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::{FeedHealth, LinkState};
 use crate::twin::feeds::provenance::{SourceKind, SourceKinds};
 
-/// egui id of the panel, and its key in [`UiCovered`].
+/// The panel's key in [`UiCovered`].
 const PANEL_ID: &str = "feed_health_panel";
+/// The panel's name in the layout's window stack.
+const PANEL_NAME: &str = "feeds";
 /// egui id of the banner, and its key in [`UiCovered`].
 const BANNER_ID: &str = "feed_health_banner";
 /// Text size of the stale banner, points.
@@ -30,6 +33,7 @@ impl Plugin for FeedHealthPlugin {
         app.add_systems(
             EguiPrimaryContextPass,
             health_panel
+                .in_set(AppSystems::UiWindows)
                 .run_if(super::chrome_shown)
                 .run_if(in_state(AppState::Ready).and_then(resource_exists::<LiveFeeds>)),
         );
@@ -104,7 +108,13 @@ pub fn age_text(ms: i64) -> String {
 }
 
 /// Draws the banner (when a feed is in trouble) and the panel.
-fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: ResMut<UiCovered>) -> Result {
+fn health_panel(
+    mut contexts: EguiContexts,
+    feeds: Res<LiveFeeds>,
+    mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
+    prefs: Option<Res<Prefs>>,
+) -> Result {
     let ctx = contexts.ctx_mut()?;
     let now = Timestamp::now();
     let health: Vec<&FeedHealth> = feeds.running.live.health.values().collect();
@@ -125,8 +135,12 @@ fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: 
         })
         .collect();
     let banner = (!troubled.is_empty()).then(|| {
+        // Centred at the top of the 3D view, between the docked panels.
+        let free = layout.free;
         egui::Area::new(egui::Id::new(BANNER_ID))
-            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 8.0))
+            .pivot(egui::Align2::CENTER_TOP)
+            .fixed_pos(egui::pos2(free.center().x, free.min.y + 8.0))
+            .constrain_to(free)
             .order(egui::Order::Foreground)
             .show(ctx, |ui| {
                 egui::Frame::new()
@@ -148,12 +162,14 @@ fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: 
             .rect
     });
     covered.set(BANNER_ID, banner);
+    if let Some(r) = banner {
+        layout.record("feed banner", PartKind::Overlay, r);
+    }
 
-    let response = egui::Window::new("Feeds")
-        .id(egui::Id::new(PANEL_ID))
+    let open = prefs.is_some_and(|p| p.prefs.is_open(PANEL_NAME, false));
+    let place = layout.window_place(PANEL_NAME, open);
+    let response = placed(egui::Window::new("Feeds"), Some(place))
         .default_width(PANEL_WIDTH)
-        .anchor(egui::Align2::LEFT_BOTTOM, egui::vec2(8.0, -48.0))
-        .collapsible(true)
         .show(ctx, |ui| {
             for h in &health {
                 source_row(ui, h, feeds.kinds.kind(&h.source), now);
@@ -176,7 +192,11 @@ fn health_panel(mut contexts: EguiContexts, feeds: Res<LiveFeeds>, mut covered: 
                 None => ui.small("history: off"),
             };
         });
-    covered.set(PANEL_ID, response.map(|r| r.response.rect));
+    let rect = response.map(|r| r.response.rect);
+    if let Some(r) = rect {
+        layout.record(PANEL_NAME, PartKind::Window, r);
+    }
+    covered.set(PANEL_ID, rect);
     Ok(())
 }
 

@@ -5,10 +5,11 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use crate::app::AppState;
 use crate::app::loading::LoadedCity;
 use crate::app::picking::{HoveredBuilding, SelectedBuilding};
 use crate::app::ui::UiCovered;
+use crate::app::ui::layout::{PartKind, UiLayout, placed};
+use crate::app::{AppState, AppSystems};
 use crate::twin::city::{Building, BuildingId, CityModel};
 use crate::twin::gis::layer::Classification;
 use crate::twin::heights::HeightSource;
@@ -21,8 +22,8 @@ const TOOLTIP_ID: &str = "building_hover_tooltip";
 const TOOLTIP_OFFSET: egui::Vec2 = egui::vec2(16.0, 18.0);
 /// Starting width of the inspector window, logical pixels.
 const WINDOW_WIDTH: f32 = 320.0;
-/// Gap between the inspector and the window's right and top edges, logical pixels.
-const WINDOW_MARGIN: f32 = 12.0;
+/// The window's name in the layout's window stack.
+const WINDOW_NAME: &str = "inspector";
 /// Tallest the attribute list grows before it scrolls, logical pixels.
 const ATTRIBUTES_MAX_HEIGHT: f32 = 220.0;
 
@@ -33,12 +34,15 @@ impl Plugin for InspectorPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             EguiPrimaryContextPass,
-            inspector.run_if(super::chrome_shown).run_if(
-                in_state(AppState::Ready)
-                    .and_then(resource_exists::<LoadedCity>)
-                    .and_then(resource_exists::<SelectedBuilding>)
-                    .and_then(resource_exists::<HoveredBuilding>),
-            ),
+            inspector
+                .in_set(AppSystems::UiWindows)
+                .run_if(super::chrome_shown)
+                .run_if(
+                    in_state(AppState::Ready)
+                        .and_then(resource_exists::<LoadedCity>)
+                        .and_then(resource_exists::<SelectedBuilding>)
+                        .and_then(resource_exists::<HoveredBuilding>),
+                ),
         );
     }
 }
@@ -76,6 +80,7 @@ fn inspector(
     hovered: Res<HoveredBuilding>,
     mut selected: ResMut<SelectedBuilding>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let city = &loaded.0.city;
@@ -100,15 +105,18 @@ fn inspector(
         return Ok(());
     };
     let mut open = true;
-    let right = ctx.viewport_rect().right();
-    let response = egui::Window::new("Building")
-        .id(egui::Id::new(PANEL_ID))
+    // What the user just picked opens expanded, at the top of the window stack.
+    let place = layout.window_place(WINDOW_NAME, true);
+    let response = placed(egui::Window::new("Building"), Some(place))
         .open(&mut open)
         .default_width(WINDOW_WIDTH)
-        .default_pos(egui::pos2(right - WINDOW_WIDTH - WINDOW_MARGIN, WINDOW_MARGIN))
         .resizable(true)
         .show(ctx, |ui| building_details(ui, city, id, b));
-    covered.set(PANEL_ID, response.map(|r| r.response.rect));
+    let rect = response.map(|r| r.response.rect);
+    if let Some(r) = rect {
+        layout.record(WINDOW_NAME, PartKind::Window, r);
+    }
+    covered.set(PANEL_ID, rect);
     if !open {
         selected.0 = None;
         covered.set(PANEL_ID, None);

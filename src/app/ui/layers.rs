@@ -9,10 +9,12 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppState;
+use crate::app::AppSystems;
 use crate::app::lighting::SunShadows;
 use crate::app::loading::LoadedCity;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
-use crate::app::ui::{UiCovered, root_ui};
+use crate::app::ui::UiCovered;
+use crate::app::ui::layout::{Dock, Prefs, UiLayout};
 use crate::twin::city::{CityModel, LayerInfo};
 use crate::twin::gis::layer::Classification;
 use crate::twin::scene::Scene;
@@ -21,6 +23,14 @@ use crate::twin::scene::Scene;
 const PANEL_ID: &str = "layers_panel";
 /// Starting width of the panel, logical pixels.
 const PANEL_WIDTH: f32 = 300.0;
+/// The panel's name in the layout (and in the remembered layout).
+const PANEL_NAME: &str = "layers";
+/// Default width as a share of the screen's width (at most [`PANEL_WIDTH`]).
+const PANEL_SHARE: f32 = 0.17;
+/// Narrowest the panel gets, points.
+const PANEL_MIN_WIDTH: f32 = 200.0;
+/// Widest the user may drag it, as a share of the screen's width.
+const PANEL_MAX_SHARE: f32 = 0.35;
 /// Colour of skipped-feature counts.
 const WARN_COLOUR: egui::Color32 = egui::Color32::from_rgb(230, 170, 60);
 /// Colour of layer errors.
@@ -40,6 +50,7 @@ impl Plugin for LayersPanelPlugin {
         app.add_systems(
             EguiPrimaryContextPass,
             layers_panel
+                .in_set(AppSystems::UiDockSides)
                 .run_if(super::chrome_shown)
                 .run_if(in_state(AppState::Ready).and_then(resource_exists::<LoadedCity>)),
         );
@@ -57,6 +68,8 @@ fn layers_panel(
     mut layers: Query<(&LayerEntity, &mut Visibility)>,
     mut covered: ResMut<UiCovered>,
     mut shadows: Option<ResMut<SunShadows>>,
+    mut layout: ResMut<UiLayout>,
+    prefs: Option<Res<Prefs>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let city = &loaded.0.city;
@@ -65,9 +78,12 @@ fn layers_panel(
     for (layer, v) in layers.iter_mut() {
         vis.entry(layer.index).or_default().push(v);
     }
-    let mut root = root_ui(ctx, "layers_root");
+    let mut root = layout.dock_ui(ctx, "layers_root");
+    let width = layout.side_width(PANEL_SHARE, PANEL_MIN_WIDTH, PANEL_WIDTH);
+    let width = prefs.map_or(width, |p| p.prefs.width(PANEL_NAME, width));
     let response = egui::Panel::left(PANEL_ID)
-        .default_size(PANEL_WIDTH)
+        .default_size(width)
+        .size_range(PANEL_MIN_WIDTH..=(layout.screen.width() * PANEL_MAX_SHARE).max(PANEL_MIN_WIDTH))
         .resizable(true)
         .show(&mut root, |ui| {
             ui.heading("Layers");
@@ -97,6 +113,7 @@ fn layers_panel(
         })
         .response;
     covered.set(PANEL_ID, Some(response.rect));
+    layout.docked(PANEL_NAME, Dock::Left, response.rect);
     Ok(())
 }
 

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod feed_health;
 pub mod inspector;
 pub mod layers;
+pub mod layout;
 pub mod overlays;
 pub mod scenario;
 pub mod timeline;

@@ -10,7 +10,6 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use egui_plot::{Line, Plot};
 
-use crate::app::AppState;
 use crate::app::dashboard::{Dashboard, IndicatorEngine};
 use crate::app::loading::LoadedCity;
 use crate::app::overlays::{
@@ -20,6 +19,8 @@ use crate::app::overlays::{
 };
 use crate::app::ui::UiCovered;
 use crate::app::ui::dashboard::status_colour;
+use crate::app::ui::layout::{PartKind, Prefs, UiLayout, WindowPlace, placed};
+use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
 use crate::twin::feeds::{Metric, Timestamp};
 use crate::twin::indicators::Dimension;
@@ -29,6 +30,10 @@ use crate::twin::overlay::{Ramp, SENSOR_METRICS, ZoneValue};
 const PANEL_ID: &str = "overlays_panel";
 /// egui id of the feature window, and its key in [`UiCovered`].
 const FEATURE_ID: &str = "feature_window";
+/// The overlays window's name in the layout's window stack.
+const PANEL_NAME: &str = "overlays";
+/// The feature window's name in the layout's window stack.
+const FEATURE_NAME: &str = "feature";
 /// Where the overlays panel starts (right of the layers panel), logical pixels.
 const PANEL_POS: egui::Pos2 = egui::pos2(300.0, 8.0);
 /// Width of the overlays panel, logical pixels.
@@ -47,7 +52,9 @@ impl Plugin for OverlaysPanelPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             EguiPrimaryContextPass,
-            (overlays_panel, feature_panel).run_if(in_state(AppState::Ready)),
+            (overlays_panel, feature_panel)
+                .in_set(AppSystems::UiWindows)
+                .run_if(in_state(AppState::Ready)),
         );
     }
 }
@@ -225,6 +232,8 @@ fn overlays_panel(
     request_cells: Option<Res<RequestCells>>,
     loads: Res<ZoneLoads>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
+    prefs: Option<Res<Prefs>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let indicator = dash
@@ -239,7 +248,12 @@ fn overlays_panel(
         indicator: indicator.as_deref(),
     };
     let mut next = settings.clone();
-    let (rect, by) = overlays_window(ctx, &mut next, &facts);
+    let open = prefs.is_some_and(|p| p.prefs.is_open(PANEL_NAME, false));
+    let place = layout.window_place(PANEL_NAME, open);
+    let (rect, by) = overlays_window(ctx, &mut next, &facts, Some(place));
+    if let Some(r) = rect {
+        layout.record(PANEL_NAME, PartKind::Window, r);
+    }
     if let Some(by) = by {
         next.set_zones_by(by, &mut dash);
     }
@@ -255,11 +269,13 @@ pub fn overlays_window(
     ctx: &egui::Context,
     settings: &mut OverlaySettings,
     facts: &OverlayFacts,
+    place: Option<WindowPlace>,
 ) -> (Option<egui::Rect>, Option<ZonesBy>) {
     let mut by = None;
-    let response = egui::Window::new("Map overlays")
+    let window = egui::Window::new("Map overlays")
         .id(egui::Id::new(PANEL_ID))
-        .default_pos(PANEL_POS)
+        .default_pos(PANEL_POS);
+    let response = placed(window, place)
         .default_width(PANEL_WIDTH)
         .collapsible(true)
         .resizable(false)
@@ -378,13 +394,15 @@ pub fn feature_window(
     chart: &FeatureChart,
     zone: Option<&[ZoneValue]>,
     open: &mut bool,
+    place: Option<WindowPlace>,
 ) -> Option<egui::Rect> {
     let right = ctx.viewport_rect().right();
-    egui::Window::new(feature_title(city, feature))
+    let window = egui::Window::new(feature_title(city, feature))
         .id(egui::Id::new(FEATURE_ID))
+        .default_pos(egui::pos2(right - 2.0 * FEATURE_WIDTH, 60.0));
+    placed(window, place)
         .open(open)
         .default_width(FEATURE_WIDTH)
-        .default_pos(egui::pos2(right - 2.0 * FEATURE_WIDTH, 60.0))
         .resizable(true)
         .show(ctx, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -411,6 +429,7 @@ fn feature_panel(
     chart: Res<FeatureChart>,
     values: Res<ZoneValues>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let Some(feature) = selected.0.clone() else {
@@ -419,7 +438,20 @@ fn feature_panel(
     };
     let mut open = true;
     let zone = values.0.as_ref().map(|(_, rows)| rows.as_slice());
-    let rect = feature_window(ctx, &loaded.0.city, &feature, &chart, zone, &mut open);
+    // What the user just clicked opens expanded.
+    let place = layout.window_place(FEATURE_NAME, true);
+    let rect = feature_window(
+        ctx,
+        &loaded.0.city,
+        &feature,
+        &chart,
+        zone,
+        &mut open,
+        Some(place),
+    );
+    if let Some(r) = rect {
+        layout.record(FEATURE_NAME, PartKind::Window, r);
+    }
     covered.set(FEATURE_ID, rect);
     if !open {
         selected.0 = None;

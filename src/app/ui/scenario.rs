@@ -7,7 +7,6 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use crate::app::AppState;
 use crate::app::loading::{LoadedCity, ScenePath};
 use crate::app::scenario::{
     BuildingAction, CompareScope, EditSettings, RoadAction, ScenarioCommand, ScenarioSession, ZoneAction,
@@ -17,6 +16,8 @@ use crate::app::scenario_draw::{ActiveTool, Drawing, PickedRoads};
 use crate::app::scenario_view::{BuildingSelection, CompareView};
 use crate::app::ui::UiCovered;
 use crate::app::ui::dashboard::status_colour;
+use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
+use crate::app::{AppState, AppSystems};
 use crate::twin::city::{CityModel, ZoneId};
 use crate::twin::indicators::Dimension;
 use crate::twin::scenario::compare::{DimensionDelta, IndicatorDelta, ScoreDelta};
@@ -28,7 +29,8 @@ const PANEL_ID: &str = "scenario_panel";
 /// Starting width of the panel, logical pixels.
 const PANEL_WIDTH: f32 = 460.0;
 /// Where the panel first opens, logical pixels from the window's top-left corner.
-const PANEL_POS: egui::Pos2 = egui::pos2(320.0, 12.0);
+/// The window's name in the layout's window stack.
+const PANEL_NAME: &str = "scenario";
 /// Tallest a table grows before it scrolls, logical pixels.
 const TABLE_MAX_HEIGHT: f32 = 360.0;
 /// Colour of error messages.
@@ -47,7 +49,7 @@ impl Plugin for ScenarioPanelPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<PanelState>().add_systems(
             EguiPrimaryContextPass,
-            scenario_panel.run_if(
+            scenario_panel.in_set(AppSystems::UiWindows).run_if(
                 in_state(AppState::Ready)
                     .and_then(resource_exists::<LoadedCity>)
                     .and_then(resource_exists::<ScenarioSession>),
@@ -99,6 +101,8 @@ struct PanelParams<'w> {
     scope: ResMut<'w, CompareScope>,
     state: ResMut<'w, PanelState>,
     covered: ResMut<'w, UiCovered>,
+    layout: ResMut<'w, UiLayout>,
+    prefs: Option<Res<'w, Prefs>>,
 }
 
 /// Draws the panel and sends what it asks for.
@@ -114,10 +118,13 @@ fn scenario_panel(
         p.session.meta().name,
         if p.session.dirty { " *" } else { "" }
     );
-    let response = egui::Window::new(title)
-        .id(egui::Id::new(PANEL_ID))
+    let open = p
+        .prefs
+        .as_ref()
+        .is_some_and(|x| x.prefs.is_open(PANEL_NAME, false));
+    let place = p.layout.window_place(PANEL_NAME, open);
+    let response = placed(egui::Window::new(title), Some(place))
         .default_width(PANEL_WIDTH)
-        .default_pos(PANEL_POS)
         .resizable(true)
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
@@ -152,7 +159,11 @@ fn scenario_panel(
                 }
             }
         });
-    p.covered.set(PANEL_ID, response.map(|r| r.response.rect));
+    let rect = response.map(|r| r.response.rect);
+    if let Some(r) = rect {
+        p.layout.record(PANEL_NAME, PartKind::Window, r);
+    }
+    p.covered.set(PANEL_ID, rect);
     commands.write_batch(sent);
     Ok(())
 }

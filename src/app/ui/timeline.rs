@@ -6,7 +6,8 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppSystems;
-use crate::app::ui::{UiCovered, root_ui};
+use crate::app::ui::UiCovered;
+use crate::app::ui::layout::{Dock, UiLayout};
 use crate::twin::feeds::Timestamp;
 use crate::twin::timeline::{ClockMode, PLAY_SPEEDS, TwinClock, format_utc};
 
@@ -59,7 +60,12 @@ impl Plugin for TimelinePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<TwinTime>()
             .add_systems(Update, advance_time.in_set(AppSystems::Ingest))
-            .add_systems(EguiPrimaryContextPass, timeline_bar.run_if(super::chrome_shown));
+            .add_systems(
+                EguiPrimaryContextPass,
+                timeline_bar
+                    .in_set(AppSystems::UiDockBottom)
+                    .run_if(super::chrome_shown),
+            );
     }
 }
 
@@ -77,15 +83,17 @@ fn timeline_bar(
     mut contexts: EguiContexts,
     mut twin: ResMut<TwinTime>,
     mut covered: ResMut<UiCovered>,
+    mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    let mut root = root_ui(ctx, "timeline_root");
+    let mut root = layout.dock_ui(ctx, "timeline_root");
     let response = egui::Panel::bottom(PANEL_ID)
         .show(&mut root, |ui| {
             ui.horizontal(|ui| timeline_row(ui, &mut twin));
         })
         .response;
     covered.set(PANEL_ID, Some(response.rect));
+    layout.docked("timeline", Dock::Bottom, response.rect);
     Ok(())
 }
 

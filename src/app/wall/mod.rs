@@ -19,12 +19,12 @@ use std::path::PathBuf;
 
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
 use bevy::prelude::*;
-use bevy::window::{MonitorSelection, WindowMode};
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
 use crate::app::camera::CameraRig;
 use crate::app::dashboard::{Dashboard, IndicatorEngine};
 use crate::app::loading::LoadedCity;
+use crate::app::screen::{ScreenPlugin, WindowSizing};
 use crate::app::ui::UiCovered;
 use crate::app::ui::timeline::{TwinTime, advance_time};
 use crate::app::views::{SceneViews, ViewCommand};
@@ -102,7 +102,9 @@ impl Plugin for WallPlugin {
             .add_systems(Update, (lay_out, tick_alerts).in_set(AppSystems::Ui))
             .add_systems(
                 EguiPrimaryContextPass,
-                panels::draw_wall.run_if(in_state(AppState::Ready)),
+                panels::draw_wall
+                    .in_set(AppSystems::UiWindows)
+                    .run_if(in_state(AppState::Ready)),
             );
     }
 }
@@ -227,28 +229,33 @@ fn tick_alerts(time: Res<Time>, engine: Option<Res<IndicatorEngine>>, mut ticker
 }
 
 /// Runs citytwin as a wall: borderless fullscreen on monitor `monitor` (the primary one
-/// when `None`), on a scene file, as `role` ([`DEFAULT_WALL_ROLE`] when `None`), until the
-/// window is closed.
-pub fn run_wall(scene_path: PathBuf, monitor: Option<usize>, role: Option<String>) -> anyhow::Result<()> {
+/// when `None`; sized from the monitor's mode, window manager or not), or in a window of
+/// `size` (`--window WxH`), on a scene file, as `role` ([`DEFAULT_WALL_ROLE`] when `None`),
+/// until the window is closed.
+pub fn run_wall(
+    scene_path: PathBuf,
+    monitor: Option<usize>,
+    role: Option<String>,
+    size: Option<(u32, u32)>,
+) -> anyhow::Result<()> {
     // A wall is in a shared room: it runs as `public` unless told otherwise, and the
     // loader withholds whatever the role may not see.
     let mode = WallMode {
         role: role.unwrap_or_else(|| DEFAULT_WALL_ROLE.to_string()),
     };
     let [r, g, b] = CLEAR_COLOUR;
-    let selection = monitor.map_or(MonitorSelection::Primary, MonitorSelection::Index);
-    let window = Window {
-        title: crate::app::window_title(&scene_path),
-        mode: WindowMode::BorderlessFullscreen(selection),
-        decorations: false,
-        ..default()
+    let sizing = match size {
+        Some((w, h)) => WindowSizing::Fixed(w, h),
+        None => WindowSizing::Fill(monitor),
     };
+    let window = sizing.window(crate::app::window_title(&scene_path));
     let exit = App::new()
         .insert_resource(ClearColor(Color::srgb(r, g, b)))
         .add_plugins(DefaultPlugins.set(WindowPlugin {
             primary_window: Some(window),
             ..default()
         }))
+        .add_plugins(ScreenPlugin(sizing))
         .add_plugins(EguiPlugin::default())
         .insert_resource(crate::app::access::RequestedRole(Some(mode.role.clone())))
         .insert_resource(mode)

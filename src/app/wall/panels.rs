@@ -12,30 +12,20 @@ use crate::app::feeds::LiveFeeds;
 use crate::app::loading::LoadedCity;
 use crate::app::ui::dashboard::status_colour;
 use crate::app::ui::feed_health::{NOT_LIVE_FILL, age_text, feed_kind_badge, link_colour, link_label};
+use crate::app::ui::layout::{PartKind, UiLayout};
 use crate::app::ui::timeline::TwinTime;
 use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTicker, WallTour};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::LinkState;
 use crate::twin::feeds::provenance::SourceKinds;
-use crate::twin::feeds::timefmt::civil_from_days;
 use crate::twin::indicators::{AlertKind, Dimension, higher_is_better};
 use crate::twin::timeline::format_utc;
+use crate::twin::wall::clock::{local_date_time, offset_label};
+use crate::twin::wall::legibility::{
+    BANNER_PT, BODY_PT, CLOCK_PT, HEADING_PT, MIN_FIT, SCORE_PT, SMALL_PT, TICKER_TEXT_PT,
+};
 use crate::twin::wall::{IndicatorTable, PanelKind, PxRect};
 
-/// Body text size at UI scale 1, points (the scale multiplies every size).
-const BODY_PT: f32 = 18.0;
-/// Heading text size, points.
-const HEADING_PT: f32 = 24.0;
-/// Small text size, points.
-const SMALL_PT: f32 = 14.0;
-/// The clock's digits, points.
-const CLOCK_PT: f32 = 56.0;
-/// A dimension card's score, points.
-const SCORE_PT: f32 = 30.0;
-/// The ticker's text, points.
-const TICKER_TEXT_PT: f32 = 24.0;
-/// The stale banner's text, points.
-const BANNER_PT: f32 = 30.0;
 /// Inner padding of a panel, points.
 const PAD_PT: f32 = 10.0;
 /// Panel background: dark, mostly opaque, so text stays legible over the city.
@@ -52,31 +42,6 @@ const BANNER_FILL: egui::Color32 = egui::Color32::from_rgb(150, 20, 20);
 const TEXT: egui::Color32 = egui::Color32::from_rgb(230, 232, 238);
 /// Secondary text colour.
 const WEAK: egui::Color32 = egui::Color32::from_rgb(160, 166, 180);
-/// Weekday names from Monday.
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-/// Month names.
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 /// Everything the panels read.
 #[derive(SystemParam)]
@@ -99,6 +64,8 @@ pub(crate) fn draw_wall(
     view: WallView,
     mut drawn: ResMut<WallDrawn>,
     mut styled: Local<bool>,
+    mut fits: Local<PanelFits>,
+    mut ui_layout: ResMut<UiLayout>,
 ) {
     let Ok(ctx) = contexts.ctx_mut() else { return };
     let Some(layout) = view.screen.layout.as_ref() else {
@@ -112,33 +79,47 @@ pub(crate) fn draw_wall(
         ctx.set_pixels_per_point(layout.scale);
     }
     let ppp = ctx.pixels_per_point();
+    if fits.size != layout.size || fits.fit.len() != layout.panels.len() {
+        *fits = PanelFits {
+            size: layout.size,
+            fit: vec![1.0; layout.panels.len()],
+        };
+    }
     let mut record = Vec::with_capacity(layout.panels.len() + 2);
     for (i, p) in layout.panels.iter().enumerate() {
         let rect = to_egui(p.rect, ppp);
         let id = egui::Id::new(("wall_panel", i));
-        show_panel(ctx, id, rect, |ui| match &p.kind {
+        let fit = fits.fit[i];
+        let used = show_panel(ctx, id, rect, fit, |ui| match &p.kind {
             PanelKind::Clock => clock(ui, &view),
             PanelKind::Dimensions => dimensions(ui, &view),
             PanelKind::Indicators(table) => indicators(ui, &view, table),
             PanelKind::Alerts => alerts(ui, &view),
             PanelKind::FeedHealth => feed_health(ui, &view),
         });
+        fits.fit[i] = shrunk_fit(fit, used, panel_inner(rect));
         record.push((p.kind.name(), p.rect));
+        ui_layout.record(p.kind.name(), PartKind::WallPanel, rect);
     }
-    ticker(ctx, to_egui(layout.ticker, ppp), &view);
+    let ticker_rect = to_egui(layout.ticker, ppp);
+    ticker(ctx, ticker_rect, &view);
     record.push(("ticker", layout.ticker));
+    ui_layout.record("ticker", PartKind::WallPanel, ticker_rect);
+    let gap = centre_gap(layout, ppp, ctx.content_rect());
     let px = |r: egui::Rect| PxRect {
         x: r.min.x * ppp,
         y: r.min.y * ppp,
         w: r.width() * ppp,
         h: r.height() * ppp,
     };
-    let stale = stale_banner(ctx, &view);
+    let stale = stale_banner(ctx, &view, gap);
     if let Some(r) = stale {
         record.push(("stale banner", px(r)));
+        ui_layout.record("stale banner", PartKind::Overlay, r);
     }
-    if let Some(r) = simulated_banner(ctx, &view, stale.map_or(0.0, |r| r.max.y)) {
+    if let Some(r) = simulated_banner(ctx, &view, gap, stale.map_or(0.0, |r| r.max.y)) {
         record.push(("simulated banner", px(r)));
+        ui_layout.record("simulated banner", PartKind::Overlay, r);
     }
     if drawn.0 != record {
         drawn.0 = record;
@@ -171,8 +152,74 @@ fn to_egui(r: PxRect, ppp: f32) -> egui::Rect {
     egui::Rect::from_min_size(egui::pos2(r.x, r.y), egui::vec2(r.w, r.h))
 }
 
-/// A panel: background, border, and its contents clipped to the rectangle.
-fn show_panel(ctx: &egui::Context, id: egui::Id, rect: egui::Rect, add: impl FnOnce(&mut egui::Ui)) {
+/// How much each panel's text is shrunk to fit (1: the sizes of
+/// [`crate::twin::wall::legibility`]), for the output size they were found at.
+#[derive(Debug, Default)]
+pub(crate) struct PanelFits {
+    size: (u32, u32),
+    fit: Vec<f32>,
+}
+
+/// Each step a panel's text shrinks by a little more than its overflow, so it fits in a
+/// frame or two (spacing does not shrink with the text).
+const FIT_STEP_MARGIN: f32 = 0.97;
+
+/// The next fit of a panel whose content needed `used` inside `inner`: smaller when it did
+/// not fit (never below [`MIN_FIT`]), else the same.
+fn shrunk_fit(fit: f32, used: egui::Vec2, inner: egui::Rect) -> f32 {
+    let over_w = used.x > inner.width() + 0.5;
+    let over_h = used.y > inner.height() + 0.5;
+    if !over_w && !over_h {
+        return fit;
+    }
+    let ratio = (inner.width() / used.x.max(1.0)).min(inner.height() / used.y.max(1.0));
+    (fit * ratio.min(1.0) * FIT_STEP_MARGIN).max(MIN_FIT)
+}
+
+/// The part of a panel its content goes in.
+fn panel_inner(rect: egui::Rect) -> egui::Rect {
+    rect.shrink(PAD_PT)
+}
+
+/// A text size of the legibility table scaled by the panel's fit (read back from its body
+/// text size).
+fn sized(ui: &egui::Ui, pt: f32) -> f32 {
+    let body = ui
+        .style()
+        .text_styles
+        .get(&egui::TextStyle::Body)
+        .map_or(BODY_PT, |f| f.size);
+    pt * body / BODY_PT
+}
+
+/// The free middle of the wall between the panel columns, points (where banners go).
+fn centre_gap(layout: &crate::twin::wall::WallLayout, ppp: f32, screen: egui::Rect) -> egui::Rect {
+    let mid = screen.center().x;
+    let mut left = screen.min.x;
+    let mut right = screen.max.x;
+    for p in &layout.panels {
+        let r = to_egui(p.rect, ppp);
+        if r.center().x < mid {
+            left = left.max(r.max.x);
+        } else {
+            right = right.min(r.min.x);
+        }
+    }
+    if right - left < screen.width() * 0.2 {
+        return screen;
+    }
+    egui::Rect::from_min_max(egui::pos2(left, screen.min.y), egui::pos2(right, screen.max.y))
+}
+
+/// A panel: background, border, and its contents clipped to the rectangle, every text
+/// size times `fit`; returns the size the contents took.
+fn show_panel(
+    ctx: &egui::Context,
+    id: egui::Id,
+    rect: egui::Rect,
+    fit: f32,
+    add: impl FnOnce(&mut egui::Ui),
+) -> egui::Vec2 {
     let mut ui = egui::Ui::new(
         ctx.clone(),
         id,
@@ -188,47 +235,24 @@ fn show_panel(ctx: &egui::Context, id: egui::Id, rect: egui::Rect, add: impl FnO
         egui::Stroke::new(1.5, PANEL_STROKE),
         egui::StrokeKind::Inside,
     );
-    let inner = rect.shrink(PAD_PT);
+    let inner = panel_inner(rect);
     ui.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
         ui.set_clip_rect(inner);
+        for font in ui.style_mut().text_styles.values_mut() {
+            font.size *= fit;
+        }
         add(ui);
-    });
-}
-
-/// `Saturday 28 November 2026` and `21:04:05` of a timestamp shifted by `offset_h`.
-pub fn local_date_time(t: Timestamp, offset_h: f64) -> (String, String) {
-    let secs = (t.0 + (offset_h * 3_600_000.0) as i64).div_euclid(1_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    // 1970-01-01 was a Thursday.
-    let weekday = WEEKDAYS[(days + 3).rem_euclid(7) as usize];
-    let month = MONTHS[(m as usize).clamp(1, 12) - 1];
-    (
-        format!("{weekday} {d} {month} {y}"),
-        format!("{:02}:{:02}:{:02}", rem / 3_600, (rem % 3_600) / 60, rem % 60),
-    )
-}
-
-/// "UTC", "UTC+2", "UTC−3:30".
-fn offset_label(h: f64) -> String {
-    if h == 0.0 {
-        return "UTC".to_string();
-    }
-    let sign = if h > 0.0 { '+' } else { '−' };
-    let minutes = (h.abs() * 60.0).round() as i64;
-    if minutes % 60 == 0 {
-        format!("UTC{sign}{}", minutes / 60)
-    } else {
-        format!("UTC{sign}{}:{:02}", minutes / 60, minutes % 60)
-    }
+        ui.min_rect().size()
+    })
+    .inner
 }
 
 fn clock(ui: &mut egui::Ui, v: &WallView) {
     let offset = v.screen.spec.utc_offset_h;
     let (date, time) = local_date_time(Timestamp::now(), offset);
-    ui.label(egui::RichText::new(time).size(CLOCK_PT).monospace().strong());
-    ui.label(egui::RichText::new(format!("{date} · {}", offset_label(offset))).size(BODY_PT));
+    // Proportional figures: the font's digits are of one width anyway.
+    ui.label(egui::RichText::new(time).size(sized(ui, CLOCK_PT)).strong());
+    ui.label(format!("{date} · {}", offset_label(offset)));
     ui.add_space(6.0);
     let shown = v.twin.shown();
     let badge = if v.twin.clock.is_live() {
@@ -246,7 +270,7 @@ fn clock(ui: &mut egui::Ui, v: &WallView) {
     ui.label(
         egui::RichText::new(format!("role: {}", v.mode.role))
             .color(WEAK)
-            .size(SMALL_PT),
+            .small(),
     );
 }
 
@@ -286,7 +310,11 @@ fn dimensions(ui: &mut egui::Ui, v: &WallView) {
     };
     ui.horizontal(|ui| {
         ui.heading("Smart-city index");
-        ui.label(egui::RichText::new(fmt_score(eval.index)).size(SCORE_PT).strong());
+        ui.label(
+            egui::RichText::new(fmt_score(eval.index))
+                .size(sized(ui, SCORE_PT))
+                .strong(),
+        );
         ui.label(trend_arrow(dash.trend(None)));
     });
     let catalogue = &engine.0.ctx.catalogue;
@@ -303,7 +331,7 @@ fn dimensions(ui: &mut egui::Ui, v: &WallView) {
                             ui.label(egui::RichText::new(dim.id()).strong());
                             ui.label(
                                 egui::RichText::new(fmt_score(eval.dimensions[d]))
-                                    .size(SCORE_PT)
+                                    .size(sized(ui, SCORE_PT))
                                     .strong(),
                             );
                             ui.label(trend_arrow(dash.trend(Some(d))));
@@ -327,42 +355,71 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
         return;
     };
     let catalogue = &engine.0.ctx.catalogue;
-    egui::Grid::new("wall_indicator_table")
-        .striped(true)
-        .num_columns(3)
-        .spacing(egui::vec2(12.0, 6.0))
-        .show(ui, |ui| {
-            for k in table.select(catalogue) {
-                let (Some(def), Some(e)) = (catalogue.indicators.get(k), eval.city.get(k)) else {
-                    continue;
-                };
-                let chosen = dash.choropleth == Some(k);
+    // Name, value and status in shares of the panel's width; names and values wrap.
+    for k in table.select(catalogue) {
+        let (Some(def), Some(e)) = (catalogue.indicators.get(k), eval.city.get(k)) else {
+            continue;
+        };
+        let chosen = dash.choropleth == Some(k);
+        let value = e
+            .value
+            .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
+        ui.separator();
+        table_row(ui, |i, ui| match i {
+            0 => {
                 let name = egui::RichText::new(&def.name);
-                ui.label(if chosen { name.strong().underline() } else { name });
-                let value = e
-                    .value
-                    .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
-                ui.horizontal(|ui| {
-                    ui.label(value);
+                ui.add(egui::Label::new(if chosen { name.strong().underline() } else { name }).wrap());
+            }
+            1 => {
+                ui.horizontal_wrapped(|ui| {
+                    ui.add(egui::Label::new(value.as_str()).wrap());
                     // The banner above spells it out; the table keeps a short mark.
                     if e.sources.is_not_live() {
                         ui.label(
                             egui::RichText::new(" SIM ")
-                                .size(SMALL_PT)
+                                .small()
                                 .strong()
                                 .color(egui::Color32::BLACK)
                                 .background_color(NOT_LIVE_FILL),
                         );
                     }
                 });
-                ui.label(
-                    egui::RichText::new(e.status.id())
-                        .color(status_colour(e.status))
-                        .strong(),
+            }
+            _ => {
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(e.status.id())
+                            .color(status_colour(e.status))
+                            .strong(),
+                    )
+                    .wrap(),
                 );
-                ui.end_row();
             }
         });
+    }
+}
+
+/// Shares of the panel's width of the indicator table's columns: name, value, status.
+const TABLE_SHARES: [f32; 3] = [0.5, 0.28, 0.22];
+
+/// One row of the indicator table: `cell(i, ui)` fills column `i` in a top-down `Ui` of
+/// that column's width, where text wraps.
+fn table_row(ui: &mut egui::Ui, mut cell: impl FnMut(usize, &mut egui::Ui)) {
+    let gap = ui.spacing().item_spacing.x;
+    let total = ui.available_width() - gap * (TABLE_SHARES.len() - 1) as f32;
+    ui.horizontal_top(|ui| {
+        for (i, share) in TABLE_SHARES.iter().enumerate() {
+            let w = (total * share).max(1.0);
+            ui.allocate_ui_with_layout(
+                egui::vec2(w, 0.0),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_width(w);
+                    cell(i, ui);
+                },
+            );
+        }
+    });
 }
 
 fn alerts(ui: &mut egui::Ui, v: &WallView) {
@@ -387,7 +444,14 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
     });
     let open: usize = active.iter().map(|a| a.members.len()).sum();
     ui.label(egui::RichText::new(format!("{open} open in {} lines", active.len())).color(WEAK));
-    for a in active {
+    // As many lines as the panel holds (each may wrap to two); the rest are counted.
+    let line = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
+    let total = active.len();
+    for (shown, a) in active.into_iter().enumerate() {
+        if ui.available_height() < 3.0 * line && total - shown > 1 {
+            ui.label(egui::RichText::new(format!("… and {} more lines", total - shown)).color(WEAK));
+            break;
+        }
         let kind = match a.kind {
             AlertKind::DecisionWindow => {
                 format!("act by {} UTC", a.by.map_or("?".to_string(), format_utc))
@@ -418,13 +482,13 @@ fn feed_health(ui: &mut egui::Ui, v: &WallView) {
             ui.label(egui::RichText::new("●").color(link_colour(state)));
             ui.label(egui::RichText::new(h.source.to_string()).strong());
             ui.label(egui::RichText::new(link_label(state)).color(link_colour(state)));
-            feed_kind_badge(ui, feeds.kinds.kind(&h.source), SMALL_PT);
+            feed_kind_badge(ui, feeds.kinds.kind(&h.source), sized(ui, SMALL_PT));
         });
         let age = h.message_age_ms(now).map_or("–".to_string(), age_text);
         ui.label(
             egui::RichText::new(format!("last {age} ago · {:.0} msg/s", h.msgs_per_s(now)))
                 .color(WEAK)
-                .size(SMALL_PT),
+                .small(),
         );
     }
 }
@@ -469,22 +533,25 @@ fn ticker(ctx: &egui::Context, rect: egui::Rect, v: &WallView) {
             .max_rect(inner)
             .layout(egui::Layout::left_to_right(egui::Align::Center)),
         |ui| {
-            if items.is_empty() {
-                ui.label(
-                    egui::RichText::new("No new decision windows")
-                        .size(TICKER_TEXT_PT)
-                        .color(WEAK),
-                );
-            } else {
-                ui.label(
-                    egui::RichText::new(items.join("   ·   "))
-                        .size(TICKER_TEXT_PT)
-                        .strong()
-                        .color(egui::Color32::WHITE),
-                );
-            }
+            // The attribution keeps its place at the right; the alerts take the rest of
+            // the one line, cut short with "…" when there are more than it holds (a
+            // ticker's line cannot wrap).
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(egui::RichText::new(attribution(v)).size(SMALL_PT).color(WEAK));
+                ui.add_space(PAD_PT);
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    let text = if items.is_empty() {
+                        egui::RichText::new("No new decision windows")
+                            .size(TICKER_TEXT_PT)
+                            .color(WEAK)
+                    } else {
+                        egui::RichText::new(items.join("   ·   "))
+                            .size(TICKER_TEXT_PT)
+                            .strong()
+                            .color(egui::Color32::WHITE)
+                    };
+                    ui.add(egui::Label::new(text).truncate());
+                });
             });
         },
     );
@@ -520,7 +587,7 @@ fn shown_kinds(v: &WallView) -> SourceKinds {
 
 /// The banner across the top, under the stale banner (whose bottom is `below`, points),
 /// while any value shown is simulated or replayed; its rectangle in points when shown.
-fn simulated_banner(ctx: &egui::Context, v: &WallView, below: f32) -> Option<egui::Rect> {
+fn simulated_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect, below: f32) -> Option<egui::Rect> {
     let kinds = shown_kinds(v);
     let badge = kinds.badge()?;
     let what = if kinds.is_simulated() {
@@ -528,11 +595,9 @@ fn simulated_banner(ctx: &egui::Context, v: &WallView, below: f32) -> Option<egu
     } else {
         "values played back from a recording, not live measurements"
     };
-    let r = egui::Area::new(egui::Id::new("wall_simulated_banner"))
-        .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, below + 8.0))
-        .order(egui::Order::Foreground)
-        .interactable(false)
+    let r = banner_area("wall_simulated_banner", gap, below)
         .show(ctx, |ui| {
+            ui.set_max_width(gap.width() - 2.0 * BANNER_INSET);
             egui::Frame::new()
                 .fill(NOT_LIVE_FILL)
                 .inner_margin(egui::Margin::symmetric(14, 6))
@@ -551,9 +616,22 @@ fn simulated_banner(ctx: &egui::Context, v: &WallView, below: f32) -> Option<egu
     Some(r)
 }
 
+/// Gap between a banner and the panels beside it (and the top of the screen), points.
+const BANNER_INSET: f32 = 8.0;
+
+/// A banner's area: centred at the top of the free middle `gap`, `below` points down.
+fn banner_area(id: &'static str, gap: egui::Rect, below: f32) -> egui::Area {
+    egui::Area::new(egui::Id::new(id))
+        .pivot(egui::Align2::CENTER_TOP)
+        .fixed_pos(egui::pos2(gap.center().x, gap.min.y + below + BANNER_INSET))
+        .constrain_to(gap.shrink2(egui::vec2(BANNER_INSET, 0.0)))
+        .order(egui::Order::Foreground)
+        .interactable(false)
+}
+
 /// The banner across the top while a feed is stale, reconnecting or stopped; its
 /// rectangle in points when shown.
-fn stale_banner(ctx: &egui::Context, v: &WallView) -> Option<egui::Rect> {
+fn stale_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect) -> Option<egui::Rect> {
     let feeds = v.feeds.as_ref()?;
     let now = Timestamp::now();
     let troubled: Vec<String> = feeds
@@ -578,11 +656,9 @@ fn stale_banner(ctx: &egui::Context, v: &WallView) -> Option<egui::Rect> {
     if troubled.is_empty() {
         return None;
     }
-    let r = egui::Area::new(egui::Id::new("wall_stale_banner"))
-        .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 8.0))
-        .order(egui::Order::Foreground)
-        .interactable(false)
+    let r = banner_area("wall_stale_banner", gap, 0.0)
         .show(ctx, |ui| {
+            ui.set_max_width(gap.width() - 2.0 * BANNER_INSET);
             egui::Frame::new()
                 .fill(BANNER_FILL)
                 .inner_margin(12.0)
@@ -601,26 +677,4 @@ fn stale_banner(ctx: &egui::Context, v: &WallView) -> Option<egui::Rect> {
         .response
         .rect;
     Some(r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_text_of_known_instants() {
-        // 2026-11-28 17:29:25 UTC was a Saturday.
-        let t = Timestamp(1_795_886_965_000);
-        assert_eq!(
-            local_date_time(t, 0.0),
-            ("Saturday 28 November 2026".to_string(), "17:29:25".to_string())
-        );
-        // Two hours east it is 19:29; seven hours east it is past midnight on Sunday.
-        assert_eq!(local_date_time(t, 2.0).1, "19:29:25");
-        assert_eq!(local_date_time(t, 7.0).0, "Sunday 29 November 2026");
-        assert_eq!(local_date_time(Timestamp(0), 0.0).0, "Thursday 1 January 1970");
-        assert_eq!(offset_label(0.0), "UTC");
-        assert_eq!(offset_label(2.0), "UTC+2");
-        assert_eq!(offset_label(-3.5), "UTC−3:30");
-    }
 }

@@ -16,6 +16,8 @@ use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::Dashboard;
 use crate::app::loading::LoadError;
 use crate::app::offscreen::{MAX_SIZE, offscreen_app_with, save_png};
+use crate::app::ui::layout::{AuditText, UiLayout};
+use crate::app::ui_render::UiShot;
 use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTour};
 use crate::app::{AppState, AppSystems};
 use crate::twin::scene::Scene;
@@ -37,6 +39,8 @@ pub struct WallRender {
     pub layout: WallLayout,
     /// What the panels drew, by name, physical pixels.
     pub drawn: Vec<(String, PxRect)>,
+    /// Where egui put the panels (points) and which texts did not fit.
+    pub ui: UiShot,
 }
 
 /// Where the capture is.
@@ -98,6 +102,7 @@ pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result
     let (mut app, target) = offscreen_app_with(scene, size, None, |app| {
         app.add_plugins(EguiPlugin::default())
             .insert_resource(WallMode::default())
+            .insert_resource(AuditText { vertical: true })
             .insert_resource(crate::app::offscreen::OffscreenLiveFeeds);
     });
     app.insert_resource(WallDriver {
@@ -137,6 +142,7 @@ fn drive(
     screen: Res<WallScreen>,
     drawn: Res<WallDrawn>,
     tour: Option<Res<WallTour>>,
+    ui_layout: Res<UiLayout>,
     feeds: Option<Res<crate::app::feeds::LiveFeeds>>,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -191,6 +197,7 @@ fn drive(
                 o.result = Some(WallRender {
                     layout,
                     drawn: drawn.0.iter().map(|(n, r)| (n.to_string(), *r)).collect(),
+                    ui: UiShot::of(&ui_layout),
                 });
             }
             driver.finish(None, &mut exit);

@@ -4,6 +4,8 @@
 //! automatic camera tour ([`tour`]), the alert ticker ([`ticker`]) and the memory soak's
 //! sampling ([`soak`]). Pure: no Bevy types; the app draws what these decide.
 
+pub mod clock;
+pub mod legibility;
 pub mod soak;
 pub mod ticker;
 pub mod tour;
