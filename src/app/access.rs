@@ -13,11 +13,13 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use crate::app::i18n::lang_of;
 use crate::app::feeds::LiveFeeds;
 use crate::app::ui::UiCovered;
 use crate::app::ui::feed_health::age_text;
 use crate::app::ui::layout::{PartKind, UiLayout, placed};
 use crate::app::{AppState, AppSystems};
+use crate::twin::i18n::tr;
 use crate::twin::access::{CatalogueRow, Role, Withheld, attribution_line};
 use crate::twin::feeds::{SourceId, Timestamp};
 use crate::twin::gis::layer::Classification;
@@ -169,7 +171,8 @@ fn catalogue_ui(
     let mut still_open = true;
     // Opened by a key press: it opens expanded.
     let place = layout.window_place(CATALOGUE_NAME, true);
-    let response = placed(egui::Window::new("Data catalogue"), Some(place))
+    let lang = lang_of(ctx);
+    let response = placed(egui::Window::new(tr(lang, "window-catalogue")), Some(place))
         .open(&mut still_open)
         .default_width(CATALOGUE_WIDTH)
         .show(ctx, |ui| {

@@ -16,6 +16,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crate::app::access::SceneAccess;
 use crate::app::camera::{CameraRig, Flying, apply_rig, camera_input};
 use crate::app::dashboard::{Dashboard, IndicatorEngine, paint_choropleth};
+use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
@@ -31,6 +32,7 @@ use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view,
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
 use crate::twin::flight::Flight;
+use crate::twin::i18n::{self, tr, tr_args};
 use crate::twin::indicators::composite::unit_score;
 use crate::twin::scenario::Comparison;
 use crate::twin::scene::{Bookmark, LayerSpec, Scene};
@@ -443,6 +445,7 @@ fn presenting_strip(
     let frame = egui::Frame::new()
         .fill(egui::Color32::from_black_alpha(170))
         .inner_margin(egui::Margin::symmetric(18, 10));
+    let lang = lang_of(ctx);
     let mut root = layout.dock_ui(ctx, "briefing_strip_root");
     let strip = egui::Panel::top("briefing_strip")
         .frame(frame)
@@ -464,7 +467,11 @@ fn presenting_strip(
                 if let Some(s) = session.as_ref().filter(|_| slide.scenario.is_some()) {
                     ui.add_space(12.0);
                     ui.label(
-                        egui::RichText::new(format!("Scenario: {}", s.meta().name))
+                        egui::RichText::new(tr_args(
+                            lang,
+                            "briefing-scenario",
+                            &[("scenario", (&s.meta().name).into())],
+                        ))
                             .size(STRIP_TEXT_SIZE)
                             .color(egui::Color32::from_rgb(160, 200, 255)),
                     );
@@ -490,16 +497,25 @@ fn presenting_strip(
                     let def = &cat[k];
                     let e = eval.city.get(k);
                     let mut status = e.map_or(crate::twin::indicators::Status::NoData, |e| e.status);
-                    let mut value = e.and_then(|e| e.value).map_or("no data".to_string(), |v| {
-                        format!("{} {}", format_value(v), def.unit)
-                    });
+                    let unit = i18n::unit(lang, &def.unit);
+                    let mut value = e
+                        .and_then(|e| e.value)
+                        .map_or(i18n::status_name(lang, crate::twin::indicators::Status::NoData), |v| {
+                            format!("{} {unit}", format_value(v))
+                        });
                     if let Some(d) = comparison.and_then(|c| c.indicator(id)) {
                         status = d.scenario_status;
-                        value = d.scenario.map_or("no data".to_string(), |v| {
-                            format!("{} {}", format_value(v), def.unit)
-                        });
+                        value = d
+                            .scenario
+                            .map_or(i18n::status_name(lang, crate::twin::indicators::Status::NoData), |v| {
+                                format!("{} {unit}", format_value(v))
+                            });
                         if let Some(change) = d.delta {
-                            value += &format!(" ({} vs today)", format_change(change));
+                            value = tr_args(
+                                lang,
+                                "briefing-change",
+                                &[("value", value.into()), ("change", format_change(change).into())],
+                            );
                         }
                     }
                     ui.label(
@@ -508,7 +524,10 @@ fn presenting_strip(
                             .color(colour32(status_rgb(status))),
                     );
                     ui.label(
-                        egui::RichText::new(format!("{}  {value}", def.name))
+                        egui::RichText::new(format!(
+                            "{}  {value}",
+                            i18n::indicator_name(lang, &def.id, &def.name)
+                        ))
                             .size(STRIP_TEXT_SIZE)
                             .color(egui::Color32::WHITE),
                     );
@@ -561,13 +580,14 @@ fn editor_window(
     let Some(loaded) = loaded else { return Ok(()) };
     let open = prefs.is_some_and(|p| p.prefs.is_open(EDITOR_NAME, false));
     let place = layout.window_place(EDITOR_NAME, open);
-    let shown = placed(egui::Window::new("Briefing"), Some(place))
+    let lang = lang_of(ctx);
+    let shown = placed(egui::Window::new(tr(lang, "window-briefing")), Some(place))
         .resizable(true)
         .default_width(320.0)
         .show(ctx, |ui| {
             let Some(mut active) = active else {
-                ui.weak("No briefing open.");
-                if ui.button("New briefing").clicked() {
+                ui.weak(tr(lang, "brief-none-open"));
+                if ui.button(tr(lang, "brief-new")).clicked() {
                     let path = PathBuf::from(NEW_BRIEFING_PATH);
                     let scene = path_from(&path, &loaded.0.path);
                     let mut b = Briefing::new(loaded.0.scene.name.clone(), scene);
@@ -578,19 +598,19 @@ fn editor_window(
             };
             let active = &mut *active;
             ui.horizontal(|ui| {
-                ui.label("Title");
+                ui.label(tr(lang, "brief-title"));
                 if ui.text_edit_singleline(&mut active.briefing.title).changed() {
                     active.dirty = true;
                 }
             });
             ui.horizontal(|ui| {
-                ui.label("Author");
+                ui.label(tr(lang, "brief-author"));
                 if ui.text_edit_singleline(&mut active.briefing.author).changed() {
                     active.dirty = true;
                 }
             });
             ui.horizontal(|ui| {
-                ui.label("Date");
+                ui.label(tr(lang, "brief-date"));
                 if ui.text_edit_singleline(&mut active.briefing.date).changed() {
                     active.dirty = true;
                 }
@@ -611,15 +631,15 @@ fn editor_window(
                         if ui.add_enabled(i + 1 < n, egui::Button::new("↓")).clicked() {
                             action = Some(EditAction::Move(i, i + 1));
                         }
-                        if ui.button("✕").on_hover_text("Delete this slide").clicked() {
+                        if ui.button("✕").on_hover_text(tr(lang, "brief-delete-slide")).clicked() {
                             action = Some(EditAction::Delete(i));
                         }
                     });
                 }
             });
             if ui
-                .button("Capture view as slide")
-                .on_hover_text("The camera, the layers shown and the choropleth, after the selected slide")
+                .button(tr(lang, "brief-capture"))
+                .on_hover_text(tr(lang, "brief-capture-hover"))
                 .clicked()
             {
                 action = Some(EditAction::Capture);
@@ -681,13 +701,13 @@ fn editor_window(
                 ui.separator();
                 let mut changed = false;
                 ui.horizontal(|ui| {
-                    ui.label("Slide title");
+                    ui.label(tr(lang, "brief-slide-title"));
                     changed |= ui.text_edit_singleline(&mut slide.title).changed();
                 });
                 let mut ids = slide.indicators.join(", ");
                 ui.horizontal(|ui| {
-                    ui.label("Indicators")
-                        .on_hover_text("Indicator ids, separated by commas");
+                    ui.label(tr(lang, "briefing-indicators"))
+                        .on_hover_text(tr(lang, "brief-indicators-hover"));
                     if ui.text_edit_singleline(&mut ids).changed() {
                         slide.indicators = ids
                             .split(',')
@@ -698,7 +718,7 @@ fn editor_window(
                         changed = true;
                     }
                 });
-                ui.label("Notes");
+                ui.label(tr(lang, "briefing-notes"));
                 changed |= ui
                     .add(egui::TextEdit::multiline(&mut slide.notes).desired_rows(5))
                     .changed();
@@ -710,7 +730,11 @@ fn editor_window(
                 if ui.text_edit_singleline(&mut path).changed() {
                     active.path = PathBuf::from(path);
                 }
-                let label = if active.dirty { "Save*" } else { "Save" };
+                let label = if active.dirty {
+                    format!("{}*", tr(lang, "sc-save"))
+                } else {
+                    tr(lang, "sc-save")
+                };
                 if ui.button(label).clicked() {
                     active.message = save(active);
                 }

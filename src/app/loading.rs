@@ -11,10 +11,12 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::{Receiver, TryRecvError};
 
+use crate::app::i18n::lang_of;
 use crate::app::access::{RequestedRole, SceneAccess};
 use crate::app::city_view::TILE_M;
 use crate::app::ground_view::{GroundMeshes, PreparedGround, ground_meshes};
 use crate::app::{AppState, AppSystems};
+use crate::twin::i18n::{tr, tr_args};
 use crate::twin::access::{ScopedScene, Withheld, attributions, catalogue_rows, load_scene_as};
 use crate::twin::extrude::{ExtrudeReport, TileLods, extrude_city_with, tile_lods};
 use crate::twin::load::LoadedScene;
@@ -284,7 +286,9 @@ fn status_ui(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.0.display().to_string());
-    egui::Window::new("Scene")
+    let lang = lang_of(ctx);
+    egui::Window::new(tr(lang, "window-scene"))
+        .id(egui::Id::new("scene_status"))
         .title_bar(false)
         .collapsible(false)
         .resizable(false)
@@ -292,20 +296,20 @@ fn status_ui(
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .show(ctx, |ui| match (state.get(), failure) {
             (AppState::Failed, Some(failure)) => {
-                ui.heading(format!("Could not load {name}"));
+                ui.heading(tr_args(lang, "load-failed", &[("name", (&name).into())]));
                 ui.colored_label(ERROR_COLOUR, &failure.0);
             }
             _ => {
                 ui.horizontal(|ui| {
                     ui.spinner();
-                    ui.label(format!("Loading {name}…"));
+                    ui.label(tr_args(lang, "load-loading", &[("name", (&name).into())]));
                 });
                 if let Some(pending) = pending {
                     let p = pending.progress.snapshot();
                     ui.add(
                         egui::ProgressBar::new(p.fraction())
                             .desired_width(PROGRESS_BAR_WIDTH)
-                            .text(p.text()),
+                            .text(p.text_in(lang)),
                     );
                     ui.weak(format!("{:.0} s", pending.started.elapsed().as_secs_f32()));
                 }

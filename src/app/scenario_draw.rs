@@ -19,6 +19,7 @@ use crate::app::loading::LoadedCity;
 use crate::app::picking::PickingPaused;
 use crate::app::ui::UiCovered;
 use crate::app::{AppState, AppSystems};
+use crate::twin::i18n::{Lang, tr};
 use crate::twin::city::{CityModel, RoadId};
 use crate::twin::crs::SceneOrigin;
 use crate::twin::picking::{from_render_point, to_render_point};
@@ -73,20 +74,14 @@ impl ActiveTool {
         self.draws_ring() || self == ActiveTool::Line
     }
 
-    /// What the tool asks of the user, for the status line.
-    pub fn hint(self) -> &'static str {
+    /// What the tool asks of the user, for the status line, in `lang`.
+    pub fn hint(self, lang: Lang) -> String {
         match self {
-            ActiveTool::Select => "click a building to select it, Shift+click to add to the selection",
-            ActiveTool::Footprint | ActiveTool::Park => {
-                "click the corners; click the first corner or press Enter to close; \
-                 Backspace removes the last corner; Escape stops"
-            }
-            ActiveTool::Stop => "click the ground where the stop goes; Escape stops",
-            ActiveTool::Line => {
-                "click the stops in order; press Enter to finish the line; Backspace removes \
-                 the last stop; Escape stops"
-            }
-            ActiveTool::Road => "click a road to pick it, Shift+click to add more; Escape stops",
+            ActiveTool::Select => tr(lang, "tool-hint-select"),
+            ActiveTool::Footprint | ActiveTool::Park => tr(lang, "tool-hint-ring"),
+            ActiveTool::Stop => tr(lang, "tool-hint-stop"),
+            ActiveTool::Line => tr(lang, "tool-hint-line"),
+            ActiveTool::Road => tr(lang, "tool-hint-road"),
         }
     }
 }

@@ -6,12 +6,14 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use crate::app::i18n::lang_of;
 use crate::app::camera::{CameraRig, CityBounds, Flying, apply_rig, camera_input, fov_aspect};
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
 use crate::app::wall::WallMode;
 use crate::app::{AppState, AppSystems};
+use crate::twin::i18n::tr;
 use crate::twin::flight::Flight;
 
 /// Bookmark keys: the first nine bookmarks, in scene order.
@@ -159,19 +161,20 @@ fn views_ui(
     let ctx = contexts.ctx_mut()?;
     let open = prefs.is_some_and(|p| p.prefs.is_open(WINDOW_NAME, false));
     let place = layout.window_place(WINDOW_NAME, open);
-    let shown = placed(egui::Window::new("Views"), Some(place))
+    let lang = lang_of(ctx);
+    let shown = placed(egui::Window::new(tr(lang, "window-views")), Some(place))
         .resizable(false)
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
-                if ui.button("Frame all").on_hover_text("Home").clicked() {
+                if ui.button(tr(lang, "views-frame-all")).on_hover_text("Home").clicked() {
                     commands.write(ViewCommand::FrameAll);
                 }
-                if ui.button("North up").on_hover_text("N").clicked() {
+                if ui.button(tr(lang, "views-north-up")).on_hover_text("N").clicked() {
                     commands.write(ViewCommand::NorthUp);
                 }
             });
             if views.bookmarks.is_empty() {
-                ui.weak("The scene has no bookmarks.");
+                ui.weak(tr(lang, "views-no-bookmarks"));
             }
             for (i, (name, rig)) in views.bookmarks.iter().enumerate() {
                 let label = if i < BOOKMARK_KEYS.len() {

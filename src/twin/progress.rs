@@ -5,6 +5,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
+use crate::twin::i18n::{Lang, tr};
+
 /// The stages of loading a scene, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
@@ -133,7 +135,19 @@ impl ProgressSnapshot {
     /// One line for a status bar, e.g. `reading layer buildings 1/3` or
     /// `building meshes tile 120/400`.
     pub fn text(&self) -> String {
-        let mut s = self.stage.describe().to_string();
+        self.text_in(Lang::En)
+    }
+
+    /// [`ProgressSnapshot::text`] in `lang` ("读取图层 buildings 1/3").
+    pub fn text_in(&self, lang: Lang) -> String {
+        let mut s = match self.stage {
+            Stage::Starting => tr(lang, "stage-starting"),
+            Stage::Reading => tr(lang, "stage-reading"),
+            Stage::Projecting => tr(lang, "stage-projecting"),
+            Stage::Heights => tr(lang, "stage-heights"),
+            Stage::Meshing => tr(lang, "stage-meshing"),
+            Stage::Done => tr(lang, "stage-done"),
+        };
         if !self.label.is_empty() {
             s.push(' ');
             s.push_str(&self.label);

@@ -3,7 +3,7 @@
 app-title = 智慧城市指数
 app-language = 语言
 app-computing = 正在计算指标…
-app-alerts = 警报
+app-alerts = 告警
 app-simulated-note = 标有此记号的数值来自模拟器或回放，并非实时测量
 app-zones-coloured-by = 区域按“{ $indicator }”着色：
 cli-report-header = { $scene } — 指标，时间 { $date } (UTC)
@@ -13,7 +13,7 @@ cli-report-city-wide = 全市：
 cli-report-target = 目标
 cli-report-estimate = （估算）
 cli-report-zone = 区域 { $zone }：
-cli-report-alerts = 警报：{ $count }
+cli-report-alerts = 告警：{ $count }
 cli-report-alert-city-wide = 全市
 scenario-header = { $scene } — 情景“{ $name }”（{ $author }，{ $date }）
 scenario-applied = 已应用 { $applied }/{ $edits } 项编辑

@@ -16,8 +16,8 @@ use crate::app::ui::timeline::TwinTime;
 use crate::app::ui::{UiCovered, root_ui};
 use crate::twin::feeds::provenance::SourceKinds;
 use crate::twin::i18n::{self, tr, tr_args};
+use crate::twin::indicators::alerts::{alert_scope, alert_text};
 use crate::twin::indicators::{AlertKind, Dimension, Status, higher_is_better};
-use crate::twin::timeline::format_utc;
 
 /// egui id of the panel, and its key in [`UiCovered`].
 const PANEL_ID: &str = "dashboard_panel";
@@ -162,12 +162,13 @@ fn panel_body(
         ui.label(trend_arrow(dash.trend(None)));
         language_menu(ui);
     });
-    ui.weak(format!(
-        "at {} UTC · recomputed in {:.1} ms{}",
-        format_utc(eval.at),
-        dash.recompute_ms,
-        if time.clock.is_live() { "" } else { " · past" }
-    ));
+    let at = i18n::format_date_time(lang, eval.at);
+    let ms = i18n::format_number(lang, dash.recompute_ms, 1);
+    ui.weak(if time.clock.is_live() {
+        tr_args(lang, "dash-recomputed", &[("at", at.into()), ("ms", ms.into())])
+    } else {
+        tr_args(lang, "dash-recomputed-past", &[("at", at.into()), ("ms", ms.into())])
+    });
     let not_live = eval
         .city
         .iter()
@@ -219,7 +220,12 @@ fn panel_body(
     // theirs (at spaces), nothing runs past the panel's edge. The ISO reference is in the
     // name's tooltip.
     table_row(ui, |i, ui| {
-        ui.strong(["indicator", "value", "target", "status"][i]);
+        ui.strong(match i {
+            0 => tr(lang, "dash-col-indicator"),
+            1 => tr(lang, "dash-col-value"),
+            2 => tr(lang, "dash-col-target"),
+            _ => tr(lang, "dash-col-status"),
+        });
     });
     for (k, (def, e)) in catalogue.indicators.iter().zip(&eval.city).enumerate() {
         if def.dimension != dim {
@@ -231,7 +237,7 @@ fn panel_body(
             format!("{} {}", fmt_value(v), i18n::unit(lang, &def.unit))
         });
         let value = if def.is_estimate() {
-            format!("{value} (est.)")
+            format!("{value} {}", tr(lang, "cli-report-estimate"))
         } else {
             value
         };
@@ -242,9 +248,10 @@ fn panel_body(
                 let name = ui
                     .add(egui::Label::new(text).wrap().sense(egui::Sense::click()))
                     .on_hover_text(format!(
-                        "{}\n{}\nclick: colour the zones by it",
+                        "{}\n{}\n{}",
                         def.method,
-                        def.iso.as_deref().unwrap_or("no ISO 37120 reference")
+                        def.iso.clone().unwrap_or_else(|| tr(lang, "dash-no-iso")),
+                        tr(lang, "dash-click-colour")
                     ));
                 if name.clicked() {
                     dash.choropleth = if chosen { None } else { Some(k) };
@@ -278,11 +285,12 @@ fn panel_body(
                 "app-zones-coloured-by",
                 &[("indicator", i18n::indicator_name(lang, &def.id, &def.name).into())],
             ));
-            legend(ui);
+            legend(ui, lang);
         });
-        ui.small(format!(
-            "grey: no data, or not applicable ({})",
-            def.compute.base().rule(&engine.0.ctx.config)
+        ui.small(tr_args(
+            lang,
+            "dash-grey-note",
+            &[("rule", def.compute.base().rule(&engine.0.ctx.config).into())],
         ));
     }
     ui.separator();
@@ -292,7 +300,7 @@ fn panel_body(
     // Zone alerts of one indicator are one line (how many zones, the worst ones).
     let mut active = engine.0.alerts.digest(higher_is_better(&engine.0.ctx.catalogue));
     if active.is_empty() {
-        ui.weak("none open");
+        ui.weak(tr(lang, "dash-alerts-none"));
     }
     // Decision windows first, then alarms before warnings, newest first; city-wide before zones.
     active.sort_by_key(|a| {
@@ -309,25 +317,31 @@ fn panel_body(
             .stroke(egui::Stroke::new(1.5, status_colour(a.level)))
             .show(ui, |ui| {
                 let kind = match a.kind {
-                    AlertKind::Threshold => "threshold crossed".to_string(),
-                    AlertKind::DecisionWindow => format!(
-                        "DECISION WINDOW · by {} UTC",
-                        a.by.map_or("?".to_string(), format_utc)
+                    AlertKind::Threshold => tr(lang, "dash-alert-threshold"),
+                    AlertKind::DecisionWindow => tr_args(
+                        lang,
+                        "dash-alert-decision",
+                        &[(
+                            "by",
+                            a.by.map_or("?".to_string(), |t| i18n::format_date_time(lang, t))
+                                .into(),
+                        )],
                     ),
                 };
                 ui.colored_label(status_colour(a.level), egui::RichText::new(kind).strong());
-                ui.label(format!(
-                    "{} · {}",
-                    a.indicator,
-                    a.zone.as_deref().unwrap_or("city-wide")
-                ));
-                ui.small(&a.evidence);
+                ui.label(alert_scope(lang, &a));
+                ui.small(alert_text(lang, &a, catalogue))
+                    .on_hover_text(&a.evidence);
                 match a.acknowledged {
                     Some(t) => {
-                        ui.weak(format!("acknowledged {} UTC", format_utc(t)));
+                        ui.weak(tr_args(
+                            lang,
+                            "dash-acknowledged",
+                            &[("at", i18n::format_date_time(lang, t).into())],
+                        ));
                     }
                     None => {
-                        if ui.button("Acknowledge").clicked() {
+                        if ui.button(tr(lang, "dash-acknowledge")).clicked() {
                             engine.0.alerts.acknowledge_group(&a, time.now);
                         }
                     }
@@ -335,7 +349,7 @@ fn panel_body(
             });
     }
     if hidden > 0 {
-        ui.weak(format!("… and {hidden} more open alerts"));
+        ui.weak(tr_args(lang, "dash-alerts-more", &[("count", hidden.into())]));
     }
 }
 
@@ -436,8 +450,9 @@ fn radar(ui: &mut egui::Ui, scores: &[Option<f64>; 6]) {
 }
 
 /// The choropleth legend: score 0 (alarm) to 1 (target).
-fn legend(ui: &mut egui::Ui) {
-    for (label, t) in [("alarm", 0.0), ("", 0.5), ("target", 1.0)] {
+fn legend(ui: &mut egui::Ui, lang: i18n::Lang) {
+    let (alarm, target) = (tr(lang, "dash-legend-alarm"), tr(lang, "dash-legend-target"));
+    for (label, t) in [(alarm.as_str(), 0.0), ("", 0.5), (target.as_str(), 1.0)] {
         let [r, g, b] = crate::app::dashboard::choropleth_rgb(t);
         ui.colored_label(egui::Color32::from_rgb(r, g, b), "■");
         if !label.is_empty() {

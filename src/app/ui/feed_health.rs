@@ -7,12 +7,14 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::feeds::LiveFeeds;
+use crate::app::i18n::lang_of;
 use crate::app::ui::UiCovered;
 use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
 use crate::app::{AppState, AppSystems};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::{FeedHealth, LinkState};
 use crate::twin::feeds::provenance::{SourceKind, SourceKinds};
+use crate::twin::i18n::{self, Arg, Lang, badge_words, tr, tr_args};
 
 /// The panel's key in [`UiCovered`].
 const PANEL_ID: &str = "feed_health_panel";
@@ -50,34 +52,33 @@ pub fn link_colour(s: LinkState) -> egui::Color32 {
     }
 }
 
-/// The label of a link state.
-pub fn link_label(s: LinkState) -> &'static str {
+/// The label of a link state in `lang`.
+pub fn link_label(lang: Lang, s: LinkState) -> String {
     match s {
-        LinkState::Connected => "connected",
-        LinkState::Starting => "starting",
-        LinkState::Reconnecting => "reconnecting",
-        LinkState::Stale => "STALE",
-        LinkState::Stopped => "stopped",
+        LinkState::Connected => tr(lang, "feed-connected"),
+        LinkState::Starting => tr(lang, "feed-starting"),
+        LinkState::Reconnecting => tr(lang, "feed-reconnecting"),
+        LinkState::Stale => tr(lang, "feed-stale"),
+        LinkState::Stopped => tr(lang, "feed-stopped"),
     }
 }
 
 /// Background of the mark on values not measured live (simulated, replayed).
 pub const NOT_LIVE_FILL: egui::Color32 = egui::Color32::from_rgb(245, 190, 60);
-/// What hovering the mark explains.
-const NOT_LIVE_HOVER: &str = "Made from simulated or replayed observations, not from live measurements.";
 
 /// The mark beside a value made from simulated or replayed observations ("SIMULATED",
 /// "REPLAY", ...) at text size `size`; nothing for live or feed-less values.
 pub fn source_badge(ui: &mut egui::Ui, kinds: SourceKinds, size: f32) {
     if let Some(b) = kinds.badge() {
+        let lang = lang_of(ui.ctx());
         ui.label(
-            egui::RichText::new(format!(" {b} "))
+            egui::RichText::new(format!(" {} ", badge_words(lang, b.as_ref())))
                 .size(size)
                 .strong()
                 .color(egui::Color32::BLACK)
                 .background_color(NOT_LIVE_FILL),
         )
-        .on_hover_text(NOT_LIVE_HOVER);
+        .on_hover_text(tr(lang, "feed-not-live-hover"));
     }
 }
 
@@ -85,7 +86,7 @@ pub fn source_badge(ui: &mut egui::Ui, kinds: SourceKinds, size: f32) {
 pub fn feed_kind_badge(ui: &mut egui::Ui, kind: SourceKind, size: f32) {
     if kind == SourceKind::Live {
         ui.label(
-            egui::RichText::new("LIVE")
+            egui::RichText::new(tr(lang_of(ui.ctx()), "badge-live"))
                 .size(size)
                 .strong()
                 .color(egui::Color32::from_rgb(70, 180, 90)),
@@ -95,15 +96,16 @@ pub fn feed_kind_badge(ui: &mut egui::Ui, kind: SourceKind, size: f32) {
     }
 }
 
-/// "12 s", "5 min", "3 h".
-pub fn age_text(ms: i64) -> String {
+/// "12 s", "5 min", "3 h" ("12 秒", "5 分钟", "3 小时").
+pub fn age_text(lang: Lang, ms: i64) -> String {
     let s = ms / 1_000;
+    let n = |v: i64| [("n", Arg::Num(v as f64))];
     if s < 120 {
-        format!("{s} s")
+        tr_args(lang, "age-seconds", &n(s))
     } else if s < 7_200 {
-        format!("{} min", s / 60)
+        tr_args(lang, "age-minutes", &n(s / 60))
     } else {
-        format!("{} h", s / 3_600)
+        tr_args(lang, "age-hours", &n(s / 3_600))
     }
 }
 
@@ -116,6 +118,7 @@ fn health_panel(
     prefs: Option<Res<Prefs>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    let lang = lang_of(ctx);
     let now = Timestamp::now();
     let health: Vec<&FeedHealth> = feeds.running.live.health.values().collect();
     let troubled: Vec<String> = health
@@ -127,10 +130,10 @@ fn health_panel(
                 LinkState::Stale | LinkState::Stopped | LinkState::Reconnecting
             )
             .then(|| {
-                let age = h.message_age_ms(now).map_or("never heard".to_string(), |a| {
-                    format!("last message {} ago", age_text(a))
+                let age = h.message_age_ms(now).map_or(tr(lang, "feed-never-heard"), |a| {
+                    tr_args(lang, "feed-last-message", &[("age", age_text(lang, a).into())])
                 });
-                format!("{} {} — {age}", h.source, link_label(state))
+                format!("{} {} — {age}", h.source, link_label(lang, state))
             })
         })
         .collect();
@@ -150,7 +153,7 @@ fn health_panel(
                     .show(ui, |ui| {
                         for line in &troubled {
                             ui.label(
-                                egui::RichText::new(format!("⚠ FEED {line}"))
+                                egui::RichText::new(tr_args(lang, "feed-banner", &[("line", line.into())]))
                                     .size(BANNER_TEXT)
                                     .color(egui::Color32::WHITE)
                                     .strong(),
@@ -168,7 +171,7 @@ fn health_panel(
 
     let open = prefs.is_some_and(|p| p.prefs.is_open(PANEL_NAME, false));
     let place = layout.window_place(PANEL_NAME, open);
-    let response = placed(egui::Window::new("Feeds"), Some(place))
+    let response = placed(egui::Window::new(tr(lang, "window-feeds")), Some(place))
         .default_width(PANEL_WIDTH)
         .show(ctx, |ui| {
             for h in &health {
@@ -176,20 +179,23 @@ fn health_panel(
                 ui.separator();
             }
             let d = &feeds.running.live;
-            ui.small(format!(
-                "last frame: {} obs in {:.2} ms{} · backlog {}",
-                feeds.last_drain.observations,
-                feeds.last_drain.elapsed.as_secs_f64() * 1_000.0,
-                if feeds.last_drain.budget_hit {
-                    " (budget hit)"
-                } else {
-                    ""
-                },
-                feeds.last_drain.backlog
-            ));
+            let args = [
+                ("obs", feeds.last_drain.observations.into()),
+                (
+                    "ms",
+                    i18n::format_number(lang, feeds.last_drain.elapsed.as_secs_f64() * 1_000.0, 2)
+                        .into(),
+                ),
+                ("backlog", feeds.last_drain.backlog.into()),
+            ];
+            ui.small(if feeds.last_drain.budget_hit {
+                tr_args(lang, "feed-last-frame-budget", &args)
+            } else {
+                tr_args(lang, "feed-last-frame", &args)
+            });
             match d.writer() {
-                Some(w) => ui.small(format!("history: {} stored", w.stored())),
-                None => ui.small("history: off"),
+                Some(w) => ui.small(tr_args(lang, "feed-history", &[("count", (w.stored() as f64).into())])),
+                None => ui.small(tr(lang, "feed-history-off")),
             };
         });
     let rect = response.map(|r| r.response.rect);
@@ -203,18 +209,25 @@ fn health_panel(
 /// One source: state, age, rate, counts, last bad sample.
 fn source_row(ui: &mut egui::Ui, h: &FeedHealth, kind: SourceKind, now: Timestamp) {
     let state = h.state(now);
+    let lang = lang_of(ui.ctx());
     ui.horizontal_wrapped(|ui| {
         ui.colored_label(link_colour(state), egui::RichText::new("●").size(18.0));
         ui.strong(h.source.to_string());
-        ui.colored_label(link_colour(state), link_label(state));
+        ui.colored_label(link_colour(state), link_label(lang, state));
         feed_kind_badge(ui, kind, 12.0);
     });
-    let age = h.message_age_ms(now).map_or("–".to_string(), age_text);
-    ui.small(format!(
-        "last message {age} ago · {:.0} msg/s · {} accepted · {} dropped",
-        h.msgs_per_s(now),
-        h.accepted,
-        h.dropped
+    let age = h
+        .message_age_ms(now)
+        .map_or("–".to_string(), |a| age_text(lang, a));
+    ui.small(tr_args(
+        lang,
+        "feed-row",
+        &[
+            ("age", age.into()),
+            ("rate", i18n::format_number(lang, h.msgs_per_s(now), 0).into()),
+            ("accepted", (h.accepted as f64).into()),
+            ("dropped", (h.dropped as f64).into()),
+        ],
     ));
     if h.error_total() > 0 {
         let kinds: Vec<String> = h
@@ -224,11 +237,15 @@ fn source_row(ui: &mut egui::Ui, h: &FeedHealth, kind: SourceKind, now: Timestam
             .collect();
         ui.colored_label(
             egui::Color32::from_rgb(235, 170, 40),
-            format!("errors: {}", kinds.join(", ")),
+            tr_args(lang, "feed-errors", &[("errors", kinds.join(", ").into())]),
         );
     }
     if let Some(bad) = &h.last_bad {
-        ui.small(format!("last bad ({}): {}", bad.kind.label(), bad.message))
+        ui.small(tr_args(
+            lang,
+            "feed-last-bad",
+            &[("kind", bad.kind.label().into()), ("message", (&bad.message).into())],
+        ))
             .on_hover_text(&bad.sample);
     }
 }
@@ -239,8 +256,9 @@ mod tests {
 
     #[test]
     fn ages_read_in_sensible_units() {
-        assert_eq!(age_text(5_000), "5 s");
-        assert_eq!(age_text(300_000), "5 min");
-        assert_eq!(age_text(3 * 3_600_000), "3 h");
+        assert_eq!(age_text(Lang::En, 5_000), "5 s");
+        assert_eq!(age_text(Lang::En, 300_000), "5 min");
+        assert_eq!(age_text(Lang::En, 3 * 3_600_000), "3 h");
+        assert_eq!(age_text(Lang::ZhCn, 300_000), "5 分钟");
     }
 }

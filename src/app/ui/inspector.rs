@@ -5,6 +5,7 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
 use crate::app::picking::{HoveredBuilding, SelectedBuilding};
 use crate::app::ui::UiCovered;
@@ -13,6 +14,7 @@ use crate::app::{AppState, AppSystems};
 use crate::twin::city::{Building, BuildingId, CityModel};
 use crate::twin::gis::layer::Classification;
 use crate::twin::heights::HeightSource;
+use crate::twin::i18n::{Lang, tr, tr_args};
 
 /// egui id of the inspector window, and its key in [`UiCovered`].
 const PANEL_ID: &str = "building_inspector";
@@ -48,20 +50,20 @@ impl Plugin for InspectorPlugin {
 }
 
 /// How a height source reads in the inspector.
-pub fn height_source_label(source: HeightSource) -> &'static str {
+pub fn height_source_label(lang: Lang, source: HeightSource) -> String {
     match source {
-        HeightSource::Measured => "measured",
-        HeightSource::Levels => "from levels",
-        HeightSource::Estimated => "estimated",
+        HeightSource::Measured => tr(lang, "insp-height-measured"),
+        HeightSource::Levels => tr(lang, "insp-height-levels"),
+        HeightSource::Estimated => tr(lang, "insp-height-estimated"),
     }
 }
 
-/// Lowercase name of a classification.
-fn classification_label(c: Classification) -> &'static str {
+/// Lowercase name of a classification, in `lang`.
+pub fn classification_label(lang: Lang, c: Classification) -> String {
     match c {
-        Classification::Public => "public",
-        Classification::Internal => "internal",
-        Classification::Restricted => "restricted",
+        Classification::Public => tr(lang, "class-public"),
+        Classification::Internal => tr(lang, "class-internal"),
+        Classification::Restricted => tr(lang, "class-restricted"),
     }
 }
 
@@ -107,7 +109,7 @@ fn inspector(
     let mut open = true;
     // What the user just picked opens expanded, at the top of the window stack.
     let place = layout.window_place(WINDOW_NAME, true);
-    let response = placed(egui::Window::new("Building"), Some(place))
+    let response = placed(egui::Window::new(tr(lang_of(ctx), "window-building")), Some(place))
         .open(&mut open)
         .default_width(WINDOW_WIDTH)
         .resizable(true)
@@ -127,6 +129,14 @@ fn inspector(
 /// The selected building's facts, attributes and catalogue entry.
 fn building_details(ui: &mut egui::Ui, city: &CityModel, id: BuildingId, b: &Building) {
     ui.heading(short_label(id, b));
+    let lang = lang_of(ui.ctx());
+    let (id_key, name_key, use_key, height_key) = (
+        tr(lang, "insp-id"),
+        tr(lang, "insp-name"),
+        tr(lang, "insp-use"),
+        tr(lang, "insp-height"),
+    );
+    let (min_key, foot_key) = (tr(lang, "insp-min-height"), tr(lang, "insp-footprint"));
     egui::Grid::new("building_facts")
         .num_columns(2)
         .striped(true)
@@ -136,21 +146,36 @@ fn building_details(ui: &mut egui::Ui, city: &CityModel, id: BuildingId, b: &Bui
                 ui.label(v);
                 ui.end_row();
             };
-            row("id", format!("#{} (source {})", id.0, b.source_id));
-            row("name", b.name.clone().unwrap_or_else(|| "—".to_string()));
-            row("use", b.usage.clone());
             row(
-                "height",
-                format!("{:.1} m ({})", b.height_m, height_source_label(b.height_source)),
+                &id_key,
+                tr_args(
+                    lang,
+                    "insp-id-value",
+                    &[("id", id.0.to_string().into()), ("source", b.source_id.to_string().into())],
+                ),
             );
-            row("min height", format!("{:.1} m", b.min_height_m));
-            row("footprint", format!("{:.0} m²", b.footprint_area_m2()));
+            row(&name_key, b.name.clone().unwrap_or_else(|| "—".to_string()));
+            row(&use_key, b.usage.clone());
+            row(
+                &height_key,
+                format!(
+                    "{:.1} m ({})",
+                    b.height_m,
+                    height_source_label(lang, b.height_source)
+                ),
+            );
+            row(&min_key, format!("{:.1} m", b.min_height_m));
+            row(&foot_key, format!("{:.0} m²", b.footprint_area_m2()));
         });
 
     ui.separator();
-    ui.strong(format!("Attributes ({})", b.attributes.len()));
+    ui.strong(tr_args(
+        lang,
+        "insp-attributes",
+        &[("count", b.attributes.len().into())],
+    ));
     if b.attributes.is_empty() {
-        ui.weak("none");
+        ui.weak(tr(lang, "insp-none"));
     } else {
         egui::ScrollArea::vertical()
             .id_salt("building_attributes")
@@ -171,10 +196,14 @@ fn building_details(ui: &mut egui::Ui, city: &CityModel, id: BuildingId, b: &Bui
 
     ui.separator();
     let Some(layer) = city.layers.get(b.layer.0 as usize) else {
-        ui.weak(format!("layer {} unknown", b.layer.0));
+        ui.weak(tr_args(
+            lang,
+            "insp-layer-unknown",
+            &[("layer", b.layer.0.to_string().into())],
+        ));
         return;
     };
-    ui.strong(format!("Layer: {}", layer.name));
+    ui.strong(tr_args(lang, "insp-layer", &[("layer", (&layer.name).into())]));
     let meta = &layer.catalogue.meta;
     let or_dash = |s: &str| {
         if s.trim().is_empty() {
@@ -192,15 +221,18 @@ fn building_details(ui: &mut egui::Ui, city: &CityModel, id: BuildingId, b: &Bui
                 ui.label(v);
                 ui.end_row();
             };
-            row("title", or_dash(&meta.title));
-            row("owner", or_dash(&meta.owner));
-            row("licence", or_dash(&meta.licence));
-            row("attribution", or_dash(&meta.attribution));
+            row(&tr(lang, "insp-title"), or_dash(&meta.title));
+            row(&tr(lang, "insp-owner"), or_dash(&meta.owner));
+            row(&tr(lang, "insp-licence"), or_dash(&meta.licence));
+            row(&tr(lang, "insp-attribution"), or_dash(&meta.attribution));
             row(
-                "classification",
-                classification_label(meta.classification).to_string(),
+                &tr(lang, "insp-classification"),
+                classification_label(lang, meta.classification),
             );
-            row("source", layer.catalogue.source_path.display().to_string());
+            row(
+                &tr(lang, "insp-source"),
+                layer.catalogue.source_path.display().to_string(),
+            );
         });
 }
 
@@ -210,8 +242,9 @@ mod tests {
 
     #[test]
     fn height_sources_read_as_words() {
-        assert_eq!(height_source_label(HeightSource::Measured), "measured");
-        assert_eq!(height_source_label(HeightSource::Levels), "from levels");
-        assert_eq!(height_source_label(HeightSource::Estimated), "estimated");
+        assert_eq!(height_source_label(Lang::En, HeightSource::Measured), "measured");
+        assert_eq!(height_source_label(Lang::En, HeightSource::Levels), "from levels");
+        assert_eq!(height_source_label(Lang::En, HeightSource::Estimated), "estimated");
+        assert_eq!(height_source_label(Lang::ZhCn, HeightSource::Measured), "实测");
     }
 }

@@ -11,12 +11,15 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crate::app::AppState;
 use crate::app::AppSystems;
 use crate::app::lighting::SunShadows;
+use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::ui::UiCovered;
+use crate::app::ui::inspector::classification_label;
 use crate::app::ui::layout::{Dock, Prefs, UiLayout};
 use crate::twin::city::{CityModel, LayerInfo};
 use crate::twin::gis::layer::Classification;
+use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::scene::Scene;
 
 /// egui id of the panel, and its key in [`UiCovered`].
@@ -37,8 +40,6 @@ const WARN_COLOUR: egui::Color32 = egui::Color32::from_rgb(230, 170, 60);
 const ERROR_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 80, 70);
 /// Colour of the "restricted" classification.
 const RESTRICTED_COLOUR: egui::Color32 = egui::Color32::from_rgb(235, 120, 90);
-/// The sun shadows checkbox (the key is [`crate::app::lighting::SHADOWS_KEY`]).
-const SHADOWS_LABEL: &str = "Sun shadows (L)";
 /// The colour swatch drawn before a layer's name.
 const SWATCH: &str = "■";
 
@@ -86,13 +87,15 @@ fn layers_panel(
         .size_range(PANEL_MIN_WIDTH..=(layout.screen.width() * PANEL_MAX_SHARE).max(PANEL_MIN_WIDTH))
         .resizable(true)
         .show(&mut root, |ui| {
-            ui.heading("Layers");
+            let lang = lang_of(ui.ctx());
+            ui.heading(tr(lang, "layers-heading"));
             ui.weak(&city.name);
             if let Some(shadows) = shadows.as_mut() {
                 let mut on = shadows.on;
                 if ui
-                    .checkbox(&mut on, SHADOWS_LABEL)
-                    .on_hover_text("Buildings cast sun shadows (costs a shadow pass per frame)")
+                    // The key is [`crate::app::lighting::SHADOWS_KEY`].
+                    .checkbox(&mut on, tr(lang, "layers-shadows"))
+                    .on_hover_text(tr(lang, "layers-shadows-hover"))
                     .changed()
                 {
                     shadows.on = on;
@@ -107,7 +110,11 @@ fn layers_panel(
                 if let Some(v) = vis.get_mut(&city.layers.len()) {
                     ui.separator();
                     ui.horizontal(|ui| visibility_checkbox(ui, GENERATED_ZONES_NAME, None, Some(v)));
-                    ui.small(format!("zones · generated · {} cells", city.zones.len()));
+                    ui.small(tr_args(
+                        lang,
+                        "layers-zones-generated",
+                        &[("count", city.zones.len().into())],
+                    ));
                 }
             });
         })
@@ -150,7 +157,7 @@ fn visibility_checkbox(
     let mut shown = vis.as_ref().is_some_and(|vs| any_shown(vs));
     let response = ui
         .add_enabled(vis.is_some(), egui::Checkbox::new(&mut shown, name))
-        .on_disabled_hover_text("nothing to draw");
+        .on_disabled_hover_text(tr(lang_of(ui.ctx()), "layers-nothing-to-draw"));
     if response.changed()
         && let Some(vs) = vis
     {
@@ -165,27 +172,30 @@ fn visibility_checkbox(
     }
 }
 
-/// Lowercase name of a classification.
-fn classification_name(c: Classification) -> &'static str {
-    match c {
-        Classification::Public => "public",
-        Classification::Internal => "internal",
-        Classification::Restricted => "restricted",
-    }
-}
-
 /// Hover text listing skipped and repaired features by reason.
-fn skip_details(info: &LayerInfo) -> String {
+fn skip_details(lang: Lang, info: &LayerInfo) -> String {
     let s = &info.skipped;
     let mut lines: Vec<String> = s
         .reasons
         .iter()
-        .map(|(reason, n)| format!("skipped {n}: {reason}"))
+        .map(|(reason, n)| {
+            tr_args(
+                lang,
+                "layers-skipped-reason",
+                &[("count", (*n).into()), ("reason", reason.into())],
+            )
+        })
         .collect();
     lines.extend(
         s.repaired
             .iter()
-            .map(|(reason, n)| format!("repaired {n}: {reason}")),
+            .map(|(reason, n)| {
+                tr_args(
+                    lang,
+                    "layers-repaired-reason",
+                    &[("count", (*n).into()), ("reason", reason.into())],
+                )
+            }),
     );
     lines.join("\n")
 }
@@ -197,21 +207,35 @@ fn layer_row(
     colour: Option<[u8; 3]>,
     vis: Option<&mut Vec<Mut<Visibility>>>,
 ) {
+    let lang = lang_of(ui.ctx());
     ui.horizontal(|ui| visibility_checkbox(ui, &info.name, colour, vis));
-    ui.small(format!(
-        "{} · {} · {} features",
-        info.kind.name(),
-        info.format.name(),
-        info.feature_count
+    ui.small(tr_args(
+        lang,
+        "layers-summary",
+        &[
+            ("kind", info.kind.name().into()),
+            ("format", info.format.name().into()),
+            ("count", info.feature_count.into()),
+        ],
     ));
     let skipped = info.skipped.total();
     let repaired: usize = info.skipped.repaired.values().sum();
     if skipped > 0 || repaired > 0 {
-        ui.colored_label(WARN_COLOUR, format!("{skipped} skipped, {repaired} repaired"))
-            .on_hover_text(skip_details(info));
+        ui.colored_label(
+            WARN_COLOUR,
+            tr_args(
+                lang,
+                "layers-skipped",
+                &[("skipped", skipped.into()), ("repaired", repaired.into())],
+            ),
+        )
+        .on_hover_text(skip_details(lang, info));
     }
     if let Some(error) = &info.error {
-        ui.colored_label(ERROR_COLOUR, format!("failed: {error}"));
+        ui.colored_label(
+            ERROR_COLOUR,
+            tr_args(lang, "layers-failed", &[("error", error.to_string().into())]),
+        );
     }
     let meta = &info.catalogue.meta;
     let mut parts: Vec<&str> = Vec::new();
@@ -225,7 +249,7 @@ fn layer_row(
         if !parts.is_empty() {
             ui.small(parts.join(" · "));
         }
-        let class = classification_name(meta.classification);
+        let class = classification_label(lang, meta.classification);
         if meta.classification == Classification::Restricted {
             ui.colored_label(RESTRICTED_COLOUR, class);
         } else {
@@ -249,7 +273,11 @@ fn attributions(city: &CityModel, shown: impl Fn(usize) -> bool) -> Vec<String> 
 /// The scene CRS and the attribution lines.
 fn footer(ui: &mut egui::Ui, city: &CityModel, vis: &Visibilities) {
     ui.add_space(ui.spacing().item_spacing.y);
-    ui.small(format!("Scene CRS: {}", city.crs.label()));
+    ui.small(tr_args(
+        lang_of(ui.ctx()),
+        "layers-crs",
+        &[("crs", city.crs.label().to_string().into())],
+    ));
     for line in attributions(city, |i| vis.get(&i).is_some_and(|vs| any_shown(vs))) {
         ui.small(line);
     }
@@ -283,7 +311,7 @@ mod tests {
         s.skip("no geometry");
         s.repair("unclosed ring");
         assert_eq!(
-            skip_details(&city.layers[0]),
+            skip_details(Lang::En, &city.layers[0]),
             "skipped 2: no geometry\nrepaired 1: unclosed ring"
         );
     }

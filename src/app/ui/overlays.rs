@@ -11,6 +11,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use egui_plot::{Line, Plot};
 
 use crate::app::dashboard::{Dashboard, IndicatorEngine};
+use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
 use crate::app::overlays::{
     CHART_SPAN_MS, CLOSED_SHOWN_MS, FeatureChart, MapFeature, OverlaySettings, REQUEST_CLOSED_COLOUR,
@@ -23,6 +24,7 @@ use crate::app::ui::layout::{PartKind, Prefs, UiLayout, WindowPlace, placed};
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::CityModel;
 use crate::twin::feeds::{Metric, Timestamp};
+use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::Dimension;
 use crate::twin::overlay::{Ramp, SENSOR_METRICS, ZoneValue};
 
@@ -59,21 +61,21 @@ impl Plugin for OverlaysPanelPlugin {
     }
 }
 
-/// A short label of a metric.
-pub fn metric_label(m: Metric) -> &'static str {
+/// A short label of a metric, in `lang`.
+pub fn metric_label(lang: Lang, m: Metric) -> String {
     match m {
-        Metric::TrafficSpeed => "speed",
-        Metric::TrafficFlow => "flow",
-        Metric::Pm25 => "PM2.5",
-        Metric::Pm10 => "PM10",
-        Metric::No2 => "NO₂",
-        Metric::Noise => "noise",
-        Metric::ElectricityLoad => "electricity load",
-        Metric::RenewableShare => "renewable share",
-        Metric::TransitDelay => "transit delay",
-        Metric::ServiceRequestOpened => "requests opened",
-        Metric::ServiceRequestClosed => "requests closed",
-        Metric::Sentiment => "sentiment",
+        Metric::TrafficSpeed => tr(lang, "metric-speed"),
+        Metric::TrafficFlow => tr(lang, "metric-flow"),
+        Metric::Pm25 => "PM2.5".to_string(),
+        Metric::Pm10 => "PM10".to_string(),
+        Metric::No2 => "NO₂".to_string(),
+        Metric::Noise => tr(lang, "metric-noise"),
+        Metric::ElectricityLoad => tr(lang, "metric-electricity-load"),
+        Metric::RenewableShare => tr(lang, "metric-renewable-share"),
+        Metric::TransitDelay => tr(lang, "metric-transit-delay"),
+        Metric::ServiceRequestOpened => tr(lang, "metric-requests-opened"),
+        Metric::ServiceRequestClosed => tr(lang, "metric-requests-closed"),
+        Metric::Sentiment => tr(lang, "metric-sentiment"),
     }
 }
 
@@ -118,63 +120,72 @@ pub fn overlays_body(
     settings: &mut OverlaySettings,
     facts: &OverlayFacts,
 ) -> Option<ZonesBy> {
-    ui.strong("Sensors");
-    ui.checkbox(&mut settings.show_sensors, "show sensors");
+    let lang = lang_of(ui.ctx());
+    ui.strong(tr(lang, "ov-sensors"));
+    ui.checkbox(&mut settings.show_sensors, tr(lang, "ov-show-sensors"));
     ui.horizontal(|ui| {
         for m in SENSOR_METRICS {
-            ui.selectable_value(&mut settings.sensor_metric, m, metric_label(m));
+            ui.selectable_value(&mut settings.sensor_metric, m, metric_label(lang, m));
         }
     });
     match facts.sensors {
         Some(s) => {
             let with_value = s.values.iter().flatten().count();
-            ui.small(format!("{} on the map, {with_value} with a value", s.ids.len()));
+            ui.small(tr_args(
+                lang,
+                "ov-sensors-on-map",
+                &[("count", s.ids.len().into()), ("with", with_value.into())],
+            ));
             if !s.unplaced.is_empty() {
-                ui.small(format!("{} more without a known position", s.unplaced.len()))
+                ui.small(tr_args(
+                    lang,
+                    "ov-sensors-unplaced",
+                    &[("count", s.unplaced.len().into())],
+                ))
                     .on_hover_text(s.unplaced.iter().cloned().collect::<Vec<_>>().join(", "));
             }
         }
         None => {
-            ui.small("no live feeds");
+            ui.small(tr(lang, "ov-no-feeds"));
         }
     }
     if let Some(r) = Ramp::for_metric(settings.sensor_metric) {
         legend(ui, &r);
     }
-    swatch(ui, crate::app::overlays::NO_VALUE_COLOUR, "no value");
+    swatch(ui, crate::app::overlays::NO_VALUE_COLOUR, &tr(lang, "ov-no-value"));
     ui.separator();
 
-    ui.strong("Zones by");
+    ui.strong(tr(lang, "ov-zones-by"));
     let mut by = settings.zones_by;
     ui.horizontal(|ui| {
-        ui.radio_value(&mut by, ZonesBy::Indicator, "indicator");
-        ui.radio_value(&mut by, ZonesBy::Load, "load");
-        ui.radio_value(&mut by, ZonesBy::None, "none");
+        ui.radio_value(&mut by, ZonesBy::Indicator, tr(lang, "ov-by-indicator"));
+        ui.radio_value(&mut by, ZonesBy::Load, tr(lang, "ov-by-load"));
+        ui.radio_value(&mut by, ZonesBy::None, tr(lang, "ov-by-none"));
     });
     match by {
         ZonesBy::Indicator => match facts.indicator {
             Some(name) => {
-                ui.small(format!("{name} (legend in the dashboard)"));
+                ui.small(tr_args(lang, "ov-indicator-legend", &[("name", name.into())]));
             }
             None => {
-                ui.small("click an indicator in the dashboard's table");
+                ui.small(tr(lang, "ov-indicator-click"));
             }
         },
         ZonesBy::Load => match &facts.loads.ramp {
             Some(r) => {
-                ui.small("electricity load per hectare");
+                ui.small(tr(lang, "ov-load-per-ha"));
                 legend(ui, r);
             }
             None => {
-                ui.small("no load observed yet");
+                ui.small(tr(lang, "ov-no-load"));
             }
         },
         ZonesBy::None => {}
     }
     ui.separator();
 
-    ui.strong("Service requests");
-    ui.checkbox(&mut settings.show_requests, "show requests");
+    ui.strong(tr(lang, "ov-requests"));
+    ui.checkbox(&mut settings.show_requests, tr(lang, "ov-show-requests"));
     if let Some(cells) = facts.request_cells {
         request_cells_legend(ui, cells);
         return (by != settings.zones_by).then_some(by);
@@ -182,17 +193,29 @@ pub fn overlays_body(
     let (open, closed, not_drawn) = facts
         .requests
         .map_or((0, 0, 0), |r| (r.open, r.closed, r.not_drawn));
-    swatch(ui, REQUEST_OPEN_COLOUR, &format!("open: {open}"));
+    swatch(
+        ui,
+        REQUEST_OPEN_COLOUR,
+        &tr_args(lang, "ov-requests-open", &[("count", open.into())]),
+    );
     swatch(
         ui,
         REQUEST_CLOSED_COLOUR,
-        &format!(
-            "closed in the last {} h: {closed}",
-            CLOSED_SHOWN_MS / Timestamp::HOUR_MS
+        &tr_args(
+            lang,
+            "ov-requests-closed",
+            &[
+                ("hours", ((CLOSED_SHOWN_MS / Timestamp::HOUR_MS) as f64).into()),
+                ("count", closed.into()),
+            ],
         ),
     );
     if not_drawn > 0 {
-        ui.small(format!("{not_drawn} more not drawn (too many)"));
+        ui.small(tr_args(
+            lang,
+            "ov-requests-not-drawn",
+            &[("count", not_drawn.into())],
+        ));
     }
     (by != settings.zones_by).then_some(by)
 }
@@ -201,22 +224,35 @@ pub fn overlays_body(
 /// much is drawn. Never a total over all requests: with one suppressed cell, the total less
 /// the cells drawn would give that cell's count.
 fn request_cells_legend(ui: &mut egui::Ui, cells: &RequestCells) {
-    ui.small(format!(
-        "open or closed in the last {} h, per {:.0} m cell; cells with fewer than {} are not shown",
-        CLOSED_SHOWN_MS / Timestamp::HOUR_MS,
-        cells.map.grid.size_m,
-        cells.k
+    let lang = lang_of(ui.ctx());
+    ui.small(tr_args(
+        lang,
+        "ov-cells-what",
+        &[
+            ("hours", ((CLOSED_SHOWN_MS / Timestamp::HOUR_MS) as f64).into()),
+            ("size", format!("{:.0}", cells.map.grid.size_m).into()),
+            ("k", (cells.k as f64).into()),
+        ],
     ));
     // The ramp's first class (below k) is never drawn.
     for e in cells.ramp.legend().into_iter().skip(1) {
         swatch(ui, e.colour, &e.label);
     }
-    ui.small(format!(
-        "{} requests in {} cells shown · {} cells suppressed",
-        cells.shown_records, cells.shown_cells, cells.suppressed_cells
+    ui.small(tr_args(
+        lang,
+        "ov-cells-shown",
+        &[
+            ("records", (cells.shown_records as f64).into()),
+            ("cells", (cells.shown_cells as f64).into()),
+            ("suppressed", (cells.suppressed_cells as f64).into()),
+        ],
     ));
     if cells.off_map_cells > 0 {
-        ui.small(format!("{} more cells beyond the map", cells.off_map_cells));
+        ui.small(tr_args(
+            lang,
+            "ov-cells-off-map",
+            &[("count", (cells.off_map_cells as f64).into())],
+        ));
     }
 }
 
@@ -239,7 +275,7 @@ fn overlays_panel(
     let indicator = dash
         .choropleth
         .and_then(|k| engine.as_ref()?.0.ctx.catalogue.indicators.get(k))
-        .map(|d| d.name.clone());
+        .map(|d| i18n::indicator_name(lang_of(ctx), &d.id, &d.name));
     let facts = OverlayFacts {
         sensors: sensors.as_deref(),
         requests: requests.as_deref(),
@@ -272,7 +308,7 @@ pub fn overlays_window(
     place: Option<WindowPlace>,
 ) -> (Option<egui::Rect>, Option<ZonesBy>) {
     let mut by = None;
-    let window = egui::Window::new("Map overlays")
+    let window = egui::Window::new(tr(lang_of(ctx), "window-overlays"))
         .id(egui::Id::new(PANEL_ID))
         .default_pos(PANEL_POS);
     let response = placed(window, place)
@@ -283,22 +319,28 @@ pub fn overlays_window(
     (response.map(|r| r.response.rect), by)
 }
 
-/// The title of a feature's window.
-pub fn feature_title(city: &CityModel, f: &MapFeature) -> String {
+/// The title of a feature's window, in `lang`.
+pub fn feature_title(lang: Lang, city: &CityModel, f: &MapFeature) -> String {
     match f {
-        MapFeature::Sensor(id) => format!("Sensor {id}"),
+        MapFeature::Sensor(id) => tr_args(lang, "feature-sensor", &[("id", id.to_string().into())]),
         MapFeature::Road(r) => match city.roads.get(r.0 as usize) {
-            Some(road) => format!(
-                "Road {} ({}, #{})",
-                road.name.as_deref().unwrap_or("unnamed"),
-                road.class,
-                r.0
+            Some(road) => tr_args(
+                lang,
+                "feature-road",
+                &[
+                    (
+                        "name",
+                        road.name.clone().unwrap_or_else(|| tr(lang, "feature-unnamed")).into(),
+                    ),
+                    ("class", road.class.to_string().into()),
+                    ("id", r.0.to_string().into()),
+                ],
             ),
-            None => format!("Road #{}", r.0),
+            None => tr_args(lang, "feature-road-id", &[("id", r.0.to_string().into())]),
         },
         MapFeature::Zone(z) => match city.zones.get(z.0 as usize) {
-            Some(zone) => format!("Zone {}", zone.name),
-            None => format!("Zone #{}", z.0),
+            Some(zone) => tr_args(lang, "feature-zone", &[("name", (&zone.name).into())]),
+            None => tr_args(lang, "feature-zone-id", &[("id", z.0.to_string().into())]),
         },
     }
 }
@@ -306,14 +348,15 @@ pub fn feature_title(city: &CityModel, f: &MapFeature) -> String {
 /// Small charts of a feature's recent values: one per metric, hours before the instant
 /// shown along x.
 pub fn chart_body(ui: &mut egui::Ui, chart: &FeatureChart) {
+    let lang = lang_of(ui.ctx());
     let Some(at) = chart.at else {
-        ui.weak("no values yet");
+        ui.weak(tr(lang, "chart-no-values"));
         return;
     };
     if chart.sources.is_not_live() {
         ui.horizontal_wrapped(|ui| {
             crate::app::ui::feed_health::source_badge(ui, chart.sources, 11.0);
-            ui.small("these values are not live measurements");
+            ui.small(tr(lang, "chart-not-live"));
         });
     }
     for (metric, points) in &chart.lines {
@@ -321,13 +364,14 @@ pub fn chart_body(ui: &mut egui::Ui, chart: &FeatureChart) {
             .last()
             .map_or("–".to_string(), |(_, v)| format!("{v:.1} {}", metric.unit()));
         ui.horizontal(|ui| {
-            ui.strong(metric_label(*metric));
+            ui.strong(metric_label(lang, *metric));
             ui.label(latest);
         });
         if points.is_empty() {
-            ui.weak(format!(
-                "no observation in the last {} h",
-                CHART_SPAN_MS / Timestamp::HOUR_MS
+            ui.weak(tr_args(
+                lang,
+                "chart-no-observation",
+                &[("hours", ((CHART_SPAN_MS / Timestamp::HOUR_MS) as f64).into())],
             ));
             continue;
         }
@@ -345,21 +389,22 @@ pub fn chart_body(ui: &mut egui::Ui, chart: &FeatureChart) {
             .allow_zoom(false)
             .allow_scroll(false)
             .allow_boxed_zoom(false)
-            .x_axis_label("hours before the instant shown")
+            .x_axis_label(tr(lang, "chart-x-axis"))
             .show(ui, |plot| {
-                plot.line(Line::new(metric_label(*metric), hours).color(colour))
+                plot.line(Line::new(metric_label(lang, *metric), hours).color(colour))
             });
     }
 }
 
 /// Every indicator of a zone by dimension: value, target, status in its colour.
 pub fn zone_body(ui: &mut egui::Ui, rows: &[ZoneValue]) {
+    let lang = lang_of(ui.ctx());
     for dim in Dimension::ALL {
         let of_dim: Vec<&ZoneValue> = rows.iter().filter(|r| r.dimension == dim).collect();
         if of_dim.is_empty() {
             continue;
         }
-        egui::CollapsingHeader::new(dim.id())
+        egui::CollapsingHeader::new(i18n::dimension_name(lang, dim))
             .id_salt(("zone_dim", dim.id()))
             .default_open(true)
             .show(ui, |ui| {
@@ -368,17 +413,28 @@ pub fn zone_body(ui: &mut egui::Ui, rows: &[ZoneValue]) {
                     .num_columns(4)
                     .show(ui, |ui| {
                         for r in of_dim {
-                            ui.label(&r.name);
+                            ui.label(i18n::indicator_name(lang, &r.id, &r.name));
                             let value = r.value.map_or("–".to_string(), |v| {
-                                let est = if r.estimate { " (est.)" } else { "" };
-                                format!("{v:.3} {}{est}", r.unit)
+                                let unit = i18n::unit(lang, &r.unit);
+                                if r.estimate {
+                                    format!("{v:.3} {unit} {}", tr(lang, "cli-report-estimate"))
+                                } else {
+                                    format!("{v:.3} {unit}")
+                                }
                             });
                             ui.horizontal_wrapped(|ui| {
                                 ui.label(value);
                                 crate::app::ui::feed_health::source_badge(ui, r.sources, 10.0);
                             });
-                            ui.weak(format!("target {}", r.target));
-                            ui.colored_label(status_colour(r.status), r.status.id());
+                            ui.weak(tr_args(
+                                lang,
+                                "zone-target",
+                                &[("target", r.target.to_string().into())],
+                            ));
+                            ui.colored_label(
+                                status_colour(r.status),
+                                i18n::status_name(lang, r.status),
+                            );
                             ui.end_row();
                         }
                     });
@@ -397,7 +453,7 @@ pub fn feature_window(
     place: Option<WindowPlace>,
 ) -> Option<egui::Rect> {
     let right = ctx.viewport_rect().right();
-    let window = egui::Window::new(feature_title(city, feature))
+    let window = egui::Window::new(feature_title(lang_of(ctx), city, feature))
         .id(egui::Id::new(FEATURE_ID))
         .default_pos(egui::pos2(right - 2.0 * FEATURE_WIDTH, 60.0));
     placed(window, place)
@@ -410,7 +466,7 @@ pub fn feature_window(
                     match zone {
                         Some(rows) => zone_body(ui, rows),
                         None => {
-                            ui.weak("computing indicators…");
+                            ui.weak(tr(lang_of(ui.ctx()), "app-computing"));
                         }
                     }
                     ui.separator();

@@ -7,6 +7,7 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use crate::app::i18n::lang_of;
 use crate::app::loading::{LoadedCity, ScenePath};
 use crate::app::scenario::{
     BuildingAction, CompareScope, EditSettings, RoadAction, ScenarioCommand, ScenarioSession, ZoneAction,
@@ -19,6 +20,7 @@ use crate::app::ui::dashboard::status_colour;
 use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::{CityModel, ZoneId};
+use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::Dimension;
 use crate::twin::scenario::compare::{DimensionDelta, IndicatorDelta, ScoreDelta};
 use crate::twin::scenario::model::{list_scenarios, scenarios_dir};
@@ -30,7 +32,7 @@ const PANEL_ID: &str = "scenario_panel";
 const PANEL_WIDTH: f32 = 460.0;
 /// Where the panel first opens, logical pixels from the window's top-left corner.
 /// The window's name in the layout's window stack.
-const PANEL_NAME: &str = "scenario";
+const PANEL_NAME: &str = tr(lang, "scenario-col-scenario");
 /// Tallest a table grows before it scrolls, logical pixels.
 const TABLE_MAX_HEIGHT: f32 = 360.0;
 /// Colour of error messages.
@@ -113,10 +115,14 @@ fn scenario_panel(
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut sent: Vec<ScenarioCommand> = Vec::new();
-    let title = format!(
-        "Scenario — {}{}",
-        p.session.meta().name,
-        if p.session.dirty { " *" } else { "" }
+    let lang = lang_of(ctx);
+    let title = tr_args(
+        lang,
+        "sc-window-title",
+        &[
+            ("name", (&p.session.meta().name).into()),
+            ("dirty", if p.session.dirty { " *" } else { "" }.into()),
+        ],
     );
     let open = p
         .prefs
@@ -129,18 +135,18 @@ fn scenario_panel(
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 for (tab, label) in [
-                    (Tab::Scenario, "Scenario"),
-                    (Tab::Edit, "Edit"),
-                    (Tab::Compare, "Compare"),
-                    (Tab::Costs, "Cost-benefit"),
+                    (Tab::Scenario, tr(lang, "sc-tab-scenario")),
+                    (Tab::Edit, tr(lang, "sc-tab-edit")),
+                    (Tab::Compare, tr(lang, "sc-compare")),
+                    (Tab::Costs, tr(lang, "sc-tab-costs")),
                 ] {
                     ui.selectable_value(&mut p.state.tab, tab, label);
                 }
                 ui.separator();
                 let label = if p.view.show_baseline {
-                    "showing BASELINE (B)"
+                    tr(lang, "sc-showing-baseline")
                 } else {
-                    "showing scenario (B)"
+                    tr(lang, "sc-showing-scenario")
                 };
                 if ui.button(label).clicked() {
                     p.view.show_baseline = !p.view.show_baseline;
@@ -181,17 +187,22 @@ fn status_lines(ui: &mut egui::Ui, p: &PanelParams) {
 
 /// File, metadata, undo / redo and the edit list.
 fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioCommand>) {
+    let lang = lang_of(ui.ctx());
     let scene = &p.scene_path.0;
     ui.horizontal(|ui| {
-        if ui.button("New").clicked() {
+        if ui.button(tr(lang, "sc-new")).clicked() {
             sent.push(ScenarioCommand::New);
         }
         egui::ComboBox::from_id_salt("scenario_files")
-            .selected_text("Load…")
+            .selected_text(tr(lang, "sc-load"))
             .show_ui(ui, |ui| {
                 let files = list_scenarios(scene);
                 if files.is_empty() {
-                    ui.weak(format!("no scenarios in {}", scenarios_dir(scene).display()));
+                    ui.weak(tr_args(
+                        lang,
+                        "sc-no-scenarios-in",
+                        &[("dir", scenarios_dir(scene).display().to_string().into())],
+                    ));
                 }
                 for f in files {
                     let name = f
@@ -205,8 +216,8 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
             });
         let can_save = p.session.path.is_some();
         if ui
-            .add_enabled(can_save, egui::Button::new("Save"))
-            .on_disabled_hover_text("not saved yet: use Save as")
+            .add_enabled(can_save, egui::Button::new(tr(lang, "sc-save")))
+            .on_disabled_hover_text(tr(lang, "sc-not-saved"))
             .clicked()
             && let Some(path) = &p.session.path
         {
@@ -214,7 +225,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
         }
     });
     ui.horizontal(|ui| {
-        ui.label("Save as");
+        ui.label(tr(lang, "sc-save-as"));
         ui.add(
             egui::TextEdit::singleline(&mut p.state.save_as)
                 .desired_width(160.0)
@@ -222,7 +233,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
         );
         let name = p.state.save_as.trim();
         if ui
-            .add_enabled(!name.is_empty(), egui::Button::new("Save"))
+            .add_enabled(!name.is_empty(), egui::Button::new(tr(lang, "sc-save")))
             .clicked()
         {
             let file = if name.ends_with(".ron") {
@@ -239,7 +250,11 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
     if !p.session.skipped.is_empty() {
         ui.colored_label(
             ERROR_COLOUR,
-            format!("{} edits of the file were skipped:", p.session.skipped.len()),
+            tr_args(
+                lang,
+                "sc-file-skipped",
+                &[("count", p.session.skipped.len().into())],
+            ),
         );
         for k in &p.session.skipped {
             ui.label(format!("#{} {}: {}", k.index + 1, k.kind, k.reason));
@@ -250,16 +265,16 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
     let mut meta = p.session.meta().clone();
     let before = meta.clone();
     egui::Grid::new("scenario_meta").num_columns(2).show(ui, |ui| {
-        ui.label("name");
+        ui.label(tr(lang, "sc-meta-name"));
         ui.text_edit_singleline(&mut meta.name);
         ui.end_row();
-        ui.label("author");
+        ui.label(tr(lang, "sc-meta-author"));
         ui.text_edit_singleline(&mut meta.author);
         ui.end_row();
-        ui.label("date");
+        ui.label(tr(lang, "sc-meta-date"));
         ui.add(egui::TextEdit::singleline(&mut meta.date).hint_text("YYYY-MM-DD"));
         ui.end_row();
-        ui.label("about");
+        ui.label(tr(lang, "sc-meta-about"));
         ui.text_edit_multiline(&mut meta.description);
         ui.end_row();
     });
@@ -272,25 +287,29 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
     let total = p.session.edits().len();
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(applied > 0, egui::Button::new("⟲ Undo"))
+            .add_enabled(applied > 0, egui::Button::new(tr(lang, "sc-undo")))
             .on_hover_text("Ctrl+Z")
             .clicked()
         {
             sent.push(ScenarioCommand::Undo);
         }
         if ui
-            .add_enabled(applied < total, egui::Button::new("⟳ Redo"))
+            .add_enabled(applied < total, egui::Button::new(tr(lang, "sc-redo")))
             .on_hover_text("Ctrl+Y")
             .clicked()
         {
             sent.push(ScenarioCommand::Redo);
         }
-        ui.label(format!("{applied} of {total} edits applied"));
+        ui.label(tr_args(
+            lang,
+            "scenario-applied",
+            &[("applied", applied.into()), ("edits", total.into())],
+        ));
     });
     if total > 0 {
         let mut step = applied;
         if ui
-            .add(egui::Slider::new(&mut step, 0..=total).text("step"))
+            .add(egui::Slider::new(&mut step, 0..=total).text(tr(lang, "sc-step")))
             .changed()
         {
             sent.push(ScenarioCommand::StepTo(step));
@@ -307,7 +326,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
                     let head = egui::RichText::new(format!("{}. {}", i + 1, se.edit.summary()));
                     if ui
                         .selectable_label(on, if on { head.strong() } else { head.weak() })
-                        .on_hover_text("step to here")
+                        .on_hover_text(tr(lang, "sc-step-here"))
                         .clicked()
                     {
                         sent.push(ScenarioCommand::StepTo(i + 1));
@@ -316,8 +335,8 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
                 let table = p.session.table_cost(i);
                 let mut cost = se.cost;
                 ui.horizontal(|ui| {
-                    cost_field(ui, "capital €", &mut cost.capital_eur, table.map(|c| c.0));
-                    cost_field(ui, "€/year", &mut cost.operating_eur_per_year, table.map(|c| c.1));
+                    cost_field(ui, &tr(lang, "sc-capital-eur"), &mut cost.capital_eur, table.map(|c| c.0));
+                    cost_field(ui, &tr(lang, "sc-col-per-year"), &mut cost.operating_eur_per_year, table.map(|c| c.1));
                 });
                 if cost != se.cost {
                     sent.push(ScenarioCommand::SetCost { index: i, cost });
@@ -326,7 +345,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
                 if ui
                     .add(
                         egui::TextEdit::singleline(&mut note)
-                            .hint_text("note")
+                            .hint_text(tr(lang, "sc-note"))
                             .desired_width(f32::INFINITY),
                     )
                     .changed()
@@ -340,6 +359,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
 /// One cost: the override when set (editable, with a reset button), else the table's
 /// figure with a button to override it.
 fn cost_field(ui: &mut egui::Ui, label: &str, value: &mut Option<f64>, table: Option<f64>) {
+    let lang = lang_of(ui.ctx());
     ui.label(label);
     match value {
         Some(v) => {
@@ -350,8 +370,8 @@ fn cost_field(ui: &mut egui::Ui, label: &str, value: &mut Option<f64>, table: Op
                     .max_decimals(0),
             );
             if ui
-                .small_button("table")
-                .on_hover_text("use the cost table's figure")
+                .small_button(tr(lang, "sc-table"))
+                .on_hover_text(tr(lang, "sc-table-hover"))
                 .clicked()
             {
                 *value = None;
@@ -361,7 +381,7 @@ fn cost_field(ui: &mut egui::Ui, label: &str, value: &mut Option<f64>, table: Op
             let shown = table.map_or("–".to_string(), format_eur);
             if ui
                 .button(shown)
-                .on_hover_text("from the cost table; click to override")
+                .on_hover_text(tr(lang, "sc-override"))
                 .clicked()
             {
                 *value = Some(table.unwrap_or(0.0));
@@ -371,27 +391,28 @@ fn cost_field(ui: &mut egui::Ui, label: &str, value: &mut Option<f64>, table: Op
 }
 
 /// A zone's name for lists.
-fn zone_label(city: &CityModel, z: ZoneId) -> String {
+fn zone_label(lang: Lang, city: &CityModel, z: ZoneId) -> String {
     city.zones.get(z.0 as usize).map_or_else(
-        || format!("zone {}", z.0),
+        || tr_args(lang, "feature-zone-id", &[("id", z.0.to_string().into())]),
         |zone| format!("{} ({})", zone.name, z.0),
     )
 }
 
 /// The tools: selected buildings, zone, drawing, transit, roads.
 fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioCommand>) {
+    let lang = lang_of(ui.ctx());
     let city = &p.loaded.0.city;
     let s = &mut *p.settings;
 
-    ui.strong("Map tools");
+    ui.strong(tr(lang, "sc-map-tools"));
     ui.horizontal_wrapped(|ui| {
         for (tool, label) in [
-            (ActiveTool::Select, "Select"),
-            (ActiveTool::Footprint, "Draw building"),
-            (ActiveTool::Park, "Draw park"),
-            (ActiveTool::Stop, "Place stop"),
-            (ActiveTool::Line, "Draw line"),
-            (ActiveTool::Road, "Pick road"),
+            (ActiveTool::Select, tr(lang, "sc-tool-select")),
+            (ActiveTool::Footprint, tr(lang, "sc-tool-building")),
+            (ActiveTool::Park, tr(lang, "sc-tool-park")),
+            (ActiveTool::Stop, tr(lang, "sc-tool-stop")),
+            (ActiveTool::Line, tr(lang, "sc-tool-line")),
+            (ActiveTool::Road, tr(lang, "sc-tool-road")),
         ] {
             if ui.selectable_value(&mut *p.tool, tool, label).changed() {
                 p.drawing.clear();
@@ -399,30 +420,42 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
             }
         }
     });
-    ui.weak(p.tool.hint());
+    ui.weak(p.tool.hint(lang));
     match *p.tool {
         ActiveTool::Footprint => {
             ui.horizontal(|ui| {
-                ui.label("new building: height");
+                ui.label(tr(lang, "sc-new-height"));
                 ui.add(
                     egui::DragValue::new(&mut s.new_height_m)
                         .range(1.0..=500.0)
                         .suffix(" m"),
                 );
-                ui.label("use");
+                ui.label(tr(lang, "sc-use"));
                 ui.add(egui::TextEdit::singleline(&mut s.new_usage).desired_width(110.0));
             });
-            ui.label(format!("{} corners", p.drawing.vertices.len()));
+            ui.label(tr_args(
+                lang,
+                "sc-corners",
+                &[("count", p.drawing.vertices.len().into())],
+            ));
         }
         ActiveTool::Park => {
-            ui.label(format!("{} corners", p.drawing.vertices.len()));
+            ui.label(tr_args(
+                lang,
+                "sc-corners",
+                &[("count", p.drawing.vertices.len().into())],
+            ));
         }
         ActiveTool::Stop | ActiveTool::Line => {
             if *p.tool == ActiveTool::Line {
-                ui.label(format!("{} stops", p.drawing.vertices.len()));
+                ui.label(tr_args(
+                    lang,
+                    "sc-stops",
+                    &[("count", p.drawing.vertices.len().into())],
+                ));
             }
             ui.horizontal(|ui| {
-                ui.label("mode");
+                ui.label(tr(lang, "sc-mode"));
                 for m in TransitMode::ALL {
                     ui.selectable_value(&mut s.stop_mode, m, m.id());
                 }
@@ -434,9 +467,9 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
 
     // Selected buildings.
     let sel: Vec<_> = p.selection.0.iter().copied().collect();
-    ui.strong(format!("Selected buildings: {}", sel.len()));
+    ui.strong(tr_args(lang, "sc-selected", &[("count", sel.len().into())]));
     if sel.is_empty() {
-        ui.weak("click a building (Shift+click for more)");
+        ui.weak(tr(lang, "sc-click-building"));
     } else {
         let named: Vec<String> = sel
             .iter()
@@ -451,7 +484,7 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
             "{}{}",
             named.join(", "),
             if more > 0 {
-                format!(" and {more} more")
+                tr_args(lang, "sc-and-more", &[("count", more.into())])
             } else {
                 String::new()
             }
@@ -465,27 +498,27 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
                     .range(1.0..=500.0)
                     .suffix(" m"),
             );
-            if ui.button("Set height").clicked() {
+            if ui.button(tr(lang, "sc-set-height")).clicked() {
                 action = Some(BuildingAction::SetHeight);
             }
         });
         ui.horizontal(|ui| {
             ui.add(egui::TextEdit::singleline(&mut s.usage).desired_width(110.0));
-            if ui.button("Set use").clicked() {
+            if ui.button(tr(lang, "sc-set-use")).clicked() {
                 action = Some(BuildingAction::SetUse);
             }
         });
         ui.horizontal(|ui| {
-            if ui.button("Demolish").clicked() {
+            if ui.button(tr(lang, "sc-demolish")).clicked() {
                 action = Some(BuildingAction::Demolish);
             }
-            if ui.button("Lot to green").clicked() {
+            if ui.button(tr(lang, "sc-lot-green")).clicked() {
                 action = Some(BuildingAction::LotsToGreen);
             }
         });
         ui.horizontal(|ui| {
-            ui.add(egui::Slider::new(&mut s.solar_share, 0.05..=1.0).text("of roof"));
-            if ui.button("Rooftop solar").clicked() {
+            ui.add(egui::Slider::new(&mut s.solar_share, 0.05..=1.0).text(tr(lang, "sc-of-roof")));
+            if ui.button(tr(lang, "sc-rooftop-solar")).clicked() {
                 action = Some(BuildingAction::Solar);
             }
         });
@@ -498,20 +531,20 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
     ui.separator();
 
     // A zone.
-    ui.strong("Zone");
+    ui.strong(tr(lang, "sc-zone"));
     ui.horizontal(|ui| {
-        let shown = s.zone.map_or("choose…".to_string(), |z| zone_label(city, z));
+        let shown = s.zone.map_or(tr(lang, "sc-choose"), |z| zone_label(lang, city, z));
         egui::ComboBox::from_id_salt("scenario_zone")
             .selected_text(shown)
             .width(220.0)
             .show_ui(ui, |ui| {
                 for i in 0..city.zones.len() {
                     let z = ZoneId(i as u32);
-                    ui.selectable_value(&mut s.zone, Some(z), zone_label(city, z));
+                    ui.selectable_value(&mut s.zone, Some(z), zone_label(lang, city, z));
                 }
             });
         if let Some(z) = sel.first().and_then(|b| zone_of_building(city, *b))
-            && ui.button("zone of selection").clicked()
+            && ui.button(tr(lang, "sc-zone-of-selection")).clicked()
         {
             s.zone = Some(z);
         }
@@ -522,30 +555,30 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
             ui.add(
                 egui::DragValue::new(&mut s.storeys)
                     .range(-20..=20)
-                    .prefix("storeys "),
+                    .prefix(format!("{} ", tr(lang, "sc-storeys"))),
             );
-            ui.label("of use");
+            ui.label(tr(lang, "sc-of-use"));
             ui.add(
                 egui::TextEdit::singleline(&mut s.zone_usage)
                     .desired_width(90.0)
-                    .hint_text("all"),
+                    .hint_text(tr(lang, "sc-all")),
             );
-            if ui.button("Apply").clicked() {
+            if ui.button(tr(lang, "sc-apply")).clicked() {
                 action = Some(ZoneAction::Storeys);
             }
         });
         ui.horizontal(|ui| {
-            ui.label("use");
+            ui.label(tr(lang, "sc-use"));
             ui.add(egui::TextEdit::singleline(&mut s.zone_from).desired_width(90.0));
             ui.label("→");
             ui.add(egui::TextEdit::singleline(&mut s.zone_to).desired_width(90.0));
-            if ui.button("Change").clicked() {
+            if ui.button(tr(lang, "sc-change")).clicked() {
                 action = Some(ZoneAction::Use);
             }
         });
         ui.horizontal(|ui| {
-            ui.add(egui::Slider::new(&mut s.solar_share, 0.05..=1.0).text("of roof"));
-            if ui.button("Solar programme").clicked() {
+            ui.add(egui::Slider::new(&mut s.solar_share, 0.05..=1.0).text(tr(lang, "sc-of-roof")));
+            if ui.button(tr(lang, "sc-solar-programme")).clicked() {
                 action = Some(ZoneAction::Solar);
             }
         });
@@ -560,31 +593,37 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
 
     // The picked roads.
     let roads = &p.picked_roads.0;
-    ui.strong(format!("Roads picked: {}", roads.len()));
+    ui.strong(tr_args(lang, "sc-roads-picked", &[("count", roads.len().into())]));
     if roads.is_empty() {
-        ui.weak("pick roads with the road tool (Shift+click for more)");
+        ui.weak(tr(lang, "sc-pick-roads"));
         return;
     }
     for id in roads.iter().take(SELECTION_NAMED) {
         if let Some(road) = city.roads.get(id.0 as usize) {
             ui.weak(format!(
                 "{} · {} · {}",
-                road.name.clone().unwrap_or_else(|| format!("road {}", id.0)),
+                road.name
+                    .clone()
+                    .unwrap_or_else(|| tr_args(lang, "sc-road-id", &[("id", id.0.to_string().into())])),
                 road.class,
                 road.maxspeed_kmh
-                    .map_or("no limit known".to_string(), |v| format!("{v:.0} km/h"))
+                    .map_or(tr(lang, "sc-no-limit"), |v| format!("{v:.0} km/h"))
             ));
         }
     }
     if roads.len() > SELECTION_NAMED {
-        ui.weak(format!("and {} more", roads.len() - SELECTION_NAMED));
+        ui.weak(tr_args(
+            lang,
+            "sc-and-more",
+            &[("count", (roads.len() - SELECTION_NAMED).into())],
+        ));
     }
     let mut action = None;
     ui.horizontal(|ui| {
-        if ui.button("Close to cars").clicked() {
+        if ui.button(tr(lang, "sc-close-cars")).clicked() {
             action = Some(RoadAction::Close);
         }
-        if ui.button("Bike lane").clicked() {
+        if ui.button(tr(lang, "sc-bike-lane")).clicked() {
             action = Some(RoadAction::BikeLane);
         }
         ui.add(
@@ -592,7 +631,7 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
                 .range(5.0..=120.0)
                 .suffix(" km/h"),
         );
-        if ui.button("Speed limit").clicked() {
+        if ui.button(tr(lang, "sc-speed-limit")).clicked() {
             action = Some(RoadAction::Speed);
         }
     });
@@ -603,65 +642,73 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
 
 /// Baseline vs scenario: dimension scores and every indicator, city-wide or for a zone.
 fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
+    let lang = lang_of(ui.ctx());
     let city = &p.loaded.0.city;
     let Some(cmp) = p.session.comparison() else {
-        ui.label("computing the scenario's indicators…");
+        ui.label(tr(lang, "sc-computing"));
         return;
     };
     ui.horizontal(|ui| {
-        ui.label("scope");
+        ui.label(tr(lang, "sc-scope"));
         let shown = match p.scope.zone {
-            None => "city-wide".to_string(),
-            Some(z) => zone_label(city, z),
+            None => tr(lang, "cli-report-alert-city-wide"),
+            Some(z) => zone_label(lang, city, z),
         };
         egui::ComboBox::from_id_salt("compare_scope")
             .selected_text(shown)
             .width(220.0)
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut p.scope.zone, None, "city-wide");
+                ui.selectable_value(&mut p.scope.zone, None, tr(lang, "cli-report-alert-city-wide"));
                 for i in 0..city.zones.len() {
                     let z = ZoneId(i as u32);
-                    ui.selectable_value(&mut p.scope.zone, Some(z), zone_label(city, z));
+                    ui.selectable_value(&mut p.scope.zone, Some(z), zone_label(lang, city, z));
                 }
             });
-        ui.checkbox(&mut p.state.changed_only, "changed only");
+        ui.checkbox(&mut p.state.changed_only, tr(lang, "sc-changed-only"));
     });
     ui.horizontal(|ui| {
-        ui.label("dimension");
-        ui.selectable_value(&mut p.state.dimension, None, "all");
+        ui.label(tr(lang, "sc-dimension"));
+        ui.selectable_value(&mut p.state.dimension, None, tr(lang, "sc-all"));
         for d in Dimension::ALL {
-            ui.selectable_value(&mut p.state.dimension, Some(d), d.id());
+            ui.selectable_value(
+                &mut p.state.dimension,
+                Some(d),
+                i18n::dimension_name(lang, d),
+            );
         }
     });
-    ui.weak(format!(
-        "{} edits applied · scenario indicators recomputed in {:.1} ms",
-        p.session.applied(),
-        p.session.recompute_ms
+    ui.weak(tr_args(
+        lang,
+        "sc-recomputed",
+        &[
+            ("count", p.session.applied().into()),
+            ("ms", i18n::format_number(lang, p.session.recompute_ms, 1).into()),
+        ],
     ));
     let Some((index, dimensions, indicators)) = scope_of(cmp, p.scope.zone) else {
-        ui.label("no such zone");
+        ui.label(tr(lang, "sc-no-zone"));
         return;
     };
-    ui.strong("Dimensions");
+    ui.strong(tr(lang, "sc-dimensions"));
     egui::Grid::new("compare_dimensions")
         .striped(true)
         .num_columns(4)
         .show(ui, |ui| {
-            for h in ["dimension", "baseline", "scenario", "Δ"] {
+            for h in [tr(lang, "sc-dimension"), tr(lang, "scenario-col-baseline"), tr(lang, "scenario-col-scenario"), "Δ".to_string()] {
                 ui.strong(h);
             }
             ui.end_row();
             for d in dimensions {
-                ui.label(d.dimension.id());
+                ui.label(i18n::dimension_name(lang, d.dimension));
                 score_cells(ui, &d.score);
                 ui.end_row();
             }
-            ui.strong("index");
+            ui.strong(tr(lang, "sc-index"));
             score_cells(ui, index);
             ui.end_row();
         });
     ui.separator();
-    ui.strong("Indicators");
+    ui.strong(tr(lang, "sc-indicators"));
     egui::ScrollArea::vertical()
         .id_salt("compare_indicators")
         .max_height(TABLE_MAX_HEIGHT)
@@ -670,7 +717,14 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
                 .striped(true)
                 .num_columns(6)
                 .show(ui, |ui| {
-                    for h in ["indicator", "baseline", "scenario", "Δ", "Δ % target", "status"] {
+                    for h in [
+                        tr(lang, "scenario-col-indicator"),
+                        tr(lang, "scenario-col-baseline"),
+                        tr(lang, "scenario-col-scenario"),
+                        "Δ".to_string(),
+                        tr(lang, "sc-delta-target"),
+                        tr(lang, "scenario-col-status"),
+                    ] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -680,13 +734,15 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
                         {
                             continue;
                         }
-                        ui.label(&r.name).on_hover_text(format!(
-                            "{} · {} · target {} {}",
-                            r.id,
-                            r.dimension.id(),
-                            r.target,
-                            r.unit
-                        ));
+                        ui.label(i18n::indicator_name(lang, &r.id, &r.name))
+                            .on_hover_text(format!(
+                                "{} · {} · {} {} {}",
+                                r.id,
+                                i18n::dimension_name(lang, r.dimension),
+                                tr(lang, "dash-col-target"),
+                                r.target,
+                                i18n::unit(lang, &r.unit)
+                            ));
                         ui.label(fmt_opt(r.baseline, 2));
                         ui.label(fmt_opt(r.scenario, 2));
                         delta_label(ui, r.delta, r.better, 2);
@@ -695,10 +751,16 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
                                 .map_or("–".to_string(), |v| format!("{v:+.1} %")),
                         );
                         ui.horizontal(|ui| {
-                            ui.colored_label(status_colour(r.baseline_status), r.baseline_status.id());
+                            ui.colored_label(
+                                status_colour(r.baseline_status),
+                                i18n::status_name(lang, r.baseline_status),
+                            );
                             if r.baseline_status != r.scenario_status {
                                 ui.label("→");
-                                ui.colored_label(status_colour(r.scenario_status), r.scenario_status.id());
+                                ui.colored_label(
+                                    status_colour(r.scenario_status),
+                                    i18n::status_name(lang, r.scenario_status),
+                                );
                             }
                         });
                         ui.end_row();
@@ -729,6 +791,21 @@ fn score_cells(ui: &mut egui::Ui, s: &ScoreDelta) {
     delta_label(ui, s.delta, s.delta.filter(|d| *d != 0.0).map(|d| d > 0.0), 1);
 }
 
+/// One line of a ranking: "1. Bike lane — +0.4 km per 100k, €12,000 per km per 100k".
+fn rank_line(lang: Lang, k: usize, label: &str, amount: f64, unit: &str, eur: f64) -> String {
+    tr_args(
+        lang,
+        "sc-rank-line",
+        &[
+            ("k", (k + 1).into()),
+            ("label", label.into()),
+            ("amount", format!("{amount:+.1}").into()),
+            ("unit", unit.into()),
+            ("eur", format_eur(eur).into()),
+        ],
+    )
+}
+
 /// A value with `decimals`, or a dash.
 fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or("–".to_string(), |v| format!("{v:.decimals$}"))
@@ -755,14 +832,15 @@ fn delta_label(ui: &mut egui::Ui, d: Option<f64>, better: Option<bool>, decimals
 /// Cost-benefit: per edit and for the whole scenario, and the edits ranked by cost per
 /// unit of each gain.
 fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
+    let lang = lang_of(ui.ctx());
     let Some(cb) = p.session.cost_benefit() else {
-        ui.label("working out the cost-benefit table…");
+        ui.label(tr(lang, "sc-costs-computing"));
         return;
     };
     if !p.session.cost_benefit_current() {
-        ui.weak("updating for the latest edits…");
+        ui.weak(tr(lang, "sc-costs-updating"));
     }
-    ui.weak("costs: present value of capital and operating costs over the appraisal period");
+    ui.weak(tr(lang, "sc-costs-note"));
     let rows = cost_rows(cb);
     egui::ScrollArea::vertical()
         .id_salt("cost_benefit")
@@ -773,13 +851,13 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
                 .num_columns(7)
                 .show(ui, |ui| {
                     for h in [
-                        "edit",
-                        "capital",
-                        "€/year",
-                        "Δ index",
-                        "main gain",
-                        "cost per unit",
-                        "rank",
+                        tr(lang, "sc-col-edit"),
+                        tr(lang, "sc-col-capital"),
+                        tr(lang, "sc-col-per-year"),
+                        tr(lang, "sc-col-delta-index"),
+                        tr(lang, "sc-col-main-gain"),
+                        tr(lang, "sc-col-cost-per-unit"),
+                        tr(lang, "sc-col-rank"),
                     ] {
                         ui.strong(h);
                     }
@@ -788,7 +866,7 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
                         let label = egui::RichText::new(&r.label);
                         let label = if r.edit.is_none() { label.strong() } else { label };
                         ui.label(label).on_hover_text(if r.all_gains.is_empty() {
-                            "no indicator changed".to_string()
+                            tr(lang, "sc-no-change")
                         } else {
                             r.all_gains.join("\n")
                         });
@@ -797,13 +875,15 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
                         ui.label(fmt_opt(r.index_delta, 2));
                         ui.label(&r.gain);
                         ui.label(&r.cost_per_unit);
-                        ui.label(r.rank.map_or("–".to_string(), |(k, n)| format!("{k} of {n}")));
+                        ui.label(r.rank.map_or("–".to_string(), |(k, n)| {
+                            tr_args(lang, "sc-rank", &[("k", k.into()), ("n", n.into())])
+                        }));
                         ui.end_row();
                     }
                 });
         });
     ui.separator();
-    ui.strong("Edits ranked by cost per unit of gain");
+    ui.strong(tr(lang, "sc-ranked-heading"));
     egui::ScrollArea::vertical()
         .id_salt("cost_rankings")
         .max_height(TABLE_MAX_HEIGHT / 2.0)
@@ -813,15 +893,7 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
                     .id_salt(&r.gain)
                     .show(ui, |ui| {
                         for (k, e) in r.entries.iter().enumerate() {
-                            ui.label(format!(
-                                "{}. {} — {:+.1} {}, {} per {}",
-                                k + 1,
-                                e.label,
-                                e.amount,
-                                r.unit,
-                                format_eur(e.eur_per_unit),
-                                r.unit
-                            ));
+                            ui.label(rank_line(lang, k, &e.label, e.amount, &r.unit, e.eur_per_unit));
                         }
                     });
             }
@@ -831,10 +903,11 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
 /// The current scenario against saved ones: tick files, compare (on a worker thread), and
 /// read each scenario's costs, index change and main gain, and the rankings.
 fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioCommand>) {
-    ui.strong("Against other scenarios");
+    let lang = lang_of(ui.ctx());
+    ui.strong(tr(lang, "sc-other-scenarios"));
     let files = list_scenarios(&p.scene_path.0);
     if files.is_empty() {
-        ui.weak("no saved scenarios to compare with");
+        ui.weak(tr(lang, "sc-no-saved"));
         return;
     }
     ui.horizontal_wrapped(|ui| {
@@ -864,7 +937,7 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
     if ui
         .add_enabled(
             !busy && !chosen.is_empty(),
-            egui::Button::new(if busy { "comparing…" } else { "Compare" }),
+            egui::Button::new(if busy { tr(lang, "sc-comparing") } else { tr(lang, "sc-compare") }),
         )
         .clicked()
     {
@@ -877,7 +950,7 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
         .striped(true)
         .num_columns(5)
         .show(ui, |ui| {
-            for h in ["scenario", "capital", "€/year", "Δ index", "skipped"] {
+            for h in [tr(lang, "scenario-col-scenario"), tr(lang, "sc-col-capital"), tr(lang, "sc-col-per-year"), tr(lang, "sc-col-delta-index"), tr(lang, "sc-col-skipped")] {
                 ui.strong(h);
             }
             ui.end_row();
@@ -897,19 +970,15 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
             }
         });
     for r in &set.rankings {
-        egui::CollapsingHeader::new(format!("ranked by € per {} of {}", r.unit, r.name))
+        egui::CollapsingHeader::new(tr_args(
+            lang,
+            "sc-ranked-by",
+            &[("unit", (&r.unit).into()), ("name", (&r.name).into())],
+        ))
             .id_salt(("set", &r.gain))
             .show(ui, |ui| {
                 for (k, e) in r.entries.iter().enumerate() {
-                    ui.label(format!(
-                        "{}. {} — {:+.1} {}, {} per {}",
-                        k + 1,
-                        e.label,
-                        e.amount,
-                        r.unit,
-                        format_eur(e.eur_per_unit),
-                        r.unit
-                    ));
+                    ui.label(rank_line(lang, k, &e.label, e.amount, &r.unit, e.eur_per_unit));
                 }
             });
     }

@@ -6,9 +6,11 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppSystems;
+use crate::app::i18n::lang_of;
 use crate::app::ui::UiCovered;
 use crate::app::ui::layout::{Dock, UiLayout};
 use crate::twin::feeds::Timestamp;
+use crate::twin::i18n::tr;
 use crate::twin::timeline::{ClockMode, PLAY_SPEEDS, TwinClock, format_utc};
 
 /// egui id of the bar, and its key in [`UiCovered`].
@@ -102,14 +104,15 @@ fn timeline_row(ui: &mut egui::Ui, twin: &mut TwinTime) {
     let now = twin.now;
     let shown = twin.shown();
     let live = twin.clock.is_live();
+    let lang = lang_of(ui.ctx());
     let badge = if live {
-        egui::RichText::new("● LIVE").color(LIVE_COLOUR).strong()
+        egui::RichText::new(tr(lang, "timeline-live")).color(LIVE_COLOUR).strong()
     } else {
-        egui::RichText::new("◀ PAST").color(PAST_COLOUR).strong()
+        egui::RichText::new(tr(lang, "timeline-past")).color(PAST_COLOUR).strong()
     };
     if ui
         .add(egui::Button::new(badge).selected(live))
-        .on_hover_text("jump back to now")
+        .on_hover_text(tr(lang, "timeline-go-live"))
         .clicked()
     {
         twin.clock.go_live();
@@ -118,7 +121,7 @@ fn timeline_row(ui: &mut egui::Ui, twin: &mut TwinTime) {
 
     let playing = matches!(twin.clock.mode(), ClockMode::Playing { .. });
     let label = if playing || live { "⏸" } else { "▶" };
-    if ui.button(label).on_hover_text("play / pause").clicked() {
+    if ui.button(label).on_hover_text(tr(lang, "timeline-play-pause")).clicked() {
         if playing || live {
             twin.clock.pause(now);
         } else {

@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, egui};
 
 use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
 use crate::app::feeds::LiveFeeds;
+use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
 use crate::app::ui::dashboard::status_colour;
 use crate::app::ui::feed_health::{NOT_LIVE_FILL, age_text, feed_kind_badge, link_colour, link_label};
@@ -18,9 +19,11 @@ use crate::app::wall::{WallDrawn, WallMode, WallScreen, WallTicker, WallTour};
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::health::LinkState;
 use crate::twin::feeds::provenance::SourceKinds;
+use crate::twin::i18n::{self, tr, tr_args};
+use crate::twin::indicators::alerts::alert_scope;
 use crate::twin::indicators::{AlertKind, Dimension, higher_is_better};
 use crate::twin::timeline::format_utc;
-use crate::twin::wall::clock::{local_date_time, offset_label};
+use crate::twin::wall::clock::{local_date_time_in, offset_label};
 use crate::twin::wall::legibility::{
     BANNER_PT, BODY_PT, CLOCK_PT, HEADING_PT, MIN_FIT, SCORE_PT, SMALL_PT, TICKER_TEXT_PT,
 };
@@ -248,27 +251,28 @@ fn show_panel(
 }
 
 fn clock(ui: &mut egui::Ui, v: &WallView) {
+    let lang = lang_of(ui.ctx());
     let offset = v.screen.spec.utc_offset_h;
-    let (date, time) = local_date_time(Timestamp::now(), offset);
+    let (date, time) = local_date_time_in(lang, Timestamp::now(), offset);
     // Proportional figures: the font's digits are of one width anyway.
     ui.label(egui::RichText::new(time).size(sized(ui, CLOCK_PT)).strong());
     ui.label(format!("{date} · {}", offset_label(offset)));
     ui.add_space(6.0);
     let shown = v.twin.shown();
     let badge = if v.twin.clock.is_live() {
-        egui::RichText::new("● LIVE").color(egui::Color32::from_rgb(70, 200, 100))
+        egui::RichText::new(tr(lang, "timeline-live")).color(egui::Color32::from_rgb(70, 200, 100))
     } else {
-        egui::RichText::new("◀ PAST").color(egui::Color32::from_rgb(90, 150, 230))
+        egui::RichText::new(tr(lang, "timeline-past")).color(egui::Color32::from_rgb(90, 150, 230))
     };
     ui.horizontal(|ui| {
         ui.label(badge.strong());
-        ui.label(format!("data time {} UTC", format_utc(shown)));
+        ui.label(tr_args(lang, "wall-data-time", &[("time", format_utc(shown).into())]));
     });
     if let Some(tour) = &v.tour {
-        ui.label(egui::RichText::new(tour.0.status(v.time.elapsed_secs_f64())).color(WEAK));
+        ui.label(egui::RichText::new(tour.0.status_in(lang, v.time.elapsed_secs_f64())).color(WEAK));
     }
     ui.label(
-        egui::RichText::new(format!("role: {}", v.mode.role))
+        egui::RichText::new(tr_args(lang, "wall-role", &[("role", (&v.mode.role).into())]))
             .color(WEAK)
             .small(),
     );
@@ -298,18 +302,19 @@ fn fmt_value(v: f64) -> String {
 }
 
 fn dimensions(ui: &mut egui::Ui, v: &WallView) {
+    let lang = lang_of(ui.ctx());
     let (Some(dash), Some(engine)) = (&v.dash, &v.engine) else {
-        ui.heading("Smart-city index");
-        ui.label("computing indicators…");
+        ui.heading(tr(lang, "app-title"));
+        ui.label(tr(lang, "app-computing"));
         return;
     };
     let Some(eval) = &dash.eval else {
-        ui.heading("Smart-city index");
-        ui.label("computing indicators…");
+        ui.heading(tr(lang, "app-title"));
+        ui.label(tr(lang, "app-computing"));
         return;
     };
     ui.horizontal(|ui| {
-        ui.heading("Smart-city index");
+        ui.heading(tr(lang, "app-title"));
         ui.label(
             egui::RichText::new(fmt_score(eval.index))
                 .size(sized(ui, SCORE_PT))
@@ -328,7 +333,7 @@ fn dimensions(ui: &mut egui::Ui, v: &WallView) {
                     .stroke(egui::Stroke::new(2.5, status_colour(worst)))
                     .show(ui, |ui| {
                         ui.horizontal(|ui| {
-                            ui.label(egui::RichText::new(dim.id()).strong());
+                            ui.label(egui::RichText::new(i18n::dimension_name(lang, dim)).strong());
                             ui.label(
                                 egui::RichText::new(fmt_score(eval.dimensions[d]))
                                     .size(sized(ui, SCORE_PT))
@@ -345,13 +350,14 @@ fn dimensions(ui: &mut egui::Ui, v: &WallView) {
 }
 
 fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
-    ui.heading(table.title());
+    let lang = lang_of(ui.ctx());
+    ui.heading(table.title_in(lang));
     let (Some(dash), Some(engine)) = (&v.dash, &v.engine) else {
-        ui.label("computing indicators…");
+        ui.label(tr(lang, "app-computing"));
         return;
     };
     let Some(eval) = &dash.eval else {
-        ui.label("computing indicators…");
+        ui.label(tr(lang, "app-computing"));
         return;
     };
     let catalogue = &engine.0.ctx.catalogue;
@@ -363,11 +369,13 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
         let chosen = dash.choropleth == Some(k);
         let value = e
             .value
-            .map_or("–".to_string(), |x| format!("{} {}", fmt_value(x), def.unit));
+            .map_or("–".to_string(), |x| {
+                format!("{} {}", fmt_value(x), i18n::unit(lang, &def.unit))
+            });
         ui.separator();
         table_row(ui, |i, ui| match i {
             0 => {
-                let name = egui::RichText::new(&def.name);
+                let name = egui::RichText::new(i18n::indicator_name(lang, &def.id, &def.name));
                 ui.add(egui::Label::new(if chosen { name.strong().underline() } else { name }).wrap());
             }
             1 => {
@@ -376,7 +384,7 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
                     // The banner above spells it out; the table keeps a short mark.
                     if e.sources.is_not_live() {
                         ui.label(
-                            egui::RichText::new(" SIM ")
+                            egui::RichText::new(format!(" {} ", tr(lang, "wall-sim-mark")))
                                 .small()
                                 .strong()
                                 .color(egui::Color32::BLACK)
@@ -388,7 +396,7 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
             _ => {
                 ui.add(
                     egui::Label::new(
-                        egui::RichText::new(e.status.id())
+                        egui::RichText::new(i18n::status_name(lang, e.status))
                             .color(status_colour(e.status))
                             .strong(),
                     )
@@ -423,15 +431,16 @@ fn table_row(ui: &mut egui::Ui, mut cell: impl FnMut(usize, &mut egui::Ui)) {
 }
 
 fn alerts(ui: &mut egui::Ui, v: &WallView) {
-    ui.heading("Alerts");
+    let lang = lang_of(ui.ctx());
+    ui.heading(tr(lang, "app-alerts"));
     let Some(engine) = &v.engine else {
-        ui.label("computing indicators…");
+        ui.label(tr(lang, "app-computing"));
         return;
     };
     // Zone alerts of one indicator are one line (how many zones, the worst ones).
     let mut active = engine.0.alerts.digest(higher_is_better(&engine.0.ctx.catalogue));
     if active.is_empty() {
-        ui.label(egui::RichText::new("none open").color(WEAK));
+        ui.label(egui::RichText::new(tr(lang, "dash-alerts-none")).color(WEAK));
         return;
     }
     active.sort_by_key(|a| {
@@ -443,36 +452,53 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
         )
     });
     let open: usize = active.iter().map(|a| a.members.len()).sum();
-    ui.label(egui::RichText::new(format!("{open} open in {} lines", active.len())).color(WEAK));
+    ui.label(
+        egui::RichText::new(tr_args(
+            lang,
+            "wall-alerts-open",
+            &[("open", open.into()), ("lines", active.len().into())],
+        ))
+        .color(WEAK),
+    );
     // As many lines as the panel holds (each may wrap to two); the rest are counted.
     let line = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
     let total = active.len();
     for (shown, a) in active.into_iter().enumerate() {
         if ui.available_height() < 3.0 * line && total - shown > 1 {
-            ui.label(egui::RichText::new(format!("… and {} more lines", total - shown)).color(WEAK));
+            ui.label(
+                egui::RichText::new(tr_args(
+                    lang,
+                    "wall-more-lines",
+                    &[("count", (total - shown).into())],
+                ))
+                .color(WEAK),
+            );
             break;
         }
         let kind = match a.kind {
-            AlertKind::DecisionWindow => {
-                format!("act by {} UTC", a.by.map_or("?".to_string(), format_utc))
-            }
-            AlertKind::Threshold => "threshold".to_string(),
+            AlertKind::DecisionWindow => tr_args(
+                lang,
+                "wall-act-by",
+                &[("by", a.by.map_or("?".to_string(), format_utc).into())],
+            ),
+            AlertKind::Threshold => tr(lang, "wall-threshold"),
         };
+        let catalogue = &engine.0.ctx.catalogue;
+        let name = catalogue
+            .get(&a.indicator)
+            .map_or(a.indicator.clone(), |d| i18n::indicator_name(lang, &d.id, &d.name));
         ui.label(
-            egui::RichText::new(format!(
-                "● {} · {} · {kind}",
-                a.indicator,
-                a.zone.as_deref().unwrap_or("city-wide")
-            ))
+            egui::RichText::new(format!("● {name} · {} · {kind}", alert_scope(lang, &a)))
             .color(status_colour(a.level)),
         );
     }
 }
 
 fn feed_health(ui: &mut egui::Ui, v: &WallView) {
-    ui.heading("Live feeds");
+    let lang = lang_of(ui.ctx());
+    ui.heading(tr(lang, "wall-live-feeds"));
     let Some(feeds) = &v.feeds else {
-        ui.label(egui::RichText::new("no live feeds").color(WEAK));
+        ui.label(egui::RichText::new(tr(lang, "ov-no-feeds")).color(WEAK));
         return;
     };
     let now = Timestamp::now();
@@ -481,12 +507,21 @@ fn feed_health(ui: &mut egui::Ui, v: &WallView) {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new("●").color(link_colour(state)));
             ui.label(egui::RichText::new(h.source.to_string()).strong());
-            ui.label(egui::RichText::new(link_label(state)).color(link_colour(state)));
+            ui.label(egui::RichText::new(link_label(lang, state)).color(link_colour(state)));
             feed_kind_badge(ui, feeds.kinds.kind(&h.source), sized(ui, SMALL_PT));
         });
-        let age = h.message_age_ms(now).map_or("–".to_string(), age_text);
+        let age = h
+            .message_age_ms(now)
+            .map_or("–".to_string(), |a| age_text(lang, a));
         ui.label(
-            egui::RichText::new(format!("last {age} ago · {:.0} msg/s", h.msgs_per_s(now)))
+            egui::RichText::new(tr_args(
+                lang,
+                "wall-feed-row",
+                &[
+                    ("age", age.into()),
+                    ("rate", format!("{:.0}", h.msgs_per_s(now)).into()),
+                ],
+            ))
                 .color(WEAK)
                 .small(),
         );
@@ -495,6 +530,7 @@ fn feed_health(ui: &mut egui::Ui, v: &WallView) {
 
 /// The strip along the bottom: new decision windows, else the calm line (tour, sources).
 fn ticker(ctx: &egui::Context, rect: egui::Rect, v: &WallView) {
+    let lang = lang_of(ctx);
     let names = v.engine.as_ref().map(|e| &e.0.ctx.catalogue);
     let items: Vec<String> = v
         .ticker
@@ -504,11 +540,21 @@ fn ticker(ctx: &egui::Context, rect: egui::Rect, v: &WallView) {
             let a = &i.alert;
             let name = names
                 .and_then(|c| c.get(&a.indicator))
-                .map_or(a.indicator.as_str(), |d| d.name.as_str());
-            format!(
-                "⚠ DECISION WINDOW · {name} · {} · act by {} UTC",
-                a.zone.as_deref().unwrap_or("city-wide"),
-                a.by.map_or("?".to_string(), format_utc)
+                .map_or(a.indicator.clone(), |d| i18n::indicator_name(lang, &d.id, &d.name));
+            tr_args(
+                lang,
+                "wall-ticker-item",
+                &[
+                    ("name", name.into()),
+                    (
+                        "zone",
+                        a.zone
+                            .clone()
+                            .unwrap_or_else(|| tr(lang, "cli-report-alert-city-wide"))
+                            .into(),
+                    ),
+                    ("by", a.by.map_or("?".to_string(), format_utc).into()),
+                ],
             )
         })
         .collect();
@@ -541,7 +587,7 @@ fn ticker(ctx: &egui::Context, rect: egui::Rect, v: &WallView) {
                 ui.add_space(PAD_PT);
                 ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                     let text = if items.is_empty() {
-                        egui::RichText::new("No new decision windows")
+                        egui::RichText::new(tr(lang, "wall-ticker-calm"))
                             .size(TICKER_TEXT_PT)
                             .color(WEAK)
                     } else {
@@ -589,11 +635,12 @@ fn shown_kinds(v: &WallView) -> SourceKinds {
 /// while any value shown is simulated or replayed; its rectangle in points when shown.
 fn simulated_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect, below: f32) -> Option<egui::Rect> {
     let kinds = shown_kinds(v);
-    let badge = kinds.badge()?;
+    let lang = lang_of(ctx);
+    let badge = i18n::badge_words(lang, &kinds.badge()?);
     let what = if kinds.is_simulated() {
-        "values from the built-in simulator, not measurements"
+        tr(lang, "wall-banner-simulated")
     } else {
-        "values played back from a recording, not live measurements"
+        tr(lang, "wall-banner-replay")
     };
     let r = banner_area("wall_simulated_banner", gap, below)
         .show(ctx, |ui| {
@@ -604,7 +651,15 @@ fn simulated_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect, below: f
                 .corner_radius(6.0)
                 .show(ui, |ui| {
                     ui.label(
-                        egui::RichText::new(format!("{badge} DATA — {what} (marked SIM)"))
+                        egui::RichText::new(tr_args(
+                            lang,
+                            "wall-banner",
+                            &[
+                                ("badge", badge.as_str().into()),
+                                ("what", what.as_str().into()),
+                                ("mark", tr(lang, "wall-sim-mark").into()),
+                            ],
+                        ))
                             .size(BODY_PT)
                             .color(egui::Color32::BLACK)
                             .strong(),
@@ -633,6 +688,7 @@ fn banner_area(id: &'static str, gap: egui::Rect, below: f32) -> egui::Area {
 /// rectangle in points when shown.
 fn stale_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect) -> Option<egui::Rect> {
     let feeds = v.feeds.as_ref()?;
+    let lang = lang_of(ctx);
     let now = Timestamp::now();
     let troubled: Vec<String> = feeds
         .running
@@ -646,10 +702,11 @@ fn stale_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect) -> Option<eg
                 LinkState::Stale | LinkState::Stopped | LinkState::Reconnecting
             )
             .then(|| {
-                let age = h.message_age_ms(now).map_or("never heard".to_string(), |a| {
-                    format!("last message {} ago", age_text(a))
+                let age = h.message_age_ms(now).map_or(tr(lang, "feed-never-heard"), |a| {
+                    tr_args(lang, "feed-last-message", &[("age", age_text(lang, a).into())])
                 });
-                format!("⚠ FEED {} {} — {age}", h.source, link_label(state))
+                let line = format!("{} {} — {age}", h.source, link_label(lang, state));
+                tr_args(lang, "feed-banner", &[("line", line.into())])
             })
         })
         .collect();

@@ -58,6 +58,10 @@ const EN_FILES: &[(&str, &str)] = &[
         include_str!("../../../assets/i18n/en/briefing.ftl"),
     ),
     ("ui.ftl", include_str!("../../../assets/i18n/en/ui.ftl")),
+    (
+        "panels.ftl",
+        include_str!("../../../assets/i18n/en/panels.ftl"),
+    ),
 ];
 /// The Simplified Chinese message files, as embedded.
 const ZH_CN_FILES: &[(&str, &str)] = &[
@@ -70,6 +74,10 @@ const ZH_CN_FILES: &[(&str, &str)] = &[
         include_str!("../../../assets/i18n/zh-CN/briefing.ftl"),
     ),
     ("ui.ftl", include_str!("../../../assets/i18n/zh-CN/ui.ftl")),
+    (
+        "panels.ftl",
+        include_str!("../../../assets/i18n/zh-CN/panels.ftl"),
+    ),
 ];
 
 impl Lang {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::twin::feeds::Timestamp;
+use crate::twin::i18n::{self, Arg, Lang, format_number, tr, tr_args};
 use crate::twin::indicators::catalogue::{Catalogue, IndicatorDef};
 use crate::twin::indicators::evaluate::{Evaluated, Evaluation, Status};
 use crate::twin::indicators::forecast::{self, HoltParams};
@@ -80,6 +81,9 @@ pub struct AlertGroup {
     pub zones: usize,
     /// The worst zones, worst first: name and value (at most [`DIGEST_WORST_ZONES`]).
     pub worst: Vec<(String, f64)>,
+    /// Zones of the group in alarm.
+    #[serde(skip)]
+    pub alarms: usize,
 }
 
 impl std::ops::Deref for AlertGroup {
@@ -137,6 +141,7 @@ pub fn digest<'a>(
                 members: vec![a.id],
                 zones: 0,
                 worst: Vec::new(),
+                alarms: 0,
             });
             continue;
         }
@@ -198,9 +203,72 @@ pub fn digest<'a>(
             members: ids,
             zones: n,
             worst,
+            alarms,
         });
     }
     groups
+}
+
+/// Where an alert digest line applies, in `lang`: "city-wide", the zone, or "5 zones, 2 in
+/// alarm (worst: Z1 0.412, Z7 0.398)".
+pub fn alert_scope(lang: Lang, g: &AlertGroup) -> String {
+    if g.zones <= 1 {
+        return g
+            .zone
+            .clone()
+            .unwrap_or_else(|| tr(lang, "cli-report-alert-city-wide"));
+    }
+    let worst: Vec<String> = g
+        .worst
+        .iter()
+        .map(|(z, v)| format!("{z} {}", format_number(lang, *v, 3)))
+        .collect();
+    let worst = worst.join(", ");
+    if g.alarms > 0 && g.alarms < g.zones {
+        tr_args(
+            lang,
+            "alert-scope-zones-alarm",
+            &[
+                ("count", g.zones.into()),
+                ("alarms", g.alarms.into()),
+                ("worst", worst.into()),
+            ],
+        )
+    } else {
+        tr_args(
+            lang,
+            "alert-scope-zones",
+            &[("count", g.zones.into()), ("worst", worst.into())],
+        )
+    }
+}
+
+/// What an alert says, in `lang`, made from its fields at display time: "PM2.5 is 41.2
+/// µg/m³, past the alarm threshold 35" or "forecast: … reaches the warning threshold … by
+/// …". The English `evidence` (the fit's figures) stays the record.
+pub fn alert_text(lang: Lang, a: &Alert, catalogue: &Catalogue) -> String {
+    let def = catalogue.indicators.iter().find(|d| d.id == a.indicator);
+    let name = def.map_or(a.indicator.clone(), |d| i18n::indicator_name(lang, &d.id, &d.name));
+    let unit = def.map_or(String::new(), |d| i18n::unit(lang, &d.unit));
+    let args = |extra: Option<(&'static str, Arg)>| {
+        let mut v: Vec<(&str, Arg)> = vec![
+            ("indicator", name.clone().into()),
+            ("value", i18n::format_value(lang, a.value).into()),
+            ("unit", unit.clone().into()),
+            ("level", i18n::status_name(lang, a.level).into()),
+            ("threshold", i18n::format_value(lang, a.threshold).into()),
+        ];
+        v.extend(extra);
+        v
+    };
+    match (a.kind, a.by) {
+        (AlertKind::DecisionWindow, Some(by)) => tr_args(
+            lang,
+            "alert-text-forecast",
+            &args(Some(("by", i18n::format_date_time(lang, by).into()))),
+        ),
+        _ => tr_args(lang, "alert-text-threshold", &args(None)),
+    }
 }
 
 /// Closed alerts the history keeps; beyond this the oldest closed ones are dropped, so

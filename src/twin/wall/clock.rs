@@ -3,6 +3,7 @@
 
 use crate::twin::feeds::Timestamp;
 use crate::twin::feeds::timefmt::civil_from_days;
+use crate::twin::i18n::Lang;
 
 /// Weekday names from Monday.
 const WEEKDAYS: [&str; 7] = [
@@ -29,6 +30,10 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
+/// Weekdays in Chinese, Monday first.
+const WEEKDAYS_ZH: [&str; 7] = [
+    "星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日",
+];
 /// Seconds in a day.
 const DAY_S: i64 = 86_400;
 /// Milliseconds in an hour.
@@ -50,6 +55,21 @@ pub fn local_date_time(t: Timestamp, offset_h: f64) -> (String, String) {
     let weekday = WEEKDAYS[(days + 3).rem_euclid(7) as usize];
     let month = MONTHS[(m as usize).clamp(1, 12) - 1];
     (format!("{weekday} {d} {month} {y}"), clock_text(secs))
+}
+
+/// [`local_date_time`] with the date as `lang` writes it: "Saturday 28 November 2026",
+/// "2026年11月28日 星期六".
+pub fn local_date_time_in(lang: Lang, t: Timestamp, offset_h: f64) -> (String, String) {
+    match lang {
+        Lang::En => local_date_time(t, offset_h),
+        Lang::ZhCn => {
+            let secs = (t.0 + (offset_h * HOUR_MS) as i64).div_euclid(1_000);
+            let days = secs.div_euclid(DAY_S);
+            let (y, m, d) = civil_from_days(days);
+            let weekday = WEEKDAYS_ZH[(days + 3).rem_euclid(7) as usize];
+            (format!("{y}年{m}月{d}日 {weekday}"), clock_text(secs))
+        }
+    }
 }
 
 /// "UTC", "UTC+2", "UTC−3:30".

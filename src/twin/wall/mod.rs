@@ -13,6 +13,7 @@ pub mod tour;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::{Catalogue, Dimension, IndicatorConfig};
 use crate::twin::scene::Bookmark;
 
@@ -170,6 +171,18 @@ impl IndicatorTable {
         match (self.dimension, self.indicators.is_empty()) {
             (Some(d), true) => format!("{} indicators", d.id()),
             _ => "indicators".to_string(),
+        }
+    }
+
+    /// The table's title in `lang`: "Mobility indicators", "交通指标", or "Indicators".
+    pub fn title_in(&self, lang: Lang) -> String {
+        match (self.dimension, self.indicators.is_empty()) {
+            (Some(d), true) => tr_args(
+                lang,
+                "wall-dimension-indicators",
+                &[("dimension", i18n::dimension_name(lang, d).into())],
+            ),
+            _ => tr(lang, "wall-indicators"),
         }
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::twin::flight::FLIGHT_S;
+use crate::twin::i18n::{Arg, Lang, tr, tr_args};
 use crate::twin::indicators::Catalogue;
 use crate::twin::scene::Bookmark;
 
@@ -334,8 +335,53 @@ impl Tour {
 
     /// One line for the wall: where the tour is and what comes next.
     pub fn status(&self, now: f64) -> String {
+        self.status_in(Lang::En, now)
+    }
+
+    /// [`Tour::status`] in `lang`.
+    pub fn status_in(&self, lang: Lang, now: f64) -> String {
         let left = |t: f64| (t - now).max(0.0).ceil();
         let n = self.stops.len();
+        if lang != Lang::En {
+            let num = |x: f64| Arg::Num(x);
+            return match self.phase {
+                TourPhase::Off => tr(lang, "tour-off"),
+                TourPhase::Starting => tr(lang, "tour-starting"),
+                TourPhase::Flying { stop, .. } => tr_args(
+                    lang,
+                    "tour-flying",
+                    &[
+                        ("stop", (stop + 1).into()),
+                        ("stops", n.into()),
+                        ("name", (&self.stops[stop].name).into()),
+                    ],
+                ),
+                TourPhase::Dwelling { stop, until } => tr_args(
+                    lang,
+                    "tour-dwelling",
+                    &[
+                        ("stop", (stop + 1).into()),
+                        ("stops", n.into()),
+                        ("name", (&self.stops[stop].name).into()),
+                        ("left", num(left(until))),
+                    ],
+                ),
+                TourPhase::Paused { resume_at } => {
+                    tr_args(lang, "tour-paused", &[("left", num(left(resume_at)))])
+                }
+                TourPhase::Recovering { retry_at } => tr_args(
+                    lang,
+                    "tour-recovering",
+                    &[
+                        ("left", num(left(retry_at))),
+                        (
+                            "error",
+                            self.last_error.as_deref().unwrap_or("error").into(),
+                        ),
+                    ],
+                ),
+            };
+        }
         match self.phase {
             TourPhase::Off => "tour off".to_string(),
             TourPhase::Starting => "tour starting".to_string(),
