@@ -19,7 +19,7 @@ use crate::app::ui::UiCovered;
 use crate::app::ui::feed_health::age_text;
 use crate::app::ui::layout::{PartKind, UiLayout, placed};
 use crate::app::{AppState, AppSystems};
-use crate::twin::i18n::tr;
+use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::access::{CatalogueRow, Role, Withheld, attribution_line};
 use crate::twin::feeds::{SourceId, Timestamp};
 use crate::twin::gis::layer::Classification;
@@ -135,21 +135,29 @@ pub fn status_line(access: &SceneAccess) -> String {
 }
 
 /// Freshness of a catalogue row: a layer's source file age, a feed's last message age.
-fn freshness(row: &CatalogueRow, now: Timestamp, feeds: Option<&LiveFeeds>) -> String {
+fn freshness(lang: Lang, row: &CatalogueRow, now: Timestamp, feeds: Option<&LiveFeeds>) -> String {
     if row.withheld {
-        return "withheld".into();
+        return tr(lang, "cat-withheld");
     }
     if row.is_feed() {
         let health = feeds.and_then(|f| f.running.live.health.get(&SourceId(row.name.clone())));
         return match health.and_then(|h| h.last_message) {
-            Some(t) => format!("last message {} ago", age_text(now.0 - t.0)),
-            None if feeds.is_some() => "no message yet".into(),
-            None => "not running".into(),
+            Some(t) => tr_args(
+                lang,
+                "feed-last-message",
+                &[("age", age_text(lang, now.0 - t.0).into())],
+            ),
+            None if feeds.is_some() => tr(lang, "cat-no-message"),
+            None => tr(lang, "cat-not-running"),
         };
     }
     match row.source_modified_s {
-        Some(s) => format!("file {} old", age_text(now.0 - s as i64 * Timestamp::SECOND_MS)),
-        None => "unknown".into(),
+        Some(s) => tr_args(
+            lang,
+            "cat-file-age",
+            &[("age", age_text(lang, now.0 - s as i64 * Timestamp::SECOND_MS).into())],
+        ),
+        None => tr(lang, "cat-unknown"),
     }
 }
 
@@ -198,7 +206,7 @@ fn catalogue_ui(
             egui::ScrollArea::vertical().show(ui, |ui| {
                 for row in &access.catalogue {
                     ui.separator();
-                    catalogue_row(ui, row, &freshness(row, now, feeds.as_deref()));
+                    catalogue_row(ui, row, &freshness(lang, row, now, feeds.as_deref()));
                 }
             });
         });

@@ -16,12 +16,14 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use geo::Contains;
 use geo_types::Point;
 
+use crate::app::i18n::CurrentLang;
 use crate::app::dashboard::IndicatorEngine;
 use crate::app::loading::LoadedCity;
 use crate::app::scenario_draw::{ActiveTool, ScenarioDrawPlugin, ToolOutput};
 use crate::app::scenario_view::{BuildingMark, RoadMark, ScenarioMarks, ScenarioViewPlugin, StopMark};
 use crate::app::ui::scenario::ScenarioPanelPlugin;
 use crate::app::{AppState, AppSystems};
+use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::city::{BuildingId, CityModel, RoadId, ZoneId};
 use crate::twin::feeds::Timestamp;
 use crate::twin::indicators::{Evaluation, FeedInputs, IndicatorContext};
@@ -528,6 +530,8 @@ pub struct ScenarioSession {
     pub skipped: Vec<SkippedEdit>,
     /// Milliseconds the last recompute of the scenario's indicators took.
     pub recompute_ms: f64,
+    /// The language of the notices (the app's, kept up to date by the command system).
+    pub lang: Lang,
 }
 
 impl ScenarioSession {
@@ -559,6 +563,7 @@ impl ScenarioSession {
             notice: None,
             skipped: Vec::new(),
             recompute_ms: 0.0,
+            lang: Lang::En,
         }
     }
 
@@ -654,7 +659,12 @@ impl ScenarioSession {
                 true
             }
             Err(err) => {
-                self.say(format!("edit {} cannot be redone: {err}", k + 1), true);
+                let text = tr_args(
+                    self.lang,
+                    "sn-cannot-redo",
+                    &[("edit", (k + 1).into()), ("error", err.to_string().into())],
+                );
+                self.say(text, true);
                 false
             }
         }
@@ -679,19 +689,29 @@ impl ScenarioSession {
                         self.edits.truncate(k);
                         self.edits.push(e);
                         self.changed();
-                        self.say(format!("applied: {summary}"), false);
+                        let text = tr_args(self.lang, "sn-applied", &[("edit", summary.into())]);
+                        self.say(text, false);
                     }
-                    Err(err) => self.say(format!("refused ({summary}): {err}"), true),
+                    Err(err) => {
+                        let text = tr_args(
+                            self.lang,
+                            "sn-refused",
+                            &[("edit", summary.into()), ("error", err.to_string().into())],
+                        );
+                        self.say(text, true);
+                    }
                 }
             }
             ScenarioCommand::Undo => {
                 if self.undo_one() {
-                    self.say(format!("undone: edit {}", self.applied() + 1), false);
+                    let text = tr_args(self.lang, "sn-undone", &[("edit", (self.applied() + 1).into())]);
+                    self.say(text, false);
                 }
             }
             ScenarioCommand::Redo => {
                 if self.redo_one() {
-                    self.say(format!("redone: edit {}", self.applied()), false);
+                    let text = tr_args(self.lang, "sn-redone", &[("edit", self.applied().into())]);
+                    self.say(text, false);
                 }
             }
             ScenarioCommand::StepTo(n) => {
@@ -707,7 +727,7 @@ impl ScenarioSession {
                 self.skipped.clear();
                 self.changed();
                 self.dirty = false;
-                self.say("new scenario", false);
+                self.say(tr(self.lang, "sn-new"), false);
             }
             ScenarioCommand::Load(path) => self.load(&path),
             ScenarioCommand::Save(path) => self.save(path),
@@ -765,7 +785,8 @@ impl ScenarioSession {
         match spawned {
             Ok(_) => {
                 self.pending_set = Some(rx);
-                self.say(format!("comparing with {n} saved scenarios…"), false);
+                let text = tr_args(self.lang, "sn-comparing", &[("count", n.into())]);
+                self.say(text, false);
             }
             Err(e) => self.say(format!("cannot start the comparison worker: {e}"), true),
         }
@@ -778,7 +799,7 @@ impl ScenarioSession {
             Ok(Ok(set)) => {
                 self.scenario_set = Some(set);
                 self.pending_set = None;
-                self.say("scenarios compared", false);
+                self.say(tr(self.lang, "sn-compared"), false);
             }
             Ok(Err(e)) => {
                 self.pending_set = None;
@@ -787,7 +808,7 @@ impl ScenarioSession {
             Err(TryRecvError::Empty) => return false,
             Err(TryRecvError::Disconnected) => {
                 self.pending_set = None;
-                self.say("the comparison worker stopped", true);
+                self.say(tr(self.lang, "sn-comparison-stopped"), true);
             }
         }
         true
@@ -884,7 +905,7 @@ impl ScenarioSession {
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     self.pending = None;
-                    self.say("the cost-benefit worker stopped", true);
+                    self.say(tr(self.lang, "sn-costs-stopped"), true);
                 }
             }
         }
@@ -1081,7 +1102,15 @@ fn start_session(
 }
 
 /// Carries out the panel's (and the keys' and tools') commands.
-fn run_commands(mut commands: MessageReader<ScenarioCommand>, mut session: ResMut<ScenarioSession>) {
+fn run_commands(
+    mut commands: MessageReader<ScenarioCommand>,
+    mut session: ResMut<ScenarioSession>,
+    lang: Option<Res<CurrentLang>>,
+) {
+    let lang = lang.map_or(Lang::En, |l| l.0);
+    if session.lang != lang {
+        session.lang = lang;
+    }
     for c in commands.read() {
         session.run(c.clone());
     }

@@ -14,10 +14,12 @@ use bevy_egui::{EguiPlugin, egui};
 
 use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::Dashboard;
+use crate::app::i18n::CurrentLang;
 use crate::app::loading::LoadError;
 use crate::app::offscreen::{MAX_SIZE, offscreen_app_with, save_png};
 use crate::app::ui::layout::{AuditText, CutText, Part, PartKind, Prefs, UiLayout};
 use crate::app::{AppState, AppSystems};
+use crate::twin::i18n::Lang;
 use crate::twin::scene::Scene;
 
 /// Frames drawn after the screen is complete before the capture: windows stack by the
@@ -114,8 +116,18 @@ impl Driver {
 }
 
 /// Renders the desktop app's first screen of `scene` at `size` to the PNG `out`: the
-/// default layout (nothing remembered is read or written).
+/// default layout (nothing remembered is read or written), in English.
 pub fn render_desktop(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result<UiShot> {
+    render_desktop_in(scene, out, size, Lang::En)
+}
+
+/// [`render_desktop`] with the panels in `lang`.
+pub fn render_desktop_in(
+    scene: &Path,
+    out: &Path,
+    size: (u32, u32),
+    lang: Lang,
+) -> anyhow::Result<UiShot> {
     let (w, h) = size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
         bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
@@ -125,6 +137,7 @@ pub fn render_desktop(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Res
     let (mut app, target) = offscreen_app_with(scene, size, None, |app| {
         app.add_plugins(EguiPlugin::default())
             .insert_resource(Prefs::from_dir(None))
+            .insert_resource(CurrentLang(lang))
             .insert_resource(AuditText { vertical: false });
     });
     app.insert_resource(Driver {

@@ -6,8 +6,9 @@
 use bevy_egui::egui;
 use citytwin::app::offscreen::read_png_rgba;
 use citytwin::app::ui::layout::{Dock, PartKind};
-use citytwin::app::ui_render::{UiShot, render_desktop};
+use citytwin::app::ui_render::{UiShot, render_desktop, render_desktop_in};
 use citytwin::app::wall::render::render_wall;
+use citytwin::twin::i18n::Lang;
 use citytwin::twin::scene::DEFAULT_SCENE;
 
 use crate::common::{root, tmp};
@@ -71,6 +72,52 @@ fn assert_tidy(shot: &UiShot, what: &str) {
             shot.screen
         );
     }
+}
+
+/// Height of the dashboard's title row, points, for the ink check.
+const TITLE_BAND_PT: f32 = 40.0;
+/// Least share of the title row's pixels that text lights up (a heading and its figure).
+const TITLE_INK_SHARE: f64 = 0.01;
+
+/// Share of the pixels inside `r` (points, at `ppp`) bright enough to be text on egui's
+/// dark panels (the panel fill and the clear colour are far darker).
+fn text_ink_share(pixels: &[u8], width: u32, height: u32, r: egui::Rect, ppp: f32) -> f64 {
+    let x0 = (r.min.x * ppp).max(0.0) as u32;
+    let y0 = (r.min.y * ppp).max(0.0) as u32;
+    let x1 = ((r.max.x * ppp) as u32).min(width);
+    let y1 = ((r.max.y * ppp) as u32).min(height);
+    let (mut ink, mut all) = (0usize, 0usize);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = ((y * width + x) * 4) as usize;
+            all += 1;
+            let lum = pixels[i..i + 3].iter().map(|&c| c as u32).sum::<u32>() / 3;
+            if lum > 100 {
+                ink += 1;
+            }
+        }
+    }
+    ink as f64 / all.max(1) as f64
+}
+
+#[test]
+fn desktop_in_chinese_is_tidy_and_its_title_has_ink() {
+    let scene = root().join(DEFAULT_SCENE);
+    let dir = tmp("layout-desktop-zh");
+    let size = (1280, 720);
+    let what = "desktop zh-CN 1280×720";
+    let out = dir.join("desktop-zh-CN-1280x720.png");
+    let shot = render_desktop_in(&scene, &out, size, Lang::ZhCn).expect("the desktop renders");
+    assert_tidy(&shot, what);
+    let dash = shot.part("dashboard").expect("a dashboard").rect;
+    let band = egui::Rect::from_min_size(dash.min, egui::vec2(dash.width(), TITLE_BAND_PT));
+    let (w, h, pixels) = read_png_rgba(&out).expect("a readable PNG");
+    let ink = text_ink_share(&pixels, w, h, band, shot.pixels_per_point);
+    assert!(
+        ink > TITLE_INK_SHARE,
+        "{what}: the dashboard's title row has {:.2} % text ink",
+        ink * 100.0
+    );
 }
 
 #[test]

@@ -72,7 +72,7 @@ pub fn source_badge(ui: &mut egui::Ui, kinds: SourceKinds, size: f32) {
     if let Some(b) = kinds.badge() {
         let lang = lang_of(ui.ctx());
         ui.label(
-            egui::RichText::new(format!(" {} ", badge_words(lang, b.as_ref())))
+            egui::RichText::new(format!(" {} ", badge_words(lang, &b)))
                 .size(size)
                 .strong()
                 .color(egui::Color32::BLACK)
@@ -179,7 +179,7 @@ fn health_panel(
                 ui.separator();
             }
             let d = &feeds.running.live;
-            let args = [
+            let args: [(&str, Arg); 3] = [
                 ("obs", feeds.last_drain.observations.into()),
                 (
                     "ms",

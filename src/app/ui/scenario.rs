@@ -484,7 +484,7 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
             "{}{}",
             named.join(", "),
             if more > 0 {
-                tr_args(lang, "sc-and-more", &[("count", more.into())])
+                format!(" {}", tr_args(lang, "sc-and-more", &[("count", more.into())]))
             } else {
                 String::new()
             }

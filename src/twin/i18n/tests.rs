@@ -176,3 +176,80 @@ fn numbers_and_dates_as_cldr_writes_them() {
     assert_eq!(format_date_time(Lang::En, t), "5 December 2026 18:28");
     assert_eq!(format_date_time(Lang::ZhCn, t), "2026年12月5日 18:28");
 }
+
+#[test]
+fn alerts_stages_and_the_wall_clock_speak_chinese() {
+    use crate::twin::feeds::Timestamp;
+    use crate::twin::indicators::alerts::{Alert, AlertGroup, AlertKind, alert_scope, alert_text};
+    use crate::twin::progress::{Progress, Stage};
+    use crate::twin::wall::clock::local_date_time_in;
+
+    let catalogue = Catalogue::default_catalogue(&IndicatorConfig::default());
+    let def = &catalogue.indicators[0];
+    let alert = Alert {
+        id: 1,
+        kind: AlertKind::Threshold,
+        indicator: def.id.clone(),
+        zone: None,
+        scope: None,
+        level: Status::Alarm,
+        value: 41.3,
+        threshold: 35.0,
+        raised: Timestamp(0),
+        by: None,
+        evidence: "English record".into(),
+        acknowledged: None,
+        closed: None,
+    };
+    let en = alert_text(Lang::En, &alert, &catalogue);
+    assert!(en.starts_with(&def.name), "{en}");
+    assert!(en.contains("41.3") && en.contains("alarm threshold 35.0"), "{en}");
+    let zh = alert_text(Lang::ZhCn, &alert, &catalogue);
+    assert!(zh.contains("警报阈值") && zh.contains(&indicator_name(Lang::ZhCn, &def.id, "?")), "{zh}");
+    let forecast = Alert {
+        kind: AlertKind::DecisionWindow,
+        by: Some(Timestamp(1_796_495_280_000)),
+        ..alert.clone()
+    };
+    let zh = alert_text(Lang::ZhCn, &forecast, &catalogue);
+    assert!(zh.starts_with("预测") && zh.contains("2026年12月5日 18:28"), "{zh}");
+
+    let group = |zones: usize, alarms: usize| AlertGroup {
+        alert: Alert {
+            zone: Some("3 zones".into()),
+            ..alert.clone()
+        },
+        members: vec![1, 2, 3],
+        zones,
+        worst: vec![("Z1".into(), 0.5), ("Z2".into(), 0.25)],
+        alarms,
+    };
+    assert_eq!(
+        alert_scope(Lang::En, &group(3, 1)),
+        "3 zones, 1 in alarm (worst: Z1 0.500, Z2 0.250)"
+    );
+    assert_eq!(
+        alert_scope(Lang::ZhCn, &group(3, 3)),
+        "3 个区域（最差：Z1 0.500, Z2 0.250）"
+    );
+    assert_eq!(alert_scope(Lang::ZhCn, &group(0, 0)), "3 zones");
+    let city = AlertGroup {
+        alert: alert.clone(),
+        ..group(0, 0)
+    };
+    assert_eq!(alert_scope(Lang::ZhCn, &city), "全市");
+
+    let p = Progress::default();
+    p.begin(Stage::Reading, 3);
+    p.set_label("buildings");
+    p.advance(1);
+    assert_eq!(p.snapshot().text(), "reading layer buildings 1/3");
+    assert_eq!(p.snapshot().text_in(Lang::ZhCn), "读取图层 buildings 1/3");
+
+    // 2026-11-28T17:29:25Z was a Saturday.
+    let t = Timestamp(1_795_886_965_000);
+    let (date, time) = local_date_time_in(Lang::ZhCn, t, 0.0);
+    assert_eq!(date, "2026年11月28日 星期六");
+    assert_eq!(time, "17:29:25");
+    assert_eq!(local_date_time_in(Lang::En, t, 0.0).0, "Saturday 28 November 2026");
+}

@@ -497,6 +497,8 @@ mod tests {
             assert_eq!(*t, e, "started at {t}, expected {e}");
         }
         assert!(tour.status(0.0).contains("flying to A"), "{}", tour.status(0.0));
+        let zh = tour.status_in(Lang::ZhCn, 0.0);
+        assert!(zh.contains("飞往 A"), "{zh}");
         tour.update(2.0 * (flight * 2.0 + 30.0) + flight + 1.0);
         assert_eq!(tour.current().map(|s| s.name.as_str()), Some("A"));
         assert!(matches!(tour.phase(), TourPhase::Dwelling { stop: 0, .. }));
