@@ -13,16 +13,16 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use crate::app::i18n::lang_of;
 use crate::app::feeds::LiveFeeds;
+use crate::app::i18n::lang_of;
 use crate::app::ui::UiCovered;
 use crate::app::ui::feed_health::age_text;
 use crate::app::ui::layout::{PartKind, UiLayout, placed};
 use crate::app::{AppState, AppSystems};
-use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::access::{CatalogueRow, Role, Withheld, attribution_line};
 use crate::twin::feeds::{SourceId, Timestamp};
 use crate::twin::gis::layer::Classification;
+use crate::twin::i18n::{Lang, tr, tr_args};
 
 /// egui id of the attribution line, and its key in [`UiCovered`].
 const ATTRIBUTION_ID: &str = "attribution_line";
@@ -155,7 +155,10 @@ fn freshness(lang: Lang, row: &CatalogueRow, now: Timestamp, feeds: Option<&Live
         Some(s) => tr_args(
             lang,
             "cat-file-age",
-            &[("age", age_text(lang, now.0 - s as i64 * Timestamp::SECOND_MS).into())],
+            &[(
+                "age",
+                age_text(lang, now.0 - s as i64 * Timestamp::SECOND_MS).into(),
+            )],
         ),
         None => tr(lang, "cat-unknown"),
     }

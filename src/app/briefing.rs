@@ -472,8 +472,8 @@ fn presenting_strip(
                             "briefing-scenario",
                             &[("scenario", (&s.meta().name).into())],
                         ))
-                            .size(STRIP_TEXT_SIZE)
-                            .color(egui::Color32::from_rgb(160, 200, 255)),
+                        .size(STRIP_TEXT_SIZE)
+                        .color(egui::Color32::from_rgb(160, 200, 255)),
                     );
                 }
             });
@@ -498,18 +498,16 @@ fn presenting_strip(
                     let e = eval.city.get(k);
                     let mut status = e.map_or(crate::twin::indicators::Status::NoData, |e| e.status);
                     let unit = i18n::unit(lang, &def.unit);
-                    let mut value = e
-                        .and_then(|e| e.value)
-                        .map_or(i18n::status_name(lang, crate::twin::indicators::Status::NoData), |v| {
-                            format!("{} {unit}", format_value(v))
-                        });
+                    let mut value = e.and_then(|e| e.value).map_or(
+                        i18n::status_name(lang, crate::twin::indicators::Status::NoData),
+                        |v| format!("{} {unit}", format_value(v)),
+                    );
                     if let Some(d) = comparison.and_then(|c| c.indicator(id)) {
                         status = d.scenario_status;
-                        value = d
-                            .scenario
-                            .map_or(i18n::status_name(lang, crate::twin::indicators::Status::NoData), |v| {
-                                format!("{} {unit}", format_value(v))
-                            });
+                        value = d.scenario.map_or(
+                            i18n::status_name(lang, crate::twin::indicators::Status::NoData),
+                            |v| format!("{} {unit}", format_value(v)),
+                        );
                         if let Some(change) = d.delta {
                             value = tr_args(
                                 lang,
@@ -528,8 +526,8 @@ fn presenting_strip(
                             "{}  {value}",
                             i18n::indicator_name(lang, &def.id, &def.name)
                         ))
-                            .size(STRIP_TEXT_SIZE)
-                            .color(egui::Color32::WHITE),
+                        .size(STRIP_TEXT_SIZE)
+                        .color(egui::Color32::WHITE),
                     );
                     ui.add_space(14.0);
                 }
@@ -631,7 +629,11 @@ fn editor_window(
                         if ui.add_enabled(i + 1 < n, egui::Button::new("↓")).clicked() {
                             action = Some(EditAction::Move(i, i + 1));
                         }
-                        if ui.button("✕").on_hover_text(tr(lang, "brief-delete-slide")).clicked() {
+                        if ui
+                            .button("✕")
+                            .on_hover_text(tr(lang, "brief-delete-slide"))
+                            .clicked()
+                        {
                             action = Some(EditAction::Delete(i));
                         }
                     });

@@ -11,14 +11,14 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::{Receiver, TryRecvError};
 
-use crate::app::i18n::lang_of;
 use crate::app::access::{RequestedRole, SceneAccess};
 use crate::app::city_view::TILE_M;
 use crate::app::ground_view::{GroundMeshes, PreparedGround, ground_meshes};
+use crate::app::i18n::lang_of;
 use crate::app::{AppState, AppSystems};
-use crate::twin::i18n::{tr, tr_args};
 use crate::twin::access::{ScopedScene, Withheld, attributions, catalogue_rows, load_scene_as};
 use crate::twin::extrude::{ExtrudeReport, TileLods, extrude_city_with, tile_lods};
+use crate::twin::i18n::{tr, tr_args};
 use crate::twin::load::LoadedScene;
 use crate::twin::progress::{Progress, Stage};
 use crate::twin::synth::load_synth;

@@ -16,16 +16,16 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use geo::Contains;
 use geo_types::Point;
 
-use crate::app::i18n::CurrentLang;
 use crate::app::dashboard::IndicatorEngine;
+use crate::app::i18n::CurrentLang;
 use crate::app::loading::LoadedCity;
 use crate::app::scenario_draw::{ActiveTool, ScenarioDrawPlugin, ToolOutput};
 use crate::app::scenario_view::{BuildingMark, RoadMark, ScenarioMarks, ScenarioViewPlugin, StopMark};
 use crate::app::ui::scenario::ScenarioPanelPlugin;
 use crate::app::{AppState, AppSystems};
-use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::city::{BuildingId, CityModel, RoadId, ZoneId};
 use crate::twin::feeds::Timestamp;
+use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::indicators::{Evaluation, FeedInputs, IndicatorContext};
 use crate::twin::load::LoadedScene;
 use crate::twin::scenario::benefit::{Benefit, rank};

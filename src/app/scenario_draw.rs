@@ -19,9 +19,9 @@ use crate::app::loading::LoadedCity;
 use crate::app::picking::PickingPaused;
 use crate::app::ui::UiCovered;
 use crate::app::{AppState, AppSystems};
-use crate::twin::i18n::{Lang, tr};
 use crate::twin::city::{CityModel, RoadId};
 use crate::twin::crs::SceneOrigin;
+use crate::twin::i18n::{Lang, tr};
 use crate::twin::picking::{from_render_point, to_render_point};
 
 /// Farthest the pointer may move between press and release for a click, logical pixels.

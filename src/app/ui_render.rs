@@ -122,12 +122,7 @@ pub fn render_desktop(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Res
 }
 
 /// [`render_desktop`] with the panels in `lang`.
-pub fn render_desktop_in(
-    scene: &Path,
-    out: &Path,
-    size: (u32, u32),
-    lang: Lang,
-) -> anyhow::Result<UiShot> {
+pub fn render_desktop_in(scene: &Path, out: &Path, size: (u32, u32), lang: Lang) -> anyhow::Result<UiShot> {
     let (w, h) = size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
         bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");

@@ -6,15 +6,15 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use crate::app::i18n::lang_of;
 use crate::app::camera::{CameraRig, CityBounds, Flying, apply_rig, camera_input, fov_aspect};
+use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
 use crate::app::offscreen::bookmark_rig;
 use crate::app::ui::layout::{PartKind, Prefs, UiLayout, placed};
 use crate::app::wall::WallMode;
 use crate::app::{AppState, AppSystems};
-use crate::twin::i18n::tr;
 use crate::twin::flight::Flight;
+use crate::twin::i18n::tr;
 
 /// Bookmark keys: the first nine bookmarks, in scene order.
 const BOOKMARK_KEYS: [(KeyCode, KeyCode); 9] = [
@@ -166,7 +166,11 @@ fn views_ui(
         .resizable(false)
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
-                if ui.button(tr(lang, "views-frame-all")).on_hover_text("Home").clicked() {
+                if ui
+                    .button(tr(lang, "views-frame-all"))
+                    .on_hover_text("Home")
+                    .clicked()
+                {
                     commands.write(ViewCommand::FrameAll);
                 }
                 if ui.button(tr(lang, "views-north-up")).on_hover_text("N").clicked() {

@@ -167,7 +167,11 @@ fn panel_body(
     ui.weak(if time.clock.is_live() {
         tr_args(lang, "dash-recomputed", &[("at", at.into()), ("ms", ms.into())])
     } else {
-        tr_args(lang, "dash-recomputed-past", &[("at", at.into()), ("ms", ms.into())])
+        tr_args(
+            lang,
+            "dash-recomputed-past",
+            &[("at", at.into()), ("ms", ms.into())],
+        )
     });
     let not_live = eval
         .city

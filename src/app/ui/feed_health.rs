@@ -183,8 +183,7 @@ fn health_panel(
                 ("obs", feeds.last_drain.observations.into()),
                 (
                     "ms",
-                    i18n::format_number(lang, feeds.last_drain.elapsed.as_secs_f64() * 1_000.0, 2)
-                        .into(),
+                    i18n::format_number(lang, feeds.last_drain.elapsed.as_secs_f64() * 1_000.0, 2).into(),
                 ),
                 ("backlog", feeds.last_drain.backlog.into()),
             ];
@@ -194,7 +193,11 @@ fn health_panel(
                 tr_args(lang, "feed-last-frame", &args)
             });
             match d.writer() {
-                Some(w) => ui.small(tr_args(lang, "feed-history", &[("count", (w.stored() as f64).into())])),
+                Some(w) => ui.small(tr_args(
+                    lang,
+                    "feed-history",
+                    &[("count", (w.stored() as f64).into())],
+                )),
                 None => ui.small(tr(lang, "feed-history-off")),
             };
         });
@@ -244,9 +247,12 @@ fn source_row(ui: &mut egui::Ui, h: &FeedHealth, kind: SourceKind, now: Timestam
         ui.small(tr_args(
             lang,
             "feed-last-bad",
-            &[("kind", bad.kind.label().into()), ("message", (&bad.message).into())],
+            &[
+                ("kind", bad.kind.label().into()),
+                ("message", (&bad.message).into()),
+            ],
         ))
-            .on_hover_text(&bad.sample);
+        .on_hover_text(&bad.sample);
     }
 }
 

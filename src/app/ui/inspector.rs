@@ -109,11 +109,14 @@ fn inspector(
     let mut open = true;
     // What the user just picked opens expanded, at the top of the window stack.
     let place = layout.window_place(WINDOW_NAME, true);
-    let response = placed(egui::Window::new(tr(lang_of(ctx), "window-building")), Some(place))
-        .open(&mut open)
-        .default_width(WINDOW_WIDTH)
-        .resizable(true)
-        .show(ctx, |ui| building_details(ui, city, id, b));
+    let response = placed(
+        egui::Window::new(tr(lang_of(ctx), "window-building")),
+        Some(place),
+    )
+    .open(&mut open)
+    .default_width(WINDOW_WIDTH)
+    .resizable(true)
+    .show(ctx, |ui| building_details(ui, city, id, b));
     let rect = response.map(|r| r.response.rect);
     if let Some(r) = rect {
         layout.record(WINDOW_NAME, PartKind::Window, r);
@@ -151,7 +154,10 @@ fn building_details(ui: &mut egui::Ui, city: &CityModel, id: BuildingId, b: &Bui
                 tr_args(
                     lang,
                     "insp-id-value",
-                    &[("id", id.0.to_string().into()), ("source", b.source_id.to_string().into())],
+                    &[
+                        ("id", id.0.to_string().into()),
+                        ("source", b.source_id.to_string().into()),
+                    ],
                 ),
             );
             row(&name_key, b.name.clone().unwrap_or_else(|| "—".to_string()));
@@ -244,7 +250,10 @@ mod tests {
     fn height_sources_read_as_words() {
         assert_eq!(height_source_label(Lang::En, HeightSource::Measured), "measured");
         assert_eq!(height_source_label(Lang::En, HeightSource::Levels), "from levels");
-        assert_eq!(height_source_label(Lang::En, HeightSource::Estimated), "estimated");
+        assert_eq!(
+            height_source_label(Lang::En, HeightSource::Estimated),
+            "estimated"
+        );
         assert_eq!(height_source_label(Lang::ZhCn, HeightSource::Measured), "实测");
     }
 }

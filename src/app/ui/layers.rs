@@ -10,8 +10,8 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use crate::app::AppState;
 use crate::app::AppSystems;
-use crate::app::lighting::SunShadows;
 use crate::app::i18n::lang_of;
+use crate::app::lighting::SunShadows;
 use crate::app::loading::LoadedCity;
 use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
 use crate::app::ui::UiCovered;
@@ -186,17 +186,13 @@ fn skip_details(lang: Lang, info: &LayerInfo) -> String {
             )
         })
         .collect();
-    lines.extend(
-        s.repaired
-            .iter()
-            .map(|(reason, n)| {
-                tr_args(
-                    lang,
-                    "layers-repaired-reason",
-                    &[("count", (*n).into()), ("reason", reason.into())],
-                )
-            }),
-    );
+    lines.extend(s.repaired.iter().map(|(reason, n)| {
+        tr_args(
+            lang,
+            "layers-repaired-reason",
+            &[("count", (*n).into()), ("reason", reason.into())],
+        )
+    }));
     lines.join("\n")
 }
 

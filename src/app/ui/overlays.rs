@@ -142,7 +142,7 @@ pub fn overlays_body(
                     "ov-sensors-unplaced",
                     &[("count", s.unplaced.len().into())],
                 ))
-                    .on_hover_text(s.unplaced.iter().cloned().collect::<Vec<_>>().join(", "));
+                .on_hover_text(s.unplaced.iter().cloned().collect::<Vec<_>>().join(", "));
             }
         }
         None => {
@@ -152,7 +152,11 @@ pub fn overlays_body(
     if let Some(r) = Ramp::for_metric(settings.sensor_metric) {
         legend(ui, &r);
     }
-    swatch(ui, crate::app::overlays::NO_VALUE_COLOUR, &tr(lang, "ov-no-value"));
+    swatch(
+        ui,
+        crate::app::overlays::NO_VALUE_COLOUR,
+        &tr(lang, "ov-no-value"),
+    );
     ui.separator();
 
     ui.strong(tr(lang, "ov-zones-by"));
@@ -330,7 +334,10 @@ pub fn feature_title(lang: Lang, city: &CityModel, f: &MapFeature) -> String {
                 &[
                     (
                         "name",
-                        road.name.clone().unwrap_or_else(|| tr(lang, "feature-unnamed")).into(),
+                        road.name
+                            .clone()
+                            .unwrap_or_else(|| tr(lang, "feature-unnamed"))
+                            .into(),
                     ),
                     ("class", road.class.to_string().into()),
                     ("id", r.0.to_string().into()),
@@ -431,10 +438,7 @@ pub fn zone_body(ui: &mut egui::Ui, rows: &[ZoneValue]) {
                                 "zone-target",
                                 &[("target", r.target.to_string().into())],
                             ));
-                            ui.colored_label(
-                                status_colour(r.status),
-                                i18n::status_name(lang, r.status),
-                            );
+                            ui.colored_label(status_colour(r.status), i18n::status_name(lang, r.status));
                             ui.end_row();
                         }
                     });

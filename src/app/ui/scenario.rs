@@ -335,8 +335,18 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
                 let table = p.session.table_cost(i);
                 let mut cost = se.cost;
                 ui.horizontal(|ui| {
-                    cost_field(ui, &tr(lang, "sc-capital-eur"), &mut cost.capital_eur, table.map(|c| c.0));
-                    cost_field(ui, &tr(lang, "sc-col-per-year"), &mut cost.operating_eur_per_year, table.map(|c| c.1));
+                    cost_field(
+                        ui,
+                        &tr(lang, "sc-capital-eur"),
+                        &mut cost.capital_eur,
+                        table.map(|c| c.0),
+                    );
+                    cost_field(
+                        ui,
+                        &tr(lang, "sc-col-per-year"),
+                        &mut cost.operating_eur_per_year,
+                        table.map(|c| c.1),
+                    );
                 });
                 if cost != se.cost {
                     sent.push(ScenarioCommand::SetCost { index: i, cost });
@@ -379,11 +389,7 @@ fn cost_field(ui: &mut egui::Ui, label: &str, value: &mut Option<f64>, table: Op
         }
         None => {
             let shown = table.map_or("–".to_string(), format_eur);
-            if ui
-                .button(shown)
-                .on_hover_text(tr(lang, "sc-override"))
-                .clicked()
-            {
+            if ui.button(shown).on_hover_text(tr(lang, "sc-override")).clicked() {
                 *value = Some(table.unwrap_or(0.0));
             }
         }
@@ -533,7 +539,9 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
     // A zone.
     ui.strong(tr(lang, "sc-zone"));
     ui.horizontal(|ui| {
-        let shown = s.zone.map_or(tr(lang, "sc-choose"), |z| zone_label(lang, city, z));
+        let shown = s
+            .zone
+            .map_or(tr(lang, "sc-choose"), |z| zone_label(lang, city, z));
         egui::ComboBox::from_id_salt("scenario_zone")
             .selected_text(shown)
             .width(220.0)
@@ -602,9 +610,11 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
         if let Some(road) = city.roads.get(id.0 as usize) {
             ui.weak(format!(
                 "{} · {} · {}",
-                road.name
-                    .clone()
-                    .unwrap_or_else(|| tr_args(lang, "sc-road-id", &[("id", id.0.to_string().into())])),
+                road.name.clone().unwrap_or_else(|| tr_args(
+                    lang,
+                    "sc-road-id",
+                    &[("id", id.0.to_string().into())]
+                )),
                 road.class,
                 road.maxspeed_kmh
                     .map_or(tr(lang, "sc-no-limit"), |v| format!("{v:.0} km/h"))
@@ -670,11 +680,7 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
         ui.label(tr(lang, "sc-dimension"));
         ui.selectable_value(&mut p.state.dimension, None, tr(lang, "sc-all"));
         for d in Dimension::ALL {
-            ui.selectable_value(
-                &mut p.state.dimension,
-                Some(d),
-                i18n::dimension_name(lang, d),
-            );
+            ui.selectable_value(&mut p.state.dimension, Some(d), i18n::dimension_name(lang, d));
         }
     });
     ui.weak(tr_args(
@@ -694,7 +700,12 @@ fn compare_tab(ui: &mut egui::Ui, p: &mut PanelParams) {
         .striped(true)
         .num_columns(4)
         .show(ui, |ui| {
-            for h in [tr(lang, "sc-dimension"), tr(lang, "scenario-col-baseline"), tr(lang, "scenario-col-scenario"), "Δ".to_string()] {
+            for h in [
+                tr(lang, "sc-dimension"),
+                tr(lang, "scenario-col-baseline"),
+                tr(lang, "scenario-col-scenario"),
+                "Δ".to_string(),
+            ] {
                 ui.strong(h);
             }
             ui.end_row();
@@ -937,7 +948,11 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
     if ui
         .add_enabled(
             !busy && !chosen.is_empty(),
-            egui::Button::new(if busy { tr(lang, "sc-comparing") } else { tr(lang, "sc-compare") }),
+            egui::Button::new(if busy {
+                tr(lang, "sc-comparing")
+            } else {
+                tr(lang, "sc-compare")
+            }),
         )
         .clicked()
     {
@@ -950,7 +965,13 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
         .striped(true)
         .num_columns(5)
         .show(ui, |ui| {
-            for h in [tr(lang, "scenario-col-scenario"), tr(lang, "sc-col-capital"), tr(lang, "sc-col-per-year"), tr(lang, "sc-col-delta-index"), tr(lang, "sc-col-skipped")] {
+            for h in [
+                tr(lang, "scenario-col-scenario"),
+                tr(lang, "sc-col-capital"),
+                tr(lang, "sc-col-per-year"),
+                tr(lang, "sc-col-delta-index"),
+                tr(lang, "sc-col-skipped"),
+            ] {
                 ui.strong(h);
             }
             ui.end_row();
@@ -975,11 +996,11 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
             "sc-ranked-by",
             &[("unit", (&r.unit).into()), ("name", (&r.name).into())],
         ))
-            .id_salt(("set", &r.gain))
-            .show(ui, |ui| {
-                for (k, e) in r.entries.iter().enumerate() {
-                    ui.label(rank_line(lang, k, &e.label, e.amount, &r.unit, e.eur_per_unit));
-                }
-            });
+        .id_salt(("set", &r.gain))
+        .show(ui, |ui| {
+            for (k, e) in r.entries.iter().enumerate() {
+                ui.label(rank_line(lang, k, &e.label, e.amount, &r.unit, e.eur_per_unit));
+            }
+        });
     }
 }

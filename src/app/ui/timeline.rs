@@ -106,9 +106,13 @@ fn timeline_row(ui: &mut egui::Ui, twin: &mut TwinTime) {
     let live = twin.clock.is_live();
     let lang = lang_of(ui.ctx());
     let badge = if live {
-        egui::RichText::new(tr(lang, "timeline-live")).color(LIVE_COLOUR).strong()
+        egui::RichText::new(tr(lang, "timeline-live"))
+            .color(LIVE_COLOUR)
+            .strong()
     } else {
-        egui::RichText::new(tr(lang, "timeline-past")).color(PAST_COLOUR).strong()
+        egui::RichText::new(tr(lang, "timeline-past"))
+            .color(PAST_COLOUR)
+            .strong()
     };
     if ui
         .add(egui::Button::new(badge).selected(live))
@@ -121,7 +125,11 @@ fn timeline_row(ui: &mut egui::Ui, twin: &mut TwinTime) {
 
     let playing = matches!(twin.clock.mode(), ClockMode::Playing { .. });
     let label = if playing || live { "⏸" } else { "▶" };
-    if ui.button(label).on_hover_text(tr(lang, "timeline-play-pause")).clicked() {
+    if ui
+        .button(label)
+        .on_hover_text(tr(lang, "timeline-play-pause"))
+        .clicked()
+    {
         if playing || live {
             twin.clock.pause(now);
         } else {

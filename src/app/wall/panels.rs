@@ -266,7 +266,11 @@ fn clock(ui: &mut egui::Ui, v: &WallView) {
     };
     ui.horizontal(|ui| {
         ui.label(badge.strong());
-        ui.label(tr_args(lang, "wall-data-time", &[("time", format_utc(shown).into())]));
+        ui.label(tr_args(
+            lang,
+            "wall-data-time",
+            &[("time", format_utc(shown).into())],
+        ));
     });
     if let Some(tour) = &v.tour {
         ui.label(egui::RichText::new(tour.0.status_in(lang, v.time.elapsed_secs_f64())).color(WEAK));
@@ -367,11 +371,9 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
             continue;
         };
         let chosen = dash.choropleth == Some(k);
-        let value = e
-            .value
-            .map_or("–".to_string(), |x| {
-                format!("{} {}", fmt_value(x), i18n::unit(lang, &def.unit))
-            });
+        let value = e.value.map_or("–".to_string(), |x| {
+            format!("{} {}", fmt_value(x), i18n::unit(lang, &def.unit))
+        });
         ui.separator();
         table_row(ui, |i, ui| match i {
             0 => {
@@ -484,12 +486,12 @@ fn alerts(ui: &mut egui::Ui, v: &WallView) {
             AlertKind::Threshold => tr(lang, "wall-threshold"),
         };
         let catalogue = &engine.0.ctx.catalogue;
-        let name = catalogue
-            .get(&a.indicator)
-            .map_or(a.indicator.clone(), |d| i18n::indicator_name(lang, &d.id, &d.name));
+        let name = catalogue.get(&a.indicator).map_or(a.indicator.clone(), |d| {
+            i18n::indicator_name(lang, &d.id, &d.name)
+        });
         ui.label(
             egui::RichText::new(format!("● {name} · {} · {kind}", alert_scope(lang, &a)))
-            .color(status_colour(a.level)),
+                .color(status_colour(a.level)),
         );
     }
 }
@@ -522,8 +524,8 @@ fn feed_health(ui: &mut egui::Ui, v: &WallView) {
                     ("rate", format!("{:.0}", h.msgs_per_s(now)).into()),
                 ],
             ))
-                .color(WEAK)
-                .small(),
+            .color(WEAK)
+            .small(),
         );
     }
 }
@@ -540,7 +542,9 @@ fn ticker(ctx: &egui::Context, rect: egui::Rect, v: &WallView) {
             let a = &i.alert;
             let name = names
                 .and_then(|c| c.get(&a.indicator))
-                .map_or(a.indicator.clone(), |d| i18n::indicator_name(lang, &d.id, &d.name));
+                .map_or(a.indicator.clone(), |d| {
+                    i18n::indicator_name(lang, &d.id, &d.name)
+                });
             tr_args(
                 lang,
                 "wall-ticker-item",
@@ -660,9 +664,9 @@ fn simulated_banner(ctx: &egui::Context, v: &WallView, gap: egui::Rect, below: f
                                 ("mark", tr(lang, "wall-sim-mark").into()),
                             ],
                         ))
-                            .size(BODY_PT)
-                            .color(egui::Color32::BLACK)
-                            .strong(),
+                        .size(BODY_PT)
+                        .color(egui::Color32::BLACK)
+                        .strong(),
                     );
                 });
         })

@@ -58,10 +58,7 @@ const EN_FILES: &[(&str, &str)] = &[
         include_str!("../../../assets/i18n/en/briefing.ftl"),
     ),
     ("ui.ftl", include_str!("../../../assets/i18n/en/ui.ftl")),
-    (
-        "panels.ftl",
-        include_str!("../../../assets/i18n/en/panels.ftl"),
-    ),
+    ("panels.ftl", include_str!("../../../assets/i18n/en/panels.ftl")),
 ];
 /// The Simplified Chinese message files, as embedded.
 const ZH_CN_FILES: &[(&str, &str)] = &[

@@ -205,14 +205,20 @@ fn alerts_stages_and_the_wall_clock_speak_chinese() {
     assert!(en.starts_with(&def.name), "{en}");
     assert!(en.contains("41.3") && en.contains("alarm threshold 35.0"), "{en}");
     let zh = alert_text(Lang::ZhCn, &alert, &catalogue);
-    assert!(zh.contains("警报阈值") && zh.contains(&indicator_name(Lang::ZhCn, &def.id, "?")), "{zh}");
+    assert!(
+        zh.contains("警报阈值") && zh.contains(&indicator_name(Lang::ZhCn, &def.id, "?")),
+        "{zh}"
+    );
     let forecast = Alert {
         kind: AlertKind::DecisionWindow,
         by: Some(Timestamp(1_796_495_280_000)),
         ..alert.clone()
     };
     let zh = alert_text(Lang::ZhCn, &forecast, &catalogue);
-    assert!(zh.starts_with("预测") && zh.contains("2026年12月5日 18:28"), "{zh}");
+    assert!(
+        zh.starts_with("预测") && zh.contains("2026年12月5日 18:28"),
+        "{zh}"
+    );
 
     let group = |zones: usize, alarms: usize| AlertGroup {
         alert: Alert {
@@ -251,5 +257,8 @@ fn alerts_stages_and_the_wall_clock_speak_chinese() {
     let (date, time) = local_date_time_in(Lang::ZhCn, t, 0.0);
     assert_eq!(date, "2026年11月28日 星期六");
     assert_eq!(time, "17:29:25");
-    assert_eq!(local_date_time_in(Lang::En, t, 0.0).0, "Saturday 28 November 2026");
+    assert_eq!(
+        local_date_time_in(Lang::En, t, 0.0).0,
+        "Saturday 28 November 2026"
+    );
 }

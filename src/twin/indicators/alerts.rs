@@ -248,7 +248,9 @@ pub fn alert_scope(lang: Lang, g: &AlertGroup) -> String {
 /// …". The English `evidence` (the fit's figures) stays the record.
 pub fn alert_text(lang: Lang, a: &Alert, catalogue: &Catalogue) -> String {
     let def = catalogue.indicators.iter().find(|d| d.id == a.indicator);
-    let name = def.map_or(a.indicator.clone(), |d| i18n::indicator_name(lang, &d.id, &d.name));
+    let name = def.map_or(a.indicator.clone(), |d| {
+        i18n::indicator_name(lang, &d.id, &d.name)
+    });
     let unit = def.map_or(String::new(), |d| i18n::unit(lang, &d.unit));
     let args = |extra: Option<(&'static str, Arg)>| {
         let mut v: Vec<(&str, Arg)> = vec![

@@ -32,7 +32,13 @@ const MONTHS: [&str; 12] = [
 ];
 /// Weekdays in Chinese, Monday first.
 const WEEKDAYS_ZH: [&str; 7] = [
-    "星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日",
+    "星期一",
+    "星期二",
+    "星期三",
+    "星期四",
+    "星期五",
+    "星期六",
+    "星期日",
 ];
 /// Seconds in a day.
 const DAY_S: i64 = 86_400;

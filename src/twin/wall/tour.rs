@@ -374,10 +374,7 @@ impl Tour {
                     "tour-recovering",
                     &[
                         ("left", num(left(retry_at))),
-                        (
-                            "error",
-                            self.last_error.as_deref().unwrap_or("error").into(),
-                        ),
+                        ("error", self.last_error.as_deref().unwrap_or("error").into()),
                     ],
                 ),
             };
