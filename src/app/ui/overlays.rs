@@ -526,10 +526,12 @@ mod tests {
 
     #[test]
     fn every_metric_has_a_label() {
-        let mut labels: Vec<&str> = Metric::ALL.iter().map(|m| metric_label(*m)).collect();
-        labels.sort();
-        labels.dedup();
-        assert_eq!(labels.len(), Metric::ALL.len());
+        for lang in Lang::ALL {
+            let mut labels: Vec<String> = Metric::ALL.iter().map(|m| metric_label(lang, *m)).collect();
+            labels.sort();
+            labels.dedup();
+            assert_eq!(labels.len(), Metric::ALL.len(), "{lang}");
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ const PANEL_ID: &str = "scenario_panel";
 const PANEL_WIDTH: f32 = 460.0;
 /// Where the panel first opens, logical pixels from the window's top-left corner.
 /// The window's name in the layout's window stack.
-const PANEL_NAME: &str = tr(lang, "scenario-col-scenario");
+const PANEL_NAME: &str = "scenario";
 /// Tallest a table grows before it scrolls, logical pixels.
 const TABLE_MAX_HEIGHT: f32 = 360.0;
 /// Colour of error messages.
