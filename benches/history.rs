@@ -32,7 +32,7 @@ fn print_scrub(engine: &str, f: &ScrubFigures) {
     );
 }
 
-/// Times both of PostgreSQL's slider queries at the same instants (median, worst, ms).
+/// Times PostgreSQL's slider queries at the same instants (median, worst, ms).
 fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
     let (t0, t1) = h.time_range().map_err(|e| e.to_string())?.ok_or("empty")?;
     use citytwin::twin::feeds::pg::{SERVER_DEFAULTS, SESSION_SETTINGS};
@@ -48,8 +48,13 @@ fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
             SESSION_SETTINGS,
         ),
         (
-            "candidates, jit and parallel workers off (after)",
+            "candidates, jit and parallel workers off",
             SliderQuery::Candidates,
+            SESSION_SETTINGS,
+        ),
+        (
+            "candidates, last records of the chunks before the instant (after)",
+            SliderQuery::LastRecords,
             SESSION_SETTINGS,
         ),
     ] {

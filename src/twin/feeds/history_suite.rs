@@ -480,8 +480,10 @@ fn postgres_partitions_by_time_and_drops_them_for_retention() {
     );
 }
 
-/// PostgreSQL only: the slider's candidate query gives the same pictures as reading the
-/// whole window, with overlapping chunks, late values, two sources and silent series.
+/// PostgreSQL only: the slider's candidate query, and the one reading the last records of
+/// the chunks before the instant, give the same pictures as reading the whole window, with
+/// overlapping chunks, late and out-of-order values, equal times from two sources and
+/// silent series, at instants between records and exactly on them.
 #[test]
 fn postgres_slider_queries_agree() {
     use crate::twin::feeds::pg::SliderQuery;
@@ -508,15 +510,32 @@ fn postgres_slider_queries_agree() {
                 o.source = other.clone();
                 batch.push(o);
             }
+            if b % 7 == 3 {
+                // Out of order within the chunk (an earlier time pushed last), and the
+                // other source at exactly the time of this batch's last value (a tie: the
+                // later chunk's value is the picture's).
+                batch.push(road(r, -3.0, b * 30_000 + 5_000 + i64::from(r)));
+                let mut o = road(r, -4.0, b * 30_000 + 20_000 + i64::from(r));
+                o.source = other.clone();
+                batch.push(o);
+            }
         }
         h.append(&batch).unwrap();
     }
-    for step in 0..60i64 {
-        let t = Timestamp(step * 20_011);
+    let mut instants: Vec<i64> = (0..60i64).map(|step| step * 20_011).collect();
+    // Exactly on a batch's last value of road 3 and on the first of the next batch.
+    instants.extend((0..40i64).flat_map(|b| [b * 30_000 + 20_003, b * 30_000 + 3]));
+    let mut ties = 0;
+    for t in instants.into_iter().map(Timestamp) {
         for age in [None, Some(45_000), Some(Timestamp::HOUR_MS)] {
             let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
             let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
+            let c = h.latest_at_with(SliderQuery::LastRecords, t, age).unwrap();
             assert_eq!(a, b, "at {t:?}, age {age:?}");
+            assert_eq!(a, c, "last records, at {t:?}, age {age:?}");
+            ties += a.iter().filter(|s| s.observation.value == -4.0).count();
         }
     }
+    // The ties were asked about (and answered alike by every query).
+    assert!(ties > 0, "no instant fell on a tie");
 }

@@ -6,7 +6,10 @@
 //! and `chunks`, declaratively partitioned by range of `t_min` (one partition per
 //! `partition_days`, made when first needed), each row the observations of one (series,
 //! source) of one committed batch within one hour, packed as the SQLite store packs them
-//! (time deltas, values, flags; see [`crate::twin::feeds::store`]). A BRIN index on
+//! (time deltas, values, flags; see [`crate::twin::feeds::store`]), with the chunk's last
+//! record packed alone beside it (`last`: what a time-slider query at or after the chunk's
+//! end picks from it, sent instead of the whole chunk; NULL in rows written before it was
+//! added, which send their data). A BRIN index on
 //! (`t_min`, `t_max`) serves wide time windows over old partitions (summarised by
 //! autovacuum), a b-tree on `t_min` the newest rows BRIN has not summarised yet (the time
 //! slider's window; a chunk row stands for many observations, so it stays small), and one
@@ -59,8 +62,10 @@ CREATE TABLE IF NOT EXISTS {s}.chunks (
     t_min bigint NOT NULL,
     t_max bigint NOT NULL,
     n integer NOT NULL,
-    data bytea NOT NULL
+    data bytea NOT NULL,
+    last bytea
 ) PARTITION BY RANGE (t_min);
+ALTER TABLE {s}.chunks ADD COLUMN IF NOT EXISTS last bytea;
 CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_max)
     WITH (autosummarize = on);
 CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
@@ -90,6 +95,10 @@ pub enum SliderQuery {
     /// before it is skipped. (Filtering in SQL instead costs a sort of the window, data
     /// and all, which spills to disk: slower than sending it.)
     Candidates,
+    /// As [`SliderQuery::Candidates`], and a chunk ending at or before `t` sends its last
+    /// record alone (`last`) instead of all its records: only the chunks across `t` send
+    /// their data.
+    LastRecords,
 }
 
 /// What the reader knows of the `series` and `names` tables.
@@ -291,10 +300,15 @@ impl PgHistory {
             t.0.saturating_sub(widest.saturating_mul(3))
                 .max(from.saturating_sub(widest));
         let covered_from = t.0.saturating_sub(widest.saturating_mul(2));
+        // What a chunk sends: its last record alone when it ends at or before t (`$2`).
+        let payload = match query {
+            SliderQuery::LastRecords => "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END",
+            SliderQuery::Window | SliderQuery::Candidates => "data",
+        };
         let near = c
             .query(
                 &format!(
-                    "SELECT series, id, source, data, t_min, t_max FROM {s}.chunks
+                    "SELECT series, id, source, {payload}, t_min, t_max FROM {s}.chunks
                      WHERE t_min >= $1 AND t_min <= $2 AND t_max >= $3"
                 ),
                 &[&near_lo, &t.0, &from],
@@ -309,7 +323,7 @@ impl PgHistory {
             .collect();
         let near: Vec<postgres::Row> = match query {
             SliderQuery::Window => near,
-            SliderQuery::Candidates => {
+            SliderQuery::Candidates | SliderQuery::LastRecords => {
                 let mut lb: FastMap<i64, i64> = FastMap::default();
                 for (series, t_min, t_max) in near.iter().map(bounds) {
                     let b = if t_max <= t.0 { t_max } else { t_min };
@@ -338,13 +352,18 @@ impl PgHistory {
         let lo = from.saturating_sub(widest);
         if !others.is_empty() && max_age_ms.is_some() {
             // With an age limit, the rest of the window in one scan (the window bounds it).
+            let payload = payload.replace("$2", "$5");
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&others, &lo, &near_lo, &from];
+            if payload.contains("$5") {
+                params.push(&t.0);
+            }
             let q = c
                 .query(
                     &format!(
-                        "SELECT series, id, source, data FROM {s}.chunks
+                        "SELECT series, id, source, {payload} FROM {s}.chunks
                          WHERE t_min >= $2 AND t_min < $3 AND t_max >= $4 AND series = ANY($1)"
                     ),
-                    &[&others, &lo, &near_lo, &from],
+                    &params,
                 )
                 .map_err(|e| self.err(&e))?;
             rows.extend(chunk_rows(q));
@@ -352,13 +371,17 @@ impl PgHistory {
             let q = c
                 .query(
                     &format!(
-                        "SELECT c.series, c.id, c.source, c.data
+                        "SELECT c.series, c.id, c.source, {}
                          FROM unnest($1::int8[]) AS u(sid)
                          JOIN {s}.series ss ON ss.id = u.sid
                          CROSS JOIN LATERAL (SELECT max(i.t_min) AS last FROM {s}.chunks i
                                              WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
                          JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
-                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3"
+                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3",
+                        payload
+                            .replace("t_max", "c.t_max")
+                            .replace("last", "c.last")
+                            .replace("data", "c.data")
                     ),
                     &[&others, &t.0, &lo, &from],
                 )
@@ -588,7 +611,7 @@ impl PgHistory {
             n += 1;
         }
         let sink = tx.copy_in(&format!(
-            "COPY {s}.chunks (series, source, t_min, t_max, n, data) FROM STDIN (FORMAT binary)"
+            "COPY {s}.chunks (series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
         ))?;
         let mut w = BinaryCopyInWriter::new(
             sink,
@@ -599,11 +622,13 @@ impl PgHistory {
                 Type::INT8,
                 Type::INT4,
                 Type::BYTEA,
+                Type::BYTEA,
             ],
         );
         for c in &chunks {
             let count = i32::try_from(c.n).unwrap_or(i32::MAX);
-            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data])?;
+            let last = c.last_record();
+            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last])?;
         }
         w.finish()?;
         // Widest spans, for the look-back of the time-slider queries.
@@ -888,7 +913,7 @@ impl History for PgHistory {
     }
 
     fn latest_at(&self, t: Timestamp, max_age_ms: Option<i64>) -> Result<Vec<StoredObservation>, StoreError> {
-        self.latest_at_with(SliderQuery::Candidates, t, max_age_ms)
+        self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms)
     }
 
     fn value_at(
