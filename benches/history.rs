@@ -159,6 +159,7 @@ fn main() -> Result<(), String> {
                 schema: format!("bench_{}", std::process::id()),
                 retention_days: 30.0,
                 partition_days: 1.0,
+                writer: true,
             };
             let mut h = PgHistory::open(&spec).map_err(|e| e.to_string())?;
             let f = measure_history("postgres", &mut h, n);

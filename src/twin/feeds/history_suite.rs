@@ -92,6 +92,7 @@ impl PgFresh {
             schema: format!("{}_{name}", self.prefix),
             retention_days: 30.0,
             partition_days: self.partition_days,
+            writer: true,
         }
     }
 
@@ -538,4 +539,64 @@ fn postgres_slider_queries_agree() {
     }
     // The ties were asked about (and answered alike by every query).
     assert!(ties > 0, "no instant fell on a tie");
+}
+
+/// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes
+/// no table, refuses to append or prune, and runs no store writer for its feeds (which
+/// still bring it live values): nothing it receives reaches the history.
+#[test]
+fn postgres_reader_seat_never_writes() {
+    use crate::twin::feeds::runtime::start_feeds;
+    use crate::twin::feeds::simulator::tests::{small_city, spec};
+    use crate::twin::feeds::spec::{FeedKind, FeedSpec, HistoryEngine, HistorySpec};
+    let Some(mut f) = PgFresh::new("reader") else {
+        return;
+    };
+    // No history yet: a reader makes none.
+    let missing = PostgresHistorySpec {
+        writer: false,
+        ..f.spec("none")
+    };
+    assert!(PgHistory::open(&missing).is_err());
+    let mut w = f.open_pg("r");
+    w.append(&[road(1, 10.0, 1_000), road(2, 20.0, 2_000)]).unwrap();
+    let reader_spec = PostgresHistorySpec {
+        writer: false,
+        ..f.spec("r")
+    };
+    let mut r = PgHistory::open(&reader_spec).unwrap();
+    assert_eq!(
+        r.latest_at(Timestamp(5_000), None).unwrap(),
+        w.latest_at(Timestamp(5_000), None).unwrap()
+    );
+    assert!(r.append(&[road(3, 30.0, 3_000)]).is_err());
+    assert!(r.prune_before(Timestamp(1_500)).is_err());
+    assert_eq!(w.count().unwrap(), 2);
+    // A seat whose scene has a feed and a read-only history.
+    let history = HistorySpec::Engine(HistoryEngine::Postgres(reader_spec));
+    assert!(!history.writes());
+    let feeds = vec![FeedSpec {
+        name: "sim".into(),
+        kind: FeedKind::Simulator(spec(4)),
+        stale_after_s: 60.0,
+        classification: None,
+    }];
+    let dir = std::env::temp_dir().join(format!("citytwin-reader-seat-{}", std::process::id()));
+    let mut running = start_feeds(&feeds, Some(&history), &small_city(), &dir.join("scene.ron"));
+    assert!(
+        running.live.writer().is_none(),
+        "a read-only seat runs no store writer"
+    );
+    assert!(running.history_error.is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while running.live.picture.is_empty() && std::time::Instant::now() < deadline {
+        running.live.drain(
+            &running.receiver,
+            std::time::Duration::from_millis(50),
+            Timestamp::now(),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!running.live.picture.is_empty(), "the seat shows live values");
+    assert_eq!(w.count().unwrap(), 2, "nothing the reader received was written");
 }

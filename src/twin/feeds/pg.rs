@@ -129,6 +129,9 @@ pub struct PgHistory {
     partitions: HashSet<i64>,
     /// Newest observation time appended through this handle (`i64::MIN`: none).
     newest: i64,
+    /// A read-only seat's handle (`writer: false`): it makes no table and refuses to
+    /// append or prune.
+    read_only: bool,
     read: Mutex<ReadCache>,
 }
 
@@ -208,7 +211,23 @@ impl PgHistory {
         // Whole hours, so that a chunk (within one hour bucket) never crosses a partition.
         let hours = (spec.partition_days * 24.0).round().max(1.0);
         let wanted_ms = (hours as i64).saturating_mul(CHUNK_BUCKET_MS);
-        let partition_ms = {
+        let partition_ms = if !spec.writer {
+            // A reader makes nothing: the writer's layout must be there.
+            let rows = client
+                .query(&format!("SELECT key, value FROM {schema}.meta"), &[])
+                .map_err(|e| fail(format!("read-only seat: no history to read: {}", pg_message(&e))))?;
+            let meta: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let version = meta.get("schema_version").copied().unwrap_or(0);
+            if version > PG_SCHEMA_VERSION {
+                return Err(fail(format!(
+                    "schema version {version} is newer than {PG_SCHEMA_VERSION}"
+                )));
+            }
+            meta.get("partition_ms")
+                .copied()
+                .filter(|p| *p > 0)
+                .unwrap_or(wanted_ms)
+        } else {
             let mut tx = client.transaction().map_err(|e| fail(pg_message(&e)))?;
             tx.execute(
                 "SELECT pg_advisory_xact_lock(hashtext($1))",
@@ -256,6 +275,7 @@ impl PgHistory {
             names: FastMap::default(),
             partitions: HashSet::new(),
             newest: i64::MIN,
+            read_only: !spec.writer,
             read: Mutex::new(ReadCache::default()),
         };
         h.load_writer_cache()?;
@@ -266,6 +286,14 @@ impl PgHistory {
         StoreError::Postgres {
             target: self.target.clone(),
             message: pg_message(e),
+        }
+    }
+
+    /// The error of a write asked of a read-only seat's handle.
+    fn refused(&self, what: &str) -> StoreError {
+        StoreError::Postgres {
+            target: self.target.clone(),
+            message: format!("read-only seat (writer: false): cannot {what}"),
         }
     }
 
@@ -799,6 +827,9 @@ impl History for PgHistory {
         if batches.iter().all(Vec::is_empty) {
             return Ok(0);
         }
+        if self.read_only {
+            return Err(self.refused("append"));
+        }
         let err = match self.write(batches) {
             Ok(Ok(n)) => return Ok(n),
             Ok(Err(what)) => self.corrupt(what),
@@ -822,6 +853,9 @@ impl History for PgHistory {
     }
 
     fn prune_before(&mut self, before: Timestamp) -> Result<usize, StoreError> {
+        if self.read_only {
+            return Err(self.refused("prune"));
+        }
         let s = self.schema.clone();
         let old_parts: Vec<i64> = self
             .partitions
