@@ -328,6 +328,15 @@ impl PgHistory {
             t.0.saturating_sub(widest.saturating_mul(3))
                 .max(from.saturating_sub(widest));
         let covered_from = t.0.saturating_sub(widest.saturating_mul(2));
+        // With last records, the first scan reads [t - 2·widest, t] only: a series with a
+        // chunk starting in [t - widest, t] finds its answer there; one whose latest chunk
+        // starts in [t - 2·widest, t - widest) has the chunks of [t - 3·widest, t - 2·widest)
+        // read for it alone (a scan skipped when there is none); the others are read as
+        // before, below. (Last records only: the other two stay as measured before.)
+        let a_lo = match query {
+            SliderQuery::LastRecords => covered_from.max(near_lo),
+            SliderQuery::Window | SliderQuery::Candidates => near_lo,
+        };
         // What a chunk sends: its last record alone when it ends at or before t (`$2`).
         let payload = match query {
             SliderQuery::LastRecords => "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END",
@@ -339,7 +348,7 @@ impl PgHistory {
                     "SELECT series, id, source, {payload}, t_min, t_max FROM {s}.chunks
                      WHERE t_min >= $1 AND t_min <= $2 AND t_max >= $3"
                 ),
-                &[&near_lo, &t.0, &from],
+                &[&a_lo, &t.0, &from],
             )
             .map_err(|e| self.err(&e))?;
         let bounds = |r: &postgres::Row| (r.get::<_, i64>(0), r.get::<_, i64>(4), r.get::<_, i64>(5));
@@ -349,6 +358,31 @@ impl PgHistory {
             .filter(|&(_, t_min, _)| t_min >= covered_from)
             .map(|(series, _, _)| series)
             .collect();
+        let mut near = near;
+        if a_lo > near_lo {
+            let one_span = t.0.saturating_sub(widest);
+            let recent: HashSet<i64> = near
+                .iter()
+                .map(bounds)
+                .filter(|&(_, t_min, _)| t_min >= one_span)
+                .map(|(series, _, _)| series)
+                .collect();
+            let mut behind: Vec<i64> = covered.difference(&recent).copied().collect();
+            behind.sort_unstable();
+            if !behind.is_empty() {
+                let more = c
+                    .query(
+                        &format!(
+                            "SELECT series, id, source, {payload}, t_min, t_max FROM {s}.chunks
+                             WHERE t_min >= $1 AND t_min < $4 AND t_max >= $3 AND series = ANY($5)
+                               AND t_min <= $2"
+                        ),
+                        &[&near_lo, &t.0, &from, &a_lo, &behind],
+                    )
+                    .map_err(|e| self.err(&e))?;
+                near.extend(more);
+            }
+        }
         let near: Vec<postgres::Row> = match query {
             SliderQuery::Window => near,
             SliderQuery::Candidates | SliderQuery::LastRecords => {
@@ -381,7 +415,7 @@ impl PgHistory {
         if !others.is_empty() && max_age_ms.is_some() {
             // With an age limit, the rest of the window in one scan (the window bounds it).
             let payload = payload.replace("$2", "$5");
-            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&others, &lo, &near_lo, &from];
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&others, &lo, &a_lo, &from];
             if payload.contains("$5") {
                 params.push(&t.0);
             }
