@@ -32,7 +32,7 @@ fn print_scrub(engine: &str, f: &ScrubFigures) {
     );
 }
 
-/// Times both of PostgreSQL's slider queries at the same instants (median, worst, ms).
+/// Times PostgreSQL's slider queries at the same instants (median, worst, ms).
 fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
     let (t0, t1) = h.time_range().map_err(|e| e.to_string())?.ok_or("empty")?;
     use citytwin::twin::feeds::pg::{SERVER_DEFAULTS, SESSION_SETTINGS};
@@ -48,8 +48,13 @@ fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
             SESSION_SETTINGS,
         ),
         (
-            "candidates, jit and parallel workers off (after)",
+            "candidates, jit and parallel workers off",
             SliderQuery::Candidates,
+            SESSION_SETTINGS,
+        ),
+        (
+            "candidates, last records of the chunks before the instant (after)",
+            SliderQuery::LastRecords,
             SESSION_SETTINGS,
         ),
     ] {
@@ -154,6 +159,7 @@ fn main() -> Result<(), String> {
                 schema: format!("bench_{}", std::process::id()),
                 retention_days: 30.0,
                 partition_days: 1.0,
+                writer: true,
             };
             let mut h = PgHistory::open(&spec).map_err(|e| e.to_string())?;
             let f = measure_history("postgres", &mut h, n);

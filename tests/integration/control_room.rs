@@ -137,6 +137,7 @@ fn two_seats_on_one_database_see_the_same_indicators() {
         schema,
         retention_days: 3.0,
         partition_days: 1.0,
+        writer: true,
     })
     .map(PgHistory::drop_schema);
     let _ = std::fs::remove_dir_all(&dir);

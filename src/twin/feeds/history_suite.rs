@@ -92,6 +92,7 @@ impl PgFresh {
             schema: format!("{}_{name}", self.prefix),
             retention_days: 30.0,
             partition_days: self.partition_days,
+            writer: true,
         }
     }
 
@@ -480,8 +481,10 @@ fn postgres_partitions_by_time_and_drops_them_for_retention() {
     );
 }
 
-/// PostgreSQL only: the slider's candidate query gives the same pictures as reading the
-/// whole window, with overlapping chunks, late values, two sources and silent series.
+/// PostgreSQL only: the slider's candidate query, and the one reading the last records of
+/// the chunks before the instant, give the same pictures as reading the whole window, with
+/// overlapping chunks, late and out-of-order values, equal times from two sources and
+/// silent series, at instants between records and exactly on them.
 #[test]
 fn postgres_slider_queries_agree() {
     use crate::twin::feeds::pg::SliderQuery;
@@ -508,15 +511,92 @@ fn postgres_slider_queries_agree() {
                 o.source = other.clone();
                 batch.push(o);
             }
+            if b % 7 == 3 {
+                // Out of order within the chunk (an earlier time pushed last), and the
+                // other source at exactly the time of this batch's last value (a tie: the
+                // later chunk's value is the picture's).
+                batch.push(road(r, -3.0, b * 30_000 + 5_000 + i64::from(r)));
+                let mut o = road(r, -4.0, b * 30_000 + 20_000 + i64::from(r));
+                o.source = other.clone();
+                batch.push(o);
+            }
         }
         h.append(&batch).unwrap();
     }
-    for step in 0..60i64 {
-        let t = Timestamp(step * 20_011);
+    let mut instants: Vec<i64> = (0..60i64).map(|step| step * 20_011).collect();
+    // Exactly on a batch's last value of road 3 and on the first of the next batch.
+    instants.extend((0..40i64).flat_map(|b| [b * 30_000 + 20_003, b * 30_000 + 3]));
+    let mut ties = 0;
+    for t in instants.into_iter().map(Timestamp) {
         for age in [None, Some(45_000), Some(Timestamp::HOUR_MS)] {
             let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
             let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
+            let c = h.latest_at_with(SliderQuery::LastRecords, t, age).unwrap();
             assert_eq!(a, b, "at {t:?}, age {age:?}");
+            assert_eq!(a, c, "last records, at {t:?}, age {age:?}");
+            ties += a.iter().filter(|s| s.observation.value == -4.0).count();
         }
     }
+    // The ties were asked about (and answered alike by every query).
+    assert!(ties > 0, "no instant fell on a tie");
+}
+
+/// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes
+/// no table, refuses to append or prune, and runs no store writer for its feeds (which
+/// still bring it live values): nothing it receives reaches the history.
+#[test]
+fn postgres_reader_seat_never_writes() {
+    use crate::twin::feeds::runtime::start_feeds;
+    use crate::twin::feeds::simulator::tests::{small_city, spec};
+    use crate::twin::feeds::spec::{FeedKind, FeedSpec, HistoryEngine, HistorySpec};
+    let Some(mut f) = PgFresh::new("reader") else {
+        return;
+    };
+    // No history yet: a reader makes none.
+    let missing = PostgresHistorySpec {
+        writer: false,
+        ..f.spec("none")
+    };
+    assert!(PgHistory::open(&missing).is_err());
+    let mut w = f.open_pg("r");
+    w.append(&[road(1, 10.0, 1_000), road(2, 20.0, 2_000)]).unwrap();
+    let reader_spec = PostgresHistorySpec {
+        writer: false,
+        ..f.spec("r")
+    };
+    let mut r = PgHistory::open(&reader_spec).unwrap();
+    assert_eq!(
+        r.latest_at(Timestamp(5_000), None).unwrap(),
+        w.latest_at(Timestamp(5_000), None).unwrap()
+    );
+    assert!(r.append(&[road(3, 30.0, 3_000)]).is_err());
+    assert!(r.prune_before(Timestamp(1_500)).is_err());
+    assert_eq!(w.count().unwrap(), 2);
+    // A seat whose scene has a feed and a read-only history.
+    let history = HistorySpec::Engine(HistoryEngine::Postgres(reader_spec));
+    assert!(!history.writes());
+    let feeds = vec![FeedSpec {
+        name: "sim".into(),
+        kind: FeedKind::Simulator(spec(4)),
+        stale_after_s: 60.0,
+        classification: None,
+    }];
+    let dir = std::env::temp_dir().join(format!("citytwin-reader-seat-{}", std::process::id()));
+    let mut running = start_feeds(&feeds, Some(&history), &small_city(), &dir.join("scene.ron"));
+    assert!(
+        running.live.writer().is_none(),
+        "a read-only seat runs no store writer"
+    );
+    assert!(running.history_error.is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while running.live.picture.is_empty() && std::time::Instant::now() < deadline {
+        running.live.drain(
+            &running.receiver,
+            std::time::Duration::from_millis(50),
+            Timestamp::now(),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!running.live.picture.is_empty(), "the seat shows live values");
+    assert_eq!(w.count().unwrap(), 2, "nothing the reader received was written");
 }

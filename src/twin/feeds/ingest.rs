@@ -126,6 +126,9 @@ pub enum IngestError {
     /// The scene names no history.
     #[error("the scene has no history to ingest into")]
     NoHistory,
+    /// The scene's history is a read-only seat's (`writer: false`).
+    #[error("the scene's history says writer: false (a read-only seat's): the ingest writes")]
+    ReadOnlyHistory,
     /// The spool could not be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -174,6 +177,9 @@ pub fn start_ingest(
     scene_path: &Path,
     config: &IngestConfig,
 ) -> Result<Ingest, IngestError> {
+    if !history.writes() {
+        return Err(IngestError::ReadOnlyHistory);
+    }
     let (spec, path) = (history.clone(), scene_path.to_path_buf());
     start_ingest_with(
         feeds,
@@ -564,6 +570,7 @@ mod tests {
                 schema: "ingest".into(),
                 retention_days: 3650.0,
                 partition_days: 1.0,
+                writer: true,
             }
         }
     }

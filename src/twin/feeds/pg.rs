@@ -6,7 +6,10 @@
 //! and `chunks`, declaratively partitioned by range of `t_min` (one partition per
 //! `partition_days`, made when first needed), each row the observations of one (series,
 //! source) of one committed batch within one hour, packed as the SQLite store packs them
-//! (time deltas, values, flags; see [`crate::twin::feeds::store`]). A BRIN index on
+//! (time deltas, values, flags; see [`crate::twin::feeds::store`]), with the chunk's last
+//! record packed alone beside it (`last`: what a time-slider query at or after the chunk's
+//! end picks from it, sent instead of the whole chunk; NULL in rows written before it was
+//! added, which send their data). A BRIN index on
 //! (`t_min`, `t_max`) serves wide time windows over old partitions (summarised by
 //! autovacuum), a b-tree on `t_min` the newest rows BRIN has not summarised yet (the time
 //! slider's window; a chunk row stands for many observations, so it stays small), and one
@@ -59,8 +62,10 @@ CREATE TABLE IF NOT EXISTS {s}.chunks (
     t_min bigint NOT NULL,
     t_max bigint NOT NULL,
     n integer NOT NULL,
-    data bytea NOT NULL
+    data bytea NOT NULL,
+    last bytea
 ) PARTITION BY RANGE (t_min);
+ALTER TABLE {s}.chunks ADD COLUMN IF NOT EXISTS last bytea;
 CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_max)
     WITH (autosummarize = on);
 CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
@@ -90,6 +95,10 @@ pub enum SliderQuery {
     /// before it is skipped. (Filtering in SQL instead costs a sort of the window, data
     /// and all, which spills to disk: slower than sending it.)
     Candidates,
+    /// As [`SliderQuery::Candidates`], and a chunk ending at or before `t` sends its last
+    /// record alone (`last`) instead of all its records: only the chunks across `t` send
+    /// their data.
+    LastRecords,
 }
 
 /// What the reader knows of the `series` and `names` tables.
@@ -120,6 +129,9 @@ pub struct PgHistory {
     partitions: HashSet<i64>,
     /// Newest observation time appended through this handle (`i64::MIN`: none).
     newest: i64,
+    /// A read-only seat's handle (`writer: false`): it makes no table and refuses to
+    /// append or prune.
+    read_only: bool,
     read: Mutex<ReadCache>,
 }
 
@@ -199,7 +211,23 @@ impl PgHistory {
         // Whole hours, so that a chunk (within one hour bucket) never crosses a partition.
         let hours = (spec.partition_days * 24.0).round().max(1.0);
         let wanted_ms = (hours as i64).saturating_mul(CHUNK_BUCKET_MS);
-        let partition_ms = {
+        let partition_ms = if !spec.writer {
+            // A reader makes nothing: the writer's layout must be there.
+            let rows = client
+                .query(&format!("SELECT key, value FROM {schema}.meta"), &[])
+                .map_err(|e| fail(format!("read-only seat: no history to read: {}", pg_message(&e))))?;
+            let meta: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let version = meta.get("schema_version").copied().unwrap_or(0);
+            if version > PG_SCHEMA_VERSION {
+                return Err(fail(format!(
+                    "schema version {version} is newer than {PG_SCHEMA_VERSION}"
+                )));
+            }
+            meta.get("partition_ms")
+                .copied()
+                .filter(|p| *p > 0)
+                .unwrap_or(wanted_ms)
+        } else {
             let mut tx = client.transaction().map_err(|e| fail(pg_message(&e)))?;
             tx.execute(
                 "SELECT pg_advisory_xact_lock(hashtext($1))",
@@ -247,6 +275,7 @@ impl PgHistory {
             names: FastMap::default(),
             partitions: HashSet::new(),
             newest: i64::MIN,
+            read_only: !spec.writer,
             read: Mutex::new(ReadCache::default()),
         };
         h.load_writer_cache()?;
@@ -257,6 +286,14 @@ impl PgHistory {
         StoreError::Postgres {
             target: self.target.clone(),
             message: pg_message(e),
+        }
+    }
+
+    /// The error of a write asked of a read-only seat's handle.
+    fn refused(&self, what: &str) -> StoreError {
+        StoreError::Postgres {
+            target: self.target.clone(),
+            message: format!("read-only seat (writer: false): cannot {what}"),
         }
     }
 
@@ -291,13 +328,27 @@ impl PgHistory {
             t.0.saturating_sub(widest.saturating_mul(3))
                 .max(from.saturating_sub(widest));
         let covered_from = t.0.saturating_sub(widest.saturating_mul(2));
+        // With last records, the first scan reads [t - 2·widest, t] only: a series with a
+        // chunk starting in [t - widest, t] finds its answer there; one whose latest chunk
+        // starts in [t - 2·widest, t - widest) has the chunks of [t - 3·widest, t - 2·widest)
+        // read for it alone (a scan skipped when there is none); the others are read as
+        // before, below. (Last records only: the other two stay as measured before.)
+        let a_lo = match query {
+            SliderQuery::LastRecords => covered_from.max(near_lo),
+            SliderQuery::Window | SliderQuery::Candidates => near_lo,
+        };
+        // What a chunk sends: its last record alone when it ends at or before t (`$2`).
+        let payload = match query {
+            SliderQuery::LastRecords => "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END",
+            SliderQuery::Window | SliderQuery::Candidates => "data",
+        };
         let near = c
             .query(
                 &format!(
-                    "SELECT series, id, source, data, t_min, t_max FROM {s}.chunks
+                    "SELECT series, id, source, {payload}, t_min, t_max FROM {s}.chunks
                      WHERE t_min >= $1 AND t_min <= $2 AND t_max >= $3"
                 ),
-                &[&near_lo, &t.0, &from],
+                &[&a_lo, &t.0, &from],
             )
             .map_err(|e| self.err(&e))?;
         let bounds = |r: &postgres::Row| (r.get::<_, i64>(0), r.get::<_, i64>(4), r.get::<_, i64>(5));
@@ -307,9 +358,34 @@ impl PgHistory {
             .filter(|&(_, t_min, _)| t_min >= covered_from)
             .map(|(series, _, _)| series)
             .collect();
+        let mut near = near;
+        if a_lo > near_lo {
+            let one_span = t.0.saturating_sub(widest);
+            let recent: HashSet<i64> = near
+                .iter()
+                .map(bounds)
+                .filter(|&(_, t_min, _)| t_min >= one_span)
+                .map(|(series, _, _)| series)
+                .collect();
+            let mut behind: Vec<i64> = covered.difference(&recent).copied().collect();
+            behind.sort_unstable();
+            if !behind.is_empty() {
+                let more = c
+                    .query(
+                        &format!(
+                            "SELECT series, id, source, {payload}, t_min, t_max FROM {s}.chunks
+                             WHERE t_min >= $1 AND t_min < $4 AND t_max >= $3 AND series = ANY($5)
+                               AND t_min <= $2"
+                        ),
+                        &[&near_lo, &t.0, &from, &a_lo, &behind],
+                    )
+                    .map_err(|e| self.err(&e))?;
+                near.extend(more);
+            }
+        }
         let near: Vec<postgres::Row> = match query {
             SliderQuery::Window => near,
-            SliderQuery::Candidates => {
+            SliderQuery::Candidates | SliderQuery::LastRecords => {
                 let mut lb: FastMap<i64, i64> = FastMap::default();
                 for (series, t_min, t_max) in near.iter().map(bounds) {
                     let b = if t_max <= t.0 { t_max } else { t_min };
@@ -338,13 +414,18 @@ impl PgHistory {
         let lo = from.saturating_sub(widest);
         if !others.is_empty() && max_age_ms.is_some() {
             // With an age limit, the rest of the window in one scan (the window bounds it).
+            let payload = payload.replace("$2", "$5");
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&others, &lo, &a_lo, &from];
+            if payload.contains("$5") {
+                params.push(&t.0);
+            }
             let q = c
                 .query(
                     &format!(
-                        "SELECT series, id, source, data FROM {s}.chunks
+                        "SELECT series, id, source, {payload} FROM {s}.chunks
                          WHERE t_min >= $2 AND t_min < $3 AND t_max >= $4 AND series = ANY($1)"
                     ),
-                    &[&others, &lo, &near_lo, &from],
+                    &params,
                 )
                 .map_err(|e| self.err(&e))?;
             rows.extend(chunk_rows(q));
@@ -352,13 +433,17 @@ impl PgHistory {
             let q = c
                 .query(
                     &format!(
-                        "SELECT c.series, c.id, c.source, c.data
+                        "SELECT c.series, c.id, c.source, {}
                          FROM unnest($1::int8[]) AS u(sid)
                          JOIN {s}.series ss ON ss.id = u.sid
                          CROSS JOIN LATERAL (SELECT max(i.t_min) AS last FROM {s}.chunks i
                                              WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
                          JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
-                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3"
+                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3",
+                        payload
+                            .replace("t_max", "c.t_max")
+                            .replace("last", "c.last")
+                            .replace("data", "c.data")
                     ),
                     &[&others, &t.0, &lo, &from],
                 )
@@ -588,7 +673,7 @@ impl PgHistory {
             n += 1;
         }
         let sink = tx.copy_in(&format!(
-            "COPY {s}.chunks (series, source, t_min, t_max, n, data) FROM STDIN (FORMAT binary)"
+            "COPY {s}.chunks (series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
         ))?;
         let mut w = BinaryCopyInWriter::new(
             sink,
@@ -599,11 +684,13 @@ impl PgHistory {
                 Type::INT8,
                 Type::INT4,
                 Type::BYTEA,
+                Type::BYTEA,
             ],
         );
         for c in &chunks {
             let count = i32::try_from(c.n).unwrap_or(i32::MAX);
-            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data])?;
+            let last = c.last_record();
+            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last])?;
         }
         w.finish()?;
         // Widest spans, for the look-back of the time-slider queries.
@@ -774,6 +861,9 @@ impl History for PgHistory {
         if batches.iter().all(Vec::is_empty) {
             return Ok(0);
         }
+        if self.read_only {
+            return Err(self.refused("append"));
+        }
         let err = match self.write(batches) {
             Ok(Ok(n)) => return Ok(n),
             Ok(Err(what)) => self.corrupt(what),
@@ -797,6 +887,9 @@ impl History for PgHistory {
     }
 
     fn prune_before(&mut self, before: Timestamp) -> Result<usize, StoreError> {
+        if self.read_only {
+            return Err(self.refused("prune"));
+        }
         let s = self.schema.clone();
         let old_parts: Vec<i64> = self
             .partitions
@@ -888,7 +981,7 @@ impl History for PgHistory {
     }
 
     fn latest_at(&self, t: Timestamp, max_age_ms: Option<i64>) -> Result<Vec<StoredObservation>, StoreError> {
-        self.latest_at_with(SliderQuery::Candidates, t, max_age_ms)
+        self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms)
     }
 
     fn value_at(

@@ -82,6 +82,10 @@ pub fn start_feeds(
     let mut writer = None;
     if let Some(h) = history {
         validator = validator.with_retention_days(h.retention_days());
+    }
+    // A read-only seat (`writer: false`) shows what its feeds receive and reads the shared
+    // history, but runs no store writer.
+    if let Some(h) = history.filter(|h| h.writes()) {
         let config = WriterConfig {
             retention_ms: Some((h.retention_days() * Timestamp::DAY_MS as f64) as i64),
             ..WriterConfig::default()

@@ -225,6 +225,16 @@ pub struct PostgresHistorySpec {
     /// Days of observation time per partition of the chunk table.
     #[serde(default = "default_partition_days")]
     pub partition_days: f64,
+    /// Whether this seat writes what its feeds receive into the history (`true`, the
+    /// default) or only reads it (`false`: a read-only seat of a control room, where one
+    /// seat or a headless ingest writes; it still shows the live values its own feeds
+    /// receive, makes no table and needs only `SELECT` rights).
+    #[serde(default = "default_writer")]
+    pub writer: bool,
+}
+
+fn default_writer() -> bool {
+    true
 }
 
 /// The history engine named by a tag: `sqlite((path: ...))` or `postgres((url: ...))`.
@@ -286,6 +296,15 @@ impl HistorySpec {
         match self {
             HistorySpec::File(f) | HistorySpec::Engine(HistoryEngine::Sqlite(f)) => f.retention_days,
             HistorySpec::Engine(HistoryEngine::Postgres(p)) => p.retention_days,
+        }
+    }
+
+    /// Whether a seat with this history writes to it (a SQLite file is always its seat's
+    /// own; a PostgreSQL history unless its spec says `writer: false`).
+    pub fn writes(&self) -> bool {
+        match self {
+            HistorySpec::File(_) | HistorySpec::Engine(HistoryEngine::Sqlite(_)) => true,
+            HistorySpec::Engine(HistoryEngine::Postgres(p)) => p.writer,
         }
     }
 

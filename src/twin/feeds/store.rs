@@ -195,6 +195,9 @@ pub(crate) struct ChunkBuf {
     pub(crate) n: i64,
     prev: i64,
     pub(crate) data: Vec<u8>,
+    /// Where the bytes after the time of the chunk's last record (greatest time; of equal
+    /// times the one pushed last) start and end in `data`.
+    last_at: (usize, usize),
 }
 
 impl ChunkBuf {
@@ -207,7 +210,21 @@ impl ChunkBuf {
             n: 0,
             prev: 0,
             data: Vec::with_capacity(CHUNK_START_BYTES),
+            last_at: (0, 0),
         }
+    }
+
+    /// The chunk's last record (the one a query at or after `t_max` picks from it) packed
+    /// alone, as a chunk of one record; empty for an empty chunk.
+    pub(crate) fn last_record(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.n > 0
+            && let Some(rest) = self.data.get(self.last_at.0..self.last_at.1)
+        {
+            put_varint(&mut out, zigzag(self.t_max));
+            out.extend_from_slice(rest);
+        }
+        out
     }
 
     /// Appends one record: zigzag varint of the time's delta to the previous record, the
@@ -223,6 +240,7 @@ impl ChunkBuf {
     ) {
         put_varint(&mut self.data, zigzag(time.wrapping_sub(self.prev)));
         self.prev = time;
+        let after_time = self.data.len();
         self.data.extend_from_slice(&value.to_le_bytes());
         let mut flags = quality_code(quality);
         if xy.is_some() {
@@ -245,6 +263,9 @@ impl ChunkBuf {
         if !detail.is_empty() {
             put_varint(&mut self.data, detail.len() as u64);
             self.data.extend_from_slice(detail.as_bytes());
+        }
+        if self.n == 0 || time >= self.t_max {
+            self.last_at = (after_time, self.data.len());
         }
         self.t_min = self.t_min.min(time);
         self.t_max = self.t_max.max(time);
@@ -1213,6 +1234,31 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("citytwin-store-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir.join("history.sqlite")
+    }
+
+    #[test]
+    fn a_chunks_last_record_is_the_one_a_later_query_picks() {
+        // Out of order, with a tie at the greatest time: the later pushed of the tie wins,
+        // as the slider's pick over the whole chunk does.
+        let mut c = ChunkBuf::new(1, 1);
+        assert!(c.last_record().is_empty());
+        c.push(50, 1.0, None, None, None, "");
+        c.push(90, 2.0, Some(Quality::Raw), Some((1.5, 2.5)), Some(7), "first");
+        c.push(10, 3.0, None, None, None, "");
+        c.push(90, 4.0, Some(Quality::Suspect), None, None, "tie, later");
+        c.push(60, 5.0, None, None, None, "");
+        let mut pick: Option<Record<'_>> = None;
+        for r in Records::new(&c.data) {
+            let r = r.expect("record");
+            if pick.is_none_or(|p| r.time >= p.time) {
+                pick = Some(r);
+            }
+        }
+        let last = c.last_record();
+        let alone: Vec<Record<'_>> = Records::new(&last).map(|r| r.expect("record")).collect();
+        assert_eq!(alone, vec![pick.expect("a pick")]);
+        assert_eq!(alone[0].value, 4.0);
+        assert_eq!(alone[0].detail, "tie, later");
     }
 
     #[test]
