@@ -264,7 +264,8 @@ fn clock(ui: &mut egui::Ui, v: &WallView) {
     } else {
         egui::RichText::new(tr(lang, "timeline-past")).color(egui::Color32::from_rgb(90, 150, 230))
     };
-    ui.horizontal(|ui| {
+    // Wraps on a narrow wall (1280×720) rather than running past the panel.
+    ui.horizontal_wrapped(|ui| {
         ui.label(badge.strong());
         ui.label(tr_args(
             lang,
