@@ -223,7 +223,7 @@ fn panel_body(
     // Columns of fixed shares of the panel's width: the name and the value wrap inside
     // theirs (at spaces), nothing runs past the panel's edge. The ISO reference is in the
     // name's tooltip.
-    table_row(ui, |i, ui| {
+    table_row(ui, &TABLE_SHARES, |i, ui| {
         ui.strong(match i {
             0 => tr(lang, "dash-col-indicator"),
             1 => tr(lang, "dash-col-value"),
@@ -245,7 +245,7 @@ fn panel_body(
         } else {
             value
         };
-        table_row(ui, |i, ui| match i {
+        table_row(ui, &TABLE_SHARES, |i, ui| match i {
             0 => {
                 let text = egui::RichText::new(i18n::indicator_name(lang, &def.id, &def.name));
                 let text = if chosen { text.strong().underline() } else { text };
@@ -360,13 +360,13 @@ fn panel_body(
 /// Shares of the panel's width of the indicator table's columns: name, value, target, status.
 const TABLE_SHARES: [f32; 4] = [0.38, 0.27, 0.13, 0.22];
 
-/// One row of the indicator table: `cell(i, ui)` fills column `i` in a top-down `Ui` of
-/// that column's width, where text wraps.
-fn table_row(ui: &mut egui::Ui, mut cell: impl FnMut(usize, &mut egui::Ui)) {
+/// One row of a table of columns taking `shares` of the width: `cell(i, ui)` fills column
+/// `i` in a top-down `Ui` of that column's width, where text wraps.
+pub(crate) fn table_row(ui: &mut egui::Ui, shares: &[f32], mut cell: impl FnMut(usize, &mut egui::Ui)) {
     let gap = ui.spacing().item_spacing.x;
-    let total = ui.available_width() - gap * (TABLE_SHARES.len() - 1) as f32;
+    let total = ui.available_width() - gap * (shares.len().saturating_sub(1)) as f32;
     ui.horizontal_top(|ui| {
-        for (i, share) in TABLE_SHARES.iter().enumerate() {
+        for (i, share) in shares.iter().enumerate() {
             let w = (total * share).max(1.0);
             ui.allocate_ui_with_layout(
                 egui::vec2(w, 0.0),

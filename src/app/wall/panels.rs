@@ -11,7 +11,7 @@ use crate::app::dashboard::{Dashboard, IndicatorEngine, TREND_DEADBAND};
 use crate::app::feeds::LiveFeeds;
 use crate::app::i18n::lang_of;
 use crate::app::loading::LoadedCity;
-use crate::app::ui::dashboard::status_colour;
+use crate::app::ui::dashboard::{status_colour, table_row};
 use crate::app::ui::feed_health::{NOT_LIVE_FILL, age_text, feed_kind_badge, link_colour, link_label};
 use crate::app::ui::layout::{PartKind, UiLayout};
 use crate::app::ui::timeline::TwinTime;
@@ -376,7 +376,7 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
             format!("{} {}", fmt_value(x), i18n::unit(lang, &def.unit))
         });
         ui.separator();
-        table_row(ui, |i, ui| match i {
+        table_row(ui, &TABLE_SHARES, |i, ui| match i {
             0 => {
                 let name = egui::RichText::new(i18n::indicator_name(lang, &def.id, &def.name));
                 ui.add(egui::Label::new(if chosen { name.strong().underline() } else { name }).wrap());
@@ -412,26 +412,6 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
 
 /// Shares of the panel's width of the indicator table's columns: name, value, status.
 const TABLE_SHARES: [f32; 3] = [0.5, 0.28, 0.22];
-
-/// One row of the indicator table: `cell(i, ui)` fills column `i` in a top-down `Ui` of
-/// that column's width, where text wraps.
-fn table_row(ui: &mut egui::Ui, mut cell: impl FnMut(usize, &mut egui::Ui)) {
-    let gap = ui.spacing().item_spacing.x;
-    let total = ui.available_width() - gap * (TABLE_SHARES.len() - 1) as f32;
-    ui.horizontal_top(|ui| {
-        for (i, share) in TABLE_SHARES.iter().enumerate() {
-            let w = (total * share).max(1.0);
-            ui.allocate_ui_with_layout(
-                egui::vec2(w, 0.0),
-                egui::Layout::top_down(egui::Align::Min),
-                |ui| {
-                    ui.set_width(w);
-                    cell(i, ui);
-                },
-            );
-        }
-    });
-}
 
 fn alerts(ui: &mut egui::Ui, v: &WallView) {
     let lang = lang_of(ui.ctx());

@@ -7,7 +7,7 @@ use crate::twin::feeds::timefmt::civil_from_days;
 use crate::twin::i18n::Lang;
 
 /// Month names in English, January first.
-const MONTHS_EN: [&str; 12] = [
+pub(crate) const MONTHS_EN: [&str; 12] = [
     "January",
     "February",
     "March",

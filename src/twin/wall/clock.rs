@@ -15,21 +15,6 @@ const WEEKDAYS: [&str; 7] = [
     "Saturday",
     "Sunday",
 ];
-/// Month names.
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 /// Weekdays in Chinese, Monday first.
 const WEEKDAYS_ZH: [&str; 7] = [
     "星期一",
@@ -59,7 +44,7 @@ pub fn local_date_time(t: Timestamp, offset_h: f64) -> (String, String) {
     let (y, m, d) = civil_from_days(days);
     // 1970-01-01 was a Thursday.
     let weekday = WEEKDAYS[(days + 3).rem_euclid(7) as usize];
-    let month = MONTHS[(m as usize).clamp(1, 12) - 1];
+    let month = crate::twin::i18n::format::MONTHS_EN[(m as usize).clamp(1, 12) - 1];
     (format!("{weekday} {d} {month} {y}"), clock_text(secs))
 }
 
