@@ -201,10 +201,7 @@ fn wall_is_tidy_at_1080p() {
     wall_is_tidy_at(&[(1920, 1080)]);
 }
 
-/// Known to fail (issue 16 stays open): at 1280×720 the wall still clips the ink of a
-/// score by about 2 pt at the bottom of a panel. Run it with `cargo test -- --ignored`.
 #[test]
-#[ignore = "issue 16 open: the 1280×720 wall clips a score by ~2 pt"]
 fn wall_is_tidy_at_720p() {
     wall_is_tidy_at(&[(1280, 720)]);
 }

@@ -22,8 +22,10 @@
 //! does not fit where it was drawn ([`CutText`]): egui clips a shape to its clip rectangle,
 //! so a galley whose ink (`Galley::mesh_bounds`, placed at the shape's position) reaches past
 //! its clip rectangle's left or right edge is cut; one with `Galley::elided` was truncated
-//! with "…". A galley entirely outside its clip rectangle is scrolled away, not cut, and
-//! vertical cuts count only outside scroll areas (on the wall, where nothing scrolls).
+//! with "…"; one whose lines were wrapped inside a word ("warnin" / "g") was broken. Where
+//! things scroll (the desktop) a galley entirely outside its clip rectangle is scrolled
+//! away, not cut, and only horizontal cuts count; on the wall, where nothing scrolls, a text
+//! hidden wholly outside its clip or cut at the top or bottom counts too.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppSystems;
 use crate::app::camera::CameraRig;
+use crate::twin::i18n::wrap::splits_a_word;
 
 /// Gap between stacked windows and between a window and the free rectangle's edge, points.
 pub const GAP: f32 = 8.0;
@@ -117,6 +120,8 @@ pub struct CutText {
     pub clip: egui::Rect,
     /// True when egui truncated it with "…" (rather than the clip cutting it).
     pub elided: bool,
+    /// True when a line break falls inside a word (see [`broken_word`]).
+    pub word_broken: bool,
 }
 
 /// Where the panels and windows went this frame, what is left for the 3D view, and which
@@ -552,6 +557,22 @@ fn audit_text(
     layout.texts_seen = seen;
 }
 
+/// True when `galley` wraps a line inside a word: a row that does not end a paragraph ends
+/// in a letter or digit and the next row starts with one, in a script that does not wrap
+/// anywhere (egui breaks a word that is wider than its line).
+pub fn broken_word(galley: &egui::Galley) -> bool {
+    galley.rows.windows(2).any(|pair| {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.ends_with_newline {
+            return false;
+        }
+        match (a.row.glyphs.last(), b.row.glyphs.first()) {
+            (Some(last), Some(first)) => splits_a_word(last.chr, first.chr),
+            _ => false,
+        }
+    })
+}
+
 /// [`audit_text`] for one shape (and the shapes inside it).
 fn check_shape(
     shape: &egui::Shape,
@@ -572,18 +593,21 @@ fn check_shape(
                 return;
             }
             *seen += 1;
-            // Scrolled away entirely: hidden, not cut.
-            if !ink.intersects(clip) {
+            let hidden = !ink.intersects(clip);
+            // Scrolled away entirely: hidden, not cut (where things scroll).
+            if hidden && !vertical {
                 return;
             }
             let across = ink.min.x < clip.min.x - CUT_SLACK || ink.max.x > clip.max.x + CUT_SLACK;
             let down = vertical && (ink.min.y < clip.min.y - CUT_SLACK || ink.max.y > clip.max.y + CUT_SLACK);
-            if across || down || t.galley.elided {
+            let word_broken = broken_word(&t.galley);
+            if hidden || across || down || t.galley.elided || word_broken {
                 cut.push(CutText {
                     text: t.galley.text().to_string(),
                     ink,
                     clip,
                     elided: t.galley.elided,
+                    word_broken,
                 });
             }
         }
@@ -682,12 +706,35 @@ mod tests {
             assert_eq!(cut.len(), 1);
             check_shape(&shape, rect(0.0, 0.0, 500.0, 15.0), true, &mut cut, &mut seen);
             assert_eq!(cut.len(), 2);
-            // Scrolled away: not cut.
-            check_shape(&shape, rect(0.0, 200.0, 500.0, 15.0), true, &mut cut, &mut seen);
+            // Scrolled away: not cut where things scroll, hidden (cut) on the wall.
+            check_shape(&shape, rect(0.0, 200.0, 500.0, 15.0), false, &mut cut, &mut seen);
             assert_eq!(cut.len(), 2);
+            check_shape(&shape, rect(0.0, 200.0, 500.0, 15.0), true, &mut cut, &mut seen);
+            assert_eq!(cut.len(), 3);
+            assert!(cut.iter().all(|c| !c.word_broken));
+            // A word wrapped in its middle, and the same text wrapped between its words.
+            let wrapped = |text: &str, width: f32| {
+                let job = egui::text::LayoutJob::simple(
+                    text.into(),
+                    egui::FontId::proportional(14.0),
+                    egui::Color32::WHITE,
+                    width,
+                );
+                ui.ctx().fonts_mut(|f| f.layout_job(job))
+            };
+            let broken = wrapped("warning", 30.0);
+            assert!(broken.rows.len() > 1 && broken_word(&broken));
+            let shape = egui::Shape::galley(egui::pos2(10.0, 10.0), broken, egui::Color32::WHITE);
+            check_shape(&shape, rect(0.0, 0.0, 500.0, 100.0), true, &mut cut, &mut seen);
+            assert_eq!(cut.len(), 4);
+            assert!(cut[3].word_broken);
+            let between = wrapped("on target", 40.0);
+            assert!(between.rows.len() > 1 && !broken_word(&between));
+            let cjk = wrapped("告警告警告警告警", 30.0);
+            assert!(cjk.rows.len() > 1 && !broken_word(&cjk));
         });
         // No renderer takes the font atlas here: egui asks for its deltas to be dropped on purpose.
         output.textures_delta.clear();
-        assert_eq!(seen, 5);
+        assert_eq!(seen, 7);
     }
 }

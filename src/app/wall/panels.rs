@@ -25,7 +25,7 @@ use crate::twin::indicators::{AlertKind, Dimension, higher_is_better};
 use crate::twin::timeline::format_utc;
 use crate::twin::wall::clock::{local_date_time_in, offset_label};
 use crate::twin::wall::legibility::{
-    BANNER_PT, BODY_PT, CLOCK_PT, HEADING_PT, MIN_FIT, SCORE_PT, SMALL_PT, TICKER_TEXT_PT,
+    BANNER_PT, BODY_PT, CLOCK_PT, HEADING_PT, SCORE_PT, SMALL_PT, TICKER_TEXT_PT, min_fit,
 };
 use crate::twin::wall::{IndicatorTable, PanelKind, PxRect};
 
@@ -88,6 +88,7 @@ pub(crate) fn draw_wall(
             fit: vec![1.0; layout.panels.len()],
         };
     }
+    let floor = min_fit(layout.size.1, layout.scale);
     let mut record = Vec::with_capacity(layout.panels.len() + 2);
     for (i, p) in layout.panels.iter().enumerate() {
         let rect = to_egui(p.rect, ppp);
@@ -100,7 +101,7 @@ pub(crate) fn draw_wall(
             PanelKind::Alerts => alerts(ui, &view),
             PanelKind::FeedHealth => feed_health(ui, &view),
         });
-        fits.fit[i] = shrunk_fit(fit, used, panel_inner(rect));
+        fits.fit[i] = shrunk_fit(fit, used, panel_inner(rect), floor);
         record.push((p.kind.name(), p.rect));
         ui_layout.record(p.kind.name(), PartKind::WallPanel, rect);
     }
@@ -168,15 +169,19 @@ pub(crate) struct PanelFits {
 const FIT_STEP_MARGIN: f32 = 0.97;
 
 /// The next fit of a panel whose content needed `used` inside `inner`: smaller when it did
-/// not fit (never below [`MIN_FIT`]), else the same.
-fn shrunk_fit(fit: f32, used: egui::Vec2, inner: egui::Rect) -> f32 {
+/// not fit (never below `floor`, see [`min_fit`]), else the same. Width scales with the text
+/// size, but wrapped text's height with about its square (smaller text also wraps into
+/// fewer lines), so an overflow in height shrinks by the square root of its ratio: the fit
+/// comes down to the largest that fits over a few frames instead of overshooting.
+fn shrunk_fit(fit: f32, used: egui::Vec2, inner: egui::Rect, floor: f32) -> f32 {
     let over_w = used.x > inner.width() + 0.5;
     let over_h = used.y > inner.height() + 0.5;
     if !over_w && !over_h {
         return fit;
     }
-    let ratio = (inner.width() / used.x.max(1.0)).min(inner.height() / used.y.max(1.0));
-    (fit * ratio.min(1.0) * FIT_STEP_MARGIN).max(MIN_FIT)
+    let across = (inner.width() / used.x.max(1.0)).min(1.0);
+    let down = (inner.height() / used.y.max(1.0)).min(1.0).sqrt();
+    (fit * across.min(down) * FIT_STEP_MARGIN).max(floor)
 }
 
 /// The part of a panel its content goes in.
@@ -328,30 +333,66 @@ fn dimensions(ui: &mut egui::Ui, v: &WallView) {
         ui.label(trend_arrow(dash.trend(None)));
     });
     let catalogue = &engine.0.ctx.catalogue;
-    egui::Grid::new("wall_dimension_cards")
-        .num_columns(2)
-        .spacing(egui::vec2(8.0, 6.0))
-        .show(ui, |ui| {
-            for (d, dim) in Dimension::ALL.into_iter().enumerate() {
+    // Two columns of cards of one width; a card whose name and score do not fit widens
+    // past it, and the panel's text then shrinks until it fits.
+    let column = ((ui.available_width() - CARD_GAP_PT) / 2.0).max(1.0);
+    let all = Dimension::ALL;
+    for row in 0..all.len().div_ceil(2) {
+        if row > 0 {
+            ui.add_space(CARD_GAP_PT);
+        }
+        ui.horizontal_top(|ui| {
+            ui.spacing_mut().item_spacing.x = CARD_GAP_PT;
+            for (d, &dim) in all.iter().enumerate().skip(row * 2).take(2) {
                 let worst = eval.worst_of_dimension(catalogue, dim);
-                egui::Frame::group(ui.style())
-                    .stroke(egui::Stroke::new(2.5, status_colour(worst)))
-                    .show(ui, |ui| {
-                        ui.horizontal(|ui| {
-                            ui.label(egui::RichText::new(i18n::dimension_name(lang, dim)).strong());
-                            ui.label(
-                                egui::RichText::new(fmt_score(eval.dimensions[d]))
-                                    .size(sized(ui, SCORE_PT))
-                                    .strong(),
-                            );
-                            ui.label(trend_arrow(dash.trend(Some(d))));
-                        });
-                    });
-                if d % 2 == 1 {
-                    ui.end_row();
-                }
+                dimension_card(
+                    ui,
+                    column,
+                    status_colour(worst),
+                    [
+                        egui::RichText::new(i18n::dimension_name(lang, dim)).strong(),
+                        egui::RichText::new(fmt_score(eval.dimensions[d]))
+                            .size(sized(ui, SCORE_PT))
+                            .strong(),
+                        egui::RichText::new(trend_arrow(dash.trend(Some(d)))),
+                    ],
+                );
             }
         });
+    }
+}
+
+/// Gap between the dimension cards, points.
+const CARD_GAP_PT: f32 = 8.0;
+
+/// One dimension's card, `width` points wide, framed in its worst status's colour: its
+/// name above its score and trend (side by side the three need half as wide again, and a
+/// quarter-screen column of cards would shrink them well below reading size).
+fn dimension_card(
+    ui: &mut egui::Ui,
+    width: f32,
+    colour: egui::Color32,
+    [name, score, arrow]: [egui::RichText; 3],
+) {
+    let frame = egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.5, colour));
+    let inner = (width - frame.total_margin().sum().x).max(1.0);
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, 0.0),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            frame.show(ui, |ui| {
+                ui.set_min_width(inner);
+                ui.spacing_mut().item_spacing.y = 0.0;
+                // One line each: a name or score wider than the card widens it, and the
+                // panel's text shrinks until it fits.
+                ui.add(egui::Label::new(name).extend());
+                ui.horizontal(|ui| {
+                    ui.add(egui::Label::new(score).extend());
+                    ui.add(egui::Label::new(arrow).extend());
+                });
+            });
+        },
+    );
 }
 
 fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
@@ -366,52 +407,141 @@ fn indicators(ui: &mut egui::Ui, v: &WallView, table: &IndicatorTable) {
         return;
     };
     let catalogue = &engine.0.ctx.catalogue;
-    // Name, value and status in shares of the panel's width; names and values wrap.
-    for k in table.select(catalogue) {
-        let (Some(def), Some(e)) = (catalogue.indicators.get(k), eval.city.get(k)) else {
-            continue;
-        };
-        let chosen = dash.choropleth == Some(k);
-        let value = e.value.map_or("–".to_string(), |x| {
-            format!("{} {}", fmt_value(x), i18n::unit(lang, &def.unit))
-        });
+    let rows: Vec<TableRow> = table
+        .select(catalogue)
+        .into_iter()
+        .filter_map(|k| {
+            let (def, e) = (catalogue.indicators.get(k)?, eval.city.get(k)?);
+            let name = egui::RichText::new(i18n::indicator_name(lang, &def.id, &def.name));
+            Some(TableRow {
+                name: if dash.choropleth == Some(k) {
+                    name.strong().underline()
+                } else {
+                    name
+                },
+                value: e.value.map_or("–".to_string(), |x| {
+                    format!("{} {}", fmt_value(x), i18n::unit(lang, &def.unit))
+                }),
+                simulated: e.sources.is_not_live(),
+                status: egui::RichText::new(i18n::status_name(lang, e.status))
+                    .color(status_colour(e.status))
+                    .strong(),
+            })
+        })
+        .collect();
+    let sim = egui::RichText::new(tr(lang, "wall-sim-mark"))
+        .small()
+        .strong()
+        .color(egui::Color32::BLACK);
+    let shares = table_shares(ui, &rows, &sim);
+    for row in &rows {
         ui.separator();
-        table_row(ui, &TABLE_SHARES, |i, ui| match i {
+        table_row(ui, &shares, |i, ui| match i {
             0 => {
-                let name = egui::RichText::new(i18n::indicator_name(lang, &def.id, &def.name));
-                ui.add(egui::Label::new(if chosen { name.strong().underline() } else { name }).wrap());
+                ui.add(egui::Label::new(row.name.clone()).wrap());
             }
             1 => {
                 ui.horizontal_wrapped(|ui| {
-                    ui.add(egui::Label::new(value.as_str()).wrap());
+                    ui.add(egui::Label::new(row.value.as_str()).wrap());
                     // The banner above spells it out; the table keeps a short mark.
-                    if e.sources.is_not_live() {
-                        ui.label(
-                            egui::RichText::new(format!(" {} ", tr(lang, "wall-sim-mark")))
-                                .small()
-                                .strong()
-                                .color(egui::Color32::BLACK)
-                                .background_color(NOT_LIVE_FILL),
-                        );
+                    if row.simulated {
+                        sim_badge(ui, sim.clone());
                     }
                 });
             }
             _ => {
-                ui.add(
-                    egui::Label::new(
-                        egui::RichText::new(i18n::status_name(lang, e.status))
-                            .color(status_colour(e.status))
-                            .strong(),
-                    )
-                    .wrap(),
-                );
+                ui.add(egui::Label::new(row.status.clone()).wrap());
             }
         });
     }
 }
 
-/// Shares of the panel's width of the indicator table's columns: name, value, status.
-const TABLE_SHARES: [f32; 3] = [0.5, 0.28, 0.22];
+/// One line of a wall indicator table.
+struct TableRow {
+    /// The indicator's name.
+    name: egui::RichText,
+    /// Its value and unit.
+    value: String,
+    /// True when the value is simulated or replayed.
+    simulated: bool,
+    /// Its status, in its colour.
+    status: egui::RichText,
+}
+
+/// The short "simulated" mark after a value: black on the not-live fill, never split
+/// across lines.
+fn sim_badge(ui: &mut egui::Ui, text: egui::RichText) {
+    egui::Frame::new()
+        .fill(NOT_LIVE_FILL)
+        .inner_margin(egui::Margin::symmetric(4, 0))
+        .corner_radius(3.0)
+        .show(ui, |ui| {
+            ui.label(text);
+        });
+}
+
+/// Width of `text` on one line in `ui`'s body font (or the text's own size), points.
+fn text_width(ui: &egui::Ui, text: egui::RichText) -> f32 {
+    egui::WidgetText::from(text)
+        .into_galley(
+            ui,
+            Some(egui::TextWrapMode::Extend),
+            f32::INFINITY,
+            egui::TextStyle::Body,
+        )
+        .size()
+        .x
+}
+
+/// Width of the widest piece of `text` a line may not break inside (a word, or one CJK
+/// character) in the body font, points (strong and underlined text is as wide).
+fn widest_word(ui: &egui::Ui, text: &str) -> f32 {
+    i18n::wrap::unbreakable_runs(text)
+        .into_iter()
+        .map(|w| text_width(ui, egui::RichText::new(w)))
+        .fold(0.0, f32::max)
+}
+
+/// Shares of the panel's width for the indicator table's columns (name, value, status):
+/// the status column as wide as its longest status (or its widest word when that would
+/// take more than [`STATUS_MAX_SHARE`]), the value column [`VALUE_SHARE`] of the rest or
+/// its widest word, the name the remainder. When a word does not fit its column even so,
+/// the table asks for the width it needs, and the panel's text shrinks until it fits:
+/// no word is ever broken in two.
+fn table_shares(ui: &mut egui::Ui, rows: &[TableRow], sim: &egui::RichText) -> [f32; 3] {
+    let gap = ui.spacing().item_spacing.x;
+    let total = (ui.available_width() - 2.0 * gap).max(1.0);
+    let widest = |f: &dyn Fn(&TableRow) -> f32| rows.iter().map(f).fold(0.0, f32::max);
+    let status_line = widest(&|r| text_width(ui, r.status.clone()));
+    let status_word = widest(&|r| widest_word(ui, r.status.text()));
+    let value_word = widest(&|r| {
+        let badge = if r.simulated {
+            text_width(ui, sim.clone()) + 8.0
+        } else {
+            0.0
+        };
+        widest_word(ui, &r.value).max(badge)
+    });
+    let name_word = widest(&|r| widest_word(ui, r.name.text()));
+    let status = status_line.min(total * STATUS_MAX_SHARE).max(status_word);
+    let value = ((total - status) * VALUE_SHARE).max(value_word);
+    let name = total - status - value;
+    if name < name_word {
+        // Reserve the width the words need: the panel measures it and shrinks its text.
+        ui.allocate_exact_size(
+            egui::vec2(total + 2.0 * gap + name_word - name, 0.0),
+            egui::Sense::hover(),
+        );
+    }
+    let name = name.max(1.0);
+    [name / total, value / total, status / total]
+}
+
+/// Most of the indicator table's width its status column takes before its statuses wrap
+/// between words.
+const STATUS_MAX_SHARE: f32 = 0.3;
+/// Share of the width left after the status column that the value column takes.
+const VALUE_SHARE: f32 = 0.42;
 
 fn alerts(ui: &mut egui::Ui, v: &WallView) {
     let lang = lang_of(ui.ctx());

@@ -8,6 +8,7 @@
 
 pub mod format;
 pub mod settings;
+pub mod wrap;
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;

@@ -22,7 +22,10 @@
 //!
 //! Small text carries only notes (attribution, role, a feed's message rate); everything a
 //! room acts on is body size or larger. A panel whose content does not fit its rectangle
-//! shrinks its text (never below [`MIN_FIT`] of these sizes) rather than cut it.
+//! shrinks its text rather than cut it, never below [`MIN_FIT`] of these sizes as measured in
+//! millimetres on the panel: an output with fewer rows than 1080 at UI scale 1 has larger
+//! pixels, so its text may shrink further in points and stay as large on the glass
+//! ([`min_fit`]: 0.4 at 1280×720).
 
 /// Capital letter height of egui's default proportional font, as a share of its size.
 pub const CAP_HEIGHT_EM: f64 = 0.7;
@@ -48,6 +51,15 @@ pub const TICKER_TEXT_PT: f32 = 32.0;
 pub const BANNER_PT: f32 = 36.0;
 /// Smallest share of these sizes a panel shrinks its text to when its content does not fit.
 pub const MIN_FIT: f32 = 0.6;
+
+/// The smallest fit a wall panel's text may shrink to on an output `height_px` rows tall at
+/// UI scale `scale`: [`MIN_FIT`] of the reading sizes in millimetres on the same panel, so
+/// never below [`MIN_FIT`] at 1080 rows and scale 1 (or 2160 and 2), and lower where
+/// each point is physically larger (720 rows at scale 1: 0.4). Never above 1.
+pub fn min_fit(height_px: u32, scale: f32) -> f32 {
+    let rows_per_point = height_px.max(1) as f32 / scale.max(f32::EPSILON);
+    (MIN_FIT * rows_per_point / REFERENCE_ROWS as f32).clamp(f32::EPSILON, 1.0)
+}
 
 /// Capital letter height in millimetres of text `size_pt` points tall at UI scale 1 on a
 /// 1080-row panel `panel_height_mm` tall.
@@ -81,5 +93,20 @@ mod tests {
         // The 18-point body text the wall had reads from 2 m only.
         assert!(reading_distance_m(18.0, PANEL_HEIGHT_MM) < 2.1);
         assert!((cap_height_mm(BODY_PT, PANEL_HEIGHT_MM) - 12.4).abs() < 0.1);
+    }
+
+    #[test]
+    fn the_smallest_fit_keeps_the_same_millimetres_on_the_panel() {
+        assert!((min_fit(1080, 1.0) - MIN_FIT).abs() < 1e-6);
+        assert!((min_fit(2160, 2.0) - MIN_FIT).abs() < 1e-6);
+        assert!((min_fit(720, 1.0) - 0.4).abs() < 1e-6);
+        // Body text at the smallest fit is as tall on the glass at 720 rows as at 1080.
+        let mm = |rows: u32, scale: f32| {
+            f64::from(BODY_PT * min_fit(rows, scale) * scale) * PANEL_HEIGHT_MM / f64::from(rows)
+        };
+        assert!((mm(720, 1.0) - mm(1080, 1.0)).abs() < 1e-3);
+        assert!((mm(2160, 2.0) - mm(1080, 1.0)).abs() < 1e-3);
+        // A larger output at scale 1 never lets text grow past its full size.
+        assert!(min_fit(4320, 1.0) <= 1.0);
     }
 }

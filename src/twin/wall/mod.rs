@@ -36,7 +36,7 @@ pub const MAX_GRID: u32 = 12;
 /// Default grid: columns.
 const DEFAULT_COLUMNS: u32 = 4;
 /// Default grid: rows.
-const DEFAULT_ROWS: u32 = 3;
+const DEFAULT_ROWS: u32 = 6;
 
 /// The wall settings of a scene (`wall: Some((...))`); every field has a default, so
 /// `wall: Some(())` gives the standard control-room layout.
@@ -70,23 +70,24 @@ impl Default for WallSpec {
     }
 }
 
-/// The standard layout on the 4 × 3 grid: clock, dimension cards and feed health down the
-/// left; the mobility indicator table and the alerts down the right; the city in between.
+/// The standard layout on the 4 × 6 grid: the clock (two rows), the dimension cards (three:
+/// six cards at reading size need them) and feed health (one) down the left; the mobility
+/// indicator table and the alerts (three rows each) down the right; the city in between.
 pub fn default_panels() -> Vec<PanelSpec> {
     let p = |panel, at, span| PanelSpec { panel, at, span };
     vec![
-        p(PanelKind::Clock, (0, 0), (1, 1)),
-        p(PanelKind::Dimensions, (0, 1), (1, 1)),
-        p(PanelKind::FeedHealth, (0, 2), (1, 1)),
+        p(PanelKind::Clock, (0, 0), (1, 2)),
+        p(PanelKind::Dimensions, (0, 2), (1, 3)),
+        p(PanelKind::FeedHealth, (0, 5), (1, 1)),
         p(
             PanelKind::Indicators(IndicatorTable {
                 dimension: Some(Dimension::Mobility),
                 indicators: Vec::new(),
             }),
             (3, 0),
-            (1, 2),
+            (1, 3),
         ),
-        p(PanelKind::Alerts, (3, 2), (1, 1)),
+        p(PanelKind::Alerts, (3, 3), (1, 3)),
     ]
 }
 
