@@ -15,6 +15,7 @@ pub mod camera;
 pub mod capture;
 pub mod city_view;
 pub mod dashboard;
+pub mod egui_setup;
 pub mod feeds;
 pub mod ground_view;
 pub mod i18n;
@@ -37,7 +38,6 @@ pub mod wall;
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
-use bevy_egui::EguiPlugin;
 
 use crate::app::access::{AccessPlugin, RequestedRole};
 use crate::app::camera::CameraPlugin;
@@ -230,7 +230,7 @@ pub fn run_with(
             ..default()
         }))
         .add_plugins(screen::ScreenPlugin(sizing))
-        .add_plugins(EguiPlugin::default())
+        .add_plugins(crate::app::egui_setup::CityEguiPlugin)
         .add_plugins(AppPlugin {
             scene_path,
             live_feeds: true,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use bevy::prelude::*;
-use bevy_egui::{EguiPlugin, egui};
+use bevy_egui::egui;
 
 use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::Dashboard;
@@ -130,7 +130,7 @@ pub fn render_desktop_in(scene: &Path, out: &Path, size: (u32, u32), lang: Lang)
     Scene::load(scene)?;
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let (mut app, target) = offscreen_app_with(scene, size, None, |app| {
-        app.add_plugins(EguiPlugin::default())
+        app.add_plugins(crate::app::egui_setup::CityEguiPlugin)
             .insert_resource(Prefs::from_dir(None))
             .insert_resource(CurrentLang(lang))
             .insert_resource(AuditText { vertical: false });

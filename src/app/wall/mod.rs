@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
 use bevy::prelude::*;
-use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
+use bevy_egui::EguiPrimaryContextPass;
 
 use crate::app::camera::CameraRig;
 use crate::app::dashboard::{Dashboard, IndicatorEngine};
@@ -256,7 +256,7 @@ pub fn run_wall(
             ..default()
         }))
         .add_plugins(ScreenPlugin(sizing))
-        .add_plugins(EguiPlugin::default())
+        .add_plugins(crate::app::egui_setup::CityEguiPlugin)
         .insert_resource(crate::app::access::RequestedRole(Some(mode.role.clone())))
         .insert_resource(mode)
         .add_plugins(AppPlugin {

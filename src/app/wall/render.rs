@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use bevy::prelude::*;
-use bevy_egui::EguiPlugin;
 
 use crate::app::capture::{CaptureStep, FrameCapture, load_failure, pump};
 use crate::app::dashboard::Dashboard;
@@ -100,7 +99,7 @@ pub fn render_wall(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Result
     Scene::load(scene)?;
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let (mut app, target) = offscreen_app_with(scene, size, None, |app| {
-        app.add_plugins(EguiPlugin::default())
+        app.add_plugins(crate::app::egui_setup::CityEguiPlugin)
             .insert_resource(WallMode::default())
             .insert_resource(AuditText { vertical: true })
             .insert_resource(crate::app::offscreen::OffscreenLiveFeeds);
