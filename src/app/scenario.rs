@@ -43,8 +43,6 @@ const DEFAULT_USAGE: &str = "apartments";
 const DEFAULT_SOLAR_SHARE: f64 = 0.5;
 /// Speed limit offered by default, km/h.
 const DEFAULT_SPEED_KMH: f64 = 30.0;
-/// Name of a new scenario.
-const NEW_SCENARIO_NAME: &str = "New scenario";
 
 /// Everything of planner scenarios: tools, view, session and panel.
 pub struct ScenarioPlugin;
@@ -590,7 +588,7 @@ impl ScenarioSession {
         ScenarioSession {
             stack,
             edits: Vec::new(),
-            meta: new_meta(),
+            meta: new_meta(Lang::En),
             baseline,
             baseline_ctx: Arc::new(ctx),
             baseline_eval,
@@ -610,6 +608,15 @@ impl ScenarioSession {
             recompute_ms: 0.0,
             lang: Lang::En,
         }
+    }
+
+    /// Sets the language of the notices; a scenario still under its untitled name gets the
+    /// untitled name of `lang`.
+    pub fn set_lang(&mut self, lang: Lang) {
+        if self.meta.name == new_meta(self.lang).name {
+            self.meta.name = new_meta(lang).name;
+        }
+        self.lang = lang;
     }
 
     /// Name, author, date and description.
@@ -773,7 +780,7 @@ impl ScenarioSession {
             ScenarioCommand::New => {
                 self.stack.clear();
                 self.edits.clear();
-                self.meta = new_meta();
+                self.meta = new_meta(self.lang);
                 self.path = None;
                 self.skipped.clear();
                 self.changed();
@@ -1056,10 +1063,10 @@ pub fn scenario_set(
 /// Name of the thread that works out cost-benefit tables.
 const COST_BENEFIT_THREAD: &str = "citytwin-cost-benefit";
 
-/// The metadata of a new scenario.
-fn new_meta() -> ScenarioMeta {
+/// The metadata of a new scenario, named in `lang`.
+fn new_meta(lang: Lang) -> ScenarioMeta {
     ScenarioMeta {
-        name: NEW_SCENARIO_NAME.to_string(),
+        name: tr(lang, "sc-untitled"),
         ..Default::default()
     }
 }
@@ -1184,7 +1191,7 @@ fn run_commands(
 ) {
     let lang = lang.map_or(Lang::En, |l| l.0);
     if session.lang != lang {
-        session.lang = lang;
+        session.set_lang(lang);
     }
     for c in commands.read() {
         session.run(c.clone());

@@ -363,3 +363,4 @@ brief-view-name = View { $n }
 brief-no-camera = no camera
 brief-saved = saved { $file }
 sc-current = { $name } (current)
+sc-untitled = New scenario
