@@ -22,7 +22,7 @@ use crate::app::{AppState, AppSystems};
 use crate::twin::access::{CatalogueRow, Role, Withheld, attribution_line};
 use crate::twin::feeds::{SourceId, Timestamp};
 use crate::twin::gis::layer::Classification;
-use crate::twin::i18n::{Lang, tr, tr_args};
+use crate::twin::i18n::{Arg, Lang, classification_name, format_number, layer_kind_name, tr, tr_args};
 
 /// egui id of the attribution line, and its key in [`UiCovered`].
 const ATTRIBUTION_ID: &str = "attribution_line";
@@ -103,7 +103,7 @@ fn attribution_ui(
     mut layout: ResMut<UiLayout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    let text = status_line(&access);
+    let text = status_line(lang_of(ctx), &access);
     // In the bottom-right corner of the 3D view, inside the docked panels.
     let free = layout.free;
     let response = egui::Area::new(egui::Id::new(ATTRIBUTION_ID))
@@ -121,17 +121,38 @@ fn attribution_ui(
     Ok(())
 }
 
-/// The attribution line's text: "© OpenStreetMap contributors · role public · 1 layer
-/// withheld".
-pub fn status_line(access: &SceneAccess) -> String {
+/// The attribution line's text in `lang`: "© OpenStreetMap contributors · role public · 1
+/// layer withheld".
+pub fn status_line(lang: Lang, access: &SceneAccess) -> String {
     let mut parts = vec![attribution_line(&access.attributions)];
     parts.retain(|p| !p.is_empty());
-    parts.push(format!("role {}", access.role.name));
-    if let Some(w) = access.withheld.summary(&access.role.name) {
-        // "n layers withheld for role 'x'" → "n layers withheld" (the role is already named).
-        parts.push(w.split(" for role").next().unwrap_or(&w).to_string());
+    parts.push(tr_args(
+        lang,
+        "attr-role",
+        &[("role", (&access.role.name).into())],
+    ));
+    if let Some(w) = withheld_text(lang, &access.withheld) {
+        // The role is already named.
+        parts.push(tr_args(lang, "withheld-summary", &[("what", w.into())]));
     }
     parts.join(" · ")
+}
+
+/// What was withheld, in `lang` ("2 layers and 1 feed"); `None` when nothing was.
+pub fn withheld_text(lang: Lang, withheld: &Withheld) -> Option<String> {
+    let (layers, feeds) = (withheld.layers.len(), withheld.feeds.len());
+    let layers_text = tr_args(lang, "withheld-n-layers", &[("count", layers.into())]);
+    let feeds_text = tr_args(lang, "withheld-n-feeds", &[("count", feeds.into())]);
+    match (layers, feeds) {
+        (0, 0) => None,
+        (_, 0) => Some(layers_text),
+        (0, _) => Some(feeds_text),
+        _ => Some(tr_args(
+            lang,
+            "withheld-and",
+            &[("a", layers_text.into()), ("b", feeds_text.into())],
+        )),
+    }
 }
 
 /// Freshness of a catalogue row: a layer's source file age, a feed's last message age.
@@ -187,29 +208,35 @@ fn catalogue_ui(
         .open(&mut still_open)
         .default_width(CATALOGUE_WIDTH)
         .show(ctx, |ui| {
-            ui.label(format!(
-                "Role {} · sees {}{}",
-                access.role.name,
-                access
-                    .role
-                    .sees
-                    .iter()
-                    .map(|c| crate::twin::access::roles::classification_name(*c))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if access.role.individual_data {
-                    " · individual records"
-                } else {
-                    " · individual records only aggregated"
-                }
-            ));
-            if let Some(w) = access.withheld.summary(&access.role.name) {
-                ui.colored_label(WITHHELD_COLOUR, w);
+            let sees: Vec<String> = access
+                .role
+                .sees
+                .iter()
+                .map(|c| classification_name(lang, *c))
+                .collect();
+            let role_args = [
+                ("role", Arg::from(&access.role.name)),
+                ("sees", sees.join(tr(lang, "list-separator").as_str()).into()),
+            ];
+            ui.label(if access.role.individual_data {
+                tr_args(lang, "cat-role-individual", &role_args)
+            } else {
+                tr_args(lang, "cat-role-aggregated", &role_args)
+            });
+            if let Some(w) = withheld_text(lang, &access.withheld) {
+                ui.colored_label(
+                    WITHHELD_COLOUR,
+                    tr_args(
+                        lang,
+                        "withheld-summary-role",
+                        &[("what", w.into()), ("role", (&access.role.name).into())],
+                    ),
+                );
             }
             egui::ScrollArea::vertical().show(ui, |ui| {
                 for row in &access.catalogue {
                     ui.separator();
-                    catalogue_row(ui, row, &freshness(lang, row, now, feeds.as_deref()));
+                    catalogue_row(ui, lang, row, &freshness(lang, row, now, feeds.as_deref()));
                 }
             });
         });
@@ -225,8 +252,11 @@ fn catalogue_ui(
 }
 
 /// One row: name and title, kind, owner · licence, attribution, classification, freshness.
-fn catalogue_row(ui: &mut egui::Ui, row: &CatalogueRow, fresh: &str) {
-    let what = row.kind.map_or("feed", |k| k.name());
+fn catalogue_row(ui: &mut egui::Ui, lang: Lang, row: &CatalogueRow, fresh: &str) {
+    let what = row
+        .kind
+        .map_or_else(|| tr(lang, "cat-feed"), |k| layer_kind_name(lang, k));
+    let class = classification_name(lang, row.classification);
     ui.horizontal_wrapped(|ui| {
         ui.strong(&row.title);
         ui.small(format!("{} · {what}", row.name));
@@ -234,29 +264,39 @@ fn catalogue_row(ui: &mut egui::Ui, row: &CatalogueRow, fresh: &str) {
     if row.withheld {
         ui.colored_label(
             WITHHELD_COLOUR,
-            format!("withheld ({})", row.classification_name()),
+            tr_args(lang, "cat-withheld-class", &[("class", (&class).into())]),
         );
     }
     let mut parts: Vec<&str> = [row.owner.as_str(), row.licence.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect();
-    let class = row.classification_name();
-    parts.push(class);
+    parts.push(&class);
     ui.small(parts.join(" · "));
     if !row.attribution.is_empty() {
         ui.small(&row.attribution);
     }
     if let Some(n) = row.features {
-        ui.small(format!("{n} features · {fresh}"));
+        ui.small(tr_args(
+            lang,
+            "cat-features",
+            &[
+                ("count", n.into()),
+                ("features", format_number(lang, n as f64, 0).into()),
+                ("fresh", fresh.into()),
+            ],
+        ));
     } else if !row.withheld {
         ui.small(fresh);
     }
     if let Some(e) = &row.error {
-        ui.colored_label(WITHHELD_COLOUR, format!("failed: {e}"));
+        ui.colored_label(
+            WITHHELD_COLOUR,
+            tr_args(lang, "layers-failed", &[("error", e.into())]),
+        );
     }
     if row.classification == Classification::Restricted && !row.withheld {
-        ui.small("restricted: not shown to public roles");
+        ui.small(tr(lang, "cat-restricted-note"));
     }
 }
 
@@ -275,7 +315,10 @@ mod tests {
             catalogue: Vec::new(),
             attributions: vec!["© OpenStreetMap contributors".into()],
         };
-        assert_eq!(status_line(&access), "© OpenStreetMap contributors · role public");
+        assert_eq!(
+            status_line(Lang::En, &access),
+            "© OpenStreetMap contributors · role public"
+        );
         access.withheld.layers.push(WithheldItem {
             name: "water".into(),
             kind: None,
@@ -283,8 +326,25 @@ mod tests {
             metrics: Vec::new(),
         });
         assert_eq!(
-            status_line(&access),
+            status_line(Lang::En, &access),
             "© OpenStreetMap contributors · role public · 1 layer withheld"
+        );
+        // In Chinese: the role and what was withheld in Chinese, the attribution as given.
+        let zh = status_line(Lang::ZhCn, &access);
+        assert_eq!(zh, "© OpenStreetMap contributors · 角色 public · 已隐去 1 个图层");
+        access.withheld.feeds.push(WithheldItem {
+            name: "traffic".into(),
+            kind: None,
+            meta: Default::default(),
+            metrics: Vec::new(),
+        });
+        assert_eq!(
+            withheld_text(Lang::En, &access.withheld).as_deref(),
+            Some("1 layer and 1 feed")
+        );
+        assert_eq!(
+            withheld_text(Lang::ZhCn, &access.withheld).as_deref(),
+            Some("1 个图层和 1 个数据源")
         );
     }
 }

@@ -32,7 +32,7 @@ use crate::twin::briefing::{Briefing, Slide, SlideView, path_from, resolve_view,
 use crate::twin::city::CityModel;
 use crate::twin::crs::{Transformer, WGS84};
 use crate::twin::flight::Flight;
-use crate::twin::i18n::{self, tr, tr_args};
+use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::composite::unit_score;
 use crate::twin::scenario::Comparison;
 use crate::twin::scene::{Bookmark, LayerSpec, Scene};
@@ -663,7 +663,7 @@ fn editor_window(
                 }
                 Some(EditAction::Capture) => {
                     let city = &loaded.0.city;
-                    let name = format!("View {}", n + 1);
+                    let name = tr_args(lang, "brief-view-name", &[("n", (n + 1).to_string().into())]);
                     match cameras.iter().next().map(|rig| rig_bookmark(city, rig, &name)) {
                         Some(Ok(view)) => {
                             let mut slide = Slide::new(name, SlideView::Camera(view));
@@ -693,7 +693,7 @@ fn editor_window(
                             }
                         }
                         Some(Err(e)) => active.message = e,
-                        None => active.message = "no camera".into(),
+                        None => active.message = tr(lang, "brief-no-camera"),
                     }
                 }
                 _ => {}
@@ -738,7 +738,7 @@ fn editor_window(
                     tr(lang, "sc-save")
                 };
                 if ui.button(label).clicked() {
-                    active.message = save(active);
+                    active.message = save(active, lang);
                 }
             });
             if !active.message.is_empty() {
@@ -760,7 +760,7 @@ enum EditAction {
 }
 
 /// Saves the briefing; returns the message to show.
-fn save(active: &mut ActiveBriefing) -> String {
+fn save(active: &mut ActiveBriefing, lang: Lang) -> String {
     if let Some(dir) = active.path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(e) = std::fs::create_dir_all(dir)
     {
@@ -769,7 +769,11 @@ fn save(active: &mut ActiveBriefing) -> String {
     match active.briefing.save(&active.path) {
         Ok(()) => {
             active.dirty = false;
-            format!("saved {}", active.path.display())
+            tr_args(
+                lang,
+                "brief-saved",
+                &[("file", active.path.display().to_string().into())],
+            )
         }
         Err(e) => e.to_string(),
     }

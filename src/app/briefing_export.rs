@@ -397,7 +397,7 @@ fn prepare(driver: &mut ExportDriver, loaded: &LoadedCity, engine: &IndicatorEng
                 i + 1,
                 driver.briefing.slides[i].title,
                 v.skipped.len(),
-                v.skipped.join("; ")
+                v.skipped_text().join("; ")
             );
             warn!("{message}");
             if let Ok(mut s) = driver.shared.lock() {

@@ -28,7 +28,7 @@ use crate::twin::feeds::Timestamp;
 use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::indicators::{Evaluation, FeedInputs, IndicatorContext};
 use crate::twin::load::LoadedScene;
-use crate::twin::scenario::benefit::{Benefit, rank};
+use crate::twin::scenario::benefit::{Benefit, Gain, gain_name, gain_unit, rank};
 use crate::twin::scenario::report::{ScenarioSummary, report};
 use crate::twin::scenario::{
     Comparison, CostBenefit, CostOverride, Edit, EditStack, Ranking, Scenario, ScenarioEdit, SkippedEdit,
@@ -43,8 +43,6 @@ const DEFAULT_USAGE: &str = "apartments";
 const DEFAULT_SOLAR_SHARE: f64 = 0.5;
 /// Speed limit offered by default, km/h.
 const DEFAULT_SPEED_KMH: f64 = 30.0;
-/// Name of a new scenario.
-const NEW_SCENARIO_NAME: &str = "New scenario";
 
 /// Everything of planner scenarios: tools, view, session and panel.
 pub struct ScenarioPlugin;
@@ -273,14 +271,35 @@ pub fn edit_for_selection(
     Some(ScenarioEdit::new(edit))
 }
 
-/// The edit a zone action makes; an error in words when no zone is chosen or a use is
-/// missing.
-pub fn edit_for_zone(action: ZoneAction, s: &EditSettings) -> Result<ScenarioEdit, String> {
-    let zone = s.zone.ok_or_else(|| "choose a zone first".to_string())?;
+/// Why a zone action makes no edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneToolProblem {
+    /// No zone is chosen.
+    NoZone,
+    /// A change of zero storeys.
+    ZeroStoreys,
+    /// A use change without two different uses.
+    SameUses,
+}
+
+impl ZoneToolProblem {
+    /// The problem in `lang`, for the screen.
+    pub fn describe(self, lang: Lang) -> String {
+        match self {
+            ZoneToolProblem::NoZone => tr(lang, "zone-tool-no-zone"),
+            ZoneToolProblem::ZeroStoreys => tr(lang, "zone-tool-zero-storeys"),
+            ZoneToolProblem::SameUses => tr(lang, "zone-tool-same-uses"),
+        }
+    }
+}
+
+/// The edit a zone action makes, or why none: no zone chosen, no change, a use missing.
+pub fn edit_for_zone(action: ZoneAction, s: &EditSettings) -> Result<ScenarioEdit, ZoneToolProblem> {
+    let zone = s.zone.ok_or(ZoneToolProblem::NoZone)?;
     let edit = match action {
         ZoneAction::Storeys => {
             if s.storeys == 0 {
-                return Err("storeys: choose a change other than 0".to_string());
+                return Err(ZoneToolProblem::ZeroStoreys);
             }
             let usage = s.zone_usage.trim();
             Edit::ZoneStoreys {
@@ -292,7 +311,7 @@ pub fn edit_for_zone(action: ZoneAction, s: &EditSettings) -> Result<ScenarioEdi
         ZoneAction::Use => {
             let (from, to) = (s.zone_from.trim(), s.zone_to.trim());
             if from.is_empty() || to.is_empty() || from == to {
-                return Err("use change: give two different uses".to_string());
+                return Err(ZoneToolProblem::SameUses);
             }
             Edit::ZoneUse {
                 zone,
@@ -438,8 +457,10 @@ fn signed(v: f64) -> String {
     }
 }
 
-/// The cost-benefit table as rows: each applied edit, then the whole scenario.
-pub fn cost_rows(cb: &CostBenefit) -> Vec<CostRow> {
+/// The cost-benefit table as rows in `lang`: each applied edit (described from `edits`, the
+/// scenario's list), then the whole scenario (`name`).
+pub fn cost_rows(cb: &CostBenefit, lang: Lang, edits: &[ScenarioEdit], name: &str) -> Vec<CostRow> {
+    let gain_text = |g: &Gain| (gain_name(lang, &g.id, &g.name), gain_unit(lang, &g.unit));
     let row = |b: &Benefit| {
         let main = b
             .gains
@@ -455,26 +476,48 @@ pub fn cost_rows(cb: &CostBenefit) -> Vec<CostRow> {
         CostRow {
             edit: b.edit,
             label: match b.edit {
-                Some(e) => format!("{}. {}", e + 1, b.summary),
-                None => format!("whole scenario ({})", b.summary),
+                Some(e) => format!(
+                    "{}. {}",
+                    e + 1,
+                    edits
+                        .get(e)
+                        .map_or_else(|| b.summary.clone(), |se| se.edit.describe(lang))
+                ),
+                None => tr_args(
+                    lang,
+                    "cost-whole-scenario",
+                    &[("name", name.into()), ("count", cb.edits.len().into())],
+                ),
             },
             capital_eur: b.cost.capital_eur,
             operating_eur_per_year: b.cost.operating_eur_per_year,
             present_value_eur: b.cost.present_value_eur,
             index_delta: b.index.delta,
-            gain: main.map_or("no gain".to_string(), |g| {
-                format!("{} {}: {}", signed(g.amount), g.unit, g.name)
-            }),
-            cost_per_unit: main
-                .and_then(|g| g.eur_per_unit.map(|e| (e, &g.unit)))
-                .map_or("–".to_string(), |(e, unit)| {
-                    format!("{} per {unit}", format_eur(e))
-                }),
+            gain: main.map_or_else(
+                || tr(lang, "cost-no-gain"),
+                |g| {
+                    let (name, unit) = gain_text(g);
+                    format!("{} {unit}: {name}", signed(g.amount))
+                },
+            ),
+            cost_per_unit: main.and_then(|g| g.eur_per_unit.map(|e| (e, g))).map_or(
+                "–".to_string(),
+                |(e, g)| {
+                    tr_args(
+                        lang,
+                        "cost-per-unit",
+                        &[("eur", format_eur(e).into()), ("unit", gain_text(g).1.into())],
+                    )
+                },
+            ),
             rank,
             all_gains: b
                 .gains
                 .iter()
-                .map(|g| format!("{} {} {}", g.name, signed(g.amount), g.unit))
+                .map(|g| {
+                    let (name, unit) = gain_text(g);
+                    format!("{name} {} {unit}", signed(g.amount))
+                })
                 .collect(),
         }
     };
@@ -545,7 +588,7 @@ impl ScenarioSession {
         ScenarioSession {
             stack,
             edits: Vec::new(),
-            meta: new_meta(),
+            meta: new_meta(Lang::En),
             baseline,
             baseline_ctx: Arc::new(ctx),
             baseline_eval,
@@ -565,6 +608,15 @@ impl ScenarioSession {
             recompute_ms: 0.0,
             lang: Lang::En,
         }
+    }
+
+    /// Sets the language of the notices; a scenario still under its untitled name gets the
+    /// untitled name of `lang`.
+    pub fn set_lang(&mut self, lang: Lang) {
+        if self.meta.name == new_meta(self.lang).name {
+            self.meta.name = new_meta(lang).name;
+        }
+        self.lang = lang;
     }
 
     /// Name, author, date and description.
@@ -662,7 +714,10 @@ impl ScenarioSession {
                 let text = tr_args(
                     self.lang,
                     "sn-cannot-redo",
-                    &[("edit", (k + 1).into()), ("error", err.to_string().into())],
+                    &[
+                        ("edit", (k + 1).into()),
+                        ("error", err.describe(self.lang).into()),
+                    ],
                 );
                 self.say(text, true);
                 false
@@ -682,7 +737,7 @@ impl ScenarioSession {
     pub fn run(&mut self, command: ScenarioCommand) {
         match command {
             ScenarioCommand::Push(e) => {
-                let summary = e.edit.summary();
+                let summary = e.edit.describe(self.lang);
                 match self.stack.push(e.clone()) {
                     Ok(_) => {
                         let k = self.applied() - 1;
@@ -696,7 +751,10 @@ impl ScenarioSession {
                         let text = tr_args(
                             self.lang,
                             "sn-refused",
-                            &[("edit", summary.into()), ("error", err.to_string().into())],
+                            &[
+                                ("edit", summary.into()),
+                                ("error", err.describe(self.lang).into()),
+                            ],
                         );
                         self.say(text, true);
                     }
@@ -722,7 +780,7 @@ impl ScenarioSession {
             ScenarioCommand::New => {
                 self.stack.clear();
                 self.edits.clear();
-                self.meta = new_meta();
+                self.meta = new_meta(self.lang);
                 self.path = None;
                 self.skipped.clear();
                 self.changed();
@@ -762,12 +820,13 @@ impl ScenarioSession {
             self.baseline_ctx.clone(),
             self.feeds.window.at,
         );
+        let current_name = tr_args(self.lang, "sc-current", &[("name", (&current.name).into())]);
         let (tx, rx) = crossbeam_channel::bounded(1);
         let spawned = std::thread::Builder::new()
             .name(SCENARIO_SET_THREAD.to_string())
             .spawn(move || {
                 let mut scenarios = vec![Scenario {
-                    name: format!("{} (current)", current.name),
+                    name: current_name,
                     ..current
                 }];
                 let result = paths
@@ -788,7 +847,10 @@ impl ScenarioSession {
                 let text = tr_args(self.lang, "sn-comparing", &[("count", n.into())]);
                 self.say(text, false);
             }
-            Err(e) => self.say(format!("cannot start the comparison worker: {e}"), true),
+            Err(e) => {
+                let text = tr_args(self.lang, "sn-worker-failed", &[("error", e.to_string().into())]);
+                self.say(text, true);
+            }
         }
     }
 
@@ -843,14 +905,24 @@ impl ScenarioSession {
         self.path = Some(path.to_path_buf());
         self.changed();
         self.dirty = false;
-        let mut text = format!("loaded {}: {} edits", path.display(), self.edits.len());
+        let mut text = tr_args(
+            self.lang,
+            "sn-loaded",
+            &[
+                ("file", path.display().to_string().into()),
+                ("count", self.edits.len().into()),
+            ],
+        );
         if !self.skipped.is_empty() {
-            let reasons: Vec<String> = self
-                .skipped
-                .iter()
-                .map(|k| format!("#{} {}: {}", k.index + 1, k.kind, k.reason))
-                .collect();
-            text += &format!("; {} skipped ({})", self.skipped.len(), reasons.join("; "));
+            let reasons: Vec<String> = self.skipped.iter().map(|k| k.describe(self.lang)).collect();
+            text += &tr_args(
+                self.lang,
+                "sn-loaded-skipped",
+                &[
+                    ("count", self.skipped.len().into()),
+                    ("reasons", reasons.join("; ").into()),
+                ],
+            );
         }
         let error = !self.skipped.is_empty();
         self.say(text, error);
@@ -861,9 +933,16 @@ impl ScenarioSession {
         let undone = self.edits.len() - s.edits.len();
         match s.save(&path) {
             Ok(()) => {
-                let mut text = format!("saved {} edits to {}", s.edits.len(), path.display());
+                let mut text = tr_args(
+                    self.lang,
+                    "sn-saved",
+                    &[
+                        ("file", path.display().to_string().into()),
+                        ("count", s.edits.len().into()),
+                    ],
+                );
                 if undone > 0 {
-                    text += &format!(" ({undone} undone edits left out)");
+                    text += &tr_args(self.lang, "sn-saved-undone", &[("count", undone.into())]);
                 }
                 self.say(text, false);
                 self.path = Some(path);
@@ -930,7 +1009,10 @@ impl ScenarioSession {
             });
         match spawned {
             Ok(_) => self.pending = Some(rx),
-            Err(e) => self.say(format!("cannot start the cost-benefit worker: {e}"), true),
+            Err(e) => {
+                let text = tr_args(self.lang, "sn-worker-failed", &[("error", e.to_string().into())]);
+                self.say(text, true);
+            }
         }
         self.costed = Some(wanted);
     }
@@ -981,10 +1063,10 @@ pub fn scenario_set(
 /// Name of the thread that works out cost-benefit tables.
 const COST_BENEFIT_THREAD: &str = "citytwin-cost-benefit";
 
-/// The metadata of a new scenario.
-fn new_meta() -> ScenarioMeta {
+/// The metadata of a new scenario, named in `lang`.
+fn new_meta(lang: Lang) -> ScenarioMeta {
     ScenarioMeta {
-        name: NEW_SCENARIO_NAME.to_string(),
+        name: tr(lang, "sc-untitled"),
         ..Default::default()
     }
 }
@@ -1109,7 +1191,7 @@ fn run_commands(
 ) {
     let lang = lang.map_or(Lang::En, |l| l.0);
     if session.lang != lang {
-        session.lang = lang;
+        session.set_lang(lang);
     }
     for c in commands.read() {
         session.run(c.clone());
@@ -1427,10 +1509,19 @@ mod tests {
         let cb = session(&app).cost_benefit().expect("table");
         assert_eq!(cb.edits.len(), 2);
         assert_eq!(cb.edits[1].cost.capital_eur, 123_456.0);
-        let rows = cost_rows(cb);
+        let edits = session(&app).edits().to_vec();
+        let rows = cost_rows(cb, Lang::En, &edits, "s");
         assert_eq!(rows.len(), 3, "two edits and the whole scenario");
         assert!(rows[0].gain.contains("Solar"), "{:?}", rows[0]);
         assert!(rows[2].label.starts_with("whole scenario"));
+        // In Chinese: the edits, the gains, their units and the whole scenario.
+        let zh = cost_rows(cb, Lang::ZhCn, &edits, "s");
+        assert!(zh[0].gain.contains("太阳能发电"), "{:?}", zh[0]);
+        assert!(zh[0].label.contains("屋顶安装太阳能板"), "{:?}", zh[0]);
+        assert!(zh[2].label.starts_with("整个情景"), "{:?}", zh[2]);
+        for r in &zh {
+            assert!(!r.label.contains("solar") && !r.gain.contains("Solar"), "{r:?}");
+        }
 
         let dir = std::env::temp_dir().join(format!("citytwin-scen-ui-{}", std::process::id()));
         let path = dir.join("roofs.ron");

@@ -15,13 +15,14 @@ use geo_types::{Coord, Line, Point};
 use thiserror::Error;
 
 use crate::app::camera::CameraRig;
+use crate::app::i18n::CurrentLang;
 use crate::app::loading::LoadedCity;
 use crate::app::picking::PickingPaused;
 use crate::app::ui::UiCovered;
 use crate::app::{AppState, AppSystems};
 use crate::twin::city::{CityModel, RoadId};
 use crate::twin::crs::SceneOrigin;
-use crate::twin::i18n::{Lang, tr};
+use crate::twin::i18n::{Lang, tr, tr_args};
 use crate::twin::picking::{from_render_point, to_render_point};
 
 /// Farthest the pointer may move between press and release for a click, logical pixels.
@@ -143,6 +144,25 @@ pub enum DrawRefusal {
     /// A coordinate was not finite.
     #[error("refused: the point is not on the ground")]
     NotFinite,
+}
+
+impl DrawRefusal {
+    /// The refusal in `lang`, for the screen.
+    pub fn describe(&self, lang: Lang) -> String {
+        match self {
+            DrawRefusal::Crossing { vertex, edge } => tr_args(
+                lang,
+                "draw-crossing",
+                &[
+                    ("vertex", vertex.to_string().into()),
+                    ("edge", edge.to_string().into()),
+                ],
+            ),
+            DrawRefusal::TooFewCorners(n) => tr_args(lang, "draw-too-few-corners", &[("count", (*n).into())]),
+            DrawRefusal::TooFewStops(n) => tr_args(lang, "draw-too-few-stops", &[("count", (*n).into())]),
+            DrawRefusal::NotFinite => tr(lang, "draw-not-on-ground"),
+        }
+    }
 }
 
 /// The ring being drawn, the ground point under the cursor, and the last message.
@@ -318,7 +338,7 @@ fn pause_picking(tool: Res<ActiveTool>, mut paused: ResMut<PickingPaused>) {
 }
 
 /// Closes a ring or finishes a line (or reports why not), sending it on.
-pub fn finish_ring(tool: ActiveTool, drawing: &mut Drawing, out: &mut MessageWriter<ToolOutput>) {
+pub fn finish_ring(tool: ActiveTool, drawing: &mut Drawing, out: &mut MessageWriter<ToolOutput>, lang: Lang) {
     let done = if tool == ActiveTool::Line {
         drawing.finish_line().map(ToolOutput::Line)
     } else {
@@ -328,7 +348,7 @@ pub fn finish_ring(tool: ActiveTool, drawing: &mut Drawing, out: &mut MessageWri
         Ok(o) => {
             out.write(o);
         }
-        Err(e) => drawing.message = Some(e.to_string()),
+        Err(e) => drawing.message = Some(e.describe(lang)),
     }
 }
 
@@ -339,7 +359,9 @@ fn tool_keys(
     mut tool: ResMut<ActiveTool>,
     mut drawing: ResMut<Drawing>,
     mut out: MessageWriter<ToolOutput>,
+    lang: Option<Res<CurrentLang>>,
 ) {
+    let lang = lang.map_or(Lang::En, |l| l.0);
     let Some(keys) = keys else { return };
     if egui.is_some_and(|e| e.wants_any_keyboard_input()) || *tool == ActiveTool::Select {
         return;
@@ -354,7 +376,7 @@ fn tool_keys(
         return;
     }
     if keys.just_pressed(KeyCode::Enter) || keys.just_pressed(KeyCode::NumpadEnter) {
-        finish_ring(*tool, &mut drawing, &mut out);
+        finish_ring(*tool, &mut drawing, &mut out, lang);
     } else if keys.just_pressed(KeyCode::Backspace) {
         drawing.vertices.pop();
         drawing.message = None;
@@ -382,10 +404,12 @@ fn tool_mouse(
     keys: Option<Res<ButtonInput<KeyCode>>>,
     mut picked: ResMut<PickedRoads>,
     mut out: MessageWriter<ToolOutput>,
+    lang: Option<Res<CurrentLang>>,
 ) {
     if *tool == ActiveTool::Select {
         return;
     }
+    let lang = lang.map_or(Lang::En, |l| l.0);
     let origin = &loaded.0.city.origin;
     let cursor = window.single().ok().and_then(Window::cursor_position);
     let on_ui = egui.as_ref().is_some_and(|e| e.wants_any_pointer_input())
@@ -422,7 +446,7 @@ fn tool_mouse(
         return;
     }
     let Some(p) = ground else {
-        drawing.message = Some("that click is not on the ground".to_string());
+        drawing.message = Some(tr(lang, "draw-click-off-ground"));
         return;
     };
     match *tool {
@@ -435,11 +459,11 @@ fn tool_mouse(
                         .world_to_viewport(transform, render_ground_point(origin, drawing.vertices[0], 0.0))
                         .is_ok_and(|s| s.distance(c) <= CLOSE_RING_PX));
             if near_first {
-                finish_ring(*tool, &mut drawing, &mut out);
+                finish_ring(*tool, &mut drawing, &mut out, lang);
             } else {
                 match drawing.add_vertex(p) {
                     Ok(_) => drawing.message = None,
-                    Err(e) => drawing.message = Some(e.to_string()),
+                    Err(e) => drawing.message = Some(e.describe(lang)),
                 }
             }
         }
@@ -448,7 +472,7 @@ fn tool_mouse(
         }
         ActiveTool::Line => match drawing.add_stop(p) {
             Ok(_) => drawing.message = None,
-            Err(e) => drawing.message = Some(e.to_string()),
+            Err(e) => drawing.message = Some(e.describe(lang)),
         },
         ActiveTool::Road => match nearest_road(&loaded.0.city, p, ROAD_PICK_M) {
             Some(road) => {
@@ -458,7 +482,11 @@ fn tool_mouse(
                 out.write(ToolOutput::Road(road));
             }
             None => {
-                drawing.message = Some(format!("no road within {ROAD_PICK_M:.0} m of that click"));
+                drawing.message = Some(tr_args(
+                    lang,
+                    "draw-no-road",
+                    &[("metres", format!("{ROAD_PICK_M:.0}").into())],
+                ));
             }
         },
     }
@@ -549,6 +577,8 @@ mod tests {
         let refused = d.close().expect_err("a bow tie is refused");
         assert_eq!(refused, DrawRefusal::Crossing { vertex: 1, edge: 2 });
         assert!(refused.to_string().contains("cross"));
+        let zh = refused.describe(Lang::ZhCn);
+        assert!(zh.contains("拒绝") && !zh.contains("refused"), "{zh}");
         assert_eq!(d.vertices.len(), 4, "the drawing is kept to be fixed");
     }
 

@@ -123,6 +123,18 @@ pub fn render_desktop(scene: &Path, out: &Path, size: (u32, u32)) -> anyhow::Res
 
 /// [`render_desktop`] with the panels in `lang`.
 pub fn render_desktop_in(scene: &Path, out: &Path, size: (u32, u32), lang: Lang) -> anyhow::Result<UiShot> {
+    render_desktop_with(scene, out, size, lang, |_| {})
+}
+
+/// [`render_desktop_in`] with `setup` run on the app before it starts (to open a window by
+/// its resource, say).
+pub fn render_desktop_with(
+    scene: &Path,
+    out: &Path,
+    size: (u32, u32),
+    lang: Lang,
+    setup: impl FnOnce(&mut App),
+) -> anyhow::Result<UiShot> {
     let (w, h) = size;
     if w == 0 || h == 0 || w > MAX_SIZE || h > MAX_SIZE {
         bail!("image size {w}x{h}: sides must be 1 to {MAX_SIZE} pixels");
@@ -134,6 +146,7 @@ pub fn render_desktop_in(scene: &Path, out: &Path, size: (u32, u32), lang: Lang)
             .insert_resource(Prefs::from_dir(None))
             .insert_resource(CurrentLang(lang))
             .insert_resource(AuditText { vertical: false });
+        setup(app);
     });
     app.insert_resource(Driver {
         capture: FrameCapture::new(target, SETTLE_FRAMES),

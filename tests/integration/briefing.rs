@@ -687,6 +687,28 @@ fn sample_briefing_exports_in_chinese() {
         for word in ["指标", "备注", "数据时间", "来源"] {
             assert!(page.contains(word), "page {} lacks '{word}': {page}", i + 1);
         }
+        // The data time line is Chinese: a Chinese date and where the feed values come from.
+        let at = page.find("数据时间：").expect("the data time line") + "数据时间：".len();
+        let line: String = page[at..].chars().take(40).collect();
+        assert!(
+            line.contains('年') && line.contains('月') && line.contains("UTC（"),
+            "page {}: {line}",
+            i + 1
+        );
+        for english in [
+            "Data time",
+            "observation",
+            "history",
+            "could not be applied",
+            "Feeds:",
+            "Sources:",
+        ] {
+            assert!(
+                !page.contains(&squeezed(english)),
+                "page {} has '{english}': {page}",
+                i + 1
+            );
+        }
         let first = indicator_name(Lang::ZhCn, &slide.indicators[0], "");
         assert!(
             page.contains(&squeezed(&first)),

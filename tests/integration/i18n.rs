@@ -100,3 +100,27 @@ fn without_the_cjk_font_the_title_is_tofu() {
         "all the same replacement glyph"
     );
 }
+
+/// The data catalogue window opened on the Chinese desktop at 1280×720: it is drawn on the
+/// screen and none of its text is cut (the PNG is kept to look at).
+#[test]
+fn the_data_catalogue_opens_in_chinese_with_nothing_cut() {
+    use citytwin::app::access::CatalogueOpen;
+    use citytwin::app::ui_render::render_desktop_with;
+    let dir = std::env::temp_dir().join(format!("citytwin-it-catalogue-zh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("catalogue-zh-CN-1280x720.png");
+    let scene = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(citytwin::twin::scene::DEFAULT_SCENE);
+    let shot = render_desktop_with(&scene, &out, (1280, 720), Lang::ZhCn, |app| {
+        app.insert_resource(CatalogueOpen(true));
+    })
+    .expect("the desktop renders");
+    let window = shot
+        .part("catalogue")
+        .expect("the catalogue window is drawn")
+        .rect;
+    assert!(shot.screen.expand(0.5).contains_rect(window), "{window:?}");
+    let cut: Vec<_> = shot.cut.iter().filter(|c| window.intersects(c.clip)).collect();
+    assert!(cut.is_empty(), "texts cut in the catalogue: {cut:#?}");
+    eprintln!("{}", out.display());
+}

@@ -39,3 +39,10 @@ briefing-feed-unknown = origin unknown
 briefing-feeds-gone = feeds no longer in the scene ({ $kind })
 briefing-subject = { $scene } — data time { $time }
 briefing-not-evaluated = not evaluated
+briefing-data-time-at = { $time } UTC ({ $source })
+briefing-source-no-history = no observation history: feed indicators have no data
+briefing-source-none = no observations in the 24 h before it in the history
+briefing-source-history = feeds from the history: { $count ->
+    [one] { $count } observation of the 24 h before
+   *[other] { $count } observations of the 24 h before
+}

@@ -76,7 +76,10 @@ layers-zones-generated = zones · generated · { $count } cells
 layers-nothing-to-draw = nothing to draw
 layers-skipped-reason = skipped { $count }: { $reason }
 layers-repaired-reason = repaired { $count }: { $reason }
-layers-summary = { $kind } · { $format } · { $count } features
+layers-summary = { $kind } · { $format } · { $count ->
+    [one] { $features } feature
+   *[other] { $features } features
+}
 layers-skipped = { $skipped } skipped, { $repaired } repaired
 layers-failed = failed: { $error }
 layers-crs = Scene CRS: { $crs }
@@ -290,3 +293,74 @@ cat-no-message = no message yet
 cat-not-running = not running
 cat-file-age = file { $age } old
 cat-unknown = unknown
+tour-err-missing-stop = stop { $stop } does not exist
+tour-err-no-camera = no camera to fly
+tour-err-not-placed = bookmark '{ $name }' is not placed yet
+tour-err-unplaceable = { $detail }
+tour-err-unknown-indicator = stop '{ $stop }': no indicator '{ $id }'
+tour-err-unknown = error
+layer-kind-buildings = buildings
+layer-kind-roads = roads
+layer-kind-zones = zones
+layer-kind-pois = points of interest
+layer-kind-water = water
+layer-kind-green = green
+layer-kind-other = other
+layer-format-shapefile = shapefile
+layer-format-geojson = geojson
+layer-format-osm-pbf = osm.pbf
+layer-format-geopackage = geopackage
+layer-format-cityjson = cityjson
+layer-format-postgis = postgis
+layer-format-generated = generated
+layers-zone-grid = zone grid (generated)
+attr-role = role { $role }
+withheld-n-layers = { $count ->
+    [one] { $count } layer
+   *[other] { $count } layers
+}
+withheld-n-feeds = { $count ->
+    [one] { $count } feed
+   *[other] { $count } feeds
+}
+withheld-and = { $a } and { $b }
+withheld-summary = { $what } withheld
+withheld-summary-role = { $what } withheld for role '{ $role }'
+list-separator = { ", " }
+cat-role-individual = Role { $role } · sees { $sees } · individual records
+cat-role-aggregated = Role { $role } · sees { $sees } · individual records only aggregated
+cat-feed = feed
+cat-withheld-class = withheld ({ $class })
+cat-features = { $count ->
+    [one] { $features } feature
+   *[other] { $features } features
+} · { $fresh }
+cat-restricted-note = restricted: not shown to public roles
+sn-worker-failed = cannot start a worker thread: { $error }
+sn-loaded = loaded { $file }: { $count ->
+    [one] { $count } edit
+   *[other] { $count } edits
+}
+sn-loaded-skipped = ; { $count } skipped ({ $reasons })
+sn-saved = saved { $count ->
+    [one] { $count } edit
+   *[other] { $count } edits
+} to { $file }
+sn-saved-undone = { " " }({ $count ->
+    [one] { $count } undone edit left out
+   *[other] { $count } undone edits left out
+})
+draw-crossing = refused: the edge to corner { $vertex } would cross edge { $edge } (a ring may not cross itself)
+draw-too-few-corners = refused: a ring needs at least 3 corners, it has { $count }
+draw-too-few-stops = refused: a line needs at least 2 stops, it has { $count }
+draw-not-on-ground = refused: the point is not on the ground
+draw-click-off-ground = that click is not on the ground
+draw-no-road = no road within { $metres } m of that click
+zone-tool-no-zone = choose a zone first
+zone-tool-zero-storeys = storeys: choose a change other than 0
+zone-tool-same-uses = use change: give two different uses
+brief-view-name = View { $n }
+brief-no-camera = no camera
+brief-saved = saved { $file }
+sc-current = { $name } (current)
+sc-untitled = New scenario

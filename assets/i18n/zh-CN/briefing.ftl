@@ -33,3 +33,7 @@ briefing-feed-unknown = 来源不明
 briefing-feeds-gone = 已不在场景中的数据源（{ $kind }）
 briefing-subject = { $scene } — 数据时间 { $time }
 briefing-not-evaluated = 未计算
+briefing-data-time-at = { $time } UTC（{ $source }）
+briefing-source-no-history = 无观测历史：实时数据类指标无数据
+briefing-source-none = 历史记录中此前 24 小时内没有观测
+briefing-source-history = 历史数据：此前 24 小时的 { $count } 条观测

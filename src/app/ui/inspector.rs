@@ -60,11 +60,7 @@ pub fn height_source_label(lang: Lang, source: HeightSource) -> String {
 
 /// Lowercase name of a classification, in `lang`.
 pub fn classification_label(lang: Lang, c: Classification) -> String {
-    match c {
-        Classification::Public => tr(lang, "class-public"),
-        Classification::Internal => tr(lang, "class-internal"),
-        Classification::Restricted => tr(lang, "class-restricted"),
-    }
+    crate::twin::i18n::classification_name(lang, c)
 }
 
 /// A one-line name for a building: its name, else its use and index.

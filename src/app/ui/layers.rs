@@ -13,13 +13,13 @@ use crate::app::AppSystems;
 use crate::app::i18n::lang_of;
 use crate::app::lighting::SunShadows;
 use crate::app::loading::LoadedCity;
-use crate::app::outline::{GENERATED_ZONES_NAME, LayerEntity};
+use crate::app::outline::LayerEntity;
 use crate::app::ui::UiCovered;
 use crate::app::ui::inspector::classification_label;
 use crate::app::ui::layout::{Dock, Prefs, UiLayout};
 use crate::twin::city::{CityModel, LayerInfo};
 use crate::twin::gis::layer::Classification;
-use crate::twin::i18n::{Lang, tr, tr_args};
+use crate::twin::i18n::{Lang, format_number, layer_format_name, layer_kind_name, tr, tr_args};
 use crate::twin::scene::Scene;
 
 /// egui id of the panel, and its key in [`UiCovered`].
@@ -109,11 +109,11 @@ fn layers_panel(
                 }
                 if let Some(v) = vis.get_mut(&city.layers.len()) {
                     ui.separator();
-                    ui.horizontal(|ui| visibility_checkbox(ui, GENERATED_ZONES_NAME, None, Some(v)));
+                    ui.horizontal(|ui| visibility_checkbox(ui, &tr(lang, "layers-zone-grid"), None, Some(v)));
                     ui.small(tr_args(
                         lang,
                         "layers-zones-generated",
-                        &[("count", city.zones.len().into())],
+                        &[("count", format_number(lang, city.zones.len() as f64, 0).into())],
                     ));
                 }
             });
@@ -209,9 +209,13 @@ fn layer_row(
         lang,
         "layers-summary",
         &[
-            ("kind", info.kind.name().into()),
-            ("format", info.format.name().into()),
+            ("kind", layer_kind_name(lang, info.kind).into()),
+            ("format", layer_format_name(lang, info.format).into()),
             ("count", info.feature_count.into()),
+            (
+                "features",
+                format_number(lang, info.feature_count as f64, 0).into(),
+            ),
         ],
     ));
     let skipped = info.skipped.total();
@@ -222,7 +226,10 @@ fn layer_row(
             tr_args(
                 lang,
                 "layers-skipped",
-                &[("skipped", skipped.into()), ("repaired", repaired.into())],
+                &[
+                    ("skipped", format_number(lang, skipped as f64, 0).into()),
+                    ("repaired", format_number(lang, repaired as f64, 0).into()),
+                ],
             ),
         )
         .on_hover_text(skip_details(lang, info));

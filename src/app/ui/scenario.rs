@@ -22,6 +22,7 @@ use crate::app::{AppState, AppSystems};
 use crate::twin::city::{CityModel, ZoneId};
 use crate::twin::i18n::{self, Lang, tr, tr_args};
 use crate::twin::indicators::Dimension;
+use crate::twin::scenario::benefit::{gain_name, gain_unit};
 use crate::twin::scenario::compare::{DimensionDelta, IndicatorDelta, ScoreDelta};
 use crate::twin::scenario::model::{list_scenarios, scenarios_dir};
 use crate::twin::scenario::{Comparison, TransitMode};
@@ -257,7 +258,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
             ),
         );
         for k in &p.session.skipped {
-            ui.label(format!("#{} {}: {}", k.index + 1, k.kind, k.reason));
+            ui.label(k.describe(lang));
         }
     }
     ui.separator();
@@ -323,7 +324,7 @@ fn scenario_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioC
                 let on = i < applied;
                 ui.separator();
                 ui.horizontal(|ui| {
-                    let head = egui::RichText::new(format!("{}. {}", i + 1, se.edit.summary()));
+                    let head = egui::RichText::new(format!("{}. {}", i + 1, se.edit.describe(lang)));
                     if ui
                         .selectable_label(on, if on { head.strong() } else { head.weak() })
                         .on_hover_text(tr(lang, "sc-step-here"))
@@ -463,7 +464,7 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
             ui.horizontal(|ui| {
                 ui.label(tr(lang, "sc-mode"));
                 for m in TransitMode::ALL {
-                    ui.selectable_value(&mut s.stop_mode, m, m.id());
+                    ui.selectable_value(&mut s.stop_mode, m, m.name_in(lang));
                 }
             });
         }
@@ -593,7 +594,7 @@ fn edit_tab(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<ScenarioComma
         if let Some(a) = action {
             match edit_for_zone(a, s) {
                 Ok(edit) => sent.push(ScenarioCommand::Push(edit)),
-                Err(e) => p.drawing.message = Some(e),
+                Err(e) => p.drawing.message = Some(e.describe(lang)),
             }
         }
     }
@@ -852,7 +853,7 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
         ui.weak(tr(lang, "sc-costs-updating"));
     }
     ui.weak(tr(lang, "sc-costs-note"));
-    let rows = cost_rows(cb);
+    let rows = cost_rows(cb, lang, p.session.edits(), &p.session.meta().name);
     egui::ScrollArea::vertical()
         .id_salt("cost_benefit")
         .max_height(TABLE_MAX_HEIGHT)
@@ -900,11 +901,17 @@ fn costs_tab(ui: &mut egui::Ui, p: &PanelParams) {
         .max_height(TABLE_MAX_HEIGHT / 2.0)
         .show(ui, |ui| {
             for r in &cb.rankings {
-                egui::CollapsingHeader::new(format!("{} ({})", r.name, r.unit))
+                let unit = gain_unit(lang, &r.unit);
+                egui::CollapsingHeader::new(format!("{} ({unit})", gain_name(lang, &r.gain, &r.name)))
                     .id_salt(&r.gain)
                     .show(ui, |ui| {
                         for (k, e) in r.entries.iter().enumerate() {
-                            ui.label(rank_line(lang, k, &e.label, e.amount, &r.unit, e.eur_per_unit));
+                            let label = p
+                                .session
+                                .edits()
+                                .get(e.item)
+                                .map_or_else(|| e.label.clone(), |se| se.edit.describe(lang));
+                            ui.label(rank_line(lang, k, &label, e.amount, &unit, e.eur_per_unit));
                         }
                     });
             }
@@ -979,7 +986,14 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
                 ui.label(&s.name).on_hover_text(
                     s.gains
                         .iter()
-                        .map(|g| format!("{} {:+.1} {}", g.name, g.amount, g.unit))
+                        .map(|g| {
+                            format!(
+                                "{} {:+.1} {}",
+                                gain_name(lang, &g.id, &g.name),
+                                g.amount,
+                                gain_unit(lang, &g.unit)
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("\n"),
                 );
@@ -991,15 +1005,19 @@ fn scenarios_section(ui: &mut egui::Ui, p: &mut PanelParams, sent: &mut Vec<Scen
             }
         });
     for r in &set.rankings {
+        let unit = gain_unit(lang, &r.unit);
         egui::CollapsingHeader::new(tr_args(
             lang,
             "sc-ranked-by",
-            &[("unit", (&r.unit).into()), ("name", (&r.name).into())],
+            &[
+                ("unit", (&unit).into()),
+                ("name", gain_name(lang, &r.gain, &r.name).into()),
+            ],
         ))
         .id_salt(("set", &r.gain))
         .show(ui, |ui| {
             for (k, e) in r.entries.iter().enumerate() {
-                ui.label(rank_line(lang, k, &e.label, e.amount, &r.unit, e.eur_per_unit));
+                ui.label(rank_line(lang, k, &e.label, e.amount, &unit, e.eur_per_unit));
             }
         });
     }

@@ -31,6 +31,7 @@ use crate::app::views::{SceneViews, ViewCommand};
 use crate::app::{AppPlugin, AppState, AppSystems, CLEAR_COLOUR};
 use crate::twin::indicators::higher_is_better;
 use crate::twin::wall::ticker::AlertTicker;
+use crate::twin::wall::tour::TourError;
 use crate::twin::wall::{PxRect, Tour, WallLayout, WallSpec};
 
 /// The role a wall runs as unless told otherwise: a wall may stand in a public space.
@@ -181,20 +182,26 @@ fn drive_tour(
     let now = time.elapsed_secs_f64();
     let Some(i) = tour.0.update(now) else { return };
     let Some(stop) = tour.0.stops().get(i).cloned() else {
-        return tour.0.fail(now, format!("stop {i} does not exist"));
+        return tour.0.fail(now, TourError::MissingStop(i));
     };
     if cameras.is_empty() {
-        return tour.0.fail(now, "no camera to fly");
+        return tour.0.fail(now, TourError::NoCamera);
     }
     match views.bookmarks.get(stop.bookmark) {
         Some((_, Ok(_))) => {
             flights.write(ViewCommand::Bookmark(stop.bookmark));
         }
-        Some((_, Err(e))) => return tour.0.fail(now, e.clone()),
+        Some((_, Err(e))) => {
+            return tour.0.fail(
+                now,
+                TourError::Unplaceable {
+                    name: stop.name.clone(),
+                    detail: e.clone(),
+                },
+            );
+        }
         None => {
-            return tour
-                .0
-                .fail(now, format!("bookmark '{}' is not placed yet", stop.name));
+            return tour.0.fail(now, TourError::NotPlaced(stop.name.clone()));
         }
     }
     let Some(mut dash) = dash else { return };
@@ -203,8 +210,10 @@ fn drive_tour(
         (Some(id), Some(engine)) => {
             let k = engine.0.ctx.catalogue.indicators.iter().position(|d| &d.id == id);
             if k.is_none() {
-                tour.0
-                    .report(format!("stop '{}': no indicator '{id}'", stop.name));
+                tour.0.report(TourError::UnknownIndicator {
+                    stop: stop.name.clone(),
+                    id: id.clone(),
+                });
             }
             k
         }
@@ -365,7 +374,9 @@ mod tests {
         let tour = &app.world().resource::<WallTour>().0;
         assert!(tour.errors >= 1, "the broken stop is counted: {tour:?}");
         assert!(
-            tour.last_error.as_deref().unwrap_or("").contains("bad"),
+            tour.last_error
+                .as_ref()
+                .is_some_and(|e| e.to_string().contains("bad")),
             "{tour:?}"
         );
         // It comes back to the good stop after the retry wait: never stuck.

@@ -366,7 +366,7 @@ pub fn briefing_doc(input: &DocInput) -> BriefingDoc {
                         .and_then(|v| v.scenario.clone())
                         .unwrap_or_else(|| file.display().to_string()),
                     file: file.display().to_string(),
-                    skipped_edits: v.map(|v| v.skipped.clone()).unwrap_or_default(),
+                    skipped_edits: v.map(|v| v.skipped_text()).unwrap_or_default(),
                 }),
                 layers: shown
                     .iter()

@@ -677,9 +677,9 @@ pub fn briefing_pages(
                 .scenario
                 .clone()
                 .or_else(|| slide.scenario.as_ref().map(|p| p.display().to_string())),
-            skipped: v.skipped.clone(),
+            skipped: v.skipped.iter().map(|k| k.describe(lang)).collect(),
             notes: slide.notes.clone(),
-            data_time: v.data_time.clone(),
+            data_time: v.data_time_in(lang),
             sources: source_lines_in(lang, &shown),
             feeds: feed_lines(scene, kinds, lang),
             footer: footer.clone(),
@@ -703,7 +703,7 @@ pub fn briefing_pages(
                     "time",
                     values
                         .first()
-                        .map_or_else(|| tr(lang, "briefing-not-evaluated"), |v| v.data_time.clone())
+                        .map_or_else(|| tr(lang, "briefing-not-evaluated"), |v| v.data_time_in(lang))
                         .into(),
                 ),
             ],
@@ -813,16 +813,22 @@ mod tests {
         let mut b = briefing();
         b.slides.truncate(1);
         b.slides.push(b.slides[0].clone());
+        use crate::twin::scenario::{EditError, SkippedEdit};
         let what_if = SlideValues {
             baseline: Some(today.to_vec()),
             scenario: Some("Greener (g.ron)".into()),
-            skipped: vec!["#2 demolish: no building 9".into()],
+            skipped: vec![SkippedEdit {
+                index: 1,
+                kind: "demolish".into(),
+                reason: EditError::MissingBuilding(9).to_string(),
+                error: EditError::MissingBuilding(9),
+            }],
             ..values(&after, "2026-06-08 08:00:00 UTC")
         };
         let (pages, _, _) = briefing_pages(
             &b,
             &scene,
-            &[values(&today, "2026-06-01 08:00:00 UTC"), what_if],
+            &[values(&today, "2026-06-01 08:00:00 UTC"), what_if.clone()],
             vec![image(3), image(4)],
             &|_| true,
             Lang::En,
@@ -836,7 +842,8 @@ mod tests {
         assert!(pages[1].lines().contains(&"alarm"), "{two}");
         assert!(two.contains("Scenario: Greener (g.ron)"), "{two}");
         assert!(
-            two.contains("1 edit could not be applied: #2 demolish: no building 9"),
+            two.replace('\n', " ")
+                .contains("1 edit could not be applied: #2 demolish: building 9 does not exist"),
             "{two}"
         );
         assert!(two.contains("the scenario against today"), "{two}");
@@ -862,6 +869,36 @@ mod tests {
         assert!(info.subject.contains("数据时间"), "{info:?}");
         assert_eq!(info.lang, Lang::ZhCn);
         assert_eq!(zh[0].unencodable, 0, "the font has every character");
+
+        // A Chinese scenario page words the skipped edit and the data time in Chinese.
+        let timed = SlideValues {
+            feeds_time: true,
+            at: Timestamp(1_780_300_800_000),
+            observations: Some(2),
+            ..what_if.clone()
+        };
+        let (zh, _, _) = briefing_pages(
+            &b,
+            &scene,
+            &[timed.clone(), timed],
+            vec![image(3), image(4)],
+            &|_| true,
+            Lang::ZhCn,
+        );
+        // Lines may wrap anywhere in Chinese.
+        let squeezed = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        let two = squeezed(&zh[1].text_content());
+        assert!(two.contains(&squeezed("第 2 项（拆除）：建筑 9 不存在")), "{two}");
+        assert!(
+            two.contains(&squeezed(
+                "数据时间：2026年6月1日 08:00 UTC（历史数据：此前 24 小时的 2 条观测）"
+            )),
+            "{two}"
+        );
+        assert!(
+            !two.contains("demolish") && !two.contains("observations"),
+            "{two}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::twin::access::{IndicatorPolicy, RecordCounts};
 use crate::twin::briefing::{Briefing, BriefingError, Slide, relative_to};
 use crate::twin::city::{CityModel, Zone};
 use crate::twin::feeds::Timestamp;
+use crate::twin::i18n::{Lang, format_date_time, tr, tr_args};
 use crate::twin::indicators::composite::unit_score;
 use crate::twin::indicators::context::{FeedInputs, IndicatorContext};
 use crate::twin::indicators::evaluate::{Evaluation, Status, evaluate};
@@ -142,16 +143,31 @@ pub struct FeedsAt {
 }
 
 impl FeedsAt {
-    /// The data time as a page shows it, saying where the feed values come from.
+    /// The data time as a page shows it, saying where the feed values come from (English).
     pub fn data_time_text(&self) -> String {
-        let at = self.feeds.window.at;
-        let source = match self.observations {
-            None => "no observation history: feed indicators have no data".to_string(),
-            Some(0) => "no observations in the 24 h before it in the history".to_string(),
-            Some(n) => format!("feeds from the history: {n} observations of the 24 h before"),
-        };
-        format!("{} UTC ({source})", format_utc(at))
+        data_time_text_in(Lang::En, self.feeds.window.at, self.observations)
     }
+}
+
+/// The data time `at` in `lang`, saying where the feed values come from (`observations`:
+/// read from the history in the 24 h before it; `None`: the scene has no history):
+/// "2026-06-01 08:00:00 UTC (feeds from the history: 2 observations of the 24 h before)",
+/// "2026年6月1日 08:00 UTC（历史数据：此前 24 小时的 2 条观测）".
+pub fn data_time_text_in(lang: Lang, at: Timestamp, observations: Option<usize>) -> String {
+    let source = match observations {
+        None => tr(lang, "briefing-source-no-history"),
+        Some(0) => tr(lang, "briefing-source-none"),
+        Some(n) => tr_args(lang, "briefing-source-history", &[("count", n.into())]),
+    };
+    let time = match lang {
+        Lang::En => format_utc(at),
+        _ => format_date_time(lang, at),
+    };
+    tr_args(
+        lang,
+        "briefing-data-time-at",
+        &[("time", time.into()), ("source", source.into())],
+    )
 }
 
 /// The feeds of `loaded` (read from `scene_path`) at every distinct time of `times`, from
@@ -181,12 +197,16 @@ pub struct SlideValues {
     pub baseline: Option<Vec<IndicatorRow>>,
     /// The scenario shown, as the page names it.
     pub scenario: Option<String>,
-    /// Edits of the scenario that could not be applied ("#3 demolish: no building 9").
-    pub skipped: Vec<String>,
-    /// The data time, as the page shows it.
+    /// Edits of the scenario that could not be applied (typed: a page words them in its
+    /// language, [`SlideValues::skipped_text`] in English for JSON and logs).
+    pub skipped: Vec<SkippedEdit>,
+    /// The data time in English, as JSON and logs give it.
     pub data_time: String,
     /// The data time itself.
     pub at: Timestamp,
+    /// Whether the data time is the feeds' at [`SlideValues::at`] (then a page words it in
+    /// its own language from `at` and `observations`; otherwise it shows `data_time` as is).
+    pub feeds_time: bool,
     /// Observations read from the history for the feed indicators (`None`: the scene has
     /// no history file).
     pub observations: Option<usize>,
@@ -290,9 +310,28 @@ impl SlideValues {
             skipped: Vec::new(),
             data_time: data_time.into(),
             at,
+            feeds_time: false,
             observations: None,
             choropleth: None,
         }
+    }
+
+    /// The data time as a page in `lang` shows it.
+    pub fn data_time_in(&self, lang: Lang) -> String {
+        if self.feeds_time {
+            data_time_text_in(lang, self.at, self.observations)
+        } else {
+            self.data_time.clone()
+        }
+    }
+
+    /// The skipped edits in English ("#3 demolish: building 9 does not exist"), for JSON
+    /// and logs.
+    pub fn skipped_text(&self) -> Vec<String> {
+        self.skipped
+            .iter()
+            .map(|k| format!("#{} {}: {}", k.index + 1, k.kind, k.reason))
+            .collect()
     }
 
     /// The baseline row of an indicator, when the slide shows a scenario.
@@ -483,6 +522,7 @@ pub fn prepare_slides(
             };
             let mut values = SlideValues::new(base.clone(), f.data_time_text(), at);
             values.observations = f.observations;
+            values.feeds_time = true;
             match scenario {
                 None => {
                     values.choropleth = choropleth_of(ctx, base_eval);
@@ -494,11 +534,7 @@ pub fn prepare_slides(
                     values.rows = sv.rows;
                     values.baseline = Some(base.clone());
                     values.scenario = Some(s.label());
-                    values.skipped = sv
-                        .skipped
-                        .iter()
-                        .map(|k| format!("#{} {}: {}", k.index + 1, k.kind, k.reason))
-                        .collect();
+                    values.skipped = sv.skipped.clone();
                     PreparedSlide {
                         values,
                         stack: Some(sv.stack),

@@ -18,6 +18,7 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::{Deserialize, Serialize};
 use unic_langid::LanguageIdentifier;
 
+use crate::twin::gis::layer::{Classification, LayerFormat, LayerKind};
 use crate::twin::indicators::{Dimension, Status};
 
 pub use format::{format_date_time, format_number, format_value};
@@ -60,6 +61,7 @@ const EN_FILES: &[(&str, &str)] = &[
     ),
     ("ui.ftl", include_str!("../../../assets/i18n/en/ui.ftl")),
     ("panels.ftl", include_str!("../../../assets/i18n/en/panels.ftl")),
+    ("edits.ftl", include_str!("../../../assets/i18n/en/edits.ftl")),
 ];
 /// The Simplified Chinese message files, as embedded.
 const ZH_CN_FILES: &[(&str, &str)] = &[
@@ -76,6 +78,7 @@ const ZH_CN_FILES: &[(&str, &str)] = &[
         "panels.ftl",
         include_str!("../../../assets/i18n/zh-CN/panels.ftl"),
     ),
+    ("edits.ftl", include_str!("../../../assets/i18n/zh-CN/edits.ftl")),
 ];
 
 impl Lang {
@@ -332,6 +335,41 @@ pub fn status_key(s: Status) -> String {
 /// A status in words in `lang` ("on target", "达标").
 pub fn status_name(lang: Lang, s: Status) -> String {
     tr(lang, &status_key(s))
+}
+
+/// A layer kind in `lang` ("buildings", "建筑").
+pub fn layer_kind_name(lang: Lang, kind: LayerKind) -> String {
+    match kind {
+        LayerKind::Buildings => tr(lang, "layer-kind-buildings"),
+        LayerKind::Roads => tr(lang, "layer-kind-roads"),
+        LayerKind::Zones => tr(lang, "layer-kind-zones"),
+        LayerKind::Pois => tr(lang, "layer-kind-pois"),
+        LayerKind::Water => tr(lang, "layer-kind-water"),
+        LayerKind::Green => tr(lang, "layer-kind-green"),
+        LayerKind::Other => tr(lang, "layer-kind-other"),
+    }
+}
+
+/// A layer's source format in `lang` ("osm.pbf", "OSM PBF"; "generated", "自动生成").
+pub fn layer_format_name(lang: Lang, format: LayerFormat) -> String {
+    match format {
+        LayerFormat::Shapefile => tr(lang, "layer-format-shapefile"),
+        LayerFormat::GeoJson => tr(lang, "layer-format-geojson"),
+        LayerFormat::OsmPbf => tr(lang, "layer-format-osm-pbf"),
+        LayerFormat::GeoPackage => tr(lang, "layer-format-geopackage"),
+        LayerFormat::CityJson => tr(lang, "layer-format-cityjson"),
+        LayerFormat::PostGis => tr(lang, "layer-format-postgis"),
+        LayerFormat::Generated => tr(lang, "layer-format-generated"),
+    }
+}
+
+/// A classification in `lang` ("restricted", "受限").
+pub fn classification_name(lang: Lang, c: Classification) -> String {
+    match c {
+        Classification::Public => tr(lang, "class-public"),
+        Classification::Internal => tr(lang, "class-internal"),
+        Classification::Restricted => tr(lang, "class-restricted"),
+    }
 }
 
 /// A feed badge ("SIMULATED", "REPLAY + UNKNOWN") in `lang`, word by word; a word no

@@ -262,3 +262,249 @@ fn alerts_stages_and_the_wall_clock_speak_chinese() {
         "Saturday 28 November 2026"
     );
 }
+
+/// Whether `s` has a hanzi.
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The words of three or more Latin letters in `s` other than `allowed`: English left in a
+/// Chinese text.
+fn latin_words<'a>(s: &'a str, allowed: &[&str]) -> Vec<&'a str> {
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3 && !allowed.contains(w))
+        .collect()
+}
+
+/// One edit of every kind.
+fn sample_edits() -> Vec<crate::twin::scenario::Edit> {
+    use crate::twin::city::{BuildingId, RoadId, ZoneId};
+    use crate::twin::scenario::{Edit, SolarTarget, TransitMode};
+    let b = vec![BuildingId(1), BuildingId(2)];
+    let r = vec![RoadId(3)];
+    vec![
+        Edit::AddBuilding {
+            footprint: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)],
+            height_m: 18.0,
+            usage: "office".into(),
+            name: None,
+        },
+        Edit::SetHeight {
+            buildings: b.clone(),
+            height_m: 12.5,
+        },
+        Edit::SetUse {
+            buildings: b.clone(),
+            usage: "office".into(),
+        },
+        Edit::Demolish { buildings: b.clone() },
+        Edit::ZoneStoreys {
+            zone: ZoneId(23),
+            storeys: 2,
+            usage: Some("office".into()),
+        },
+        Edit::ZoneStoreys {
+            zone: ZoneId(23),
+            storeys: -3,
+            usage: None,
+        },
+        Edit::ZoneUse {
+            zone: ZoneId(4),
+            from: "office".into(),
+            to: "apartments".into(),
+        },
+        Edit::AddPark {
+            polygon: Vec::new(),
+            name: None,
+        },
+        Edit::AddPark {
+            polygon: Vec::new(),
+            name: Some("Pocket park".into()),
+        },
+        Edit::LotsToGreen { buildings: b.clone() },
+        Edit::TransitStop {
+            at: (0.0, 0.0),
+            mode: TransitMode::Tram,
+            name: None,
+        },
+        Edit::TransitLine {
+            stops: vec![(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)],
+            mode: TransitMode::Bus,
+            name: None,
+        },
+        Edit::CloseToCars { roads: r.clone() },
+        Edit::BikeLane {
+            roads: vec![RoadId(3), RoadId(4)],
+        },
+        Edit::SpeedLimit {
+            roads: r.clone(),
+            kmh: 30.0,
+        },
+        Edit::RooftopSolar {
+            target: SolarTarget::Buildings(b),
+            share: 0.5,
+        },
+        Edit::RooftopSolar {
+            target: SolarTarget::Zone(ZoneId(20)),
+            share: 0.5,
+        },
+    ]
+}
+
+#[test]
+fn scenario_edits_are_described_in_chinese_and_english() {
+    use crate::twin::scenario::model::edit_kind_name;
+    for e in sample_edits() {
+        // English: the summary files and JSON keep (plural forms aside, which it lacks
+        // only for "+1 storeys").
+        assert_eq!(e.describe(Lang::En), e.summary(), "{e:?}");
+        let zh = e.describe(Lang::ZhCn);
+        assert!(has_cjk(&zh), "{zh}");
+        // Uses and names are the scene's own words; everything else is Chinese.
+        let left = latin_words(&zh, &["office", "apartments", "Pocket", "park"]);
+        assert!(left.is_empty(), "{zh}: {left:?}");
+        let kind = edit_kind_name(Lang::ZhCn, e.kind());
+        assert!(has_cjk(&kind) && latin_words(&kind, &[]).is_empty(), "{kind}");
+    }
+    let one = crate::twin::scenario::Edit::Demolish {
+        buildings: vec![crate::twin::city::BuildingId(7)],
+    };
+    assert_eq!(one.describe(Lang::En), "demolish 1 building");
+    assert_eq!(one.describe(Lang::ZhCn), "拆除 1 栋建筑");
+}
+
+#[test]
+fn edit_refusals_are_described_in_chinese() {
+    use crate::twin::scenario::apply::{DrawnShape, PolygonProblem};
+    use crate::twin::scenario::{EditError, SkippedEdit};
+    let errors = [
+        EditError::MissingBuilding(9),
+        EditError::MissingRoad(9),
+        EditError::MissingZone(9),
+        EditError::BadPolygon {
+            what: DrawnShape::Footprint,
+            problem: PolygonProblem::TooFewPoints(2),
+        },
+        EditError::BadPolygon {
+            what: DrawnShape::Park,
+            problem: PolygonProblem::SelfIntersection("exterior ring has a self-intersection".into()),
+        },
+        EditError::BadPolygon {
+            what: DrawnShape::Park,
+            problem: PolygonProblem::NoArea,
+        },
+        EditError::NoBuildings,
+        EditError::NoRoads,
+        EditError::EmptyZone { zone: 3, usage: None },
+        EditError::EmptyZone {
+            zone: 3,
+            usage: Some("office".into()),
+        },
+        EditError::ZeroStoreys,
+        EditError::LineTooShort,
+        EditError::AlreadyCycleway(5),
+        EditError::BadSpeed(-5.0),
+        EditError::BadShare(1.5),
+        EditError::BadHeight(2_000.0),
+        EditError::NoUse,
+        EditError::NotFinite(f64::NAN, 0.0),
+    ];
+    for e in &errors {
+        let zh = e.describe(Lang::ZhCn);
+        assert!(has_cjk(&zh), "{zh}");
+        assert!(latin_words(&zh, &["office", "NaN"]).is_empty(), "{e:?}: {zh}");
+        assert!(!e.describe(Lang::En).is_empty());
+    }
+    // The English display (logs, JSON) is kept where files and tests read it.
+    assert_eq!(errors[0].to_string(), "building 9 does not exist");
+    assert_eq!(errors[0].describe(Lang::En), "building 9 does not exist");
+    let skipped = SkippedEdit {
+        index: 2,
+        kind: "demolish".into(),
+        reason: errors[0].to_string(),
+        error: errors[0].clone(),
+    };
+    assert_eq!(
+        skipped.describe(Lang::En),
+        "#3 demolish: building 9 does not exist"
+    );
+    assert_eq!(skipped.describe(Lang::ZhCn), "第 3 项（拆除）：建筑 9 不存在");
+}
+
+#[test]
+fn the_data_time_line_speaks_chinese() {
+    use crate::twin::briefing::values::data_time_text_in;
+    // 2026-06-01T08:00Z.
+    let t = crate::twin::feeds::Timestamp(1_780_300_800_000);
+    assert_eq!(
+        data_time_text_in(Lang::En, t, Some(2)),
+        "2026-06-01 08:00:00 UTC (feeds from the history: 2 observations of the 24 h before)"
+    );
+    assert_eq!(
+        data_time_text_in(Lang::ZhCn, t, Some(2)),
+        "2026年6月1日 08:00 UTC（历史数据：此前 24 小时的 2 条观测）"
+    );
+    for obs in [None, Some(0), Some(1)] {
+        let zh = data_time_text_in(Lang::ZhCn, t, obs);
+        assert!(has_cjk(&zh) && latin_words(&zh, &["UTC"]).is_empty(), "{zh}");
+        let en = data_time_text_in(Lang::En, t, obs);
+        assert!(en.starts_with("2026-06-01 08:00:00 UTC ("), "{en}");
+    }
+    assert!(data_time_text_in(Lang::En, t, Some(1)).contains("1 observation of"));
+}
+
+#[test]
+fn layer_kinds_formats_and_tour_errors_speak_chinese() {
+    use crate::twin::gis::layer::{LayerFormat, LayerKind};
+    use crate::twin::wall::tour::TourError;
+    for k in [
+        LayerKind::Buildings,
+        LayerKind::Roads,
+        LayerKind::Zones,
+        LayerKind::Pois,
+        LayerKind::Water,
+        LayerKind::Green,
+        LayerKind::Other,
+    ] {
+        let zh = layer_kind_name(Lang::ZhCn, k);
+        assert!(has_cjk(&zh) && latin_words(&zh, &[]).is_empty(), "{zh}");
+    }
+    assert_eq!(layer_kind_name(Lang::En, LayerKind::Buildings), "buildings");
+    assert_eq!(layer_format_name(Lang::En, LayerFormat::OsmPbf), "osm.pbf");
+    assert_eq!(layer_format_name(Lang::ZhCn, LayerFormat::Generated), "自动生成");
+    let summary = |lang| {
+        tr_args(
+            lang,
+            "layers-summary",
+            &[
+                ("kind", layer_kind_name(lang, LayerKind::Buildings).into()),
+                ("format", layer_format_name(lang, LayerFormat::OsmPbf).into()),
+                ("count", 23_329usize.into()),
+                ("features", format_number(lang, 23_329.0, 0).into()),
+            ],
+        )
+    };
+    assert_eq!(summary(Lang::En), "buildings · osm.pbf · 23,329 features");
+    assert_eq!(summary(Lang::ZhCn), "建筑 · OSM PBF · 23,329 个要素");
+
+    let errors = [
+        TourError::MissingStop(4),
+        TourError::NoCamera,
+        TourError::NotPlaced("Harbour".into()),
+        TourError::Unplaceable {
+            name: "Harbour".into(),
+            detail: "cannot project".into(),
+        },
+        TourError::UnknownIndicator {
+            stop: "Harbour".into(),
+            id: "env.x".into(),
+        },
+    ];
+    for e in &errors {
+        let zh = e.describe(Lang::ZhCn);
+        // The bookmark's name, the indicator id and a placing's own detail stay as given.
+        let left = latin_words(&zh, &["Harbour", "env", "cannot", "project"]);
+        assert!(has_cjk(&zh) && left.is_empty(), "{zh}");
+    }
+    assert_eq!(errors[1].to_string(), "no camera to fly");
+}

@@ -4,6 +4,7 @@
 //! context exactly, and redo. An edit that names a building, road or zone that does not
 //! exist, or draws a polygon that is not simple, is refused as a whole and changes nothing.
 
+use geo::algorithm::validation::InvalidPolygon;
 use geo::{Area, Validation};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde::Serialize;
@@ -15,12 +16,13 @@ use crate::twin::city::{
 use crate::twin::feeds::Timestamp;
 use crate::twin::gis::layer::LayerKind;
 use crate::twin::heights::HeightSource;
+use crate::twin::i18n::{Arg, Lang, tr, tr_args};
 use crate::twin::indicators::catalogue::dest;
 use crate::twin::indicators::network::NOT_WALKABLE;
 use crate::twin::indicators::population::building_facts;
 use crate::twin::indicators::{Computed, Evaluation, FeedInputs, IndicatorContext, evaluate};
 use crate::twin::scenario::cost::{CostTable, EditCost, Quantities};
-use crate::twin::scenario::model::{Edit, Scenario, ScenarioEdit, SolarTarget, TransitMode};
+use crate::twin::scenario::model::{Edit, Scenario, ScenarioEdit, SolarTarget, TransitMode, edit_kind_name};
 
 /// A line stop reuses an existing public-transport stop this close, metres.
 pub const LINE_STOP_MERGE_M: f64 = 25.0;
@@ -37,7 +39,8 @@ pub const MAX_HEIGHT_M: f64 = 1_000.0;
 /// Metres in a kilometre.
 const M_PER_KM: f64 = 1_000.0;
 
-/// Why an edit was refused.
+/// Why an edit was refused. The `Display` text is English (logs, `--json`); what people
+/// read goes through [`EditError::describe`].
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum EditError {
     /// A building id past the end of the city's buildings.
@@ -50,16 +53,141 @@ pub enum EditError {
     #[error("zone {0} does not exist")]
     MissingZone(u32),
     /// A drawn footprint or park that is not a simple polygon.
-    #[error("the drawn {what} is refused: {reason}")]
+    #[error("the drawn {what} is refused: {problem}")]
     BadPolygon {
-        /// "footprint" or "park".
-        what: &'static str,
-        /// Why (self-intersection, too few points, ...).
-        reason: String,
+        /// What was drawn.
+        what: DrawnShape,
+        /// Why it is refused.
+        problem: PolygonProblem,
     },
-    /// A value out of range or an empty selection.
+    /// An edit of buildings with none selected.
+    #[error("no buildings selected")]
+    NoBuildings,
+    /// An edit of roads with none selected.
+    #[error("no roads selected")]
+    NoRoads,
+    /// A zone with no building (of the use asked for) to edit.
+    #[error("zone {zone} has no {}buildings", usage.as_ref().map(|u| format!("{u} ")).unwrap_or_default())]
+    EmptyZone {
+        /// The zone.
+        zone: u32,
+        /// The use asked for, if any.
+        usage: Option<String>,
+    },
+    /// A change of zero storeys.
+    #[error("zero storeys changes nothing")]
+    ZeroStoreys,
+    /// A line of fewer than two stops.
+    #[error("a line needs at least two stops")]
+    LineTooShort,
+    /// A bike lane along a road that is a cycleway already.
+    #[error("road {0} is already a cycleway")]
+    AlreadyCycleway(u32),
+    /// A speed limit that is not positive.
+    #[error("speed limit must be positive, is {0}")]
+    BadSpeed(f64),
+    /// A solar share outside (0, 1].
+    #[error("solar share must be in (0, 1], is {0}")]
+    BadShare(f64),
+    /// A height outside (0, [`MAX_HEIGHT_M`]].
+    #[error("height must be in (0, {MAX_HEIGHT_M}] m, is {0}")]
+    BadHeight(f64),
+    /// A building use left empty.
+    #[error("a building use is needed")]
+    NoUse,
+    /// A point with a coordinate that is not finite.
+    #[error("point ({0}, {1}) is not finite")]
+    NotFinite(f64, f64),
+}
+
+/// What a drawn polygon was to become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrawnShape {
+    /// A building footprint.
+    Footprint,
+    /// A park.
+    Park,
+}
+
+impl std::fmt::Display for DrawnShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DrawnShape::Footprint => "footprint",
+            DrawnShape::Park => "park",
+        })
+    }
+}
+
+/// Why a drawn polygon is not simple.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum PolygonProblem {
+    /// Fewer than three distinct points.
+    #[error("{0} distinct points, at least 3 are needed")]
+    TooFewPoints(usize),
+    /// The ring crosses itself (the geometry library's words).
     #[error("{0}")]
-    BadValue(String),
+    SelfIntersection(String),
+    /// Not simple in another way (the geometry library's words).
+    #[error("{0}")]
+    NotSimple(String),
+    /// No area.
+    #[error("it has no area")]
+    NoArea,
+}
+
+impl EditError {
+    /// The refusal in `lang`, for people (the panel's status line, human CLI output).
+    pub fn describe(&self, lang: Lang) -> String {
+        let id = |n: u32| Arg::Str(n.to_string());
+        let num = |v: f64| Arg::Str(v.to_string());
+        match self {
+            EditError::MissingBuilding(b) => tr_args(lang, "edit-err-missing-building", &[("id", id(*b))]),
+            EditError::MissingRoad(r) => tr_args(lang, "edit-err-missing-road", &[("id", id(*r))]),
+            EditError::MissingZone(z) => tr_args(lang, "edit-err-missing-zone", &[("id", id(*z))]),
+            EditError::BadPolygon { what, problem } => {
+                let problem = match problem {
+                    PolygonProblem::TooFewPoints(n) => {
+                        tr_args(lang, "edit-err-too-few-points", &[("count", (*n).into())])
+                    }
+                    PolygonProblem::SelfIntersection(_) => tr(lang, "edit-err-self-intersection"),
+                    PolygonProblem::NotSimple(detail) => {
+                        tr_args(lang, "edit-err-not-simple", &[("detail", detail.into())])
+                    }
+                    PolygonProblem::NoArea => tr(lang, "edit-err-no-area"),
+                };
+                match what {
+                    DrawnShape::Footprint => {
+                        tr_args(lang, "edit-err-footprint-refused", &[("problem", problem.into())])
+                    }
+                    DrawnShape::Park => {
+                        tr_args(lang, "edit-err-park-refused", &[("problem", problem.into())])
+                    }
+                }
+            }
+            EditError::NoBuildings => tr(lang, "edit-err-no-buildings"),
+            EditError::NoRoads => tr(lang, "edit-err-no-roads"),
+            EditError::EmptyZone { zone, usage: None } => {
+                tr_args(lang, "edit-err-empty-zone", &[("zone", id(*zone))])
+            }
+            EditError::EmptyZone { zone, usage: Some(u) } => tr_args(
+                lang,
+                "edit-err-empty-zone-use",
+                &[("zone", id(*zone)), ("use", u.into())],
+            ),
+            EditError::ZeroStoreys => tr(lang, "edit-err-zero-storeys"),
+            EditError::LineTooShort => tr(lang, "edit-err-line-too-short"),
+            EditError::AlreadyCycleway(r) => tr_args(lang, "edit-err-already-cycleway", &[("id", id(*r))]),
+            EditError::BadSpeed(v) => tr_args(lang, "edit-err-bad-speed", &[("value", num(*v))]),
+            EditError::BadShare(v) => tr_args(lang, "edit-err-bad-share", &[("value", num(*v))]),
+            EditError::BadHeight(v) => tr_args(
+                lang,
+                "edit-err-bad-height",
+                &[("max", num(MAX_HEIGHT_M)), ("value", num(*v))],
+            ),
+            EditError::NoUse => tr(lang, "edit-err-no-use"),
+            EditError::NotFinite(..) => tr(lang, "edit-err-not-finite"),
+        }
+    }
 }
 
 /// An edit of a scenario that was skipped, and why.
@@ -74,6 +202,21 @@ pub struct SkippedEdit {
     /// The error.
     #[serde(skip)]
     pub error: EditError,
+}
+
+impl SkippedEdit {
+    /// "#3 demolish: building 999 does not exist" in `lang`.
+    pub fn describe(&self, lang: Lang) -> String {
+        tr_args(
+            lang,
+            "edit-skipped",
+            &[
+                ("index", (self.index + 1).to_string().into()),
+                ("kind", edit_kind_name(lang, &self.kind).into()),
+                ("reason", self.error.describe(lang).into()),
+            ],
+        )
+    }
 }
 
 /// Features an edit created or changed, for marking them in the city.
@@ -291,7 +434,7 @@ impl EditStack {
 
     fn check_buildings(&self, ids: &[BuildingId]) -> Result<(), EditError> {
         if ids.is_empty() {
-            return Err(EditError::BadValue("no buildings selected".into()));
+            return Err(EditError::NoBuildings);
         }
         match ids.iter().find(|b| b.0 as usize >= self.city.buildings.len()) {
             Some(b) => Err(EditError::MissingBuilding(b.0)),
@@ -301,7 +444,7 @@ impl EditStack {
 
     fn check_roads(&self, ids: &[RoadId]) -> Result<(), EditError> {
         if ids.is_empty() {
-            return Err(EditError::BadValue("no roads selected".into()));
+            return Err(EditError::NoRoads);
         }
         match ids.iter().find(|r| r.0 as usize >= self.city.roads.len()) {
             Some(r) => Err(EditError::MissingRoad(r.0)),
@@ -332,11 +475,10 @@ impl EditStack {
             .map(|(i, _)| BuildingId(i as u32))
             .collect();
         if v.is_empty() {
-            return Err(EditError::BadValue(format!(
-                "zone {} has no {}buildings",
-                z.0,
-                usage.map(|u| format!("{u} ")).unwrap_or_default()
-            )));
+            return Err(EditError::EmptyZone {
+                zone: z.0,
+                usage: usage.map(str::to_string),
+            });
         }
         Ok(v)
     }
@@ -416,7 +558,7 @@ impl EditStack {
                 usage,
                 name,
             } => {
-                let poly = simple_polygon(footprint, "footprint")?;
+                let poly = simple_polygon(footprint, DrawnShape::Footprint)?;
                 check_height(*height_m)?;
                 check_use(usage)?;
                 let b = Building {
@@ -480,7 +622,7 @@ impl EditStack {
             Edit::ZoneStoreys { zone, storeys, usage } => {
                 self.check_zone(*zone)?;
                 if *storeys == 0 {
-                    return Err(EditError::BadValue("zero storeys changes nothing".into()));
+                    return Err(EditError::ZeroStoreys);
                 }
                 let storey_m = self.ctx.config.storey_m;
                 for id in self.zone_buildings(*zone, usage.as_deref())? {
@@ -511,7 +653,7 @@ impl EditStack {
                 }
             }
             Edit::AddPark { polygon, .. } => {
-                let poly = simple_polygon(polygon, "park")?;
+                let poly = simple_polygon(polygon, DrawnShape::Park)?;
                 q.park_m2 += poly.unsigned_area();
                 self.push_park(MultiPolygon(vec![poly]), &mut t);
                 undo.push(Undo::AreaPushed);
@@ -539,7 +681,7 @@ impl EditStack {
             }
             Edit::TransitLine { stops, mode, name } => {
                 if stops.len() < 2 {
-                    return Err(EditError::BadValue("a line needs at least two stops".into()));
+                    return Err(EditError::LineTooShort);
                 }
                 stops.iter().try_for_each(|p| check_point(*p))?;
                 let route: f64 = stops
@@ -579,7 +721,7 @@ impl EditStack {
                     .iter()
                     .find(|r| self.city.roads[r.0 as usize].class == BIKE_LANE_CLASS)
                 {
-                    return Err(EditError::BadValue(format!("road {} is already a cycleway", r.0)));
+                    return Err(EditError::AlreadyCycleway(r.0));
                 }
                 for id in roads {
                     let old = &self.city.roads[id.0 as usize];
@@ -606,9 +748,7 @@ impl EditStack {
             Edit::SpeedLimit { roads, kmh } => {
                 self.check_roads(roads)?;
                 if !(kmh.is_finite() && *kmh > 0.0) {
-                    return Err(EditError::BadValue(format!(
-                        "speed limit must be positive, is {kmh}"
-                    )));
+                    return Err(EditError::BadSpeed(*kmh));
                 }
                 for id in roads {
                     let old = &self.city.roads[id.0 as usize];
@@ -625,9 +765,7 @@ impl EditStack {
             }
             Edit::RooftopSolar { target, share } => {
                 if !(*share > 0.0 && *share <= 1.0) {
-                    return Err(EditError::BadValue(format!(
-                        "solar share must be in (0, 1], is {share}"
-                    )));
+                    return Err(EditError::BadShare(*share));
                 }
                 let ids = match target {
                     SolarTarget::Buildings(ids) => {
@@ -754,15 +892,13 @@ fn check_height(h: f64) -> Result<(), EditError> {
     if h.is_finite() && h > 0.0 && h <= MAX_HEIGHT_M {
         Ok(())
     } else {
-        Err(EditError::BadValue(format!(
-            "height must be in (0, {MAX_HEIGHT_M}] m, is {h}"
-        )))
+        Err(EditError::BadHeight(h))
     }
 }
 
 fn check_use(u: &str) -> Result<(), EditError> {
     if u.trim().is_empty() {
-        Err(EditError::BadValue("a building use is needed".into()))
+        Err(EditError::NoUse)
     } else {
         Ok(())
     }
@@ -772,34 +908,31 @@ fn check_point(p: (f64, f64)) -> Result<(), EditError> {
     if p.0.is_finite() && p.1.is_finite() {
         Ok(())
     } else {
-        Err(EditError::BadValue(format!(
-            "point ({}, {}) is not finite",
-            p.0, p.1
-        )))
+        Err(EditError::NotFinite(p.0, p.1))
     }
 }
 
 /// A drawn ring as a simple polygon (closed if open), or why it is refused: fewer than
 /// three distinct points, a non-finite coordinate, a self-intersection, no area.
-pub fn simple_polygon(ring: &[(f64, f64)], what: &'static str) -> Result<Polygon<f64>, EditError> {
-    let bad = |reason: String| EditError::BadPolygon { what, reason };
+pub fn simple_polygon(ring: &[(f64, f64)], what: DrawnShape) -> Result<Polygon<f64>, EditError> {
+    let bad = |problem: PolygonProblem| EditError::BadPolygon { what, problem };
     let mut pts: Vec<Coord<f64>> = ring.iter().map(|&(x, y)| Coord { x, y }).collect();
     pts.dedup();
     if pts.len() > 1 && pts.first() == pts.last() {
         pts.pop();
     }
     if pts.len() < 3 {
-        return Err(bad(format!(
-            "{} distinct points, at least 3 are needed",
-            pts.len()
-        )));
+        return Err(bad(PolygonProblem::TooFewPoints(pts.len())));
     }
     let poly = Polygon::new(LineString(pts), Vec::new());
     if let Err(e) = poly.check_validation() {
-        return Err(bad(e.to_string()));
+        return Err(bad(match e {
+            InvalidPolygon::SelfIntersection(_) => PolygonProblem::SelfIntersection(e.to_string()),
+            _ => PolygonProblem::NotSimple(e.to_string()),
+        }));
     }
     if poly.unsigned_area() <= 0.0 {
-        return Err(bad("it has no area".into()));
+        return Err(bad(PolygonProblem::NoArea));
     }
     Ok(poly)
 }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::twin::city::CityModel;
+use crate::twin::i18n::{self, Lang, tr};
 use crate::twin::indicators::catalogue::Compute;
 use crate::twin::indicators::{Computed, Evaluation, FeedInputs, IndicatorContext};
 use crate::twin::scenario::apply::{EditStack, SkippedEdit};
@@ -33,6 +34,32 @@ pub struct Gain {
     pub amount: f64,
     /// Present-value cost per unit gained, € (null for losses or no gain).
     pub eur_per_unit: Option<f64>,
+}
+
+/// A gain's name in `lang` (its id: "index", "residents", ..., or an indicator id);
+/// `fallback` (the English name) for an id no message file knows.
+pub fn gain_name(lang: Lang, id: &str, fallback: &str) -> String {
+    match id {
+        "index" => tr(lang, "gain-index"),
+        "residents" => tr(lang, "gain-residents"),
+        "floor_m2" => tr(lang, "gain-floor"),
+        "green_m2" => tr(lang, "gain-green"),
+        "cycleway_km" => tr(lang, "gain-cycleways"),
+        "solar_mwh_per_year" => tr(lang, "gain-solar"),
+        other => i18n::indicator_name(lang, other, fallback),
+    }
+}
+
+/// A gain's unit in `lang`; a unit no message file knows is kept.
+pub fn gain_unit(lang: Lang, unit: &str) -> String {
+    match unit {
+        "points" => tr(lang, "gain-unit-points"),
+        "residents" => tr(lang, "gain-unit-residents"),
+        "m²" => tr(lang, "gain-unit-m2"),
+        "km" => tr(lang, "gain-unit-km"),
+        "MWh/year" => tr(lang, "gain-unit-mwh-per-year"),
+        other => other.to_string(),
+    }
 }
 
 /// One indicator's city-wide change.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::twin::city::{BuildingId, RoadId, ZoneId};
+use crate::twin::i18n::{Lang, tr, tr_args};
 
 /// Folder of scenario files, relative to the folder of the scene they were made for.
 pub const SCENARIOS_DIR: &str = "scenarios";
@@ -100,6 +101,15 @@ impl TransitMode {
             TransitMode::Bus => "bus",
             TransitMode::Tram => "tram",
             TransitMode::Metro => "metro",
+        }
+    }
+
+    /// The mode's name in `lang` ("tram", "有轨电车").
+    pub fn name_in(self, lang: Lang) -> String {
+        match self {
+            TransitMode::Bus => tr(lang, "mode-bus"),
+            TransitMode::Tram => tr(lang, "mode-tram"),
+            TransitMode::Metro => tr(lang, "mode-metro"),
         }
     }
 
@@ -297,6 +307,124 @@ impl Edit {
                 SolarTarget::Zone(z) => format!("solar on {:.0} % of roofs in zone {}", share * 100.0, z.0),
             },
         }
+    }
+}
+
+impl Edit {
+    /// The one-line description in `lang`, for people (the edit list, the status line, the
+    /// cost table); [`Edit::summary`] stays the English one of files and JSON.
+    pub fn describe(&self, lang: Lang) -> String {
+        let buildings = |v: &[BuildingId]| tr_args(lang, "edit-n-buildings", &[("count", v.len().into())]);
+        let roads = |v: &[RoadId]| tr_args(lang, "edit-n-roads", &[("count", v.len().into())]);
+        let num = |v: f64| v.to_string();
+        match self {
+            Edit::AddBuilding { height_m, usage, .. } => tr_args(
+                lang,
+                "edit-add-building",
+                &[("use", usage.into()), ("height", num(*height_m).into())],
+            ),
+            Edit::SetHeight {
+                buildings: b,
+                height_m,
+            } => tr_args(
+                lang,
+                "edit-set-height",
+                &[
+                    ("buildings", buildings(b).into()),
+                    ("height", num(*height_m).into()),
+                ],
+            ),
+            Edit::SetUse { buildings: b, usage } => tr_args(
+                lang,
+                "edit-set-use",
+                &[("buildings", buildings(b).into()), ("use", usage.into())],
+            ),
+            Edit::Demolish { buildings: b } => {
+                tr_args(lang, "edit-demolish", &[("buildings", buildings(b).into())])
+            }
+            Edit::ZoneStoreys { zone, storeys, usage } => {
+                let args = [
+                    ("zone", zone.0.to_string().into()),
+                    ("storeys", format!("{storeys:+}").into()),
+                    ("count", (storeys.unsigned_abs() as usize).into()),
+                    ("use", usage.clone().unwrap_or_default().into()),
+                ];
+                if usage.is_some() {
+                    tr_args(lang, "edit-zone-storeys-use", &args)
+                } else {
+                    tr_args(lang, "edit-zone-storeys", &args)
+                }
+            }
+            Edit::ZoneUse { zone, from, to } => tr_args(
+                lang,
+                "edit-zone-use",
+                &[
+                    ("zone", zone.0.to_string().into()),
+                    ("from", from.into()),
+                    ("to", to.into()),
+                ],
+            ),
+            Edit::AddPark { name: None, .. } => tr(lang, "edit-add-park"),
+            Edit::AddPark { name: Some(n), .. } => {
+                tr_args(lang, "edit-add-park-named", &[("name", n.into())])
+            }
+            Edit::LotsToGreen { buildings: b } => {
+                tr_args(lang, "edit-lots-to-green", &[("buildings", buildings(b).into())])
+            }
+            Edit::TransitStop { mode, .. } => {
+                tr_args(lang, "edit-transit-stop", &[("mode", mode.name_in(lang).into())])
+            }
+            Edit::TransitLine { stops, mode, .. } => tr_args(
+                lang,
+                "edit-transit-line",
+                &[("mode", mode.name_in(lang).into()), ("count", stops.len().into())],
+            ),
+            Edit::CloseToCars { roads: r } => {
+                tr_args(lang, "edit-close-to-cars", &[("roads", roads(r).into())])
+            }
+            Edit::BikeLane { roads: r } => tr_args(lang, "edit-bike-lane", &[("roads", roads(r).into())]),
+            Edit::SpeedLimit { roads: r, kmh } => tr_args(
+                lang,
+                "edit-speed-limit",
+                &[("roads", roads(r).into()), ("kmh", num(*kmh).into())],
+            ),
+            Edit::RooftopSolar { target, share } => {
+                let percent = format!("{:.0}", share * 100.0);
+                match target {
+                    SolarTarget::Buildings(b) => tr_args(
+                        lang,
+                        "edit-solar-buildings",
+                        &[("percent", percent.into()), ("buildings", buildings(b).into())],
+                    ),
+                    SolarTarget::Zone(z) => tr_args(
+                        lang,
+                        "edit-solar-zone",
+                        &[("percent", percent.into()), ("zone", z.0.to_string().into())],
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// An edit kind (an id of [`Edit::kind`]) in `lang`; an unknown id is kept.
+pub fn edit_kind_name(lang: Lang, kind: &str) -> String {
+    match kind {
+        "add_building" => tr(lang, "edit-kind-add-building"),
+        "set_height" => tr(lang, "edit-kind-set-height"),
+        "set_use" => tr(lang, "edit-kind-set-use"),
+        "demolish" => tr(lang, "edit-kind-demolish"),
+        "zone_storeys" => tr(lang, "edit-kind-zone-storeys"),
+        "zone_use" => tr(lang, "edit-kind-zone-use"),
+        "add_park" => tr(lang, "edit-kind-add-park"),
+        "lots_to_green" => tr(lang, "edit-kind-lots-to-green"),
+        "transit_stop" => tr(lang, "edit-kind-transit-stop"),
+        "transit_line" => tr(lang, "edit-kind-transit-line"),
+        "close_to_cars" => tr(lang, "edit-kind-close-to-cars"),
+        "bike_lane" => tr(lang, "edit-kind-bike-lane"),
+        "speed_limit" => tr(lang, "edit-kind-speed-limit"),
+        "rooftop_solar" => tr(lang, "edit-kind-rooftop-solar"),
+        other => other.to_string(),
     }
 }
 

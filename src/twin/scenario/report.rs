@@ -16,7 +16,7 @@ use crate::twin::scenario::apply::SkippedEdit;
 use crate::twin::scenario::benefit::{CostBenefit, Gain, Ranking, cost_benefit, rank, run_scenario};
 use crate::twin::scenario::compare::{Comparison, DimensionDelta, ScoreDelta, compare};
 use crate::twin::scenario::cost::{CostTable, EditCost};
-use crate::twin::scenario::model::{Scenario, ScenarioError};
+use crate::twin::scenario::model::{Scenario, ScenarioError, edit_kind_name};
 use crate::twin::scene::SceneError;
 
 /// Errors of the headless scenario report.
@@ -259,8 +259,8 @@ impl ScenarioReport {
                     "scenario-skipped",
                     &[
                         ("index", k.index.to_string().into()),
-                        ("kind", (&k.kind).into()),
-                        ("reason", (&k.reason).into()),
+                        ("kind", edit_kind_name(lang, &k.kind).into()),
+                        ("reason", k.error.describe(lang).into()),
                     ],
                 )
             );

@@ -364,7 +364,7 @@ fn a_self_intersecting_footprint_is_refused_with_a_message() {
         matches!(
             err,
             EditError::BadPolygon {
-                what: "footprint",
+                what: crate::twin::scenario::apply::DrawnShape::Footprint,
                 ..
             }
         ),

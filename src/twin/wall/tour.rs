@@ -6,6 +6,7 @@
 //! ignored rather than trusted.
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::twin::flight::FLIGHT_S;
 use crate::twin::i18n::{Arg, Lang, tr, tr_args};
@@ -192,6 +193,60 @@ pub enum TourPhase {
     },
 }
 
+/// Why a stop of the tour could not be shown. The `Display` text is English (logs); the
+/// wall shows [`TourError::describe`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TourError {
+    /// The tour asked for a stop it does not have.
+    #[error("stop {0} does not exist")]
+    MissingStop(usize),
+    /// There is no camera to fly.
+    #[error("no camera to fly")]
+    NoCamera,
+    /// The stop's bookmark has not been placed in the city yet.
+    #[error("bookmark '{0}' is not placed yet")]
+    NotPlaced(String),
+    /// The stop's bookmark cannot be placed in the city.
+    #[error("{detail}")]
+    Unplaceable {
+        /// The bookmark.
+        name: String,
+        /// Why, as the placing said it.
+        detail: String,
+    },
+    /// The stop colours the zones by an indicator the catalogue does not have.
+    #[error("stop '{stop}': no indicator '{id}'")]
+    UnknownIndicator {
+        /// The stop's bookmark.
+        stop: String,
+        /// The indicator id.
+        id: String,
+    },
+}
+
+impl TourError {
+    /// The problem in `lang`, for the wall.
+    pub fn describe(&self, lang: Lang) -> String {
+        match self {
+            TourError::MissingStop(i) => {
+                tr_args(lang, "tour-err-missing-stop", &[("stop", i.to_string().into())])
+            }
+            TourError::NoCamera => tr(lang, "tour-err-no-camera"),
+            TourError::NotPlaced(name) => tr_args(lang, "tour-err-not-placed", &[("name", name.into())]),
+            TourError::Unplaceable { name, detail } => tr_args(
+                lang,
+                "tour-err-unplaceable",
+                &[("name", name.into()), ("detail", detail.into())],
+            ),
+            TourError::UnknownIndicator { stop, id } => tr_args(
+                lang,
+                "tour-err-unknown-indicator",
+                &[("stop", stop.into()), ("id", id.into())],
+            ),
+        }
+    }
+}
+
 /// The tour state machine; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Tour {
@@ -207,8 +262,8 @@ pub struct Tour {
     consecutive_failures: u32,
     /// Failed stops since the start.
     pub errors: u64,
-    /// The latest failure, in words.
-    pub last_error: Option<String>,
+    /// The latest failure.
+    pub last_error: Option<TourError>,
 }
 
 impl Tour {
@@ -313,10 +368,10 @@ impl Tour {
     /// The stop just started could not be shown (its view cannot be placed, say): it is
     /// skipped and the tour tries the next stop after a wait that doubles while stops keep
     /// failing.
-    pub fn fail(&mut self, now: f64, message: impl Into<String>) {
+    pub fn fail(&mut self, now: f64, error: TourError) {
         let now = self.clock(now);
         self.errors += 1;
-        self.last_error = Some(message.into());
+        self.last_error = Some(error);
         if self.phase == TourPhase::Off {
             return;
         }
@@ -328,9 +383,16 @@ impl Tour {
     }
 
     /// Counts a problem that does not stop the stop (its choropleth cannot be shown, say).
-    pub fn report(&mut self, message: impl Into<String>) {
+    pub fn report(&mut self, error: TourError) {
         self.errors += 1;
-        self.last_error = Some(message.into());
+        self.last_error = Some(error);
+    }
+
+    /// The latest failure in `lang` ("error" when none was recorded).
+    fn error_in(&self, lang: Lang) -> String {
+        self.last_error
+            .as_ref()
+            .map_or_else(|| tr(lang, "tour-err-unknown"), |e| e.describe(lang))
     }
 
     /// One line for the wall: where the tour is and what comes next.
@@ -374,7 +436,7 @@ impl Tour {
                     "tour-recovering",
                     &[
                         ("left", num(left(retry_at))),
-                        ("error", self.last_error.as_deref().unwrap_or("error").into()),
+                        ("error", self.error_in(lang).into()),
                     ],
                 ),
             };
@@ -397,7 +459,7 @@ impl Tour {
             TourPhase::Recovering { retry_at } => format!(
                 "tour recovering · retry in {} s · {}",
                 left(retry_at),
-                self.last_error.as_deref().unwrap_or("error")
+                self.error_in(lang)
             ),
         }
     }
@@ -525,16 +587,22 @@ mod tests {
         let s = spec(&[]);
         let mut tour = Tour::new(&s, s.plan(&b));
         assert_eq!(tour.update(0.0), Some(0));
-        tour.fail(0.0, "bookmark 'A': cannot project");
+        tour.fail(
+            0.0,
+            TourError::Unplaceable {
+                name: "A".into(),
+                detail: "bookmark 'A': cannot project".into(),
+            },
+        );
         assert_eq!(tour.phase(), TourPhase::Recovering { retry_at: 10.0 });
         assert!(tour.status(3.0).contains("cannot project"));
         assert_eq!(tour.update(9.9), None);
         assert_eq!(tour.update(10.0), Some(1));
-        tour.fail(10.0, "B fails too");
+        tour.fail(10.0, TourError::NoCamera);
         assert_eq!(tour.phase(), TourPhase::Recovering { retry_at: 30.0 }, "doubled");
         assert_eq!(tour.update(30.0), Some(0));
         for k in 0..10 {
-            tour.fail(100.0 * f64::from(k), "still failing");
+            tour.fail(100.0 * f64::from(k), TourError::NoCamera);
         }
         match tour.phase() {
             TourPhase::Recovering { retry_at } => assert_eq!(retry_at, 900.0 + 160.0, "capped"),
@@ -545,7 +613,7 @@ mod tests {
         let s0 = tour.update(1_060.0).expect("retries");
         tour.update(1_060.0 + f64::from(FLIGHT_S));
         assert!(matches!(tour.phase(), TourPhase::Dwelling { stop, .. } if stop == s0));
-        tour.fail(1_070.0, "once more");
+        tour.fail(1_070.0, TourError::NoCamera);
         assert_eq!(tour.phase(), TourPhase::Recovering { retry_at: 1_080.0 });
     }
 
@@ -568,7 +636,7 @@ mod tests {
         let mut tour = Tour::new(&s, Vec::new());
         assert_eq!(tour.update(1.0), None);
         tour.user_input(2.0);
-        tour.fail(3.0, "x");
+        tour.fail(3.0, TourError::NoCamera);
         assert_eq!(tour.phase(), TourPhase::Off);
         assert_eq!(tour.status(4.0), "tour off");
         let off = TourSpec {
