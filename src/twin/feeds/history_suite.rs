@@ -532,13 +532,87 @@ fn postgres_slider_queries_agree() {
             let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
             let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
             let c = h.latest_at_with(SliderQuery::LastRecords, t, age).unwrap();
+            let d = h.latest_at_with(SliderQuery::Keyframes, t, age).unwrap();
             assert_eq!(a, b, "at {t:?}, age {age:?}");
             assert_eq!(a, c, "last records, at {t:?}, age {age:?}");
+            assert_eq!(a, d, "keyframes, at {t:?}, age {age:?}");
             ties += a.iter().filter(|s| s.observation.value == -4.0).count();
         }
     }
     // The ties were asked about (and answered alike by every query).
     assert!(ties > 0, "no instant fell on a tie");
+}
+
+/// PostgreSQL only: long chunks (many records of one road in one batch, pushed out of
+/// order, with equal times from one source and from two) are cut at their keyframes, and
+/// the keyframe query gives the pictures of reading every chunk whole at every record's
+/// time and a millisecond either side, before and after retention trimmed a chunk.
+#[test]
+fn postgres_keyframes_cut_long_chunks_exactly() {
+    use crate::twin::feeds::pg::{KEYFRAME_RECORDS, SliderQuery};
+    let Some(mut f) = PgFresh::new("keyframes") else {
+        return;
+    };
+    let mut h = f.open_pg("k");
+    let other = SourceId("other".into());
+    let mut times = Vec::new();
+    for b in 0..6i64 {
+        let mut batch = Vec::new();
+        for r in 0..4u32 {
+            // 30 records a road and batch, 997 ms apart, pushed in a scrambled order; every
+            // seventh a second record at the same time (a tie within the chunk), every
+            // fifth one of the other source at the same time (a tie across chunks).
+            for k in (0..30i64).map(|k| (k * 17) % 30) {
+                let t = b * 40_000 + k * 997 + i64::from(r) * 3;
+                let v = (b * 1_000 + k) as f64 + f64::from(r) / 10.0;
+                batch.push(road(r, v, t));
+                if k % 7 == 3 {
+                    batch.push(road(r, -v, t));
+                }
+                if k % 5 == 1 {
+                    let mut o = road(r, v + 0.5, t);
+                    o.source = other.clone();
+                    batch.push(o);
+                }
+                times.push(t);
+            }
+        }
+        h.append(&batch).unwrap();
+    }
+    let spec = f.spec("k");
+    let mut c = ::postgres::Client::connect(&spec.url, ::postgres::NoTls).unwrap();
+    let with_marks = |c: &mut ::postgres::Client| -> i64 {
+        c.query_one(
+            &format!(
+                "SELECT count(*) FROM \"{}\".chunks WHERE mark_t IS NOT NULL AND n > $1",
+                spec.schema
+            ),
+            &[&(KEYFRAME_RECORDS as i32)],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert!(with_marks(&mut c) >= 6 * 4, "the long chunks have keyframes");
+    times.sort_unstable();
+    times.dedup();
+    let compare = |h: &PgHistory, times: &[i64]| {
+        for &t in times.iter().step_by(3) {
+            for t in [t - 1, t, t + 1].map(Timestamp) {
+                for age in [None, Some(5_000)] {
+                    let whole = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
+                    let cut = h.latest_at_with(SliderQuery::Keyframes, t, age).unwrap();
+                    assert_eq!(cut, whole, "at {t:?}, age {age:?}");
+                }
+            }
+        }
+    };
+    compare(&h, &times);
+    // Retention cuts the chunks of the third batch in the middle: they keep keyframes.
+    let cut = 2 * 40_000 + 15 * 997;
+    assert!(h.prune_before(Timestamp(cut)).unwrap() > 0);
+    let kept: Vec<i64> = times.iter().copied().filter(|&t| t >= cut).collect();
+    compare(&h, &kept);
+    assert!(with_marks(&mut c) > 0);
 }
 
 /// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes
@@ -599,4 +673,187 @@ fn postgres_reader_seat_never_writes() {
     }
     assert!(!running.live.picture.is_empty(), "the seat shows live values");
     assert_eq!(w.count().unwrap(), 2, "nothing the reader received was written");
+}
+
+/// A login role of a test's own, made and dropped through the test role (which has
+/// CREATEROLE: `scripts/pg-test-db.sh` grants it), with only `USAGE` on a schema and
+/// `SELECT` on its tables, its sessions read-only by default
+/// (`default_transaction_read_only`), so that any write it tried, a migration included,
+/// would fail.
+pub struct SelectOnlyRole {
+    admin: ::postgres::Client,
+    /// The role's name.
+    pub name: String,
+    schema: String,
+    /// The database's URL with the role's user and password.
+    pub url: String,
+}
+
+impl SelectOnlyRole {
+    /// Makes the role for `schema` of the database at `url` (the test role's); `None` (a
+    /// skip) when the test role may not make roles, a panic then under CI.
+    pub fn new(url: &str, schema: &str) -> Option<SelectOnlyRole> {
+        let mut admin = ::postgres::Client::connect(url, ::postgres::NoTls).expect("the test database");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("ct_ro_{}_{nanos}", std::process::id());
+        let password = format!("ro{nanos}");
+        if let Err(e) = admin.batch_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'")) {
+            let why =
+                format!("the test role cannot make roles ({e}): scripts/pg-test-db.sh grants CREATEROLE");
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            eprintln!("{why}: skipping");
+            return None;
+        }
+        let sql = format!(
+            "GRANT USAGE ON SCHEMA \"{schema}\" TO {name};
+             GRANT SELECT ON ALL TABLES IN SCHEMA \"{schema}\" TO {name};
+             ALTER ROLE {name} SET default_transaction_read_only = on"
+        );
+        let mut role = SelectOnlyRole {
+            admin,
+            url: with_user(url, &name, &password),
+            name,
+            schema: schema.to_string(),
+        };
+        // Made before the grants, so that a failing grant still drops the role.
+        role.admin
+            .batch_execute(&sql)
+            .expect("grants to the read-only role");
+        Some(role)
+    }
+}
+
+impl Drop for SelectOnlyRole {
+    fn drop(&mut self) {
+        let (n, s) = (&self.name, &self.schema);
+        // The schema may be gone already (dropped with its grants).
+        let _ = self.admin.batch_execute(&format!(
+            "REVOKE ALL ON ALL TABLES IN SCHEMA \"{s}\" FROM {n}; REVOKE ALL ON SCHEMA \"{s}\" FROM {n}"
+        ));
+        let _ = self.admin.batch_execute(&format!("DROP ROLE IF EXISTS {n}"));
+    }
+}
+
+/// `url` (`postgres://user[:password]@host...`) with another user and password.
+pub fn with_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+/// PostgreSQL only: a read-only seat logged in as a role that may only read (`USAGE` on
+/// the schema, `SELECT` on its tables, read-only transactions) opens the writer's
+/// history, gives every answer the writer's handle gives (the time slider by all three
+/// queries, values, series, ranges, counts), also after the writer added series and
+/// partitions, and never tries to write: it opens without making or migrating anything,
+/// and its append and prune are refused by the handle, not by the server's permissions.
+#[test]
+fn postgres_select_only_role_reads_what_the_writer_reads() {
+    use crate::twin::feeds::pg::SliderQuery;
+    use crate::twin::feeds::runtime::start_feeds;
+    use crate::twin::feeds::spec::{HistoryEngine, HistorySpec};
+    let Some(mut f) = PgFresh::new("selectonly") else {
+        return;
+    };
+    let mut w = f.open_pg("w");
+    let day = Timestamp::DAY_MS;
+    let other = SourceId("other".into());
+    let batch = |k: i64| -> Vec<Observation> {
+        let mut b: Vec<Observation> = (0..30u32)
+            .map(|r| road(r, (k * 100) as f64 + f64::from(r), k * 60_000 + i64::from(r) * 7))
+            .collect();
+        let mut z = o(
+            Subject::Zone(ZoneId(2)),
+            Metric::Pm25,
+            k as f64 / 3.0,
+            k * 60_000 + 11,
+        );
+        z.source = other.clone();
+        b.push(z);
+        b
+    };
+    for k in 0..20 {
+        w.append(&batch(k)).unwrap();
+    }
+    let Some(role) = SelectOnlyRole::new(&f.spec("w").url, &f.spec("w").schema) else {
+        return;
+    };
+    let reader_spec = PostgresHistorySpec {
+        url: role.url.clone(),
+        writer: false,
+        ..f.spec("w")
+    };
+    let r = PgHistory::open(&reader_spec).expect("a SELECT-only role opens a read-only seat");
+    // The role can indeed write nothing: the server refuses it.
+    let mut direct = ::postgres::Client::connect(&role.url, ::postgres::NoTls).unwrap();
+    let denied = direct
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS \"{}\".meta (key text)",
+            f.spec("w").schema
+        ))
+        .unwrap_err();
+    assert!(denied.as_db_error().is_some(), "{denied}");
+    let same_answers = |w: &PgHistory, r: &PgHistory| {
+        let (t0, t1) = w.time_range().unwrap().unwrap();
+        assert_eq!(r.time_range().unwrap(), Some((t0, t1)));
+        assert_eq!(r.count().unwrap(), w.count().unwrap());
+        for step in 0..=12 {
+            let t = Timestamp(t0.0 + (t1.0 - t0.0) / 12 * step + 3);
+            for age in [None, Some(90_000), Some(Timestamp::HOUR_MS)] {
+                for q in [
+                    SliderQuery::Window,
+                    SliderQuery::Candidates,
+                    SliderQuery::LastRecords,
+                    SliderQuery::Keyframes,
+                ] {
+                    let a = w.latest_at_with(q, t, age).unwrap();
+                    assert!(!a.is_empty() || age.is_some(), "{q:?} at {t:?}");
+                    assert_eq!(
+                        r.latest_at_with(q, t, age).unwrap(),
+                        a,
+                        "{q:?} at {t:?}, age {age:?}"
+                    );
+                }
+            }
+            let road7 = SubjectKey::Road(RoadId(7));
+            assert_eq!(
+                r.value_at(&road7, Metric::TrafficSpeed, t).unwrap(),
+                w.value_at(&road7, Metric::TrafficSpeed, t).unwrap()
+            );
+        }
+        let zone = SubjectKey::Zone(ZoneId(2));
+        let s = w.series(&zone, Metric::Pm25, t0, t1).unwrap();
+        assert!(!s.is_empty());
+        assert_eq!(r.series(&zone, Metric::Pm25, t0, t1).unwrap(), s);
+        assert_eq!(r.range(t0, t1).unwrap(), w.range(t0, t1).unwrap());
+    };
+    same_answers(&w, &r);
+    // The writer goes on: new series, a new day's partition (no grant needed: the server
+    // checks a partitioned table's privileges on the parent alone); the reader follows.
+    let mut late = batch(30);
+    late.push(road(99, 5.0, 2 * day + 1));
+    w.append(&late).unwrap();
+    same_answers(&w, &r);
+    let mut r = r;
+    let refused = r.append(&[road(1, 1.0, 1)]).unwrap_err().to_string();
+    assert!(refused.contains("read-only seat"), "{refused}");
+    let refused = r.prune_before(Timestamp(60_000)).unwrap_err().to_string();
+    assert!(refused.contains("read-only seat"), "{refused}");
+    // A seat's feeds runtime with that history opens nothing to write.
+    let history = HistorySpec::Engine(HistoryEngine::Postgres(reader_spec));
+    let dir = std::env::temp_dir().join(format!("citytwin-select-only-{}", std::process::id()));
+    let running = start_feeds(
+        &[],
+        Some(&history),
+        &crate::twin::feeds::simulator::tests::small_city(),
+        &dir.join("scene.ron"),
+    );
+    assert!(running.live.writer().is_none() && running.history_error.is_none());
+    let opened = crate::twin::feeds::runtime::open_history(&history, &dir.join("scene.ron")).unwrap();
+    assert_eq!(opened.count().unwrap(), w.count().unwrap());
+    drop((opened, r, direct));
+    drop(role);
 }
