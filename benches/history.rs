@@ -76,13 +76,8 @@ fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
             SESSION_SETTINGS,
         ),
         (
-            "candidates, last records of the chunks before the instant (before)",
+            "candidates, last records of the chunks before the instant (now)",
             SliderQuery::LastRecords,
-            SESSION_SETTINGS,
-        ),
-        (
-            "keyframes (after, the default)",
-            SliderQuery::Keyframes,
             SESSION_SETTINGS,
         ),
     ];

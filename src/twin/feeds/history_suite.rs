@@ -532,87 +532,13 @@ fn postgres_slider_queries_agree() {
             let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
             let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
             let c = h.latest_at_with(SliderQuery::LastRecords, t, age).unwrap();
-            let d = h.latest_at_with(SliderQuery::Keyframes, t, age).unwrap();
             assert_eq!(a, b, "at {t:?}, age {age:?}");
             assert_eq!(a, c, "last records, at {t:?}, age {age:?}");
-            assert_eq!(a, d, "keyframes, at {t:?}, age {age:?}");
             ties += a.iter().filter(|s| s.observation.value == -4.0).count();
         }
     }
     // The ties were asked about (and answered alike by every query).
     assert!(ties > 0, "no instant fell on a tie");
-}
-
-/// PostgreSQL only: long chunks (many records of one road in one batch, pushed out of
-/// order, with equal times from one source and from two) are cut at their keyframes, and
-/// the keyframe query gives the pictures of reading every chunk whole at every record's
-/// time and a millisecond either side, before and after retention trimmed a chunk.
-#[test]
-fn postgres_keyframes_cut_long_chunks_exactly() {
-    use crate::twin::feeds::pg::{KEYFRAME_RECORDS, SliderQuery};
-    let Some(mut f) = PgFresh::new("keyframes") else {
-        return;
-    };
-    let mut h = f.open_pg("k");
-    let other = SourceId("other".into());
-    let mut times = Vec::new();
-    for b in 0..6i64 {
-        let mut batch = Vec::new();
-        for r in 0..4u32 {
-            // 30 records a road and batch, 997 ms apart, pushed in a scrambled order; every
-            // seventh a second record at the same time (a tie within the chunk), every
-            // fifth one of the other source at the same time (a tie across chunks).
-            for k in (0..30i64).map(|k| (k * 17) % 30) {
-                let t = b * 40_000 + k * 997 + i64::from(r) * 3;
-                let v = (b * 1_000 + k) as f64 + f64::from(r) / 10.0;
-                batch.push(road(r, v, t));
-                if k % 7 == 3 {
-                    batch.push(road(r, -v, t));
-                }
-                if k % 5 == 1 {
-                    let mut o = road(r, v + 0.5, t);
-                    o.source = other.clone();
-                    batch.push(o);
-                }
-                times.push(t);
-            }
-        }
-        h.append(&batch).unwrap();
-    }
-    let spec = f.spec("k");
-    let mut c = ::postgres::Client::connect(&spec.url, ::postgres::NoTls).unwrap();
-    let with_marks = |c: &mut ::postgres::Client| -> i64 {
-        c.query_one(
-            &format!(
-                "SELECT count(*) FROM \"{}\".chunks WHERE mark_t IS NOT NULL AND n > $1",
-                spec.schema
-            ),
-            &[&(KEYFRAME_RECORDS as i32)],
-        )
-        .unwrap()
-        .get(0)
-    };
-    assert!(with_marks(&mut c) >= 6 * 4, "the long chunks have keyframes");
-    times.sort_unstable();
-    times.dedup();
-    let compare = |h: &PgHistory, times: &[i64]| {
-        for &t in times.iter().step_by(3) {
-            for t in [t - 1, t, t + 1].map(Timestamp) {
-                for age in [None, Some(5_000)] {
-                    let whole = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
-                    let cut = h.latest_at_with(SliderQuery::Keyframes, t, age).unwrap();
-                    assert_eq!(cut, whole, "at {t:?}, age {age:?}");
-                }
-            }
-        }
-    };
-    compare(&h, &times);
-    // Retention cuts the chunks of the third batch in the middle: they keep keyframes.
-    let cut = 2 * 40_000 + 15 * 997;
-    assert!(h.prune_before(Timestamp(cut)).unwrap() > 0);
-    let kept: Vec<i64> = times.iter().copied().filter(|&t| t >= cut).collect();
-    compare(&h, &kept);
-    assert!(with_marks(&mut c) > 0);
 }
 
 /// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes
@@ -807,7 +733,6 @@ fn postgres_select_only_role_reads_what_the_writer_reads() {
                     SliderQuery::Window,
                     SliderQuery::Candidates,
                     SliderQuery::LastRecords,
-                    SliderQuery::Keyframes,
                 ] {
                     let a = w.latest_at_with(q, t, age).unwrap();
                     assert!(!a.is_empty() || age.is_some(), "{q:?} at {t:?}");

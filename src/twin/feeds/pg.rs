@@ -9,11 +9,7 @@
 //! (time deltas, values, flags; see [`crate::twin::feeds::store`]), with the chunk's last
 //! record packed alone beside it (`last`: what a time-slider query at or after the chunk's
 //! end picks from it, sent instead of the whole chunk; NULL in rows written before it was
-//! added, which send their data), and keyframes inside the chunk: its records are packed in
-//! time order, and every [`KEYFRAME_RECORDS`]-th record's time (`mark_t`) and byte offset
-//! (`mark_at`, with the end of the data last) are kept, so that a chunk across the
-//! time slider's instant sends only the few records from the last keyframe at or before the
-//! instant (cut in SQL: `width_bucket` finds the keyframe, `substring` the bytes). A BRIN index on
+//! added, which send their data). A BRIN index on
 //! (`t_min`, `t_max`) serves wide time windows over old partitions (summarised by
 //! autovacuum), a b-tree on `t_min` the newest rows BRIN has not summarised yet (the time
 //! slider's window; a chunk row stands for many observations, so it stays small), and one
@@ -45,9 +41,6 @@ pub const SESSION_SETTINGS: &str = "SET jit = off; SET max_parallel_workers_per_
 /// both).
 pub const SERVER_DEFAULTS: &str = "RESET jit; RESET max_parallel_workers_per_gather";
 
-/// Records between two keyframes of a chunk (a chunk of no more records has none).
-pub const KEYFRAME_RECORDS: usize = 4;
-
 /// Layout version kept in the `meta` table.
 const PG_SCHEMA_VERSION: i64 = 1;
 
@@ -70,13 +63,9 @@ CREATE TABLE IF NOT EXISTS {s}.chunks (
     t_max bigint NOT NULL,
     n integer NOT NULL,
     data bytea NOT NULL,
-    last bytea,
-    mark_t int8[],
-    mark_at int4[]
+    last bytea
 ) PARTITION BY RANGE (t_min);
 ALTER TABLE {s}.chunks ADD COLUMN IF NOT EXISTS last bytea;
-ALTER TABLE {s}.chunks ADD COLUMN IF NOT EXISTS mark_t int8[];
-ALTER TABLE {s}.chunks ADD COLUMN IF NOT EXISTS mark_at int4[];
 CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_max)
     WITH (autosummarize = on);
 CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
@@ -110,11 +99,6 @@ pub enum SliderQuery {
     /// record alone (`last`) instead of all its records: only the chunks across `t` send
     /// their data.
     LastRecords,
-    /// As [`SliderQuery::LastRecords`], and a chunk across `t` with keyframes sends only
-    /// the records from its last keyframe at or before `t` to the next keyframe (its
-    /// records are in time order, so the latest at or before `t` is among them). Chunks
-    /// written before keyframes were kept send their data. The default.
-    Keyframes,
 }
 
 /// What the reader knows of the `series` and `names` tables.
@@ -148,9 +132,6 @@ pub struct PgHistory {
     /// A read-only seat's handle (`writer: false`): it makes no table and refuses to
     /// append or prune.
     read_only: bool,
-    /// Whether the chunk table has the keyframe columns (a read-only seat may read a
-    /// schema an older writer made; it then reads by [`SliderQuery::LastRecords`]).
-    has_marks: bool,
     read: Mutex<ReadCache>,
 }
 
@@ -285,16 +266,7 @@ impl PgHistory {
                 .filter(|p| *p > 0)
                 .unwrap_or(wanted_ms)
         };
-        let has_marks: bool = client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1)
-                 AND attname = 'mark_at' AND NOT attisdropped)",
-                &[&format!("{schema}.chunks")],
-            )
-            .map_err(|e| fail(pg_message(&e)))?
-            .get(0);
         let mut h = PgHistory {
-            has_marks,
             client: Mutex::new(client),
             target,
             schema,
@@ -361,15 +333,15 @@ impl PgHistory {
         // starts in [t - 2·widest, t - widest) has the chunks of [t - 3·widest, t - 2·widest)
         // read for it alone (a scan skipped when there is none); the others are read as
         // before, below. (Last records only: the other two stay as measured before.)
-        let query = match query {
-            SliderQuery::Keyframes if !self.has_marks => SliderQuery::LastRecords,
-            q => q,
-        };
         let a_lo = match query {
-            SliderQuery::LastRecords | SliderQuery::Keyframes => covered_from.max(near_lo),
+            SliderQuery::LastRecords => covered_from.max(near_lo),
             SliderQuery::Window | SliderQuery::Candidates => near_lo,
         };
-        let payload = slider_payload(query, "", "$2");
+        // What a chunk sends: its last record alone when it ends at or before t (`$2`).
+        let payload = match query {
+            SliderQuery::LastRecords => "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END",
+            SliderQuery::Window | SliderQuery::Candidates => "data",
+        };
         let near = c
             .query(
                 &format!(
@@ -379,7 +351,7 @@ impl PgHistory {
                 &[&a_lo, &t.0, &from],
             )
             .map_err(|e| self.err(&e))?;
-        let bounds = |r: &postgres::Row| (r.get::<_, i64>(0), r.get::<_, i64>(5), r.get::<_, i64>(6));
+        let bounds = |r: &postgres::Row| (r.get::<_, i64>(0), r.get::<_, i64>(4), r.get::<_, i64>(5));
         let covered: HashSet<i64> = near
             .iter()
             .map(bounds)
@@ -413,7 +385,7 @@ impl PgHistory {
         }
         let near: Vec<postgres::Row> = match query {
             SliderQuery::Window => near,
-            SliderQuery::Candidates | SliderQuery::LastRecords | SliderQuery::Keyframes => {
+            SliderQuery::Candidates | SliderQuery::LastRecords => {
                 let mut lb: FastMap<i64, i64> = FastMap::default();
                 for (series, t_min, t_max) in near.iter().map(bounds) {
                     let b = if t_max <= t.0 { t_max } else { t_min };
@@ -442,7 +414,7 @@ impl PgHistory {
         let lo = from.saturating_sub(widest);
         if !others.is_empty() && max_age_ms.is_some() {
             // With an age limit, the rest of the window in one scan (the window bounds it).
-            let payload = slider_payload(query, "", "$5");
+            let payload = payload.replace("$2", "$5");
             let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&others, &lo, &a_lo, &from];
             if payload.contains("$5") {
                 params.push(&t.0);
@@ -468,7 +440,10 @@ impl PgHistory {
                                              WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
                          JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
                               AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3",
-                        slider_payload(query, "c.", "$2")
+                        payload
+                            .replace("t_max", "c.t_max")
+                            .replace("last", "c.last")
+                            .replace("data", "c.data")
                     ),
                     &[&others, &t.0, &lo, &from],
                 )
@@ -480,9 +455,9 @@ impl PgHistory {
         let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
         // Per series, the latest record at or before t; equal times: the later chunk.
         let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
-        for (series, chunk, source, data, from_t) in &rows {
+        for (series, chunk, source, data) in &rows {
             let mut pick: Option<Record<'_>> = None;
-            self.each_from(*chunk, data, *from_t, |rec| {
+            self.each(*chunk, data, |rec| {
                 if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
                     pick = Some(rec);
                 }
@@ -663,10 +638,8 @@ impl PgHistory {
         };
         let added: FastMap<&(SubjectKey, Metric), (i64, i64)> =
             series_added.iter().map(|(k, v)| (k, *v)).collect();
-        // Pack: one chunk per (series, source, hour bucket), its records in time order (of
-        // equal times, in the order they came), so that keyframes can cut it.
+        // Pack: one chunk per (series, source, hour bucket).
         let mut chunks: Vec<ChunkBuf> = Vec::new();
-        let mut members: Vec<Vec<(&Observation, Option<i64>)>> = Vec::new();
         let mut chunk_of: FastMap<(i64, i64, i64), usize> = FastMap::default();
         let mut n = 0usize;
         for o in batches.iter().flatten() {
@@ -690,28 +663,17 @@ impl PgHistory {
             let bucket = o.time.0.div_euclid(CHUNK_BUCKET_MS);
             let i = *chunk_of.entry((sid, source, bucket)).or_insert_with(|| {
                 chunks.push(ChunkBuf::new(sid, source));
-                members.push(Vec::new());
                 chunks.len() - 1
             });
-            members[i].push((o, unit));
+            let xy = match o.subject {
+                Subject::Point { x, y } => Some((x, y)),
+                _ => None,
+            };
+            chunks[i].push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
             n += 1;
         }
-        let mut marks: Vec<Option<(Vec<i64>, Vec<i32>)>> = Vec::with_capacity(chunks.len());
-        for (chunk, mut records) in chunks.iter_mut().zip(members) {
-            // Stable: equal times keep their order.
-            records.sort_by_key(|(o, _)| o.time);
-            for (o, unit) in records {
-                let xy = match o.subject {
-                    Subject::Point { x, y } => Some((x, y)),
-                    _ => None,
-                };
-                chunk.push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
-            }
-            marks.push(keyframes(&chunk.data));
-        }
         let sink = tx.copy_in(&format!(
-            "COPY {s}.chunks (series, source, t_min, t_max, n, data, last, mark_t, mark_at)
-             FROM STDIN (FORMAT binary)"
+            "COPY {s}.chunks (series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
         ))?;
         let mut w = BinaryCopyInWriter::new(
             sink,
@@ -723,17 +685,12 @@ impl PgHistory {
                 Type::INT4,
                 Type::BYTEA,
                 Type::BYTEA,
-                Type::INT8_ARRAY,
-                Type::INT4_ARRAY,
             ],
         );
-        for (c, m) in chunks.iter().zip(&marks) {
+        for c in &chunks {
             let count = i32::try_from(c.n).unwrap_or(i32::MAX);
             let last = c.last_record();
-            let (mark_t, mark_at) = (m.as_ref().map(|m| &m.0), m.as_ref().map(|m| &m.1));
-            w.write(&[
-                &c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last, &mark_t, &mark_at,
-            ])?;
+            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last])?;
         }
         w.finish()?;
         // Widest spans, for the look-back of the time-slider queries.
@@ -852,24 +809,8 @@ impl PgHistory {
     }
 
     /// Calls `f` with every record of a chunk; a bad record is an error naming the chunk.
-    fn each<'d>(&self, chunk: i64, data: &'d [u8], f: impl FnMut(Record<'d>)) -> Result<(), StoreError> {
-        self.each_from(chunk, data, None, f)
-    }
-
-    /// [`PgHistory::each`] of records cut out of a chunk at a keyframe whose time is
-    /// `from_t` (`None`: the whole chunk, or a last record).
-    fn each_from<'d>(
-        &self,
-        chunk: i64,
-        data: &'d [u8],
-        from_t: Option<i64>,
-        mut f: impl FnMut(Record<'d>),
-    ) -> Result<(), StoreError> {
-        let records = match from_t {
-            Some(t) => Records::resumed(data, t),
-            None => Records::new(data),
-        };
-        for r in records {
+    fn each<'d>(&self, chunk: i64, data: &'d [u8], mut f: impl FnMut(Record<'d>)) -> Result<(), StoreError> {
+        for r in Records::new(data) {
             f(r.ok_or_else(|| self.corrupt(format!("chunk {chunk} has a truncated record")))?);
         }
         Ok(())
@@ -891,35 +832,6 @@ impl PgHistory {
     }
 }
 
-/// The keyframes of a chunk's data (records in time order): the time and byte offset of
-/// every [`KEYFRAME_RECORDS`]-th record from the first, and the data's length last; `None`
-/// for a chunk of no more than [`KEYFRAME_RECORDS`] records (it is sent whole), one not in
-/// time order, a truncated one, or one too long for 32-bit offsets.
-fn keyframes(data: &[u8]) -> Option<(Vec<i64>, Vec<i32>)> {
-    let (mut times, mut offsets) = (Vec::new(), Vec::new());
-    let mut records = Records::new(data);
-    let (mut k, mut prev) = (0usize, i64::MIN);
-    loop {
-        let at = records.offset();
-        let Some(Some(r)) = records.next() else { break };
-        if r.time < prev {
-            // Not in time order (a chunk written before keyframes were kept).
-            return None;
-        }
-        prev = r.time;
-        if k % KEYFRAME_RECORDS == 0 {
-            times.push(r.time);
-            offsets.push(i32::try_from(at).ok()?);
-        }
-        k += 1;
-    }
-    if k <= KEYFRAME_RECORDS || records.offset() != data.len() {
-        return None;
-    }
-    offsets.push(i32::try_from(data.len()).ok()?);
-    Some((times, offsets))
-}
-
 /// A client error as text, with the server's message when it sent one.
 fn pg_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -931,44 +843,13 @@ fn pg_message(e: &postgres::Error) -> String {
     }
 }
 
-/// One chunk row as read: series, chunk id, source, data, and the time of the keyframe
-/// the data starts at when it was cut there.
-type ChunkRow = (i64, i64, i64, Vec<u8>, Option<i64>);
+/// One chunk row as read: series, chunk id, source, data.
+type ChunkRow = (i64, i64, i64, Vec<u8>);
 
 fn chunk_rows(rows: Vec<postgres::Row>) -> Vec<ChunkRow> {
     rows.iter()
-        .map(|r| {
-            let from_t = if r.len() > 4 { r.get(4) } else { None };
-            (r.get(0), r.get(1), r.get(2), r.get(3), from_t)
-        })
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect()
-}
-
-/// What a chunk sends to the time slider's query at the instant in parameter `t` (two
-/// columns: the bytes, and the time of the keyframe they start at, or NULL), the chunk's
-/// columns prefixed with `c`: all its data, or (last records) its last record alone when
-/// it ends at or before the instant, or (keyframes) besides, for a chunk across it, the
-/// records from its last keyframe at or before the instant to the next keyframe.
-fn slider_payload(query: SliderQuery, c: &str, t: &str) -> String {
-    match query {
-        SliderQuery::Window | SliderQuery::Candidates => format!("{c}data, NULL::int8"),
-        SliderQuery::LastRecords => {
-            format!(
-                "CASE WHEN {c}t_max <= {t} AND {c}last IS NOT NULL THEN {c}last ELSE {c}data END, NULL::int8"
-            )
-        }
-        SliderQuery::Keyframes => {
-            let whole_last = format!("{c}t_max <= {t} AND {c}last IS NOT NULL");
-            let k = format!("width_bucket({t}, {c}mark_t)");
-            format!(
-                "CASE WHEN {whole_last} THEN {c}last
-                      WHEN {c}mark_t IS NOT NULL THEN substring({c}data FROM {c}mark_at[{k}] + 1
-                           FOR {c}mark_at[{k} + 1] - {c}mark_at[{k}])
-                      ELSE {c}data END,
-                 CASE WHEN NOT ({whole_last}) AND {c}mark_t IS NOT NULL THEN {c}mark_t[{k}] END"
-            )
-        }
-    }
 }
 
 impl History for PgHistory {
@@ -1056,22 +937,9 @@ impl History for PgHistory {
                     }
                 }
                 let count = i32::try_from(kept.n).unwrap_or(i32::MAX);
-                // The kept records are still in time order: new keyframes.
-                let marks = keyframes(&kept.data);
                 tx.execute(
-                    &format!(
-                        "UPDATE {s}.chunks SET t_min = $2, t_max = $3, n = $4, data = $5, mark_t = $6, mark_at = $7
-                         WHERE id = $1"
-                    ),
-                    &[
-                        &id,
-                        &kept.t_min,
-                        &kept.t_max,
-                        &count,
-                        &kept.data,
-                        &marks.as_ref().map(|m| &m.0),
-                        &marks.as_ref().map(|m| &m.1),
-                    ],
+                    &format!("UPDATE {s}.chunks SET t_min = $2, t_max = $3, n = $4, data = $5 WHERE id = $1"),
+                    &[&id, &kept.t_min, &kept.t_max, &count, &kept.data],
                 )?;
             }
             tx.commit()?;
@@ -1113,7 +981,7 @@ impl History for PgHistory {
     }
 
     fn latest_at(&self, t: Timestamp, max_age_ms: Option<i64>) -> Result<Vec<StoredObservation>, StoreError> {
-        self.latest_at_with(SliderQuery::Keyframes, t, max_age_ms)
+        self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms)
     }
 
     fn value_at(
@@ -1144,7 +1012,7 @@ impl History for PgHistory {
         drop(c);
         let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
         let mut best: Option<(i64, Record<'_>)> = None;
-        for (_, chunk, source, data, _) in &rows {
+        for (_, chunk, source, data) in &rows {
             let mut pick: Option<Record<'_>> = None;
             self.each(*chunk, data, |rec| {
                 if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
@@ -1222,7 +1090,7 @@ impl History for PgHistory {
         drop(c);
         let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
-        for (series, chunk, source, data, _) in &rows {
+        for (series, chunk, source, data) in &rows {
             let Some(Some((key, metric))) = cache.series.get(series) else {
                 continue;
             };

@@ -296,23 +296,6 @@ impl<'a> Records<'a> {
         Records { data, at: 0, prev: 0 }
     }
 
-    /// Records cut out of a chunk at a record boundary whose first record's time is
-    /// `first_time` (its delta was taken against the record before the cut).
-    pub(crate) fn resumed(data: &'a [u8], first_time: i64) -> Records<'a> {
-        let mut probe = Records::new(data);
-        let delta = probe.varint().map_or(0, unzigzag);
-        Records {
-            data,
-            at: 0,
-            prev: first_time.wrapping_sub(delta),
-        }
-    }
-
-    /// Byte offset of the next record.
-    pub(crate) fn offset(&self) -> usize {
-        self.at
-    }
-
     fn varint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
