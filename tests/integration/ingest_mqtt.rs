@@ -232,11 +232,14 @@ fn unacknowledged_mqtt_messages_are_redelivered_to_a_restarted_ingest() {
     assert_eq!(g(&c1.acked), acked, "acknowledged past a full spool");
     assert_eq!(g(&c1.stored), 0, "the database was down");
     let spooled = g(&c1.spooled) as usize;
+    // Received and validated, never acknowledged: what the broker must send again.
+    let held = g(&c1.accepted) as usize - spooled;
     first.stop();
     assert!(
         acked >= 1 && spooled >= 1 && (acked as usize) < MESSAGES,
         "{acked} messages acknowledged, {spooled} observations spooled of {MESSAGES}"
     );
+    assert!(held >= 1, "the first run held no message unacknowledged");
 
     // 2. Restarted with the database up: the spool's acknowledged observations are written,
     //    and the broker redelivers every message never acknowledged.
@@ -297,7 +300,7 @@ fn unacknowledged_mqtt_messages_are_redelivered_to_a_restarted_ingest() {
         "{acked} acknowledged by the first run, {redelivered} by the second, of {MESSAGES}"
     );
     println!(
-        "redelivery: {MESSAGES} published; first run acknowledged {acked} ({spooled} observations spooled) with the database down and held the rest; the restarted run received {redelivered} (redelivered and queued); {} rows in PostgreSQL, {duplicates} duplicates (delivery is at least once)",
+        "redelivery: {MESSAGES} published; first run acknowledged {acked} ({spooled} observations spooled) with the database down and held {held} received unacknowledged; the restarted run received {redelivered} (redelivered and queued); {} rows in PostgreSQL, {duplicates} duplicates (delivery is at least once)",
         rows.len()
     );
     // Tidy: the session (clean session ends it) and the schema.

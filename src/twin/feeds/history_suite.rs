@@ -481,8 +481,9 @@ fn postgres_partitions_by_time_and_drops_them_for_retention() {
     );
 }
 
-/// PostgreSQL only: the slider's candidate query, and the one reading the last records of
-/// the chunks before the instant, give the same pictures as reading the whole window, with
+/// PostgreSQL only: the slider's candidate query, the one reading the last records of the
+/// chunks before the instant, and the one reading time slices give the same pictures as
+/// reading the whole window (the slices' also after retention cut a slice), with
 /// overlapping chunks, late and out-of-order values, equal times from two sources and
 /// silent series, at instants between records and exactly on them.
 #[test]
@@ -527,18 +528,31 @@ fn postgres_slider_queries_agree() {
     // Exactly on a batch's last value of road 3 and on the first of the next batch.
     instants.extend((0..40i64).flat_map(|b| [b * 30_000 + 20_003, b * 30_000 + 3]));
     let mut ties = 0;
-    for t in instants.into_iter().map(Timestamp) {
+    for t in instants.iter().copied().map(Timestamp) {
         for age in [None, Some(45_000), Some(Timestamp::HOUR_MS)] {
             let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
             let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
             let c = h.latest_at_with(SliderQuery::LastRecords, t, age).unwrap();
+            let d = h.latest_at_with(SliderQuery::Slices, t, age).unwrap();
             assert_eq!(a, b, "at {t:?}, age {age:?}");
             assert_eq!(a, c, "last records, at {t:?}, age {age:?}");
+            assert_eq!(a, d, "slices, at {t:?}, age {age:?}");
             ties += a.iter().filter(|s| s.observation.value == -4.0).count();
         }
     }
     // The ties were asked about (and answered alike by every query).
     assert!(ties > 0, "no instant fell on a tie");
+    // Retention within a slice (the slices before and across the limit go, the chunks
+    // across it are trimmed): the slices' pictures still agree.
+    let cut = 15 * 30_000 + 4_321;
+    assert!(h.prune_before(Timestamp(cut)).unwrap() > 0);
+    for t in instants.into_iter().filter(|&t| t >= cut - 30_000).map(Timestamp) {
+        for age in [None, Some(45_000)] {
+            let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
+            let d = h.latest_at_with(SliderQuery::Slices, t, age).unwrap();
+            assert_eq!(a, d, "slices after pruning, at {t:?}, age {age:?}");
+        }
+    }
 }
 
 /// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes

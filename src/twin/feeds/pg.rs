@@ -70,7 +70,22 @@ CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_m
     WITH (autosummarize = on);
 CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
 CREATE INDEX IF NOT EXISTS chunks_series_time ON {s}.chunks (series, t_min);
+CREATE TABLE IF NOT EXISTS {s}.slices (
+    slot bigint NOT NULL,
+    n integer NOT NULL,
+    series bigint[] NOT NULL,
+    source bigint[] NOT NULL,
+    chunk bigint[] NOT NULL,
+    data bytea NOT NULL
+) PARTITION BY RANGE (slot);
+CREATE INDEX IF NOT EXISTS slices_slot ON {s}.slices (slot);
 ";
+
+/// Width of a time slice ([`SliderQuery::Slices`]), ms; divides every partition's width
+/// (whole hours).
+pub const SLICE_MS: i64 = 10_000;
+/// Slices before the instant's own that the time slider reads.
+const SLICES_BACK: i64 = 2;
 
 /// Summarises the new pages of every BRIN index of the schema's chunk partitions.
 const SUMMARIZE_BRIN: &str = "
@@ -99,6 +114,12 @@ pub enum SliderQuery {
     /// record alone (`last`) instead of all its records: only the chunks across `t` send
     /// their data.
     LastRecords,
+    /// Time-major: the records of the last few time slices before `t` ([`SLICE_MS`]
+    /// wide, [`SLICES_BACK`] before `t`'s own), each slice of a commit one row holding
+    /// every series' records of that slice, give the picture of every series with a
+    /// record there in a few rows; the other series are read as by
+    /// [`SliderQuery::LastRecords`]. The default where the schema has slices.
+    Slices,
 }
 
 /// What the reader knows of the `series` and `names` tables.
@@ -127,6 +148,11 @@ pub struct PgHistory {
     names: FastMap<String, i64>,
     /// Partitions known to exist, by index (`t_min.div_euclid(partition_ms)`).
     partitions: HashSet<i64>,
+    /// Slice partitions known to exist, by the same index.
+    slice_parts: HashSet<i64>,
+    /// Whether the schema has the `slices` table (one an older writer made has not: a
+    /// read-only seat then reads by [`SliderQuery::LastRecords`]).
+    has_slices: bool,
     /// Newest observation time appended through this handle (`i64::MIN`: none).
     newest: i64,
     /// A read-only seat's handle (`writer: false`): it makes no table and refuses to
@@ -165,6 +191,11 @@ pub fn redact_url(url: &str) -> String {
 /// The name of partition `k` (no sign in names: `p12`, `m3` for −3).
 fn partition_name(k: i64) -> String {
     format!("chunks_{}{}", if k < 0 { "m" } else { "p" }, k.unsigned_abs())
+}
+
+/// The name of slice partition `k`.
+fn slice_partition_name(k: i64) -> String {
+    partition_name(k).replacen("chunks_", "slices_", 1)
 }
 
 /// The partition index of a partition name.
@@ -266,7 +297,16 @@ impl PgHistory {
                 .filter(|p| *p > 0)
                 .unwrap_or(wanted_ms)
         };
+        let has_slices: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&format!("{schema}.slices")],
+            )
+            .map_err(|e| fail(pg_message(&e)))?
+            .get(0);
         let mut h = PgHistory {
+            has_slices,
+            slice_parts: HashSet::new(),
             client: Mutex::new(client),
             target,
             schema,
@@ -316,6 +356,9 @@ impl PgHistory {
         t: Timestamp,
         max_age_ms: Option<i64>,
     ) -> Result<Vec<StoredObservation>, StoreError> {
+        if query == SliderQuery::Slices && self.has_slices {
+            return self.latest_at_slices(t, max_age_ms);
+        }
         let s = &self.schema;
         let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
         let mut c = self.client();
@@ -334,12 +377,14 @@ impl PgHistory {
         // read for it alone (a scan skipped when there is none); the others are read as
         // before, below. (Last records only: the other two stay as measured before.)
         let a_lo = match query {
-            SliderQuery::LastRecords => covered_from.max(near_lo),
+            SliderQuery::LastRecords | SliderQuery::Slices => covered_from.max(near_lo),
             SliderQuery::Window | SliderQuery::Candidates => near_lo,
         };
         // What a chunk sends: its last record alone when it ends at or before t (`$2`).
         let payload = match query {
-            SliderQuery::LastRecords => "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END",
+            SliderQuery::LastRecords | SliderQuery::Slices => {
+                "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END"
+            }
             SliderQuery::Window | SliderQuery::Candidates => "data",
         };
         let near = c
@@ -385,7 +430,7 @@ impl PgHistory {
         }
         let near: Vec<postgres::Row> = match query {
             SliderQuery::Window => near,
-            SliderQuery::Candidates | SliderQuery::LastRecords => {
+            SliderQuery::Candidates | SliderQuery::LastRecords | SliderQuery::Slices => {
                 let mut lb: FastMap<i64, i64> = FastMap::default();
                 for (series, t_min, t_max) in near.iter().map(bounds) {
                     let b = if t_max <= t.0 { t_max } else { t_min };
@@ -487,6 +532,143 @@ impl PgHistory {
         Ok(out)
     }
 
+    /// [`SliderQuery::Slices`]: the records of the slices from [`SLICES_BACK`] slices
+    /// before `t`'s own up to `t` give the picture of every series with a record there
+    /// (all of a series' records in that time are in those slices, and any record before
+    /// it is older); the other series, by the chunks, as the last-records query reads the
+    /// series its window misses. Equal times: the later chunk, then the later record.
+    fn latest_at_slices(
+        &self,
+        t: Timestamp,
+        max_age_ms: Option<i64>,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let s = &self.schema;
+        let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
+        let mut c = self.client();
+        let widest = self.refresh_read(&mut *c, false)?;
+        let slot = t.0.div_euclid(SLICE_MS).saturating_mul(SLICE_MS);
+        let window_lo = slot.saturating_sub(SLICE_MS.saturating_mul(SLICES_BACK));
+        type SliceRow = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<u8>);
+        let slices: Vec<SliceRow> = c
+            .query(
+                &format!(
+                    "SELECT series, source, chunk, data FROM {s}.slices WHERE slot >= $1 AND slot <= $2"
+                ),
+                &[&window_lo, &slot],
+            )
+            .map_err(|e| self.err(&e))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        // Per series, the latest record at or before t; equal times: the later chunk, and
+        // in one chunk (one slice row) the later record.
+        let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
+        for (series, sources, chunks, data) in &slices {
+            let mut k = 0usize;
+            for r in Records::new(data) {
+                let rec =
+                    r.ok_or_else(|| self.corrupt(format!("a slice at {slot} has a truncated record")))?;
+                let (Some(&sid), Some(&source), Some(&chunk)) =
+                    (series.get(k), sources.get(k), chunks.get(k))
+                else {
+                    return Err(self.corrupt(format!("a slice at {slot} has more records than ids")));
+                };
+                k += 1;
+                if rec.time > t.0 || rec.time < window_lo {
+                    continue;
+                }
+                if best.get(&sid).is_none_or(|(b, _, _)| (rec.time, chunk) >= *b) {
+                    best.insert(sid, ((rec.time, chunk), source, rec));
+                }
+            }
+            if k != series.len() {
+                return Err(self.corrupt(format!("a slice at {slot} has fewer records than ids")));
+            }
+        }
+        // The other series, by their chunks.
+        let others: Vec<i64> = {
+            let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .series
+                .keys()
+                .copied()
+                .filter(|id| !best.contains_key(id))
+                .collect()
+        };
+        let payload = "CASE WHEN c.t_max <= $2 AND c.last IS NOT NULL THEN c.last ELSE c.data END";
+        let lo = from.saturating_sub(widest);
+        let rows = if others.is_empty() {
+            Vec::new()
+        } else if max_age_ms.is_some() {
+            chunk_rows(
+                c.query(
+                    &format!(
+                        "SELECT c.series, c.id, c.source, {payload} FROM {s}.chunks c
+                         WHERE c.t_min >= $3 AND c.t_min <= $2 AND c.t_max >= $4 AND c.series = ANY($1)"
+                    ),
+                    &[&others, &t.0, &lo, &from],
+                )
+                .map_err(|e| self.err(&e))?,
+            )
+        } else {
+            chunk_rows(
+                c.query(
+                    &format!(
+                        "SELECT c.series, c.id, c.source, {payload}
+                         FROM unnest($1::int8[]) AS u(sid)
+                         JOIN {s}.series ss ON ss.id = u.sid
+                         CROSS JOIN LATERAL (SELECT max(i.t_min) AS last FROM {s}.chunks i
+                                             WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
+                         JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
+                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3"
+                    ),
+                    &[&others, &t.0, &lo, &from],
+                )
+                .map_err(|e| self.err(&e))?,
+            )
+        };
+        self.know_ids(
+            &mut c,
+            rows.iter().map(|r| (r.0, r.2)).chain(
+                slices
+                    .iter()
+                    .flat_map(|(series, sources, _, _)| series.iter().copied().zip(sources.iter().copied())),
+            ),
+        )?;
+        drop(c);
+        for (series, chunk, source, data) in &rows {
+            let mut pick: Option<Record<'_>> = None;
+            self.each(*chunk, data, |rec| {
+                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
+                    pick = Some(rec);
+                }
+            })?;
+            if let Some(rec) = pick
+                && best.get(series).is_none_or(|(b, _, _)| (rec.time, *chunk) > *b)
+            {
+                best.insert(*series, ((rec.time, *chunk), *source, rec));
+            }
+        }
+        let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::with_capacity(best.len());
+        let mut ids: Vec<&i64> = best.keys().collect();
+        ids.sort_unstable();
+        for sid in ids {
+            let (_, source, rec) = &best[sid];
+            if rec.time < from {
+                continue;
+            }
+            let Some(Some((key, metric))) = cache.series.get(sid) else {
+                continue;
+            };
+            out.push(StoredObservation {
+                key: key.clone(),
+                observation: self.observation(&cache, key, *metric, *source, rec)?,
+            });
+        }
+        Ok(out)
+    }
+
     /// Runs statements on the session (the benchmark switches [`SESSION_SETTINGS`]).
     pub fn session(&self, sql: &str) -> Result<(), StoreError> {
         self.client().batch_execute(sql).map_err(|e| self.err(&e))
@@ -512,7 +694,7 @@ impl PgHistory {
                  JOIN pg_class c ON c.oid = i.inhrelid
                  JOIN pg_class p ON p.oid = i.inhparent
                  JOIN pg_namespace n ON n.oid = p.relnamespace
-                 WHERE p.relname = 'chunks' AND n.nspname = $1",
+                 WHERE p.relname IN ('chunks', 'slices') AND n.nspname = $1",
                 &[&s.trim_matches('"')],
             );
             (series, names, parts)
@@ -530,7 +712,17 @@ impl PgHistory {
             }
         }
         self.names = names.iter().map(|r| (r.get(1), r.get(0))).collect();
-        self.partitions = parts.iter().filter_map(|r| partition_index(r.get(0))).collect();
+        let names: Vec<String> = parts.iter().map(|r| r.get(0)).collect();
+        self.slice_parts = names
+            .iter()
+            .filter(|n| n.starts_with("slices_"))
+            .filter_map(|n| partition_index(&n.replacen("slices_", "chunks_", 1)))
+            .collect();
+        self.partitions = names
+            .iter()
+            .filter(|n| n.starts_with("chunks_"))
+            .filter_map(|n| partition_index(n))
+            .collect();
         Ok(())
     }
 
@@ -590,6 +782,21 @@ impl PgHistory {
                 partition_name(k)
             ))?;
         }
+        let mut new_slice_parts: Vec<i64> = batches
+            .iter()
+            .flatten()
+            .map(|o| o.time.0.div_euclid(self.partition_ms))
+            .filter(|k| !self.slice_parts.contains(k))
+            .collect();
+        new_slice_parts.sort_unstable();
+        new_slice_parts.dedup();
+        for &k in &new_slice_parts {
+            let (lo, hi) = self.bounds(k);
+            client.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {s}.{} PARTITION OF {s}.slices FOR VALUES FROM ({lo}) TO ({hi})",
+                slice_partition_name(k)
+            ))?;
+        }
         let mut tx = client.transaction()?;
         let mut names_added: Vec<(String, i64)> = Vec::new();
         if !new_names.is_empty() {
@@ -641,6 +848,9 @@ impl PgHistory {
         // Pack: one chunk per (series, source, hour bucket).
         let mut chunks: Vec<ChunkBuf> = Vec::new();
         let mut chunk_of: FastMap<(i64, i64, i64), usize> = FastMap::default();
+        // And the same records by time slice: (records, series, source, chunk index).
+        let mut slices: Vec<(i64, ChunkBuf, Vec<i64>, Vec<i64>, Vec<usize>)> = Vec::new();
+        let mut slice_of: FastMap<i64, usize> = FastMap::default();
         let mut n = 0usize;
         for o in batches.iter().flatten() {
             let k = (SubjectKey::of(o), o.metric);
@@ -670,14 +880,46 @@ impl PgHistory {
                 _ => None,
             };
             chunks[i].push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
+            let slot = o.time.0.div_euclid(SLICE_MS).saturating_mul(SLICE_MS);
+            let j = *slice_of.entry(slot).or_insert_with(|| {
+                slices.push((slot, ChunkBuf::new(0, 0), Vec::new(), Vec::new(), Vec::new()));
+                slices.len() - 1
+            });
+            let sl = &mut slices[j];
+            sl.1.push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
+            sl.2.push(sid);
+            sl.3.push(source);
+            sl.4.push(i);
             n += 1;
         }
+        // Chunk ids made here (in the chunks' order, as the column's default would), so
+        // that the slices name their chunks.
+        let count = i64::try_from(chunks.len()).unwrap_or(i64::MAX);
+        let ids: Vec<i64> = tx
+            .query(
+                &format!(
+                    "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int8) g
+                     ORDER BY g"
+                ),
+                &[&format!("{s}.chunks"), &count],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if ids.len() != chunks.len() {
+            return Ok(Err(format!(
+                "{} chunk ids for {} chunks",
+                ids.len(),
+                chunks.len()
+            )));
+        }
         let sink = tx.copy_in(&format!(
-            "COPY {s}.chunks (series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
+            "COPY {s}.chunks (id, series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
         ))?;
         let mut w = BinaryCopyInWriter::new(
             sink,
             &[
+                Type::INT8,
                 Type::INT8,
                 Type::INT8,
                 Type::INT8,
@@ -687,10 +929,32 @@ impl PgHistory {
                 Type::BYTEA,
             ],
         );
-        for c in &chunks {
+        for (c, id) in chunks.iter().zip(&ids) {
             let count = i32::try_from(c.n).unwrap_or(i32::MAX);
             let last = c.last_record();
-            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last])?;
+            w.write(&[
+                id, &c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last,
+            ])?;
+        }
+        w.finish()?;
+        let sink = tx.copy_in(&format!(
+            "COPY {s}.slices (slot, n, series, source, chunk, data) FROM STDIN (FORMAT binary)"
+        ))?;
+        let mut w = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::INT8,
+                Type::INT4,
+                Type::INT8_ARRAY,
+                Type::INT8_ARRAY,
+                Type::INT8_ARRAY,
+                Type::BYTEA,
+            ],
+        );
+        for (slot, buf, series, sources, members) in &slices {
+            let count = i32::try_from(buf.n).unwrap_or(i32::MAX);
+            let chunk_ids: Vec<i64> = members.iter().map(|&i| ids[i]).collect();
+            w.write(&[slot, &count, series, sources, &chunk_ids, &buf.data])?;
         }
         w.finish()?;
         // Widest spans, for the look-back of the time-slider queries.
@@ -737,6 +1001,7 @@ impl PgHistory {
             }
         }
         self.partitions.extend(new_parts);
+        self.slice_parts.extend(new_slice_parts);
         if let Some(t) = chunks.iter().map(|c| c.t_max).max() {
             self.newest = self.newest.max(t);
         }
@@ -901,6 +1166,7 @@ impl History for PgHistory {
                     .is_some_and(|hi| hi <= before.0)
             })
             .collect();
+        let has_slices = self.has_slices;
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         let run = |client: &mut Client| -> Result<usize, postgres::Error> {
             let mut tx = client.transaction()?;
@@ -911,6 +1177,16 @@ impl History for PgHistory {
                     .query_one(&format!("SELECT coalesce(sum(n), 0)::int8 FROM {s}.{name}"), &[])?
                     .get::<_, i64>(0);
                 tx.batch_execute(&format!("DROP TABLE {s}.{name}"))?;
+                if has_slices {
+                    let slices = slice_partition_name(k);
+                    tx.batch_execute(&format!("DROP TABLE IF EXISTS {s}.{slices}"))?;
+                }
+            }
+            if has_slices {
+                // Every slice starting before the limit, the one across it too: a series
+                // whose records there are all the slices had of it near an instant is read
+                // from its chunks instead (exact either way).
+                tx.execute(&format!("DELETE FROM {s}.slices WHERE slot < $1"), &[&before.0])?;
             }
             removed += tx
                 .query_one(
@@ -951,6 +1227,7 @@ impl History for PgHistory {
             Ok(n) => {
                 for k in old_parts {
                     self.partitions.remove(&k);
+                    self.slice_parts.remove(&k);
                 }
                 Ok(n)
             }
@@ -981,7 +1258,7 @@ impl History for PgHistory {
     }
 
     fn latest_at(&self, t: Timestamp, max_age_ms: Option<i64>) -> Result<Vec<StoredObservation>, StoreError> {
-        self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms)
+        self.latest_at_with(SliderQuery::Slices, t, max_age_ms)
     }
 
     fn value_at(
