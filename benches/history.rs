@@ -76,8 +76,13 @@ fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
             SESSION_SETTINGS,
         ),
         (
-            "candidates, last records of the chunks before the instant (now)",
+            "candidates, last records of the chunks before the instant (before)",
             SliderQuery::LastRecords,
+            SESSION_SETTINGS,
+        ),
+        (
+            "time slices (after, the default)",
+            SliderQuery::Slices,
             SESSION_SETTINGS,
         ),
     ];
