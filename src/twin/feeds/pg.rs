@@ -13,9 +13,14 @@
 //! (`t_min`, `t_max`) serves wide time windows over old partitions (summarised by
 //! autovacuum), a b-tree on `t_min` the newest rows BRIN has not summarised yet (the time
 //! slider's window; a chunk row stands for many observations, so it stays small), and one
-//! on (`series`, `t_min`) the per-series look-ups. Batches go in by binary `COPY`, in one transaction each;
-//! retention drops whole partitions and trims the one across the limit. Plain PostgreSQL
-//! 15: no extension.
+//! on (`series`, `t_min`) the per-series look-ups. Beside them, time-major, `slices`: each
+//! commit's records again, one row per [`SLICE_MS`] slice of time holding every series'
+//! records of that slice (series, source and chunk ids as arrays, the records packed as in
+//! a chunk), partitioned alike, so that the time slider's picture of every series with a
+//! record in the last few slices is a few rows rather than one per series (a design with
+//! per-series chunks has that floor). Batches go in by binary `COPY`, in one transaction
+//! each; retention drops whole partitions, trims the chunks across the limit and deletes
+//! the slices before it. Plain PostgreSQL 15: no extension.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -73,11 +78,10 @@ CREATE INDEX IF NOT EXISTS chunks_series_time ON {s}.chunks (series, t_min);
 CREATE TABLE IF NOT EXISTS {s}.slices (
     slot bigint NOT NULL,
     n integer NOT NULL,
-    series bigint[] NOT NULL,
-    source bigint[] NOT NULL,
-    chunk bigint[] NOT NULL,
+    ids bytea NOT NULL,
     data bytea NOT NULL
 ) PARTITION BY RANGE (slot);
+ALTER TABLE {s}.slices ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS slices_slot ON {s}.slices (slot);
 ";
 
@@ -191,6 +195,48 @@ pub fn redact_url(url: &str) -> String {
 /// The name of partition `k` (no sign in names: `p12`, `m3` for −3).
 fn partition_name(k: i64) -> String {
     format!("chunks_{}{}", if k < 0 { "m" } else { "p" }, k.unsigned_abs())
+}
+
+/// Appends `v` as a LEB128 varint.
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// `v - prev`, zigzag-coded.
+fn zigzag_delta(v: i64, prev: i64) -> u64 {
+    let d = v.wrapping_sub(prev);
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+/// The (series, source, chunk) ids of a slice's records: three varints each, the chunk's
+/// as a zigzag delta to the record before; `None` when truncated.
+fn slice_ids(mut b: &[u8]) -> Option<Vec<(i64, i64, i64)>> {
+    let varint = |b: &mut &[u8]| -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&x, rest) = b.split_first()?;
+            *b = rest;
+            v |= u64::from(x & 0x7f) << shift;
+            if x < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    };
+    let mut out = Vec::with_capacity(b.len() / 4);
+    let mut chunk = 0i64;
+    while !b.is_empty() {
+        let series = varint(&mut b)? as i64;
+        let source = varint(&mut b)? as i64;
+        let z = varint(&mut b)?;
+        chunk = chunk.wrapping_add(((z >> 1) as i64) ^ -((z & 1) as i64));
+        out.push((series, source, chunk));
+    }
+    Some(out)
 }
 
 /// The name of slice partition `k`.
@@ -548,29 +594,29 @@ impl PgHistory {
         let widest = self.refresh_read(&mut *c, false)?;
         let slot = t.0.div_euclid(SLICE_MS).saturating_mul(SLICE_MS);
         let window_lo = slot.saturating_sub(SLICE_MS.saturating_mul(SLICES_BACK));
-        type SliceRow = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<u8>);
-        let slices: Vec<SliceRow> = c
+        let rows = c
             .query(
-                &format!(
-                    "SELECT series, source, chunk, data FROM {s}.slices WHERE slot >= $1 AND slot <= $2"
-                ),
+                &format!("SELECT ids, data FROM {s}.slices WHERE slot >= $1 AND slot <= $2"),
                 &[&window_lo, &slot],
             )
-            .map_err(|e| self.err(&e))?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect();
+            .map_err(|e| self.err(&e))?;
+        let mut slices: Vec<(Vec<(i64, i64, i64)>, Vec<u8>)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let ids: &[u8] = r.get(0);
+            let ids =
+                slice_ids(ids).ok_or_else(|| self.corrupt(format!("a slice at {slot} has truncated ids")))?;
+            slices.push((ids, r.get(1)));
+        }
+        drop(rows);
         // Per series, the latest record at or before t; equal times: the later chunk, and
         // in one chunk (one slice row) the later record.
         let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
-        for (series, sources, chunks, data) in &slices {
+        for (ids, data) in &slices {
             let mut k = 0usize;
             for r in Records::new(data) {
                 let rec =
                     r.ok_or_else(|| self.corrupt(format!("a slice at {slot} has a truncated record")))?;
-                let (Some(&sid), Some(&source), Some(&chunk)) =
-                    (series.get(k), sources.get(k), chunks.get(k))
-                else {
+                let Some(&(sid, source, chunk)) = ids.get(k) else {
                     return Err(self.corrupt(format!("a slice at {slot} has more records than ids")));
                 };
                 k += 1;
@@ -581,7 +627,7 @@ impl PgHistory {
                     best.insert(sid, ((rec.time, chunk), source, rec));
                 }
             }
-            if k != series.len() {
+            if k != ids.len() {
                 return Err(self.corrupt(format!("a slice at {slot} has fewer records than ids")));
             }
         }
@@ -632,7 +678,7 @@ impl PgHistory {
             rows.iter().map(|r| (r.0, r.2)).chain(
                 slices
                     .iter()
-                    .flat_map(|(series, sources, _, _)| series.iter().copied().zip(sources.iter().copied())),
+                    .flat_map(|(ids, _)| ids.iter().map(|&(series, source, _)| (series, source))),
             ),
         )?;
         drop(c);
@@ -848,7 +894,7 @@ impl PgHistory {
         // Pack: one chunk per (series, source, hour bucket).
         let mut chunks: Vec<ChunkBuf> = Vec::new();
         let mut chunk_of: FastMap<(i64, i64, i64), usize> = FastMap::default();
-        // And the same records by time slice: (records, series, source, chunk index).
+        // And the same records by time slice: (slot, records, series, source, chunk index).
         let mut slices: Vec<(i64, ChunkBuf, Vec<i64>, Vec<i64>, Vec<usize>)> = Vec::new();
         let mut slice_of: FastMap<i64, usize> = FastMap::default();
         let mut n = 0usize;
@@ -897,10 +943,8 @@ impl PgHistory {
         let count = i64::try_from(chunks.len()).unwrap_or(i64::MAX);
         let ids: Vec<i64> = tx
             .query(
-                &format!(
-                    "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int8) g
-                     ORDER BY g"
-                ),
+                "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int8) g
+                 ORDER BY g",
                 &[&format!("{s}.chunks"), &count],
             )?
             .iter()
@@ -938,23 +982,20 @@ impl PgHistory {
         }
         w.finish()?;
         let sink = tx.copy_in(&format!(
-            "COPY {s}.slices (slot, n, series, source, chunk, data) FROM STDIN (FORMAT binary)"
+            "COPY {s}.slices (slot, n, ids, data) FROM STDIN (FORMAT binary)"
         ))?;
-        let mut w = BinaryCopyInWriter::new(
-            sink,
-            &[
-                Type::INT8,
-                Type::INT4,
-                Type::INT8_ARRAY,
-                Type::INT8_ARRAY,
-                Type::INT8_ARRAY,
-                Type::BYTEA,
-            ],
-        );
+        let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT4, Type::BYTEA, Type::BYTEA]);
         for (slot, buf, series, sources, members) in &slices {
             let count = i32::try_from(buf.n).unwrap_or(i32::MAX);
-            let chunk_ids: Vec<i64> = members.iter().map(|&i| ids[i]).collect();
-            w.write(&[slot, &count, series, sources, &chunk_ids, &buf.data])?;
+            let mut packed = Vec::with_capacity(series.len() * 6);
+            let mut prev = 0i64;
+            for ((sid, source), &i) in series.iter().zip(sources).zip(members) {
+                put_uvarint(&mut packed, *sid as u64);
+                put_uvarint(&mut packed, *source as u64);
+                put_uvarint(&mut packed, zigzag_delta(ids[i], prev));
+                prev = ids[i];
+            }
+            w.write(&[slot, &count, &packed, &buf.data])?;
         }
         w.finish()?;
         // Widest spans, for the look-back of the time-slider queries.
@@ -1401,6 +1442,22 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://ops@db/city"), "postgres://ops@db/city");
         assert_eq!(redact_url("host=db user=ops"), "host=db user=ops");
+    }
+
+    #[test]
+    fn slice_ids_round_trip_and_truncation_is_caught() {
+        let ids = [(1i64, 2i64, 10i64), (300, 2, 9), (7, 70_000, 1 << 40), (7, 1, 3)];
+        let mut b = Vec::new();
+        let mut prev = 0;
+        for (series, source, chunk) in ids {
+            put_uvarint(&mut b, series as u64);
+            put_uvarint(&mut b, source as u64);
+            put_uvarint(&mut b, zigzag_delta(chunk, prev));
+            prev = chunk;
+        }
+        assert_eq!(slice_ids(&b).unwrap(), ids.to_vec());
+        assert_eq!(slice_ids(&b[..b.len() - 1]), None);
+        assert_eq!(slice_ids(&[]), Some(Vec::new()));
     }
 
     #[test]
