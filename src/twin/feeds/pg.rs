@@ -212,9 +212,16 @@ fn zigzag_delta(v: i64, prev: i64) -> u64 {
     ((d << 1) ^ (d >> 63)) as u64
 }
 
+/// The (series, source, chunk) ids of a slice's records, in their order.
+type SliceIds = Vec<(i64, i64, i64)>;
+
+/// A slice being packed: its slot, records, and each record's series, source and chunk
+/// (index in the commit's chunks).
+type SliceBuf = (i64, ChunkBuf, Vec<i64>, Vec<i64>, Vec<usize>);
+
 /// The (series, source, chunk) ids of a slice's records: three varints each, the chunk's
 /// as a zigzag delta to the record before; `None` when truncated.
-fn slice_ids(mut b: &[u8]) -> Option<Vec<(i64, i64, i64)>> {
+fn slice_ids(mut b: &[u8]) -> Option<SliceIds> {
     let varint = |b: &mut &[u8]| -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
@@ -600,7 +607,7 @@ impl PgHistory {
                 &[&window_lo, &slot],
             )
             .map_err(|e| self.err(&e))?;
-        let mut slices: Vec<(Vec<(i64, i64, i64)>, Vec<u8>)> = Vec::with_capacity(rows.len());
+        let mut slices: Vec<(SliceIds, Vec<u8>)> = Vec::with_capacity(rows.len());
         for r in &rows {
             let ids: &[u8] = r.get(0);
             let ids =
@@ -895,7 +902,7 @@ impl PgHistory {
         let mut chunks: Vec<ChunkBuf> = Vec::new();
         let mut chunk_of: FastMap<(i64, i64, i64), usize> = FastMap::default();
         // And the same records by time slice: (slot, records, series, source, chunk index).
-        let mut slices: Vec<(i64, ChunkBuf, Vec<i64>, Vec<i64>, Vec<usize>)> = Vec::new();
+        let mut slices: Vec<SliceBuf> = Vec::new();
         let mut slice_of: FastMap<i64, usize> = FastMap::default();
         let mut n = 0usize;
         for o in batches.iter().flatten() {
