@@ -555,6 +555,59 @@ fn postgres_slider_queries_agree() {
     }
 }
 
+/// PostgreSQL only: a history written before slices were kept (its `slices` table
+/// dropped here) reads alike: a read-only seat without the table, and the writer, which
+/// makes it again empty, by the chunks; then new commits fill the slices.
+#[test]
+fn postgres_history_without_slices_reads_alike() {
+    use crate::twin::feeds::pg::SliderQuery;
+    let Some(mut f) = PgFresh::new("noslices") else {
+        return;
+    };
+    let mut h = f.open_pg("n");
+    for b in 0..5i64 {
+        let batch: Vec<Observation> = (0..10u32)
+            .map(|r| {
+                road(
+                    r,
+                    (b * 10) as f64 + f64::from(r),
+                    b * 30_000 + i64::from(r) * 1_000,
+                )
+            })
+            .collect();
+        h.append(&batch).unwrap();
+    }
+    let spec = f.spec("n");
+    let mut c = ::postgres::Client::connect(&spec.url, ::postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP TABLE \"{}\".slices CASCADE", spec.schema))
+        .unwrap();
+    drop(h);
+    let check = |h: &PgHistory| {
+        for t in (0..16).map(|k| Timestamp(k * 10_007)) {
+            for age in [None, Some(20_000)] {
+                let whole = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
+                assert_eq!(h.latest_at(t, age).unwrap(), whole, "at {t:?}, age {age:?}");
+            }
+        }
+    };
+    let reader = PgHistory::open(&PostgresHistorySpec {
+        writer: false,
+        ..spec.clone()
+    })
+    .unwrap();
+    check(&reader);
+    let mut h = f.open_pg("n");
+    check(&h);
+    h.append(&[road(3, 99.0, 160_000)]).unwrap();
+    check(&h);
+    assert_eq!(
+        h.latest_at(Timestamp(161_000), Some(5_000)).unwrap()[0]
+            .observation
+            .value,
+        99.0
+    );
+}
+
 /// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes
 /// no table, refuses to append or prune, and runs no store writer for its feeds (which
 /// still bring it live values): nothing it receives reaches the history.

@@ -607,6 +607,12 @@ impl PgHistory {
                 &[&window_lo, &slot],
             )
             .map_err(|e| self.err(&e))?;
+        if rows.is_empty() {
+            // No slices there (a time written before slices were kept, or a gap): the
+            // chunks' own query, rather than every series by the fallback below.
+            drop(c);
+            return self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms);
+        }
         let mut slices: Vec<(SliceIds, Vec<u8>)> = Vec::with_capacity(rows.len());
         for r in &rows {
             let ids: &[u8] = r.get(0);
