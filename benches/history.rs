@@ -4,7 +4,9 @@
 //! asserts nothing about time. Needs no Bevy:
 //!
 //! `CITYTWIN_PG_URL=postgres://... cargo bench --no-default-features --bench history` —
-//! env `CITYTWIN_BENCH_HISTORY_OBS` (default 10,000,000). Goals from the issue: ingest into
+//! env `CITYTWIN_BENCH_HISTORY_OBS` (default 10,000,000), `CITYTWIN_BENCH_HISTORY_KEEP` keeps
+//! the PostgreSQL schema, `CITYTWIN_BENCH_HISTORY_REUSE=SCHEMA` times only the slider
+//! queries on a kept one. Goals from the issue: ingest into
 //! PostgreSQL ≥ 200,000 obs/s, a time-slider query over 10 M observations ≤ 50 ms.
 
 use citytwin::twin::feeds::history::History;
@@ -22,6 +24,12 @@ const DEFAULT_OBS: usize = 10_000_000;
 const PG_URL_ENV: &str = "CITYTWIN_PG_URL";
 /// Engines to measure, comma-separated (`sqlite,postgres` by default).
 const ENGINES_ENV: &str = "CITYTWIN_BENCH_HISTORY_ENGINES";
+/// When set, the PostgreSQL schema is kept after the run (its name is printed), for
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the slider's queries by hand; drop it after.
+const KEEP_ENV: &str = "CITYTWIN_BENCH_HISTORY_KEEP";
+/// When set to a schema a kept run left, only the slider queries are timed on it (no
+/// ingest), e.g. after a change to them.
+const REUSE_ENV: &str = "CITYTWIN_BENCH_HISTORY_REUSE";
 /// Frames of the scrubbing run (10 s at 60 frames a second).
 const SCRUB_FRAMES: usize = 600;
 
@@ -32,13 +40,28 @@ fn print_scrub(engine: &str, f: &ScrubFigures) {
     );
 }
 
-/// Times PostgreSQL's slider queries at the same instants (median, worst, ms).
+/// Random instants at which the slider queries are compared (seeded: the same in every run).
+const SLIDER_INSTANTS: usize = 60;
+/// Seed of those instants.
+const SLIDER_SEED: u64 = 18;
+
+/// Median, 95th percentile and worst of some times, ms.
+fn spread(mut ms: Vec<f64>) -> (f64, f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.95), ms[ms.len() - 1])
+}
+
+/// Times PostgreSQL's slider queries at the same [`SLIDER_INSTANTS`] random instants, the
+/// ways taking turns at each instant (so that the machine's load falls on all alike), and
+/// checks they give the same pictures.
 fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
-    let (t0, t1) = h.time_range().map_err(|e| e.to_string())?.ok_or("empty")?;
     use citytwin::twin::feeds::pg::{SERVER_DEFAULTS, SESSION_SETTINGS};
-    for (name, q, session) in [
+    use rand::{Rng, SeedableRng};
+    let (t0, t1) = h.time_range().map_err(|e| e.to_string())?.ok_or("empty")?;
+    let ways = [
         (
-            "window, server defaults (before)",
+            "window, server defaults (first version)",
             SliderQuery::Window,
             SERVER_DEFAULTS,
         ),
@@ -53,30 +76,46 @@ fn compare_slider_queries(h: &PgHistory) -> Result<(), String> {
             SESSION_SETTINGS,
         ),
         (
-            "candidates, last records of the chunks before the instant (after)",
+            "candidates, last records of the chunks before the instant (before)",
             SliderQuery::LastRecords,
             SESSION_SETTINGS,
         ),
-    ] {
-        h.session(session).map_err(|e| e.to_string())?;
-        let mut ms = Vec::new();
-        let mut sizes = Vec::new();
-        for k in 1..=SCRUB_STEPS {
-            let at = t0.plus_ms((t1.0 - t0.0) / SCRUB_STEPS as i64 * k as i64);
+        (
+            "time slices (after, the default)",
+            SliderQuery::Slices,
+            SESSION_SETTINGS,
+        ),
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(SLIDER_SEED);
+    let instants: Vec<citytwin::twin::feeds::Timestamp> = (0..SLIDER_INSTANTS)
+        .map(|_| citytwin::twin::feeds::Timestamp(rng.random_range(t0.0..=t1.0)))
+        .collect();
+    let mut ms = vec![Vec::new(); ways.len()];
+    let mut sizes = vec![Vec::new(); ways.len()];
+    for &at in &instants {
+        let mut first = None;
+        for (i, (name, q, session)) in ways.iter().enumerate() {
+            h.session(session).map_err(|e| e.to_string())?;
             let start = std::time::Instant::now();
             let p = h
-                .latest_at_with(q, at, Some(citytwin::twin::feeds::Timestamp::HOUR_MS))
+                .latest_at_with(*q, at, Some(citytwin::twin::feeds::Timestamp::HOUR_MS))
                 .map_err(|e| e.to_string())?;
-            ms.push(start.elapsed().as_secs_f64() * 1_000.0);
-            sizes.push(p.len());
+            ms[i].push(start.elapsed().as_secs_f64() * 1_000.0);
+            sizes[i].push(p.len());
+            match &first {
+                None => first = Some(p),
+                Some(f) if *f != p => return Err(format!("slider query {name} differs at {at:?}")),
+                Some(_) => {}
+            }
         }
-        ms.sort_by(f64::total_cmp);
+    }
+    h.session(SESSION_SETTINGS).map_err(|e| e.to_string())?;
+    for (i, (name, _, _)) in ways.iter().enumerate() {
+        let (median, p95, worst) = spread(std::mem::take(&mut ms[i]));
         println!(
-            "postgres slider query {name}: median {:.1} ms, worst {:.1} ms over {SCRUB_STEPS} instants ({}..{} series in a picture)",
-            ms[ms.len() / 2],
-            ms[ms.len() - 1],
-            sizes.iter().min().unwrap_or(&0),
-            sizes.iter().max().unwrap_or(&0)
+            "postgres slider query {name}: median {median:.1} ms, p95 {p95:.1} ms, worst {worst:.1} ms over {SLIDER_INSTANTS} random instants ({}..{} series in a picture)",
+            sizes[i].iter().min().unwrap_or(&0),
+            sizes[i].iter().max().unwrap_or(&0)
         );
     }
     Ok(())
@@ -133,6 +172,23 @@ fn main() -> Result<(), String> {
         "machine: {cores} cores, load average {}",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
+    if let (Ok(url), Ok(schema)) = (std::env::var(PG_URL_ENV), std::env::var(REUSE_ENV)) {
+        let h = PgHistory::open(&PostgresHistorySpec {
+            url,
+            password_env: None,
+            schema,
+            retention_days: 30.0,
+            partition_days: 1.0,
+            writer: false,
+        })
+        .map_err(|e| e.to_string())?;
+        println!(
+            "postgres: {} observations in {}",
+            h.count().map_err(|e| e.to_string())?,
+            h.describe()
+        );
+        return compare_slider_queries(&h);
+    }
     let engines = std::env::var(ENGINES_ENV).unwrap_or_else(|_| "sqlite,postgres".into());
     let mut all = Vec::new();
     let mut scrubs = Vec::new();
@@ -173,7 +229,11 @@ fn main() -> Result<(), String> {
                 }
                 Err(_) => None,
             };
-            h.drop_schema().map_err(|e| e.to_string())?;
+            if std::env::var_os(KEEP_ENV).is_some() {
+                println!("postgres: schema {} kept ({KEEP_ENV})", spec.schema);
+            } else {
+                h.drop_schema().map_err(|e| e.to_string())?;
+            }
             let f = f?;
             print(&f);
             all.push(f);

@@ -15,6 +15,9 @@ fi
 for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.1; done
 as_postgres psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname = '$role'" | grep -q 1 \
   || as_postgres psql -qc "CREATE ROLE $role LOGIN PASSWORD '$password'"
+# CREATEROLE (not superuser): the read-only seat's test makes a SELECT-only role of its
+# own and drops it after.
+as_postgres psql -qc "ALTER ROLE $role CREATEROLE"
 as_postgres psql -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
   || as_postgres psql -qc "CREATE DATABASE $db OWNER $role"
 echo "postgres://$role:$password@127.0.0.1:5432/$db"

@@ -1,7 +1,7 @@
 //! A control room on one PostgreSQL database (`CITYTWIN_PG_URL`, started by `.ci/run`;
 //! its absence fails under `CI`): the headless ingest writes the default scene's simulated
 //! feeds into it, and two seats reading it at the same instant, at the same time, see the
-//! same indicator values.
+//! same indicator values, as does a read-only seat logged in as a role that may only read.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,64 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// A login role of the test's own with only `USAGE` on a schema and `SELECT` on its
+/// tables, its sessions read-only by default; made through the test role (CREATEROLE,
+/// granted by `scripts/pg-test-db.sh`) and dropped after.
+struct SelectOnlyRole {
+    admin: postgres::Client,
+    name: String,
+    schema: String,
+    /// The database's URL with the role's user and password.
+    url: String,
+}
+
+impl SelectOnlyRole {
+    /// `None` (a skip) when the test role may not make roles; a panic then under CI.
+    fn new(url: &str, schema: &str) -> Option<SelectOnlyRole> {
+        let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("ct_seat_{}_{nanos}", std::process::id());
+        let password = format!("seat{nanos}");
+        if let Err(e) = admin.batch_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'")) {
+            let why =
+                format!("the test role cannot make roles ({e}): scripts/pg-test-db.sh grants CREATEROLE");
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            eprintln!("{why}: skipping the read-only seat");
+            return None;
+        }
+        let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+        let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        let mut role = SelectOnlyRole {
+            admin,
+            url: format!("{scheme}://{name}:{password}@{host}"),
+            name,
+            schema: schema.to_string(),
+        };
+        let (n, s) = (role.name.clone(), role.schema.clone());
+        role.admin
+            .batch_execute(&format!(
+                "GRANT USAGE ON SCHEMA \"{s}\" TO {n};
+                 GRANT SELECT ON ALL TABLES IN SCHEMA \"{s}\" TO {n};
+                 ALTER ROLE {n} SET default_transaction_read_only = on"
+            ))
+            .unwrap();
+        Some(role)
+    }
+}
+
+impl Drop for SelectOnlyRole {
+    fn drop(&mut self) {
+        let (n, s) = (&self.name, &self.schema);
+        let _ = self.admin.batch_execute(&format!(
+            "REVOKE ALL ON ALL TABLES IN SCHEMA \"{s}\" FROM {n}; REVOKE ALL ON SCHEMA \"{s}\" FROM {n}"
+        ));
+        let _ = self.admin.batch_execute(&format!("DROP ROLE IF EXISTS {n}"));
     }
 }
 
@@ -120,6 +178,31 @@ fn two_seats_on_one_database_see_the_same_indicators() {
         .map(|(x, _)| x.0)
         .collect();
     assert!(differ.is_empty(), "the seats differ in {differ:?}");
+    // A third, read-only seat (`writer: false`) logged in as a role that may only read
+    // the schema sees the same values (and, its sessions being read-only, wrote nothing).
+    if let Some(role) = SelectOnlyRole::new(&url, &schema) {
+        let ro_scene = dir.join("read-only-seat.ron");
+        let text = std::fs::read_to_string(&scene).unwrap();
+        let writer_line = format!("postgres((url: \"{url}\", schema: \"{schema}\"");
+        assert!(text.contains(&writer_line));
+        let text = text.replace(
+            &writer_line,
+            &format!(
+                "postgres((url: \"{}\", schema: \"{schema}\", writer: false",
+                role.url
+            ),
+        );
+        std::fs::write(&ro_scene, text).unwrap();
+        let c = report_for_scene_from_history(&ro_scene, Some(newest)).unwrap();
+        let vc = values(&c);
+        let differ: Vec<&str> = va
+            .iter()
+            .zip(&vc)
+            .filter(|(x, y)| !same(&x.1, &y.1))
+            .map(|(x, _)| x.0)
+            .collect();
+        assert!(differ.is_empty(), "the read-only seat differs in {differ:?}");
+    }
     let fed = a
         .indicators
         .iter()

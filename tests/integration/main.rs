@@ -10,6 +10,7 @@ mod control_room;
 mod default_city;
 mod gpkg;
 mod i18n;
+mod ingest_mqtt;
 mod layout;
 mod panels;
 mod picking;

@@ -481,8 +481,9 @@ fn postgres_partitions_by_time_and_drops_them_for_retention() {
     );
 }
 
-/// PostgreSQL only: the slider's candidate query, and the one reading the last records of
-/// the chunks before the instant, give the same pictures as reading the whole window, with
+/// PostgreSQL only: the slider's candidate query, the one reading the last records of the
+/// chunks before the instant, and the one reading time slices give the same pictures as
+/// reading the whole window (the slices' also after retention cut a slice), with
 /// overlapping chunks, late and out-of-order values, equal times from two sources and
 /// silent series, at instants between records and exactly on them.
 #[test]
@@ -527,18 +528,84 @@ fn postgres_slider_queries_agree() {
     // Exactly on a batch's last value of road 3 and on the first of the next batch.
     instants.extend((0..40i64).flat_map(|b| [b * 30_000 + 20_003, b * 30_000 + 3]));
     let mut ties = 0;
-    for t in instants.into_iter().map(Timestamp) {
+    for t in instants.iter().copied().map(Timestamp) {
         for age in [None, Some(45_000), Some(Timestamp::HOUR_MS)] {
             let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
             let b = h.latest_at_with(SliderQuery::Candidates, t, age).unwrap();
             let c = h.latest_at_with(SliderQuery::LastRecords, t, age).unwrap();
+            let d = h.latest_at_with(SliderQuery::Slices, t, age).unwrap();
             assert_eq!(a, b, "at {t:?}, age {age:?}");
             assert_eq!(a, c, "last records, at {t:?}, age {age:?}");
+            assert_eq!(a, d, "slices, at {t:?}, age {age:?}");
             ties += a.iter().filter(|s| s.observation.value == -4.0).count();
         }
     }
     // The ties were asked about (and answered alike by every query).
     assert!(ties > 0, "no instant fell on a tie");
+    // Retention within a slice (the slices before and across the limit go, the chunks
+    // across it are trimmed): the slices' pictures still agree.
+    let cut = 15 * 30_000 + 4_321;
+    assert!(h.prune_before(Timestamp(cut)).unwrap() > 0);
+    for t in instants.into_iter().filter(|&t| t >= cut - 30_000).map(Timestamp) {
+        for age in [None, Some(45_000)] {
+            let a = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
+            let d = h.latest_at_with(SliderQuery::Slices, t, age).unwrap();
+            assert_eq!(a, d, "slices after pruning, at {t:?}, age {age:?}");
+        }
+    }
+}
+
+/// PostgreSQL only: a history written before slices were kept (its `slices` table
+/// dropped here) reads alike: a read-only seat without the table, and the writer, which
+/// makes it again empty, by the chunks; then new commits fill the slices.
+#[test]
+fn postgres_history_without_slices_reads_alike() {
+    use crate::twin::feeds::pg::SliderQuery;
+    let Some(mut f) = PgFresh::new("noslices") else {
+        return;
+    };
+    let mut h = f.open_pg("n");
+    for b in 0..5i64 {
+        let batch: Vec<Observation> = (0..10u32)
+            .map(|r| {
+                road(
+                    r,
+                    (b * 10) as f64 + f64::from(r),
+                    b * 30_000 + i64::from(r) * 1_000,
+                )
+            })
+            .collect();
+        h.append(&batch).unwrap();
+    }
+    let spec = f.spec("n");
+    let mut c = ::postgres::Client::connect(&spec.url, ::postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP TABLE \"{}\".slices CASCADE", spec.schema))
+        .unwrap();
+    drop(h);
+    let check = |h: &PgHistory| {
+        for t in (0..16).map(|k| Timestamp(k * 10_007)) {
+            for age in [None, Some(20_000)] {
+                let whole = h.latest_at_with(SliderQuery::Window, t, age).unwrap();
+                assert_eq!(h.latest_at(t, age).unwrap(), whole, "at {t:?}, age {age:?}");
+            }
+        }
+    };
+    let reader = PgHistory::open(&PostgresHistorySpec {
+        writer: false,
+        ..spec.clone()
+    })
+    .unwrap();
+    check(&reader);
+    let mut h = f.open_pg("n");
+    check(&h);
+    h.append(&[road(3, 99.0, 160_000)]).unwrap();
+    check(&h);
+    assert_eq!(
+        h.latest_at(Timestamp(161_000), Some(5_000)).unwrap()[0]
+            .observation
+            .value,
+        99.0
+    );
 }
 
 /// PostgreSQL only: a read-only seat (`writer: false`) reads what the writer wrote, makes
@@ -599,4 +666,186 @@ fn postgres_reader_seat_never_writes() {
     }
     assert!(!running.live.picture.is_empty(), "the seat shows live values");
     assert_eq!(w.count().unwrap(), 2, "nothing the reader received was written");
+}
+
+/// A login role of a test's own, made and dropped through the test role (which has
+/// CREATEROLE: `scripts/pg-test-db.sh` grants it), with only `USAGE` on a schema and
+/// `SELECT` on its tables, its sessions read-only by default
+/// (`default_transaction_read_only`), so that any write it tried, a migration included,
+/// would fail.
+pub struct SelectOnlyRole {
+    admin: ::postgres::Client,
+    /// The role's name.
+    pub name: String,
+    schema: String,
+    /// The database's URL with the role's user and password.
+    pub url: String,
+}
+
+impl SelectOnlyRole {
+    /// Makes the role for `schema` of the database at `url` (the test role's); `None` (a
+    /// skip) when the test role may not make roles, a panic then under CI.
+    pub fn new(url: &str, schema: &str) -> Option<SelectOnlyRole> {
+        let mut admin = ::postgres::Client::connect(url, ::postgres::NoTls).expect("the test database");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("ct_ro_{}_{nanos}", std::process::id());
+        let password = format!("ro{nanos}");
+        if let Err(e) = admin.batch_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'")) {
+            let why =
+                format!("the test role cannot make roles ({e}): scripts/pg-test-db.sh grants CREATEROLE");
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            eprintln!("{why}: skipping");
+            return None;
+        }
+        let sql = format!(
+            "GRANT USAGE ON SCHEMA \"{schema}\" TO {name};
+             GRANT SELECT ON ALL TABLES IN SCHEMA \"{schema}\" TO {name};
+             ALTER ROLE {name} SET default_transaction_read_only = on"
+        );
+        let mut role = SelectOnlyRole {
+            admin,
+            url: with_user(url, &name, &password),
+            name,
+            schema: schema.to_string(),
+        };
+        // Made before the grants, so that a failing grant still drops the role.
+        role.admin
+            .batch_execute(&sql)
+            .expect("grants to the read-only role");
+        Some(role)
+    }
+}
+
+impl Drop for SelectOnlyRole {
+    fn drop(&mut self) {
+        let (n, s) = (&self.name, &self.schema);
+        // The schema may be gone already (dropped with its grants).
+        let _ = self.admin.batch_execute(&format!(
+            "REVOKE ALL ON ALL TABLES IN SCHEMA \"{s}\" FROM {n}; REVOKE ALL ON SCHEMA \"{s}\" FROM {n}"
+        ));
+        let _ = self.admin.batch_execute(&format!("DROP ROLE IF EXISTS {n}"));
+    }
+}
+
+/// `url` (`postgres://user[:password]@host...`) with another user and password.
+pub fn with_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+/// PostgreSQL only: a read-only seat logged in as a role that may only read (`USAGE` on
+/// the schema, `SELECT` on its tables, read-only transactions) opens the writer's
+/// history, gives every answer the writer's handle gives (the time slider by all three
+/// queries, values, series, ranges, counts), also after the writer added series and
+/// partitions, and never tries to write: it opens without making or migrating anything,
+/// and its append and prune are refused by the handle, not by the server's permissions.
+#[test]
+fn postgres_select_only_role_reads_what_the_writer_reads() {
+    use crate::twin::feeds::pg::SliderQuery;
+    use crate::twin::feeds::runtime::start_feeds;
+    use crate::twin::feeds::spec::{HistoryEngine, HistorySpec};
+    let Some(mut f) = PgFresh::new("selectonly") else {
+        return;
+    };
+    let mut w = f.open_pg("w");
+    let day = Timestamp::DAY_MS;
+    let other = SourceId("other".into());
+    let batch = |k: i64| -> Vec<Observation> {
+        let mut b: Vec<Observation> = (0..30u32)
+            .map(|r| road(r, (k * 100) as f64 + f64::from(r), k * 60_000 + i64::from(r) * 7))
+            .collect();
+        let mut z = o(
+            Subject::Zone(ZoneId(2)),
+            Metric::Pm25,
+            k as f64 / 3.0,
+            k * 60_000 + 11,
+        );
+        z.source = other.clone();
+        b.push(z);
+        b
+    };
+    for k in 0..20 {
+        w.append(&batch(k)).unwrap();
+    }
+    let Some(role) = SelectOnlyRole::new(&f.spec("w").url, &f.spec("w").schema) else {
+        return;
+    };
+    let reader_spec = PostgresHistorySpec {
+        url: role.url.clone(),
+        writer: false,
+        ..f.spec("w")
+    };
+    let r = PgHistory::open(&reader_spec).expect("a SELECT-only role opens a read-only seat");
+    // The role can indeed write nothing: the server refuses it.
+    let mut direct = ::postgres::Client::connect(&role.url, ::postgres::NoTls).unwrap();
+    let denied = direct
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS \"{}\".meta (key text)",
+            f.spec("w").schema
+        ))
+        .unwrap_err();
+    assert!(denied.as_db_error().is_some(), "{denied}");
+    let same_answers = |w: &PgHistory, r: &PgHistory| {
+        let (t0, t1) = w.time_range().unwrap().unwrap();
+        assert_eq!(r.time_range().unwrap(), Some((t0, t1)));
+        assert_eq!(r.count().unwrap(), w.count().unwrap());
+        for step in 0..=12 {
+            let t = Timestamp(t0.0 + (t1.0 - t0.0) / 12 * step + 3);
+            for age in [None, Some(90_000), Some(Timestamp::HOUR_MS)] {
+                for q in [
+                    SliderQuery::Window,
+                    SliderQuery::Candidates,
+                    SliderQuery::LastRecords,
+                ] {
+                    let a = w.latest_at_with(q, t, age).unwrap();
+                    assert!(!a.is_empty() || age.is_some(), "{q:?} at {t:?}");
+                    assert_eq!(
+                        r.latest_at_with(q, t, age).unwrap(),
+                        a,
+                        "{q:?} at {t:?}, age {age:?}"
+                    );
+                }
+            }
+            let road7 = SubjectKey::Road(RoadId(7));
+            assert_eq!(
+                r.value_at(&road7, Metric::TrafficSpeed, t).unwrap(),
+                w.value_at(&road7, Metric::TrafficSpeed, t).unwrap()
+            );
+        }
+        let zone = SubjectKey::Zone(ZoneId(2));
+        let s = w.series(&zone, Metric::Pm25, t0, t1).unwrap();
+        assert!(!s.is_empty());
+        assert_eq!(r.series(&zone, Metric::Pm25, t0, t1).unwrap(), s);
+        assert_eq!(r.range(t0, t1).unwrap(), w.range(t0, t1).unwrap());
+    };
+    same_answers(&w, &r);
+    // The writer goes on: new series, a new day's partition (no grant needed: the server
+    // checks a partitioned table's privileges on the parent alone); the reader follows.
+    let mut late = batch(30);
+    late.push(road(99, 5.0, 2 * day + 1));
+    w.append(&late).unwrap();
+    same_answers(&w, &r);
+    let mut r = r;
+    let refused = r.append(&[road(1, 1.0, 1)]).unwrap_err().to_string();
+    assert!(refused.contains("read-only seat"), "{refused}");
+    let refused = r.prune_before(Timestamp(60_000)).unwrap_err().to_string();
+    assert!(refused.contains("read-only seat"), "{refused}");
+    // A seat's feeds runtime with that history opens nothing to write.
+    let history = HistorySpec::Engine(HistoryEngine::Postgres(reader_spec));
+    let dir = std::env::temp_dir().join(format!("citytwin-select-only-{}", std::process::id()));
+    let running = start_feeds(
+        &[],
+        Some(&history),
+        &crate::twin::feeds::simulator::tests::small_city(),
+        &dir.join("scene.ron"),
+    );
+    assert!(running.live.writer().is_none() && running.history_error.is_none());
+    let opened = crate::twin::feeds::runtime::open_history(&history, &dir.join("scene.ron")).unwrap();
+    assert_eq!(opened.count().unwrap(), w.count().unwrap());
+    drop((opened, r, direct));
+    drop(role);
 }

@@ -13,9 +13,14 @@
 //! (`t_min`, `t_max`) serves wide time windows over old partitions (summarised by
 //! autovacuum), a b-tree on `t_min` the newest rows BRIN has not summarised yet (the time
 //! slider's window; a chunk row stands for many observations, so it stays small), and one
-//! on (`series`, `t_min`) the per-series look-ups. Batches go in by binary `COPY`, in one transaction each;
-//! retention drops whole partitions and trims the one across the limit. Plain PostgreSQL
-//! 15: no extension.
+//! on (`series`, `t_min`) the per-series look-ups. Beside them, time-major, `slices`: each
+//! commit's records again, one row per [`SLICE_MS`] slice of time holding every series'
+//! records of that slice (series, source and chunk ids as arrays, the records packed as in
+//! a chunk), partitioned alike, so that the time slider's picture of every series with a
+//! record in the last few slices is a few rows rather than one per series (a design with
+//! per-series chunks has that floor). Batches go in by binary `COPY`, in one transaction
+//! each; retention drops whole partitions, trims the chunks across the limit and deletes
+//! the slices before it. Plain PostgreSQL 15: no extension.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -70,7 +75,21 @@ CREATE INDEX IF NOT EXISTS chunks_time_brin ON {s}.chunks USING brin (t_min, t_m
     WITH (autosummarize = on);
 CREATE INDEX IF NOT EXISTS chunks_time ON {s}.chunks (t_min);
 CREATE INDEX IF NOT EXISTS chunks_series_time ON {s}.chunks (series, t_min);
+CREATE TABLE IF NOT EXISTS {s}.slices (
+    slot bigint NOT NULL,
+    n integer NOT NULL,
+    ids bytea NOT NULL,
+    data bytea NOT NULL
+) PARTITION BY RANGE (slot);
+ALTER TABLE {s}.slices ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE INDEX IF NOT EXISTS slices_slot ON {s}.slices (slot);
 ";
+
+/// Width of a time slice ([`SliderQuery::Slices`]), ms; divides every partition's width
+/// (whole hours).
+pub const SLICE_MS: i64 = 10_000;
+/// Slices before the instant's own that the time slider reads.
+const SLICES_BACK: i64 = 2;
 
 /// Summarises the new pages of every BRIN index of the schema's chunk partitions.
 const SUMMARIZE_BRIN: &str = "
@@ -99,6 +118,12 @@ pub enum SliderQuery {
     /// record alone (`last`) instead of all its records: only the chunks across `t` send
     /// their data.
     LastRecords,
+    /// Time-major: the records of the last few time slices before `t` ([`SLICE_MS`]
+    /// wide, [`SLICES_BACK`] before `t`'s own), each slice of a commit one row holding
+    /// every series' records of that slice, give the picture of every series with a
+    /// record there in a few rows; the other series are read as by
+    /// [`SliderQuery::LastRecords`]. The default where the schema has slices.
+    Slices,
 }
 
 /// What the reader knows of the `series` and `names` tables.
@@ -127,6 +152,11 @@ pub struct PgHistory {
     names: FastMap<String, i64>,
     /// Partitions known to exist, by index (`t_min.div_euclid(partition_ms)`).
     partitions: HashSet<i64>,
+    /// Slice partitions known to exist, by the same index.
+    slice_parts: HashSet<i64>,
+    /// Whether the schema has the `slices` table (one an older writer made has not: a
+    /// read-only seat then reads by [`SliderQuery::LastRecords`]).
+    has_slices: bool,
     /// Newest observation time appended through this handle (`i64::MIN`: none).
     newest: i64,
     /// A read-only seat's handle (`writer: false`): it makes no table and refuses to
@@ -165,6 +195,60 @@ pub fn redact_url(url: &str) -> String {
 /// The name of partition `k` (no sign in names: `p12`, `m3` for −3).
 fn partition_name(k: i64) -> String {
     format!("chunks_{}{}", if k < 0 { "m" } else { "p" }, k.unsigned_abs())
+}
+
+/// Appends `v` as a LEB128 varint.
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// `v - prev`, zigzag-coded.
+fn zigzag_delta(v: i64, prev: i64) -> u64 {
+    let d = v.wrapping_sub(prev);
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+/// The (series, source, chunk) ids of a slice's records, in their order.
+type SliceIds = Vec<(i64, i64, i64)>;
+
+/// A slice being packed: its slot, records, and each record's series, source and chunk
+/// (index in the commit's chunks).
+type SliceBuf = (i64, ChunkBuf, Vec<i64>, Vec<i64>, Vec<usize>);
+
+/// The (series, source, chunk) ids of a slice's records: three varints each, the chunk's
+/// as a zigzag delta to the record before; `None` when truncated.
+fn slice_ids(mut b: &[u8]) -> Option<SliceIds> {
+    let varint = |b: &mut &[u8]| -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&x, rest) = b.split_first()?;
+            *b = rest;
+            v |= u64::from(x & 0x7f) << shift;
+            if x < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    };
+    let mut out = Vec::with_capacity(b.len() / 4);
+    let mut chunk = 0i64;
+    while !b.is_empty() {
+        let series = varint(&mut b)? as i64;
+        let source = varint(&mut b)? as i64;
+        let z = varint(&mut b)?;
+        chunk = chunk.wrapping_add(((z >> 1) as i64) ^ -((z & 1) as i64));
+        out.push((series, source, chunk));
+    }
+    Some(out)
+}
+
+/// The name of slice partition `k`.
+fn slice_partition_name(k: i64) -> String {
+    partition_name(k).replacen("chunks_", "slices_", 1)
 }
 
 /// The partition index of a partition name.
@@ -266,7 +350,16 @@ impl PgHistory {
                 .filter(|p| *p > 0)
                 .unwrap_or(wanted_ms)
         };
+        let has_slices: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&format!("{schema}.slices")],
+            )
+            .map_err(|e| fail(pg_message(&e)))?
+            .get(0);
         let mut h = PgHistory {
+            has_slices,
+            slice_parts: HashSet::new(),
             client: Mutex::new(client),
             target,
             schema,
@@ -316,6 +409,9 @@ impl PgHistory {
         t: Timestamp,
         max_age_ms: Option<i64>,
     ) -> Result<Vec<StoredObservation>, StoreError> {
+        if query == SliderQuery::Slices && self.has_slices {
+            return self.latest_at_slices(t, max_age_ms);
+        }
         let s = &self.schema;
         let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
         let mut c = self.client();
@@ -334,12 +430,14 @@ impl PgHistory {
         // read for it alone (a scan skipped when there is none); the others are read as
         // before, below. (Last records only: the other two stay as measured before.)
         let a_lo = match query {
-            SliderQuery::LastRecords => covered_from.max(near_lo),
+            SliderQuery::LastRecords | SliderQuery::Slices => covered_from.max(near_lo),
             SliderQuery::Window | SliderQuery::Candidates => near_lo,
         };
         // What a chunk sends: its last record alone when it ends at or before t (`$2`).
         let payload = match query {
-            SliderQuery::LastRecords => "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END",
+            SliderQuery::LastRecords | SliderQuery::Slices => {
+                "CASE WHEN t_max <= $2 AND last IS NOT NULL THEN last ELSE data END"
+            }
             SliderQuery::Window | SliderQuery::Candidates => "data",
         };
         let near = c
@@ -385,7 +483,7 @@ impl PgHistory {
         }
         let near: Vec<postgres::Row> = match query {
             SliderQuery::Window => near,
-            SliderQuery::Candidates | SliderQuery::LastRecords => {
+            SliderQuery::Candidates | SliderQuery::LastRecords | SliderQuery::Slices => {
                 let mut lb: FastMap<i64, i64> = FastMap::default();
                 for (series, t_min, t_max) in near.iter().map(bounds) {
                     let b = if t_max <= t.0 { t_max } else { t_min };
@@ -487,6 +585,149 @@ impl PgHistory {
         Ok(out)
     }
 
+    /// [`SliderQuery::Slices`]: the records of the slices from [`SLICES_BACK`] slices
+    /// before `t`'s own up to `t` give the picture of every series with a record there
+    /// (all of a series' records in that time are in those slices, and any record before
+    /// it is older); the other series, by the chunks, as the last-records query reads the
+    /// series its window misses. Equal times: the later chunk, then the later record.
+    fn latest_at_slices(
+        &self,
+        t: Timestamp,
+        max_age_ms: Option<i64>,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let s = &self.schema;
+        let from = max_age_ms.map_or(i64::MIN, |a| t.0.saturating_sub(a));
+        let mut c = self.client();
+        let widest = self.refresh_read(&mut *c, false)?;
+        let slot = t.0.div_euclid(SLICE_MS).saturating_mul(SLICE_MS);
+        let window_lo = slot.saturating_sub(SLICE_MS.saturating_mul(SLICES_BACK));
+        let rows = c
+            .query(
+                &format!("SELECT ids, data FROM {s}.slices WHERE slot >= $1 AND slot <= $2"),
+                &[&window_lo, &slot],
+            )
+            .map_err(|e| self.err(&e))?;
+        if rows.is_empty() {
+            // No slices there (a time written before slices were kept, or a gap): the
+            // chunks' own query, rather than every series by the fallback below.
+            drop(c);
+            return self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms);
+        }
+        let mut slices: Vec<(SliceIds, Vec<u8>)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let ids: &[u8] = r.get(0);
+            let ids =
+                slice_ids(ids).ok_or_else(|| self.corrupt(format!("a slice at {slot} has truncated ids")))?;
+            slices.push((ids, r.get(1)));
+        }
+        drop(rows);
+        // Per series, the latest record at or before t; equal times: the later chunk, and
+        // in one chunk (one slice row) the later record.
+        let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
+        for (ids, data) in &slices {
+            let mut k = 0usize;
+            for r in Records::new(data) {
+                let rec =
+                    r.ok_or_else(|| self.corrupt(format!("a slice at {slot} has a truncated record")))?;
+                let Some(&(sid, source, chunk)) = ids.get(k) else {
+                    return Err(self.corrupt(format!("a slice at {slot} has more records than ids")));
+                };
+                k += 1;
+                if rec.time > t.0 || rec.time < window_lo {
+                    continue;
+                }
+                if best.get(&sid).is_none_or(|(b, _, _)| (rec.time, chunk) >= *b) {
+                    best.insert(sid, ((rec.time, chunk), source, rec));
+                }
+            }
+            if k != ids.len() {
+                return Err(self.corrupt(format!("a slice at {slot} has fewer records than ids")));
+            }
+        }
+        // The other series, by their chunks.
+        let others: Vec<i64> = {
+            let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .series
+                .keys()
+                .copied()
+                .filter(|id| !best.contains_key(id))
+                .collect()
+        };
+        let payload = "CASE WHEN c.t_max <= $2 AND c.last IS NOT NULL THEN c.last ELSE c.data END";
+        let lo = from.saturating_sub(widest);
+        let rows = if others.is_empty() {
+            Vec::new()
+        } else if max_age_ms.is_some() {
+            chunk_rows(
+                c.query(
+                    &format!(
+                        "SELECT c.series, c.id, c.source, {payload} FROM {s}.chunks c
+                         WHERE c.t_min >= $3 AND c.t_min <= $2 AND c.t_max >= $4 AND c.series = ANY($1)"
+                    ),
+                    &[&others, &t.0, &lo, &from],
+                )
+                .map_err(|e| self.err(&e))?,
+            )
+        } else {
+            chunk_rows(
+                c.query(
+                    &format!(
+                        "SELECT c.series, c.id, c.source, {payload}
+                         FROM unnest($1::int8[]) AS u(sid)
+                         JOIN {s}.series ss ON ss.id = u.sid
+                         CROSS JOIN LATERAL (SELECT max(i.t_min) AS last FROM {s}.chunks i
+                                             WHERE i.series = u.sid AND i.t_min <= $2 AND i.t_min >= $3) m
+                         JOIN {s}.chunks c ON c.series = u.sid AND c.t_min >= m.last - ss.max_span
+                              AND c.t_min <= $2 AND c.t_max >= $4 AND c.t_min >= $3"
+                    ),
+                    &[&others, &t.0, &lo, &from],
+                )
+                .map_err(|e| self.err(&e))?,
+            )
+        };
+        self.know_ids(
+            &mut c,
+            rows.iter().map(|r| (r.0, r.2)).chain(
+                slices
+                    .iter()
+                    .flat_map(|(ids, _)| ids.iter().map(|&(series, source, _)| (series, source))),
+            ),
+        )?;
+        drop(c);
+        for (series, chunk, source, data) in &rows {
+            let mut pick: Option<Record<'_>> = None;
+            self.each(*chunk, data, |rec| {
+                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
+                    pick = Some(rec);
+                }
+            })?;
+            if let Some(rec) = pick
+                && best.get(series).is_none_or(|(b, _, _)| (rec.time, *chunk) > *b)
+            {
+                best.insert(*series, ((rec.time, *chunk), *source, rec));
+            }
+        }
+        let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::with_capacity(best.len());
+        let mut ids: Vec<&i64> = best.keys().collect();
+        ids.sort_unstable();
+        for sid in ids {
+            let (_, source, rec) = &best[sid];
+            if rec.time < from {
+                continue;
+            }
+            let Some(Some((key, metric))) = cache.series.get(sid) else {
+                continue;
+            };
+            out.push(StoredObservation {
+                key: key.clone(),
+                observation: self.observation(&cache, key, *metric, *source, rec)?,
+            });
+        }
+        Ok(out)
+    }
+
     /// Runs statements on the session (the benchmark switches [`SESSION_SETTINGS`]).
     pub fn session(&self, sql: &str) -> Result<(), StoreError> {
         self.client().batch_execute(sql).map_err(|e| self.err(&e))
@@ -512,7 +753,7 @@ impl PgHistory {
                  JOIN pg_class c ON c.oid = i.inhrelid
                  JOIN pg_class p ON p.oid = i.inhparent
                  JOIN pg_namespace n ON n.oid = p.relnamespace
-                 WHERE p.relname = 'chunks' AND n.nspname = $1",
+                 WHERE p.relname IN ('chunks', 'slices') AND n.nspname = $1",
                 &[&s.trim_matches('"')],
             );
             (series, names, parts)
@@ -530,7 +771,17 @@ impl PgHistory {
             }
         }
         self.names = names.iter().map(|r| (r.get(1), r.get(0))).collect();
-        self.partitions = parts.iter().filter_map(|r| partition_index(r.get(0))).collect();
+        let names: Vec<String> = parts.iter().map(|r| r.get(0)).collect();
+        self.slice_parts = names
+            .iter()
+            .filter(|n| n.starts_with("slices_"))
+            .filter_map(|n| partition_index(&n.replacen("slices_", "chunks_", 1)))
+            .collect();
+        self.partitions = names
+            .iter()
+            .filter(|n| n.starts_with("chunks_"))
+            .filter_map(|n| partition_index(n))
+            .collect();
         Ok(())
     }
 
@@ -590,6 +841,21 @@ impl PgHistory {
                 partition_name(k)
             ))?;
         }
+        let mut new_slice_parts: Vec<i64> = batches
+            .iter()
+            .flatten()
+            .map(|o| o.time.0.div_euclid(self.partition_ms))
+            .filter(|k| !self.slice_parts.contains(k))
+            .collect();
+        new_slice_parts.sort_unstable();
+        new_slice_parts.dedup();
+        for &k in &new_slice_parts {
+            let (lo, hi) = self.bounds(k);
+            client.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {s}.{} PARTITION OF {s}.slices FOR VALUES FROM ({lo}) TO ({hi})",
+                slice_partition_name(k)
+            ))?;
+        }
         let mut tx = client.transaction()?;
         let mut names_added: Vec<(String, i64)> = Vec::new();
         if !new_names.is_empty() {
@@ -641,6 +907,9 @@ impl PgHistory {
         // Pack: one chunk per (series, source, hour bucket).
         let mut chunks: Vec<ChunkBuf> = Vec::new();
         let mut chunk_of: FastMap<(i64, i64, i64), usize> = FastMap::default();
+        // And the same records by time slice: (slot, records, series, source, chunk index).
+        let mut slices: Vec<SliceBuf> = Vec::new();
+        let mut slice_of: FastMap<i64, usize> = FastMap::default();
         let mut n = 0usize;
         for o in batches.iter().flatten() {
             let k = (SubjectKey::of(o), o.metric);
@@ -670,14 +939,44 @@ impl PgHistory {
                 _ => None,
             };
             chunks[i].push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
+            let slot = o.time.0.div_euclid(SLICE_MS).saturating_mul(SLICE_MS);
+            let j = *slice_of.entry(slot).or_insert_with(|| {
+                slices.push((slot, ChunkBuf::new(0, 0), Vec::new(), Vec::new(), Vec::new()));
+                slices.len() - 1
+            });
+            let sl = &mut slices[j];
+            sl.1.push(o.time.0, o.value, o.quality, xy, unit, &o.detail);
+            sl.2.push(sid);
+            sl.3.push(source);
+            sl.4.push(i);
             n += 1;
         }
+        // Chunk ids made here (in the chunks' order, as the column's default would), so
+        // that the slices name their chunks.
+        let count = i64::try_from(chunks.len()).unwrap_or(i64::MAX);
+        let ids: Vec<i64> = tx
+            .query(
+                "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int8) g
+                 ORDER BY g",
+                &[&format!("{s}.chunks"), &count],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if ids.len() != chunks.len() {
+            return Ok(Err(format!(
+                "{} chunk ids for {} chunks",
+                ids.len(),
+                chunks.len()
+            )));
+        }
         let sink = tx.copy_in(&format!(
-            "COPY {s}.chunks (series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
+            "COPY {s}.chunks (id, series, source, t_min, t_max, n, data, last) FROM STDIN (FORMAT binary)"
         ))?;
         let mut w = BinaryCopyInWriter::new(
             sink,
             &[
+                Type::INT8,
                 Type::INT8,
                 Type::INT8,
                 Type::INT8,
@@ -687,10 +986,29 @@ impl PgHistory {
                 Type::BYTEA,
             ],
         );
-        for c in &chunks {
+        for (c, id) in chunks.iter().zip(&ids) {
             let count = i32::try_from(c.n).unwrap_or(i32::MAX);
             let last = c.last_record();
-            w.write(&[&c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last])?;
+            w.write(&[
+                id, &c.series, &c.source, &c.t_min, &c.t_max, &count, &c.data, &last,
+            ])?;
+        }
+        w.finish()?;
+        let sink = tx.copy_in(&format!(
+            "COPY {s}.slices (slot, n, ids, data) FROM STDIN (FORMAT binary)"
+        ))?;
+        let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT4, Type::BYTEA, Type::BYTEA]);
+        for (slot, buf, series, sources, members) in &slices {
+            let count = i32::try_from(buf.n).unwrap_or(i32::MAX);
+            let mut packed = Vec::with_capacity(series.len() * 6);
+            let mut prev = 0i64;
+            for ((sid, source), &i) in series.iter().zip(sources).zip(members) {
+                put_uvarint(&mut packed, *sid as u64);
+                put_uvarint(&mut packed, *source as u64);
+                put_uvarint(&mut packed, zigzag_delta(ids[i], prev));
+                prev = ids[i];
+            }
+            w.write(&[slot, &count, &packed, &buf.data])?;
         }
         w.finish()?;
         // Widest spans, for the look-back of the time-slider queries.
@@ -737,6 +1055,7 @@ impl PgHistory {
             }
         }
         self.partitions.extend(new_parts);
+        self.slice_parts.extend(new_slice_parts);
         if let Some(t) = chunks.iter().map(|c| c.t_max).max() {
             self.newest = self.newest.max(t);
         }
@@ -901,6 +1220,7 @@ impl History for PgHistory {
                     .is_some_and(|hi| hi <= before.0)
             })
             .collect();
+        let has_slices = self.has_slices;
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         let run = |client: &mut Client| -> Result<usize, postgres::Error> {
             let mut tx = client.transaction()?;
@@ -911,6 +1231,16 @@ impl History for PgHistory {
                     .query_one(&format!("SELECT coalesce(sum(n), 0)::int8 FROM {s}.{name}"), &[])?
                     .get::<_, i64>(0);
                 tx.batch_execute(&format!("DROP TABLE {s}.{name}"))?;
+                if has_slices {
+                    let slices = slice_partition_name(k);
+                    tx.batch_execute(&format!("DROP TABLE IF EXISTS {s}.{slices}"))?;
+                }
+            }
+            if has_slices {
+                // Every slice starting before the limit, the one across it too: a series
+                // whose records there are all the slices had of it near an instant is read
+                // from its chunks instead (exact either way).
+                tx.execute(&format!("DELETE FROM {s}.slices WHERE slot < $1"), &[&before.0])?;
             }
             removed += tx
                 .query_one(
@@ -951,6 +1281,7 @@ impl History for PgHistory {
             Ok(n) => {
                 for k in old_parts {
                     self.partitions.remove(&k);
+                    self.slice_parts.remove(&k);
                 }
                 Ok(n)
             }
@@ -981,7 +1312,7 @@ impl History for PgHistory {
     }
 
     fn latest_at(&self, t: Timestamp, max_age_ms: Option<i64>) -> Result<Vec<StoredObservation>, StoreError> {
-        self.latest_at_with(SliderQuery::LastRecords, t, max_age_ms)
+        self.latest_at_with(SliderQuery::Slices, t, max_age_ms)
     }
 
     fn value_at(
@@ -1124,6 +1455,22 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://ops@db/city"), "postgres://ops@db/city");
         assert_eq!(redact_url("host=db user=ops"), "host=db user=ops");
+    }
+
+    #[test]
+    fn slice_ids_round_trip_and_truncation_is_caught() {
+        let ids = [(1i64, 2i64, 10i64), (300, 2, 9), (7, 70_000, 1 << 40), (7, 1, 3)];
+        let mut b = Vec::new();
+        let mut prev = 0;
+        for (series, source, chunk) in ids {
+            put_uvarint(&mut b, series as u64);
+            put_uvarint(&mut b, source as u64);
+            put_uvarint(&mut b, zigzag_delta(chunk, prev));
+            prev = chunk;
+        }
+        assert_eq!(slice_ids(&b).unwrap(), ids.to_vec());
+        assert_eq!(slice_ids(&b[..b.len() - 1]), None);
+        assert_eq!(slice_ids(&[]), Some(Vec::new()));
     }
 
     #[test]
