@@ -552,37 +552,9 @@ impl PgHistory {
         drop(c);
         let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
         // Per series, the latest record at or before t; equal times: the later chunk.
-        let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
-        for (series, chunk, source, data) in &rows {
-            let mut pick: Option<Record<'_>> = None;
-            self.each(*chunk, data, |rec| {
-                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
-                    pick = Some(rec);
-                }
-            })?;
-            if let Some(rec) = pick
-                && best.get(series).is_none_or(|(b, _, _)| (rec.time, *chunk) > *b)
-            {
-                best.insert(*series, ((rec.time, *chunk), *source, rec));
-            }
-        }
-        let mut out = Vec::with_capacity(best.len());
-        let mut ids: Vec<&i64> = best.keys().collect();
-        ids.sort_unstable();
-        for sid in ids {
-            let (_, source, rec) = &best[sid];
-            if rec.time < from {
-                continue;
-            }
-            let Some(Some((key, metric))) = cache.series.get(sid) else {
-                continue;
-            };
-            out.push(StoredObservation {
-                key: key.clone(),
-                observation: self.observation(&cache, key, *metric, *source, rec)?,
-            });
-        }
-        Ok(out)
+        let mut best: Best<'_> = FastMap::default();
+        self.pick_latest(&rows, t.0, &mut best)?;
+        self.picture(&cache, &best, from)
     }
 
     /// [`SliderQuery::Slices`]: the records of the slices from [`SLICES_BACK`] slices
@@ -623,7 +595,7 @@ impl PgHistory {
         drop(rows);
         // Per series, the latest record at or before t; equal times: the later chunk, and
         // in one chunk (one slice row) the later record.
-        let mut best: FastMap<i64, ((i64, i64), i64, Record<'_>)> = FastMap::default();
+        let mut best: Best<'_> = FastMap::default();
         for (ids, data) in &slices {
             let mut k = 0usize;
             for r in Records::new(data) {
@@ -695,10 +667,18 @@ impl PgHistory {
             ),
         )?;
         drop(c);
-        for (series, chunk, source, data) in &rows {
-            let mut pick: Option<Record<'_>> = None;
+        self.pick_latest(&rows, t.0, &mut best)?;
+        let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        self.picture(&cache, &best, from)
+    }
+
+    /// Per series, the latest record at or before `t` in the chunks of `rows` into `best`,
+    /// unless `best` has a later one (equal times: the later chunk).
+    fn pick_latest<'d>(&self, rows: &'d [ChunkRow], t: i64, best: &mut Best<'d>) -> Result<(), StoreError> {
+        for (series, chunk, source, data) in rows {
+            let mut pick: Option<Record<'d>> = None;
             self.each(*chunk, data, |rec| {
-                if rec.time <= t.0 && pick.is_none_or(|p| rec.time >= p.time) {
+                if rec.time <= t && pick.is_none_or(|p| rec.time >= p.time) {
                     pick = Some(rec);
                 }
             })?;
@@ -708,7 +688,17 @@ impl PgHistory {
                 best.insert(*series, ((rec.time, *chunk), *source, rec));
             }
         }
-        let cache = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(())
+    }
+
+    /// The picture the slider shows: the records of `best` at or after `from`, in series
+    /// id order, as observations (series the cache does not know are left out).
+    fn picture(
+        &self,
+        cache: &ReadCache,
+        best: &Best<'_>,
+        from: i64,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
         let mut out = Vec::with_capacity(best.len());
         let mut ids: Vec<&i64> = best.keys().collect();
         ids.sort_unstable();
@@ -722,7 +712,7 @@ impl PgHistory {
             };
             out.push(StoredObservation {
                 key: key.clone(),
-                observation: self.observation(&cache, key, *metric, *source, rec)?,
+                observation: self.observation(cache, key, *metric, *source, rec)?,
             });
         }
         Ok(out)
@@ -1164,6 +1154,9 @@ fn pg_message(e: &postgres::Error) -> String {
 
 /// One chunk row as read: series, chunk id, source, data.
 type ChunkRow = (i64, i64, i64, Vec<u8>);
+
+/// Per series id: the (time, chunk) of its latest record so far, its source and the record.
+type Best<'d> = FastMap<i64, ((i64, i64), i64, Record<'d>)>;
 
 fn chunk_rows(rows: Vec<postgres::Row>) -> Vec<ChunkRow> {
     rows.iter()
