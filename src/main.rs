@@ -458,68 +458,131 @@ fn run_presenting(
 }
 
 fn run_briefing_export(job: citytwin::app::briefing_export::ExportJob) -> Result<(), String> {
+    use citytwin::twin::briefing::values::data_time_text_in;
+    use citytwin::twin::i18n::format::format_number;
+    use citytwin::twin::i18n::{Arg, tr_args};
     let o = citytwin::app::briefing_export::export_briefing(&job).map_err(|e| format!("{e:#}"))?;
+    // Human output follows --lang; counts go in as numbers (they pick plural forms).
+    let lang = job.lang;
+    let count = |n: usize| Arg::from(n);
+    let secs = |s: f64, decimals: usize| Arg::from(format_number(lang, s, decimals));
     for p in &o.pngs {
         println!("{}", p.display());
     }
     if let (Some(path), Some(s)) = (&job.pdf, &o.pdf) {
-        println!("{}: {} pages, {} bytes", path.display(), s.pages, s.bytes);
+        println!(
+            "{}",
+            tr_args(
+                lang,
+                "cli-export-pdf",
+                &[
+                    ("path", path.display().to_string().into()),
+                    ("pages", count(s.pages)),
+                    ("bytes", format_number(lang, s.bytes as f64, 0).into()),
+                ],
+            )
+        );
         if !s.missing_indicators.is_empty() {
             println!(
-                "indicators without a value row: {}",
-                s.missing_indicators.join(", ")
+                "{}",
+                tr_args(
+                    lang,
+                    "cli-export-missing-indicators",
+                    &[("list", s.missing_indicators.join(", ").into())],
+                )
             );
         }
         if s.lines_cut > 0 {
             println!(
-                "{} line(s) of text did not fit their page (the pages say so)",
-                s.lines_cut
+                "{}",
+                tr_args(lang, "cli-export-lines-cut", &[("count", count(s.lines_cut))])
             );
         }
         if s.unencodable > 0 {
             println!(
-                "{} character(s) the PDF font has no glyph for (drawn blank)",
-                s.unencodable
+                "{}",
+                tr_args(lang, "cli-export-no-glyph", &[("count", count(s.unencodable))])
             );
         }
     }
     if let Some(path) = &o.json {
         println!(
-            "{}: {} slides as role '{}'",
-            path.display(),
-            o.values.len(),
-            o.role
+            "{}",
+            tr_args(
+                lang,
+                "cli-export-json",
+                &[
+                    ("path", path.display().to_string().into()),
+                    ("slides", count(o.values.len())),
+                    ("role", o.role.as_str().into()),
+                ],
+            )
         );
     }
     for p in &o.problems {
-        println!("problem: {p}");
+        println!(
+            "{}",
+            tr_args(lang, "cli-report-problem", &[("problem", p.to_string().into())])
+        );
     }
     for (i, v) in o.values.iter().enumerate() {
-        let scenario = v
-            .scenario
-            .as_deref()
-            .map_or_else(String::new, |s| format!("; scenario {s}"));
-        println!("slide {}: data time {}{scenario}", i + 1, v.data_time);
+        // The feeds' data time in --lang; a time the briefing sets is shown as it is written.
+        let time = if v.feeds_time {
+            data_time_text_in(lang, v.at, v.observations)
+        } else {
+            v.data_time.clone()
+        };
+        let (slide, time) = (count(i + 1), Arg::from(time));
+        match v.scenario.as_deref() {
+            Some(scenario) => println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "cli-export-slide-scenario",
+                    &[("slide", slide), ("time", time), ("scenario", scenario.into())],
+                )
+            ),
+            None => println!(
+                "{}",
+                tr_args(lang, "cli-export-slide", &[("slide", slide), ("time", time)])
+            ),
+        }
     }
     if !o.withheld_indicators.is_empty() {
         println!(
-            "withheld for role '{}': {}",
-            o.role,
-            o.withheld_indicators.join(", ")
+            "{}",
+            tr_args(
+                lang,
+                "cli-export-withheld",
+                &[
+                    ("role", o.role.as_str().into()),
+                    ("list", o.withheld_indicators.join(", ").into()),
+                ],
+            )
         );
     }
     if job.pdf.is_none() && job.png_dir.is_none() {
         println!(
-            "{} slides: values ready in {:.1} s (nothing rendered)",
-            o.slides, o.load_s
+            "{}",
+            tr_args(
+                lang,
+                "cli-export-values-ready",
+                &[("slides", count(o.slides)), ("load", secs(o.load_s, 1))],
+            )
         );
     } else {
         println!(
-            "{} slides: scene ready in {:.1} s, slides rendered in {:.1} s ({:.2} s per slide)",
-            o.slides,
-            o.load_s,
-            o.render_s,
-            o.render_s / o.slides.max(1) as f64
+            "{}",
+            tr_args(
+                lang,
+                "cli-export-rendered",
+                &[
+                    ("slides", count(o.slides)),
+                    ("load", secs(o.load_s, 1)),
+                    ("render", secs(o.render_s, 1)),
+                    ("per", secs(o.render_s / o.slides.max(1) as f64, 2)),
+                ],
+            )
         );
     }
     Ok(())

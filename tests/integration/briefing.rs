@@ -667,8 +667,22 @@ fn sample_briefing_exports_in_chinese() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!stdout.contains("no glyph"), "{stdout}");
-    assert!(!stdout.contains("problem:"), "{stdout}");
+    // The human output follows --lang: no glyph is missing and no problem is reported,
+    // in Chinese, and no line is left in English.
+    assert!(!stdout.contains("没有字形"), "{stdout}");
+    assert!(!stdout.contains("问题："), "{stdout}");
+    assert!(stdout.contains("张幻灯片") && stdout.contains("页，"), "{stdout}");
+    for english in [
+        "slide",
+        "pages",
+        "problem",
+        "data time",
+        "glyph",
+        "observations",
+        "history",
+    ] {
+        assert!(!stdout.contains(english), "'{english}' in: {stdout}");
+    }
     let pages = pdftotext_pages(&pdf);
     assert_eq!(pages.len(), briefing.slides.len());
     for (i, (page, slide)) in pages.iter().zip(&briefing.slides).enumerate() {

@@ -33,3 +33,33 @@ scenario-costs = capital { $capital }, operating { $operating }/year, present va
 scenario-per-unit = { $eur } per unit
 scenario-ranked = ranked by € per { $unit } ({ $name }):
 scenario-set-header = { $scene } — { $count } scenarios
+
+## citytwin briefing export (human output; --json stays language-neutral)
+cli-export-pdf = { $path }: { $pages ->
+    [one] { $pages } page
+   *[other] { $pages } pages
+}, { $bytes } bytes
+cli-export-missing-indicators = indicators without a value row: { $list }
+cli-export-lines-cut = { $count ->
+    [one] { $count } line of text did not fit its page (the page says so)
+   *[other] { $count } lines of text did not fit their page (the pages say so)
+}
+cli-export-no-glyph = { $count ->
+    [one] { $count } character the PDF font has no glyph for (drawn blank)
+   *[other] { $count } characters the PDF font has no glyph for (drawn blank)
+}
+cli-export-json = { $path }: { $slides ->
+    [one] { $slides } slide
+   *[other] { $slides } slides
+} as role '{ $role }'
+cli-export-slide = slide { $slide }: data time { $time }
+cli-export-slide-scenario = slide { $slide }: data time { $time }; scenario { $scenario }
+cli-export-withheld = withheld for role '{ $role }': { $list }
+cli-export-values-ready = { $slides ->
+    [one] { $slides } slide
+   *[other] { $slides } slides
+}: values ready in { $load } s (nothing rendered)
+cli-export-rendered = { $slides ->
+    [one] { $slides } slide
+   *[other] { $slides } slides
+}: scene ready in { $load } s, slides rendered in { $render } s ({ $per } s per slide)

@@ -33,3 +33,15 @@ scenario-costs = 投资 { $capital }，运营 { $operating }/年，现值 { $pre
 scenario-per-unit = 每单位 { $eur }
 scenario-ranked = 按每{ $unit }所需欧元排序（{ $name }）：
 scenario-set-header = { $scene } — { $count } 个情景
+
+## citytwin briefing export (human output; --json stays language-neutral)
+cli-export-pdf = { $path }：{ $pages } 页，{ $bytes } 字节
+cli-export-missing-indicators = 没有数值行的指标：{ $list }
+cli-export-lines-cut = 有 { $count } 行文字超出页面（页面上已注明）
+cli-export-no-glyph = 有 { $count } 个字符在 PDF 字体中没有字形（显示为空白）
+cli-export-json = { $path }：{ $slides } 张幻灯片，角色“{ $role }”
+cli-export-slide = 第 { $slide } 张幻灯片：数据时间 { $time }
+cli-export-slide-scenario = 第 { $slide } 张幻灯片：数据时间 { $time }；情景 { $scenario }
+cli-export-withheld = 对角色“{ $role }”隐去：{ $list }
+cli-export-values-ready = { $slides } 张幻灯片：数值已就绪，用时 { $load } 秒（未渲染）
+cli-export-rendered = { $slides } 张幻灯片：场景就绪用时 { $load } 秒，渲染用时 { $render } 秒（每张 { $per } 秒）
