@@ -48,3 +48,20 @@ pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
     2.0 * r * h.sqrt().asin()
 }
+
+/// The variable naming the PostgreSQL server the tests use (`.ci/run` sets it).
+pub const PG_URL_ENV: &str = "CITYTWIN_PG_URL";
+
+/// The test PostgreSQL server's URL; `None` (the test returns) when it is not set outside
+/// CI, a panic under CI.
+pub fn pg_url() -> Option<String> {
+    let Some(url) = std::env::var(PG_URL_ENV).ok().filter(|u| !u.is_empty()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{PG_URL_ENV} is not set (.ci/run starts PostgreSQL and sets it)"
+        );
+        eprintln!("{PG_URL_ENV} is not set: skipping");
+        return None;
+    };
+    Some(url)
+}

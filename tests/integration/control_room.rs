@@ -12,10 +12,8 @@ use citytwin::twin::feeds::spec::PostgresHistorySpec;
 use citytwin::twin::fixtures;
 use citytwin::twin::indicators::report::report_for_scene_from_history;
 
-use crate::common::tmp;
+use crate::common::{pg_url, tmp};
 
-/// Environment variable with the URL of the test database.
-const PG_URL_ENV: &str = "CITYTWIN_PG_URL";
 /// Longest the ingest may take to store its first observations.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -96,12 +94,7 @@ impl Drop for SelectOnlyRole {
 
 #[test]
 fn two_seats_on_one_database_see_the_same_indicators() {
-    let Ok(url) = std::env::var(PG_URL_ENV) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{PG_URL_ENV} is not set (.ci/run starts PostgreSQL and sets it)"
-        );
-        eprintln!("{PG_URL_ENV} is not set: skipping");
+    let Some(url) = pg_url() else {
         return;
     };
     let dir = tmp("control-room");

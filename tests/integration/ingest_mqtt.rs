@@ -19,10 +19,8 @@ use citytwin::twin::feeds::store::StoreError;
 use citytwin::twin::feeds::{Metric, Subject, Timestamp};
 use citytwin::twin::fixtures;
 
-use crate::common::tmp;
+use crate::common::{pg_url, tmp};
 
-/// Environment variable with the URL of the test database.
-const PG_URL_ENV: &str = "CITYTWIN_PG_URL";
 /// The shared test broker.
 const BROKER: (&str, u16) = ("127.0.0.1", 1883);
 /// Messages published, one observation each (under mosquitto's default queue of 1,000
@@ -103,12 +101,7 @@ fn expect(
 
 #[test]
 fn unacknowledged_mqtt_messages_are_redelivered_to_a_restarted_ingest() {
-    let Ok(url) = std::env::var(PG_URL_ENV) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{PG_URL_ENV} is not set (.ci/run starts PostgreSQL and sets it)"
-        );
-        eprintln!("{PG_URL_ENV} is not set: skipping");
+    let Some(url) = pg_url() else {
         return;
     };
     let broker_up = std::net::TcpStream::connect_timeout(

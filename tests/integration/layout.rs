@@ -20,24 +20,38 @@ const CLEAR: [u8; 3] = [20, 23, 28];
 /// Least share of the screen the desktop's 3D view keeps.
 const VIEW_SHARE: f32 = 0.5;
 
-/// Share of the pixels inside `r` (points, at `ppp` pixels a point) that differ from the
-/// clear colour.
-fn drawn_share(pixels: &[u8], width: u32, height: u32, r: egui::Rect, ppp: f32) -> f64 {
+/// Share of the pixels inside `r` (points, at `ppp` pixels a point) that `counts` (given a
+/// pixel's RGB bytes).
+fn pixel_share(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    r: egui::Rect,
+    ppp: f32,
+    counts: impl Fn(&[u8]) -> bool,
+) -> f64 {
     let x0 = (r.min.x * ppp).max(0.0) as u32;
     let y0 = (r.min.y * ppp).max(0.0) as u32;
     let x1 = ((r.max.x * ppp) as u32).min(width);
     let y1 = ((r.max.y * ppp) as u32).min(height);
-    let (mut drawn, mut all) = (0usize, 0usize);
+    let (mut hits, mut all) = (0usize, 0usize);
     for y in y0..y1 {
         for x in x0..x1 {
             let i = ((y * width + x) * 4) as usize;
             all += 1;
-            if pixels[i..i + 3].iter().zip(CLEAR).any(|(a, b)| a.abs_diff(b) > 6) {
-                drawn += 1;
+            if counts(&pixels[i..i + 3]) {
+                hits += 1;
             }
         }
     }
-    drawn as f64 / all.max(1) as f64
+    hits as f64 / all.max(1) as f64
+}
+
+/// Share of the pixels inside `r` that differ from the clear colour.
+fn drawn_share(pixels: &[u8], width: u32, height: u32, r: egui::Rect, ppp: f32) -> f64 {
+    pixel_share(pixels, width, height, r, ppp, |px| {
+        px.iter().zip(CLEAR).any(|(a, b)| a.abs_diff(b) > 6)
+    })
 }
 
 /// What every first screen must show: nothing overlapping, no text cut.
@@ -82,22 +96,9 @@ const TITLE_INK_SHARE: f64 = 0.01;
 /// Share of the pixels inside `r` (points, at `ppp`) bright enough to be text on egui's
 /// dark panels (the panel fill and the clear colour are far darker).
 fn text_ink_share(pixels: &[u8], width: u32, height: u32, r: egui::Rect, ppp: f32) -> f64 {
-    let x0 = (r.min.x * ppp).max(0.0) as u32;
-    let y0 = (r.min.y * ppp).max(0.0) as u32;
-    let x1 = ((r.max.x * ppp) as u32).min(width);
-    let y1 = ((r.max.y * ppp) as u32).min(height);
-    let (mut ink, mut all) = (0usize, 0usize);
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let i = ((y * width + x) * 4) as usize;
-            all += 1;
-            let lum = pixels[i..i + 3].iter().map(|&c| c as u32).sum::<u32>() / 3;
-            if lum > 100 {
-                ink += 1;
-            }
-        }
-    }
-    ink as f64 / all.max(1) as f64
+    pixel_share(pixels, width, height, r, ppp, |px| {
+        px.iter().map(|&c| c as u32).sum::<u32>() / 3 > 100
+    })
 }
 
 #[test]

@@ -20,11 +20,8 @@ use geo::Area;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 
-use crate::common::{data, tmp};
+use crate::common::{PG_URL_ENV, data, pg_url, tmp};
 
-/// The environment variable naming the test server (a superuser's URL, or the owner of a
-/// database where PostGIS is enabled).
-const PG_URL_ENV: &str = "CITYTWIN_PG_URL";
 /// Monaco-Ville, the Rock: a small part of the Monaco data.
 const EXTENT: [f64; 4] = [7.415, 43.727, 7.425, 43.734];
 /// Lambert-93, the shapefile's CRS.
@@ -45,13 +42,7 @@ struct Server {
 impl Server {
     /// From `CITYTWIN_PG_URL`; `None` (the test returns) when unset outside CI.
     fn from_env() -> Option<Server> {
-        let Some(url) = std::env::var(PG_URL_ENV).ok().filter(|u| !u.is_empty()) else {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but {PG_URL_ENV} is not: .ci/run starts PostgreSQL and sets it");
-            }
-            eprintln!("{PG_URL_ENV} not set; skipping the PostGIS tests");
-            return None;
-        };
+        let url = pg_url()?;
         let c = postgres::Config::from_str(&url).unwrap_or_else(|e| panic!("{PG_URL_ENV}: {e}"));
         let host = match c.get_hosts().first() {
             Some(postgres::config::Host::Tcp(h)) => h.clone(),

@@ -295,22 +295,12 @@ impl PgHistory {
         // Whole hours, so that a chunk (within one hour bucket) never crosses a partition.
         let hours = (spec.partition_days * 24.0).round().max(1.0);
         let wanted_ms = (hours as i64).saturating_mul(CHUNK_BUCKET_MS);
-        let partition_ms = if !spec.writer {
+        let meta: HashMap<String, i64> = if !spec.writer {
             // A reader makes nothing: the writer's layout must be there.
             let rows = client
                 .query(&format!("SELECT key, value FROM {schema}.meta"), &[])
                 .map_err(|e| fail(format!("read-only seat: no history to read: {}", pg_message(&e))))?;
-            let meta: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-            let version = meta.get("schema_version").copied().unwrap_or(0);
-            if version > PG_SCHEMA_VERSION {
-                return Err(fail(format!(
-                    "schema version {version} is newer than {PG_SCHEMA_VERSION}"
-                )));
-            }
-            meta.get("partition_ms")
-                .copied()
-                .filter(|p| *p > 0)
-                .unwrap_or(wanted_ms)
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
         } else {
             let mut tx = client.transaction().map_err(|e| fail(pg_message(&e)))?;
             tx.execute(
@@ -338,18 +328,20 @@ impl PgHistory {
                 .map(|r| (r.get(0), r.get(1)))
                 .collect();
             tx.commit().map_err(|e| fail(pg_message(&e)))?;
-            let version = meta.get("schema_version").copied().unwrap_or(0);
-            if version > PG_SCHEMA_VERSION {
-                return Err(fail(format!(
-                    "schema version {version} is newer than {PG_SCHEMA_VERSION}"
-                )));
-            }
-            // The layout already there wins over the scene's setting.
-            meta.get("partition_ms")
-                .copied()
-                .filter(|p| *p > 0)
-                .unwrap_or(wanted_ms)
+            meta
         };
+        let version = meta.get("schema_version").copied().unwrap_or(0);
+        if version > PG_SCHEMA_VERSION {
+            return Err(fail(format!(
+                "schema version {version} is newer than {PG_SCHEMA_VERSION}"
+            )));
+        }
+        // The layout already there wins over the scene's setting.
+        let partition_ms = meta
+            .get("partition_ms")
+            .copied()
+            .filter(|p| *p > 0)
+            .unwrap_or(wanted_ms);
         let has_slices: bool = client
             .query_one(
                 "SELECT to_regclass($1) IS NOT NULL",
